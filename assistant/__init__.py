@@ -1,0 +1,1 @@
+"""The conversation layer: requests, bundles, the language model, surfaces."""

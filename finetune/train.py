@@ -1,0 +1,512 @@
+"""Train a LoRA adapter on chat examples, on the 4-bit base it will be served on (QLoRA).
+
+An example is {"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]};
+the loss covers assistant tokens only (the reply and its end-of-turn token), every other
+token is masked with -100. The loop is a plain torch loop (AdamW, warmup then linear
+decay, gradient accumulation, clipping) that stops cleanly when `time_budget_minutes`
+runs out, and prints one line per `log_every` steps with loss, elapsed time and ETA.
+
+The adapter folder is written atomically (temp folder, then rename) and holds peft's
+adapter weights plus cartsmith-adapter.json, which names the base model id that
+`assistant.llm.load_model` insists on.
+
+    >>> from finetune.train import TrainConfig, train_lora
+    >>> path = train_lora(TrainConfig(output_dir="runs/adapters/parse-v1", max_steps=200),
+    ...                   train, dev, data_hash="ab12...", prompt_version="parse-v1")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from assistant.llm import build_prompt
+from assistant.llm_loading import (
+    ADAPTER_MANIFEST,
+    DEFAULT_MODEL,
+    LLMConfig,
+    default_cache_dir,
+    ensure_hf_folder,
+    library_versions,
+    load_base_model,
+    model_id_for,
+)
+from retrieval.config import Config, check
+from retrieval.errors import CartsmithError, ConfigError
+
+log = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def _default_threads() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """How to fine-tune. model/quantization/compute_dtype/cache_dir/threads mean what they
+    mean in LLMConfig; the adapter must later be served with the same model and quantization.
+
+    max_steps (optimizer steps) wins over epochs when set. time_budget_minutes stops
+    training after the step that crosses it and still saves the adapter. eval_every: also
+    evaluate every N steps (0: only before and after). gradient_checkpointing saves
+    memory at about a third more time; the 135M model does not need it on CPU.
+    """
+
+    model: str = DEFAULT_MODEL
+    quantization: Literal["nf4", "none"] = "nf4"
+    compute_dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    cache_dir: str = dataclasses.field(default_factory=default_cache_dir)
+    threads: int = dataclasses.field(default_factory=_default_threads)
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = ALL_LINEAR
+    learning_rate: float = 2e-4
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.03
+    epochs: int = 1
+    max_steps: int | None = None
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_seq_len: int = 512
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    output_dir: str = "runs/adapters/cartsmith-lora"
+    overwrite: bool = False
+    time_budget_minutes: float | None = None
+    eval_every: int = 0
+    eval_before: bool = True
+    eval_batch_size: int = 8
+    log_every: int = 10
+    gradient_checkpointing: bool = False
+    progress: bool = True
+
+    def validate(self) -> None:
+        check(bool(self.model.strip()), "train.model", "must name a model")
+        check(self.quantization in ("nf4", "none"), "train.quantization", "must be 'nf4' or 'none'")
+        check(self.compute_dtype in ("float32", "bfloat16"), "train.compute_dtype",
+              "must be 'float32' or 'bfloat16'")
+        check(self.threads >= 1, "train.threads", "must be >= 1")
+        check(self.lora_r >= 1, "train.lora_r", f"must be >= 1, got {self.lora_r}")
+        check(self.lora_alpha > 0, "train.lora_alpha", "must be > 0")
+        check(0 <= self.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
+        check(len(self.target_modules) > 0 and all(self.target_modules), "train.target_modules",
+              "must name at least one module")
+        check(self.learning_rate > 0, "train.learning_rate", "must be > 0")
+        check(self.weight_decay >= 0, "train.weight_decay", "must be >= 0")
+        check(0 <= self.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)")
+        check(self.epochs >= 1, "train.epochs", "must be >= 1")
+        check(self.max_steps is None or self.max_steps >= 1, "train.max_steps", "must be >= 1 or unset")
+        check(self.batch_size >= 1, "train.batch_size", "must be >= 1")
+        check(self.grad_accum >= 1, "train.grad_accum", "must be >= 1")
+        check(self.max_seq_len >= 16, "train.max_seq_len", "must be >= 16")
+        check(self.max_grad_norm > 0, "train.max_grad_norm", "must be > 0")
+        check(bool(self.output_dir.strip()), "train.output_dir", "must be a folder path")
+        check(self.time_budget_minutes is None or self.time_budget_minutes > 0,
+              "train.time_budget_minutes", "must be > 0 or unset")
+        check(self.eval_every >= 0, "train.eval_every", "must be >= 0")
+        check(self.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
+        check(self.log_every >= 1, "train.log_every", "must be >= 1")
+
+    def llm_config(self) -> LLMConfig:
+        """The LLMConfig that loads this run's base model (and later serves the adapter)."""
+        return LLMConfig(model=self.model, quantization=self.quantization,
+                         compute_dtype=self.compute_dtype, cache_dir=self.cache_dir,
+                         threads=self.threads)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclasses.dataclass(frozen=True)
+class Features:
+    """One tokenised example: ids and labels (-100 where the loss is masked)."""
+
+    input_ids: list[int]
+    labels: list[int]
+
+    @property
+    def n_target_tokens(self) -> int:
+        return sum(1 for label in self.labels if label != IGNORE_INDEX)
+
+
+def _check_example(example: Any, index: int) -> list[dict[str, str]]:
+    messages = example.get("messages") if isinstance(example, dict) else None
+    if not isinstance(messages, list) or not messages:
+        raise CartsmithError(f"example {index}: expected {{'messages': [...]}} with at least one message")
+    for j, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant") \
+                or not isinstance(message.get("content"), str):
+            raise CartsmithError(f"example {index}, message {j}: expected role system|user|assistant and str content")
+    if not any(m["role"] == "assistant" for m in messages):
+        raise CartsmithError(f"example {index}: has no assistant message to learn from")
+    return messages
+
+
+def tokenize_example(tokenizer: Any, example: dict[str, Any], max_seq_len: int,
+                     index: int = 0) -> Features | None:
+    """Token ids of the chat, labels only on assistant turns (reply + end-of-turn marker).
+
+    Spans are found on the rendered text (prompt-so-far vs. prompt-with-this-reply) and
+    mapped to tokens through the tokenizer's offsets, so merges at turn boundaries cannot
+    shift the mask. Returns None when truncation to max_seq_len leaves no target token.
+    """
+    messages = _check_example(example, index)
+    full = build_prompt(tokenizer, messages, add_generation_prompt=False)
+    spans: list[tuple[int, int]] = []
+    for i, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        through = build_prompt(tokenizer, messages[: i + 1], add_generation_prompt=False)
+        if i:
+            before = build_prompt(tokenizer, messages[:i], add_generation_prompt=True)
+        else:  # a conversation that opens with the assistant: the reply starts at its content
+            found = through.rfind(message["content"]) if message["content"] else -1
+            before = through[:found] if found >= 0 else ""
+        if not full.startswith(through) or not through.startswith(before):
+            raise CartsmithError(
+                "the tokenizer's chat template does not render conversations incrementally; "
+                "cannot tell assistant tokens apart"
+            )
+        spans.append((len(before), len(through)))
+    encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(encoded["input_ids"])
+    labels = [IGNORE_INDEX] * len(ids)
+    for t, (start, end) in enumerate(encoded["offset_mapping"]):
+        if end > start and any(start < b and end > a for a, b in spans):
+            labels[t] = ids[t]
+    ids, labels = ids[:max_seq_len], labels[:max_seq_len]
+    if all(label == IGNORE_INDEX for label in labels[1:]):
+        return None
+    return Features(ids, labels)
+
+
+def tokenize_examples(tokenizer: Any, examples: Sequence[dict[str, Any]], max_seq_len: int,
+                      what: str = "train") -> list[Features]:
+    features = []
+    skipped = 0
+    for i, example in enumerate(examples):
+        feature = tokenize_example(tokenizer, example, max_seq_len, i)
+        if feature is None:
+            skipped += 1
+        else:
+            features.append(feature)
+    if skipped:
+        log.warning("%s: %d example(s) had no assistant token within max_seq_len=%d and were skipped",
+                    what, skipped, max_seq_len)
+    return features
+
+
+def collate(features: Sequence[Features], pad_id: int) -> dict[str, Any]:
+    """Right-padded tensors: input_ids, attention_mask, labels."""
+    import torch
+
+    width = max(len(f.input_ids) for f in features)
+    input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long)
+    attention = torch.zeros((len(features), width), dtype=torch.long)
+    for i, f in enumerate(features):
+        n = len(f.input_ids)
+        input_ids[i, :n] = torch.tensor(f.input_ids)
+        labels[i, :n] = torch.tensor(f.labels)
+        attention[i, :n] = 1
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+def _batch_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+    """(summed token cross-entropy, number of target tokens) for one batch."""
+    import torch
+
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
+    logits = out.logits[:, :-1, :].float()
+    targets = batch["labels"][:, 1:]
+    loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+        ignore_index=IGNORE_INDEX, reduction="sum",
+    )
+    return loss, int((targets != IGNORE_INDEX).sum())
+
+
+def evaluate_loss(model: Any, tokenizer: Any, examples: Sequence[dict[str, Any]] | Sequence[Features],
+                  *, max_seq_len: int = 512, batch_size: int = 8) -> float | None:
+    """Mean cross-entropy per assistant token (None for no examples). Leaves train/eval mode as found."""
+    import torch
+
+    if not examples:
+        return None
+    features = [e if isinstance(e, Features) else tokenize_example(tokenizer, e, max_seq_len, i)
+                for i, e in enumerate(examples)]
+    usable = [f for f in features if f is not None]
+    if not usable:
+        return None
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        with torch.no_grad():
+            for start in range(0, len(usable), batch_size):
+                loss, n = _batch_loss(model, collate(usable[start:start + batch_size], pad))
+                total += float(loss)
+                count += n
+    finally:
+        model.train(was_training)
+    return total / max(count, 1)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _prepare_output(config: TrainConfig) -> Path:
+    output = Path(config.output_dir).expanduser()
+    if output.exists() and not config.overwrite:
+        raise ConfigError(
+            f"train.output_dir: {output} already exists; choose another folder or set overwrite = true"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return output
+
+
+def _prepare_model(config: TrainConfig, model: Any) -> Any:
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    # bitsandbytes repacks NF4 weights for its bf16 CPU inference kernel on the first
+    # forward pass run in eval mode without grad (an eval loss, say); that kernel has no
+    # backward, so training afterwards would silently stop gradients at every base layer.
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+    model.config.use_cache = False
+    if config.quantization == "nf4":
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=config.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
+    else:
+        for param in model.parameters():
+            param.requires_grad = False
+        if config.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    lora = LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
+    )
+    try:
+        model = get_peft_model(model, lora)
+    except ValueError as exc:
+        raise ConfigError(f"train.target_modules: {exc}") from exc
+    return model
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total_steps: int) -> None:
+        self.enabled = enabled
+        self.total = total_steps
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def line(self, text: str) -> None:
+        log.info(text)
+        if self.enabled:
+            print(f"[train] {text}", file=sys.stderr, flush=True)
+
+    def step(self, step: int, loss: float, lr: float) -> None:
+        elapsed = self.elapsed()
+        eta = elapsed / step * (self.total - step) if step else 0.0
+        self.line(f"step {step}/{self.total} loss {loss:.4f} lr {lr:.2e} "
+                  f"elapsed {_fmt(elapsed)} eta {_fmt(eta)}")
+
+
+def _fmt(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def train_lora(
+    config: TrainConfig,
+    train_examples: Sequence[dict[str, Any]],
+    eval_examples: Sequence[dict[str, Any]],
+    *,
+    data_hash: str,
+    prompt_version: str,
+) -> Path:
+    """Fine-tune a LoRA adapter; return the adapter folder (config.output_dir)."""
+    import torch
+
+    check(bool(data_hash), "train_lora.data_hash", "must identify the training data")
+    check(bool(prompt_version), "train_lora.prompt_version", "must name the prompt version")
+    if not train_examples:
+        raise CartsmithError("train_lora: no training examples")
+    output = _prepare_output(config)
+    started = time.perf_counter()
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+
+    llm_config = config.llm_config()
+    folder = ensure_hf_folder(llm_config)
+    base_id = model_id_for(llm_config)
+    model, tokenizer = load_base_model(llm_config, folder)
+    train_features = tokenize_examples(tokenizer, train_examples, config.max_seq_len, "train")
+    eval_features = tokenize_examples(tokenizer, eval_examples, config.max_seq_len, "eval")
+    if not train_features:
+        raise CartsmithError("train_lora: no training example has an assistant token within max_seq_len")
+    model = _prepare_model(config, model)
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    n_trainable = sum(p.numel() for p in trainable)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    batches_per_epoch = math.ceil(len(train_features) / config.batch_size)
+    steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.grad_accum))
+    total_steps = config.max_steps or steps_per_epoch * config.epochs
+    warmup = int(config.warmup_ratio * total_steps)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    progress = _Progress(config.progress, total_steps)
+    progress.line(
+        f"base {base_id} ({config.quantization}, compute {config.compute_dtype}), "
+        f"{len(train_features)} train / {len(eval_features)} eval examples, {total_steps} steps, "
+        f"{n_trainable:,} trainable parameters"
+    )
+    eval_before = None
+    if config.eval_before and eval_features:
+        eval_before = evaluate_loss(model, tokenizer, eval_features, batch_size=config.eval_batch_size)
+        progress.line(f"eval loss before training {eval_before:.4f}")
+
+    budget_s = config.time_budget_minutes * 60 if config.time_budget_minutes else None
+    order_rng = random.Random(config.seed)
+    step, micro, epoch = 0, 0, 0
+    stop_reason = "completed"
+    losses: list[float] = []
+    history: list[dict[str, float]] = []
+    window_loss, window_tokens = 0.0, 0
+    evals: list[dict[str, float]] = []
+    optimizer.zero_grad(set_to_none=True)
+    while step < total_steps:
+        order = list(range(len(train_features)))
+        order_rng.shuffle(order)
+        epoch += 1
+        batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+        group_tokens = 0
+        group: list[dict[str, Any]] = []
+        for b_index, indices in enumerate(batches):
+            group.append(collate([train_features[i] for i in indices], pad))
+            last_of_epoch = b_index == len(batches) - 1
+            if len(group) < config.grad_accum and not last_of_epoch:
+                continue
+            # Token-weighted mean over the whole accumulation group.
+            group_tokens = sum(int((g["labels"][:, 1:] != IGNORE_INDEX).sum()) for g in group)
+            step_loss = 0.0
+            for batch in group:
+                loss_sum, _ = _batch_loss(model, batch)
+                (loss_sum / max(group_tokens, 1)).backward()
+                step_loss += float(loss_sum.detach())
+                micro += 1
+            group = []
+            torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            mean = step_loss / max(group_tokens, 1)
+            losses.append(mean)
+            window_loss += step_loss
+            window_tokens += group_tokens
+            if step % config.log_every == 0 or step == total_steps or step == 1:
+                shown = window_loss / max(window_tokens, 1)
+                history.append({"step": step, "loss": round(shown, 5)})
+                progress.step(step, shown, scheduler.get_last_lr()[0])
+                window_loss, window_tokens = 0.0, 0
+            if config.eval_every and step % config.eval_every == 0 and eval_features and step < total_steps:
+                value = evaluate_loss(model, tokenizer, eval_features, batch_size=config.eval_batch_size)
+                evals.append({"step": step, "eval_loss": round(value or 0.0, 5)})
+                progress.line(f"step {step} eval loss {value:.4f}")
+            if step >= total_steps:
+                break
+            if budget_s is not None and progress.elapsed() >= budget_s:
+                stop_reason = "time_budget"
+                progress.line(f"time budget of {config.time_budget_minutes} min reached at step {step}; stopping")
+                break
+        if stop_reason != "completed":
+            break
+
+    eval_after = evaluate_loss(model, tokenizer, eval_features, batch_size=config.eval_batch_size) \
+        if eval_features else None
+    if eval_after is not None:
+        progress.line(f"eval loss after training {eval_after:.4f}")
+    tail = losses[-10:]
+    minutes = (time.perf_counter() - started) / 60
+    manifest = {
+        "base_model_id": base_id,
+        "base_model": config.model,
+        "quantization": config.quantization,
+        "compute_dtype": config.compute_dtype,
+        "data_hash": data_hash,
+        "prompt_version": prompt_version,
+        "metrics": {
+            "train_loss": round(sum(tail) / len(tail), 5) if tail else None,
+            "train_loss_first": round(losses[0], 5) if losses else None,
+            "eval_loss_before": round(eval_before, 5) if eval_before is not None else None,
+            "eval_loss": round(eval_after, 5) if eval_after is not None else None,
+            "history": history,
+            "evals": evals,
+        },
+        "steps": step,
+        "planned_steps": total_steps,
+        "epochs": round(micro / max(batches_per_epoch, 1), 3),
+        "stop_reason": stop_reason,
+        "minutes": round(minutes, 3),
+        "n_train": len(train_features),
+        "n_eval": len(eval_features),
+        "trainable_parameters": n_trainable,
+        "lora": {"r": config.lora_r, "alpha": config.lora_alpha, "dropout": config.lora_dropout,
+                 "target_modules": list(config.target_modules)},
+        "train_config": {k: v for k, v in config.to_dict().items() if k not in ("cache_dir", "threads")},
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "library_versions": library_versions(),
+    }
+    _save_adapter(model, manifest, output, overwrite=config.overwrite)
+    progress.line(f"adapter saved to {output} ({step} steps, {minutes:.1f} min, {stop_reason})")
+    return output
+
+
+def _save_adapter(model: Any, manifest: dict[str, Any], output: Path, *, overwrite: bool) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    try:
+        model.save_pretrained(tmp)
+        (tmp / ADAPTER_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if output.exists():
+            if not overwrite:
+                raise ConfigError(f"train.output_dir: {output} appeared while training; not replacing it")
+            old = output.with_name(f".{output.name}.old-{os.getpid()}")
+            os.rename(output, old)
+            os.rename(tmp, output)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

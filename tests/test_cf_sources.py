@@ -1,0 +1,373 @@
+"""Collaborative-filtering sources: a checkerboard known-answer test for every registry entry,
+plus hand-computed numbers for rules and popularity and the ALS fold-in."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retrieval.catalog import BasketData, Catalog, Interactions
+from retrieval.cf import (
+    CF_SOURCES,
+    ALSSource,
+    AssociationRulesSource,
+    UserKNNSource,
+    make_source,
+)
+from retrieval.cf._common import cooccurrence, top_n_mask
+from retrieval.errors import ConfigError, IndexStateError
+from retrieval.records import Item, PriceRange, Query
+from retrieval.sources import CandidateSource, ScoringSource
+
+GROUP_A = [f"A{i}" for i in range(6)]
+GROUP_B = [f"B{i}" for i in range(6)]
+KINDS = {
+    "popularity": "popular",
+    "rules": "association_rule",
+    "item_knn": "co_purchase",
+    "user_knn": "similar_shoppers",
+    "als": "taste_profile",
+    "bpr": "taste_profile",
+}
+SEED_AWARE = set(KINDS) - {"popularity"}
+USER_AWARE = {"item_knn", "user_knn", "als", "bpr"}
+# The checkerboard is a rank-2 world of 12 items: factor models get few factors (with 8+ ALS
+# on 128 three-item baskets learns near-identity item factors). Others run on their defaults.
+TEST_OPTIONS: dict[str, dict] = {
+    "als": {"factors": 2},
+    "bpr": {"factors": 4, "iterations": 100},
+}
+
+
+def checkerboard(with_users: bool = True) -> BasketData:
+    """Twelve items in two disjoint groups; every basket (and every shopper) stays in one group.
+
+    Items alternate categories 'x'/'y' and cost 1..6 within a group. Each basket holds 3 of
+    its group's 6 items, so within a group every pair has lift about 1.6, across groups 0.
+    """
+    items = [
+        Item(f"{g}{i}", f"{g} item {i}", price=float(1 + i), category="x" if i % 2 else "y")
+        for g in "AB"
+        for i in range(6)
+    ]
+    rng = np.random.default_rng(7)
+    rows = []
+    for user in range(16):
+        group = "A" if user < 8 else "B"
+        for b in range(8):
+            basket = f"u{user}-b{b}"
+            for i in sorted(rng.choice(6, size=3, replace=False).tolist()):
+                rows.append(
+                    {
+                        "basket_id": basket,
+                        "item_id": f"{group}{i}",
+                        "user_id": f"u{user}" if with_users else None,
+                        "timestamp": user * 100 + b,
+                    }
+                )
+    return BasketData.build(Catalog(items), Interactions(pd.DataFrame(rows)))
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["users", "baskets-only"])
+def board(request: pytest.FixtureRequest) -> BasketData:
+    return checkerboard(with_users=request.param)
+
+
+@pytest.fixture(scope="module")
+def fitted(board: BasketData) -> dict[str, ScoringSource]:
+    return {name: make_source(name, TEST_OPTIONS.get(name)).fit(board) for name in CF_SOURCES}
+
+
+def ids(cands) -> list[str]:
+    return [c.item_id for c in cands]
+
+
+def test_registry_names_and_protocol() -> None:
+    assert set(CF_SOURCES) == set(KINDS)
+    for name, cls in CF_SOURCES.items():
+        source = make_source(name)
+        assert cls.name == name == source.name
+        assert isinstance(source, CandidateSource)
+        assert isinstance(source.config, cls.config_class)
+
+
+@pytest.mark.parametrize("name", sorted(CF_SOURCES))
+def test_checkerboard_ranks_the_seed_group_first(name: str, fitted: dict, board: BasketData) -> None:
+    source = fitted[name]
+    for seed, same, other in (("A2", GROUP_A, GROUP_B), ("B3", GROUP_B, GROUP_A)):
+        query = Query(seed_items=(seed,))
+        got = ids(source.recommend(query, k=12))
+        assert seed not in got
+        assert len(got) == len(set(got))
+        if name not in SEED_AWARE:
+            continue
+        assert len([i for i in got if i in same]) >= 4, got
+        last_same = max(got.index(i) for i in got if i in same)
+        first_other = min((got.index(i) for i in got if i in other), default=len(got))
+        assert last_same < first_other, f"{name}: {got}"
+        # Scores agree: every same-group item outscores every other-group item.
+        scores = source.score(query)
+        idx = board.catalog.index_of
+        assert min(scores[idx[i]] for i in same if i != seed) > max(scores[idx[i]] for i in other)
+
+
+@pytest.mark.parametrize("name", sorted(CF_SOURCES))
+def test_exclusions_and_filters(name: str, fitted: dict, board: BasketData) -> None:
+    source = fitted[name]
+    query = Query(
+        seed_items=("A0", "A2"),
+        exclude=frozenset({"A1", "B2"}),
+        categories=frozenset({"x"}),  # odd items: A1 A3 A5 B1 B3 B5
+        price=PriceRange(low=3.0, high=6.0),  # drops A1 and B1 (price 2)
+    )
+    got = source.recommend(query, k=12)
+    assert got, name
+    for cand in got:
+        item = board.catalog.get(cand.item_id)
+        assert cand.item_id not in {"A0", "A2", "A1", "B2"}
+        assert item.category == "x"
+        assert item.price is not None and 3.0 <= item.price <= 6.0
+        assert cand.source == name
+        assert cand.score > 0
+    if name in SEED_AWARE:
+        assert set(ids(got)[:2]) == {"A3", "A5"}
+
+
+@pytest.mark.parametrize("name", sorted(CF_SOURCES))
+def test_evidence_kind_text_and_numbers(name: str, fitted: dict) -> None:
+    got = fitted[name].recommend(Query(seed_items=("B1", "B4")), k=5)
+    assert got
+    for cand in got:
+        assert cand.evidence, (name, cand)
+        for ev in cand.evidence:
+            assert ev.kind == KINDS[name]
+            assert ev.text and "{" not in ev.text
+            assert ev.numbers
+            assert all(isinstance(v, float) and math.isfinite(v) for v in ev.numbers.values())
+            assert ev.to_dict()["kind"] == KINDS[name]
+    if name in ("rules", "item_knn"):  # seed-anchored evidence names the seed
+        assert any("B item 1" in e.text or "B item 4" in e.text for e in got[0].evidence)
+
+
+@pytest.mark.parametrize("name", sorted(CF_SOURCES))
+def test_pickle_round_trip(name: str, fitted: dict, tmp_path) -> None:
+    source = fitted[name]
+    query = Query(seed_items=("A1",), user_id="u3")
+    before = source.recommend(query, k=8)
+    path = tmp_path / f"{name}.pkl"
+    source.save(path)
+    loaded = type(source).load(path)
+    after = loaded.recommend(query, k=8)
+    assert ids(after) == ids(before)
+    np.testing.assert_allclose([c.score for c in after], [c.score for c in before])
+    assert [c.evidence for c in after] == [c.evidence for c in before]
+    assert pickle.loads(pickle.dumps(source)).config == source.config
+
+
+@pytest.mark.parametrize("name", sorted(CF_SOURCES))
+def test_no_opinion_and_unknown_seeds(name: str, fitted: dict, board: BasketData) -> None:
+    source = fitted[name]
+    empty = Query()
+    scores = source.score(empty)
+    assert scores.shape == (len(board.catalog),)
+    if name in SEED_AWARE:
+        assert not scores.any()
+        assert source.recommend(empty, k=5) == []
+        assert source.recommend(Query(seed_items=("no-such-item",)), k=5) == []
+        assert source.recommend(Query(user_id="stranger"), k=5) == []
+    else:
+        assert len(source.recommend(empty, k=5)) == 5
+    with_unknown = source.recommend(Query(seed_items=("nope", "A0")), k=6)
+    assert ids(with_unknown) == ids(source.recommend(Query(seed_items=("A0",)), k=6))
+
+
+@pytest.mark.parametrize("name", sorted(USER_AWARE))
+def test_known_user_without_seeds_gets_their_group(name: str) -> None:
+    data = checkerboard(with_users=True)
+    source = make_source(name, TEST_OPTIONS.get(name)).fit(data)
+    for user, group in (("u2", "A"), ("u12", "B")):
+        got = ids(source.recommend(Query(user_id=user), k=4))
+        assert got and all(i.startswith(group) for i in got), (name, user, got)
+
+
+@pytest.mark.parametrize("name", sorted(CF_SOURCES))
+def test_config_errors_name_the_key(name: str) -> None:
+    with pytest.raises(ConfigError, match="bogus_knob"):
+        make_source(name, {"bogus_knob": 1})
+
+
+def test_config_validation_and_unknown_source() -> None:
+    with pytest.raises(ConfigError, match=r"unknown CF source 'nope'.*item_knn"):
+        make_source("nope")
+    with pytest.raises(ConfigError, match=r"item_knn\.neighbours"):
+        make_source("item_knn", {"neighbours": 0})
+    with pytest.raises(ConfigError, match=r"rules\.min_confidence"):
+        make_source("rules", {"min_confidence": 1.5})
+    with pytest.raises(ConfigError, match="combine"):
+        make_source("rules", {"combine": "mean"})
+    with pytest.raises(ConfigError, match="expected int"):
+        make_source("als", {"factors": "many"})
+    assert make_source("als", {"regularization": 1}).config.regularization == 1.0
+
+
+def test_unfitted_source_raises() -> None:
+    for name in CF_SOURCES:
+        with pytest.raises(IndexStateError):
+            make_source(name).recommend(Query(seed_items=("A0",)))
+
+
+def test_user_knn_falls_back_to_baskets_without_user_ids() -> None:
+    assert UserKNNSource().fit(checkerboard(with_users=False)).unit == "baskets"
+    assert UserKNNSource().fit(checkerboard(with_users=True)).unit == "users"
+    source = make_source("user_knn", {"neighbours": 5}).fit(checkerboard(with_users=False))
+    cand = source.recommend(Query(seed_items=("A2",)), k=1)[0]
+    assert cand.evidence[0].text.startswith("in ") and "of 5 similar baskets" in cand.evidence[0].text
+    assert cand.evidence[0].numbers["neighbours"] == 5.0
+
+
+# --- hand-computed examples -------------------------------------------------------------
+
+GROCERY = ["bread", "milk", "butter", "eggs", "jam"]
+GROCERY_BASKETS = [
+    ["milk", "bread"],
+    ["milk", "bread", "butter"],
+    ["milk", "eggs"],
+    ["bread", "butter"],
+    ["eggs"],
+    ["bread", "jam"],
+]  # baskets holding: bread 4, milk 3, butter 2, eggs 2, jam 1 (of 6)
+
+
+@pytest.fixture(scope="module")
+def grocery() -> BasketData:
+    items = [Item(i, i.title(), price=1.0, category="dairy" if i in ("milk", "butter") else "bakery")
+             for i in GROCERY]
+    rows = [
+        {"basket_id": f"b{n}", "item_id": item, "timestamp": n}
+        for n, basket in enumerate(GROCERY_BASKETS)
+        for item in basket
+    ]
+    return BasketData.build(Catalog(items), Interactions(pd.DataFrame(rows)))
+
+
+def test_association_rule_numbers(grocery: BasketData) -> None:
+    source = make_source("rules", {"min_support": 1, "min_confidence": 0.0}).fit(grocery)
+    assert isinstance(source, AssociationRulesSource)
+    idx = grocery.catalog.index_of
+    # butter -> bread: 2 baskets with both, butter in 2, bread in 4 of 6.
+    rule = source.rule(idx["butter"], idx["bread"])
+    assert rule is not None
+    assert rule["support"] == 2 and rule["seed_baskets"] == 2
+    assert rule["confidence"] == pytest.approx(1.0)
+    assert rule["lift"] == pytest.approx(1.0 / (4 / 6))
+    assert rule["strength"] == pytest.approx(math.log(1.5), rel=1e-6)
+    # bread -> butter: confidence 2/4, lift 0.5 / (2/6) = 1.5; bread -> jam: 1/4, lift 1.5.
+    back = source.rule(idx["bread"], idx["butter"])
+    assert back is not None and back["confidence"] == pytest.approx(0.5)
+    assert back["lift"] == pytest.approx(1.5)
+    # bread -> milk: confidence 2/4 = P(milk) = 3/6, lift exactly 1: not a rule.
+    assert source.rule(idx["bread"], idx["milk"]) is None
+    # milk -> eggs: lift (1/3)/(2/6) = 1: not a rule either.
+    assert source.rule(idx["milk"], idx["eggs"]) is None
+
+    got = source.recommend(Query(seed_items=("bread",)), k=5)
+    assert ids(got) == ["butter", "jam"]
+    assert got[0].score == pytest.approx(0.5 * math.log(1.5), rel=1e-6)
+    assert got[1].score == pytest.approx(0.25 * math.log(1.5), rel=1e-6)
+    ev = got[0].evidence[0]
+    assert ev.text == (
+        "bought together with Bread in 2 of 4 baskets that had it (confidence 50%, lift 1.5)"
+    )
+    assert ev.numbers["support"] == 2.0 and ev.numbers["seed_index"] == float(idx["bread"])
+
+    # min_support drops the one-basket rule bread -> jam.
+    strict = make_source("rules", {"min_support": 2, "min_confidence": 0.0}).fit(grocery)
+    assert ids(strict.recommend(Query(seed_items=("bread",)), k=5)) == ["butter"]
+    # Two seeds: 'sum' adds rule strengths, 'max' keeps the strongest.
+    both = Query(seed_items=("butter", "jam"))
+    summed = make_source("rules", {"min_support": 1, "min_confidence": 0.0, "combine": "sum"})
+    s = summed.fit(grocery).score(both)[idx["bread"]]
+    assert s == pytest.approx(math.log(1.5) + 1.0 * math.log(1.5), rel=1e-6)
+    assert source.score(both)[idx["bread"]] == pytest.approx(math.log(1.5), rel=1e-6)
+
+
+def test_popularity_order_and_evidence(grocery: BasketData) -> None:
+    source = make_source("popularity").fit(grocery)
+    got = source.recommend(Query(), k=5)
+    assert ids(got) == ["bread", "milk", "butter", "eggs", "jam"]  # ties by catalog order
+    assert got[0].score == pytest.approx(math.log1p(4))
+    assert got[0].evidence[0].text == "in 4 of 6 baskets (top 20% of the shop)"
+    assert got[2].evidence[0].numbers["rank"] == 3.0 == got[3].evidence[0].numbers["rank"]
+    linear = make_source("popularity", {"scale": "linear", "min_baskets": 2}).fit(grocery)
+    assert ids(linear.recommend(Query(), k=5)) == ["bread", "milk", "butter", "eggs"]
+    dairy = source.recommend(Query(categories=frozenset({"dairy"})), k=5)
+    assert ids(dairy) == ["milk", "butter"]
+    assert dairy[1].evidence[0].text.startswith("popular in dairy: #2 of 2 items")
+
+
+def test_item_knn_similarity_numbers(grocery: BasketData) -> None:
+    source = make_source(
+        "item_knn", {"shrinkage": 0.0, "min_co_baskets": 1, "basket_weighting": "none"}
+    ).fit(grocery)
+    idx = grocery.catalog.index_of
+    scores = source.score(Query(seed_items=("bread",)))
+    # cosine(bread, butter) = 2 / sqrt(4 * 2); cosine(bread, milk) = 2 / sqrt(4 * 3)
+    assert scores[idx["butter"]] == pytest.approx(2 / math.sqrt(8), rel=1e-6)
+    assert scores[idx["milk"]] == pytest.approx(2 / math.sqrt(12), rel=1e-6)
+    ev = source.recommend(Query(seed_items=("bread",)), k=1)[0].evidence[0]
+    assert ev.text == "often in the same basket as Bread (2 baskets, similarity 0.71)"
+
+
+def test_als_fold_in_matches_implicit_user_solve() -> None:
+    from implicit.cpu.als import AlternatingLeastSquares
+    from scipy import sparse
+
+    data = checkerboard(with_users=True)
+    source = make_source("als", {"factors": 6, "iterations": 5}).fit(data)
+    assert isinstance(source, ALSSource)
+    model = AlternatingLeastSquares(
+        factors=6, regularization=0.05, alpha=10.0, iterations=5, num_threads=1, random_state=42
+    )
+    matrix = data.user_items.astype(np.float32).tocsr()
+    matrix.data[:] = 1.0
+    model.fit(matrix, show_progress=False)
+    np.testing.assert_allclose(model.item_factors, source.item_vectors, atol=1e-6)
+    seeds = np.array([1, 4, 7])
+    row = sparse.csr_matrix((np.ones(3, np.float32), seeds, [0, 3]), shape=(1, data.n_items))
+    np.testing.assert_allclose(
+        source.fold_in(seeds, np.ones(3)), model.recalculate_user(0, row), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_sparse_helpers() -> None:
+    from scipy import sparse
+
+    b = sparse.random(60, 9, density=0.3, format="csr", random_state=3)
+    b.data[:] = 1.0
+    weights = np.linspace(0.5, 2.0, 60)
+    counts, values = cooccurrence(b, weights, min_count=2)
+    dense = (b.T @ b).toarray()
+    np.fill_diagonal(dense, 0)
+    dense[dense < 2] = 0
+    np.testing.assert_allclose(counts.toarray(), dense)
+    np.testing.assert_allclose(values, (b.T @ sparse.diags(weights) @ b).toarray()[counts.nonzero()])
+    for r in range(9):
+        assert np.all(np.diff(counts.indices[counts.indptr[r] : counts.indptr[r + 1]]) > 0)
+    keep = top_n_mask(np.array([0, 4, 5]), np.array([3.0, 1.0, 3.0, 2.0, 5.0]), 2)
+    assert keep.tolist() == [True, False, True, False, True]
+
+
+def test_empty_data_gives_no_opinion() -> None:
+    catalog = Catalog([Item("x", "X"), Item("y", "Y")])
+    frame = pd.DataFrame({"basket_id": ["b1"], "item_id": ["x"], "user_id": ["u1"]})
+    data = BasketData.build(catalog, Interactions(frame))  # one single-item basket: no pairs
+    for name in CF_SOURCES:
+        source = make_source(name, TEST_OPTIONS.get(name)).fit(data)
+        got = source.recommend(Query(seed_items=("x",)), k=3)
+        assert all(c.item_id == "y" for c in got)
+        if name in ("rules", "item_knn", "user_knn"):
+            assert got == []

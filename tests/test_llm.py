@@ -1,0 +1,415 @@
+"""The LLM layer: loading (fp32/NF4), decoding, constrained helpers, LoRA training, adapters.
+
+Fast tests use a tiny randomly initialised Llama and a byte-level BPE tokenizer trained
+in the test, saved to a temp folder: nothing is downloaded. Tests marked slow convert the
+real packaged GGUF (SmolLM2-135M-Instruct) and generate with it in NF4.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("peft")
+
+from assistant import llm  # noqa: E402
+from assistant.llm import (  # noqa: E402
+    Generation,
+    LLMConfig,
+    LLMOutputError,
+    extract_json_object,
+    generate,
+    generate_choice,
+    generate_json,
+    load_model,
+    stream,
+)
+from assistant.llm_loading import ADAPTER_MANIFEST, MODEL_MANIFEST, model_id_for  # noqa: E402
+from finetune.train import (  # noqa: E402
+    IGNORE_INDEX,
+    TrainConfig,
+    evaluate_loss,
+    tokenize_example,
+    train_lora,
+)
+from retrieval.errors import CartsmithError, ConfigError  # noqa: E402
+
+CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content']"
+    " + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+CORPUS = [
+    "find a picnic blanket and a cooler for four people",
+    '{"intent": "search", "query": "picnic blanket", "budget": 40}',
+    "add two mugs to my cart please, and a teapot",
+    "system user assistant the a of and to in for with",
+    "checkout remove basket gift bundle candles under 30 pounds",
+]
+EXAMPLE = {
+    "messages": [
+        {"role": "system", "content": "Parse the request."},
+        {"role": "user", "content": "picnic blanket under 40"},
+        {"role": "assistant", "content": '{"intent": "search", "budget": 40}'},
+    ]
+}
+
+
+def _bnb_cpu_ok() -> str | None:
+    """None when bitsandbytes can quantise on CPU here, else the reason it cannot."""
+    try:
+        import bitsandbytes.functional as bnbf
+
+        weight = torch.randn(64, 64)
+        packed, state = bnbf.quantize_4bit(weight, quant_type="nf4")
+        restored = bnbf.dequantize_4bit(packed, state)
+        assert (restored - weight).abs().mean() < 0.2
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        return f"bitsandbytes NF4 does not run on this CPU: {exc}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=384,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    raw.train_from_iterator(CORPUS * 4, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw, bos_token="<|im_start|>", eos_token="<|im_end|>",
+        unk_token="<|endoftext|>", pad_token="<|im_end|>",
+    )
+    tokenizer.chat_template = CHATML
+    tokenizer.save_pretrained(folder)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+        bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def _config(folder: Path, **changes) -> LLMConfig:
+    values = {"model": str(folder), "quantization": "none", "threads": 1, "max_new_tokens": 8,
+              "cache_dir": str(folder.parent / "cache"), **changes}
+    return LLMConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir: Path):
+    return load_model(_config(tiny_model_dir))
+
+
+def _forced(tokenizer, text: str):
+    """A prefix_allowed_tokens_fn that makes the model spell out text, then end its turn."""
+    target = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    start: list[int] = []
+
+    def allowed(batch_id: int, ids) -> list[int]:
+        if not start:
+            start.append(len(ids))
+        done = len(ids) - start[0]
+        return [target[min(done, len(target) - 1)]]
+
+    return allowed
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_config_rejects_unknown_keys_and_bad_values() -> None:
+    with pytest.raises(ConfigError, match="unknown key"):
+        LLMConfig.from_dict({"modle": "x"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        TrainConfig.from_dict({"lora_rank": 8})
+    with pytest.raises(ConfigError, match="quantization"):
+        LLMConfig.from_dict({"quantization": "int8"})
+    with pytest.raises(ConfigError, match="temperature"):
+        LLMConfig(temperature=-1)
+    with pytest.raises(ConfigError, match="lora_dropout"):
+        TrainConfig(lora_dropout=1.5)
+    config = TrainConfig.from_dict({"target_modules": ["q_proj", "v_proj"], "max_steps": 3})
+    assert config.target_modules == ("q_proj", "v_proj")
+    assert config.llm_config().quantization == "nf4"
+
+
+def test_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CARTSMITH_CACHE", str(tmp_path))
+    assert LLMConfig().cache_dir == str(tmp_path / "models")
+    monkeypatch.delenv("CARTSMITH_CACHE")
+    assert LLMConfig().cache_dir.endswith(os.path.join(".cache", "cartsmith", "models"))
+
+
+def test_missing_model_paths_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="GGUF file not found"):
+        load_model(LLMConfig(model=str(tmp_path / "nope.gguf")))
+    with pytest.raises(ConfigError, match="not found"):
+        load_model(LLMConfig(model=str(tmp_path / "no-such-folder")))
+    with pytest.raises(ConfigError, match="unknown packaged model"):
+        load_model(LLMConfig(model="packaged:GPT-9"))
+
+
+# --------------------------------------------------------------------------- loading + decoding
+
+
+def test_load_fp32_reports_id_and_memory(tiny, tiny_model_dir: Path) -> None:
+    assert tiny.quantization == "none"
+    assert tiny.model_id.startswith("local:")
+    assert tiny.model_id == model_id_for(_config(tiny_model_dir))  # stable
+    assert tiny.memory_bytes > 0
+    assert not tiny.model.training
+
+
+def test_generate_matches_transformers_greedy(tiny) -> None:
+    messages = [{"role": "user", "content": "find a picnic blanket"}]
+    result = generate(tiny, messages, max_new_tokens=6)
+    assert isinstance(result, Generation)
+    assert 1 <= result.n_new_tokens <= 6 and result.n_prompt_tokens > 5 and result.seconds > 0
+    prompt = tiny.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    ids = tiny.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
+    with torch.inference_mode():
+        out = tiny.model.generate(**ids, max_new_tokens=6, do_sample=False,
+                                  eos_token_id=tiny.tokenizer.eos_token_id)
+    expected = tiny.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert result.text == expected
+    assert "".join(stream(tiny, messages, max_new_tokens=6)) == result.text
+    assert torch.is_inference_mode_enabled() is False
+
+
+def test_forced_tokens_stop_strings_and_stream(tiny) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    text = "add two mugs to my cart"
+    full = generate(tiny, messages, max_new_tokens=40, prefix_allowed_tokens_fn=_forced(tiny.tokenizer, text))
+    assert full.text == text and full.finish_reason == "eos"
+    cut = generate(tiny, messages, max_new_tokens=40, stop=["my cart", "zzz"],
+                   prefix_allowed_tokens_fn=_forced(tiny.tokenizer, text))
+    assert cut.text == "add two mugs to " and cut.finish_reason == "stop"
+    pieces = list(stream(tiny, messages, max_new_tokens=40, stop=["my cart"],
+                         prefix_allowed_tokens_fn=_forced(tiny.tokenizer, text)))
+    assert "".join(pieces) == "add two mugs to " and len(pieces) > 1
+    short = generate(tiny, messages, max_new_tokens=2, prefix_allowed_tokens_fn=_forced(tiny.tokenizer, text))
+    assert short.n_new_tokens == 2 and short.finish_reason == "length"
+    with pytest.raises(CartsmithError, match="messages"):
+        generate(tiny, [{"role": "robot", "content": "x"}])
+
+
+def test_generate_choice_batched_scores_match_single_rows(tiny) -> None:
+    messages = [{"role": "user", "content": "what should I do"}]
+    options = ["search", "add two mugs", "checkout"]
+    choice = generate_choice(tiny, messages, options)
+    assert choice.option == options[choice.index]
+    assert len(choice.scores) == 3 and abs(sum(choice.probabilities) - 1) < 1e-6
+    for i, option in enumerate(options):  # padding in the batch must not change any score
+        alone = generate_choice(tiny, messages, [option], length_normalize=False)
+        assert alone.logprobs[0] == pytest.approx(choice.logprobs[i], abs=1e-4)
+    with pytest.raises(CartsmithError):
+        generate_choice(tiny, messages, [])
+
+
+def test_generate_json_forced_and_retry(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert extract_json_object('sure! ```json\n{"a": [1, 2], "b": {"c": null}}\n``` done') == {
+        "a": [1, 2], "b": {"c": None}}
+    assert extract_json_object("[1, 2] {bad} {\"ok\": true}") == {"ok": True}
+    assert extract_json_object("no json here") is None
+
+    replies = iter(["I think you want a blanket.", '"intent": "search"}'])
+    prefills: list[str] = []
+
+    def fake(loaded, messages, max_new_tokens, temperature, prefill):
+        prefills.append(prefill)
+        return Generation(prefill + next(replies), 5, 5, 0.01)
+
+    monkeypatch.setattr(llm, "_json_generation", fake)
+    result = generate_json(tiny, [{"role": "user", "content": "blanket"}])
+    assert result.data == {"intent": "search"} and result.attempts == 2
+    assert prefills == ["", "{"] and len(result.generations) == 2
+    replies = iter(["nope", "still nope"])
+    with pytest.raises(LLMOutputError, match="no JSON object in 2 tries"):
+        generate_json(tiny, [{"role": "user", "content": "blanket"}])
+
+
+def test_prefill_and_stop_after_first_json_object(tiny) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    forced = _forced(tiny.tokenizer, '"budget": 40} and more text')
+    result = generate(tiny, messages, max_new_tokens=40, prefill="{", prefix_allowed_tokens_fn=forced)
+    assert result.text == '{"budget": 40} and more text'
+    forced = _forced(tiny.tokenizer, '"budget": 40} and more text')
+    decoder = llm._Decoder(tiny, messages, 40, None, forced, None, "{",
+                           until=lambda text: extract_json_object(text) is not None)
+    assert "".join(decoder.pieces()) == '{"budget": 40}'
+    assert decoder.result().finish_reason == "stop"
+
+
+def test_nf4_load_and_generate(tiny_model_dir: Path) -> None:
+    reason = _bnb_cpu_ok()
+    if reason:
+        pytest.skip(reason)
+    import bitsandbytes as bnb
+
+    loaded = load_model(_config(tiny_model_dir, quantization="nf4"))
+    assert loaded.quantization == "nf4"
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in loaded.model.modules())
+    fp32 = load_model(_config(tiny_model_dir))
+    assert loaded.memory_bytes < fp32.memory_bytes
+    result = generate(loaded, [{"role": "user", "content": "hi"}], max_new_tokens=4)
+    assert 1 <= result.n_new_tokens <= 4
+
+
+# --------------------------------------------------------------------------- fine-tuning
+
+
+def test_tokenize_example_labels_only_assistant_tokens(tiny) -> None:
+    features = tokenize_example(tiny.tokenizer, EXAMPLE, max_seq_len=512)
+    assert features is not None
+    labelled = [t for t, label in zip(features.input_ids, features.labels, strict=True) if label != IGNORE_INDEX]
+    text = tiny.tokenizer.decode(labelled)
+    assert text.startswith(EXAMPLE["messages"][-1]["content"]) and "<|im_end|>" in text
+    assert "picnic" not in text and "Parse" not in text
+    assert tokenize_example(tiny.tokenizer, EXAMPLE, max_seq_len=16) is None  # truncated away
+    with pytest.raises(CartsmithError, match="no assistant message"):
+        tokenize_example(tiny.tokenizer, {"messages": [{"role": "user", "content": "x"}]}, 64)
+
+
+@pytest.mark.parametrize("quantization", ["none", "nf4"])
+def test_lora_step_reduces_loss_and_adapter_round_trips(tiny_model_dir: Path, tmp_path: Path,
+                                                        quantization: str) -> None:
+    if quantization == "nf4" and (reason := _bnb_cpu_ok()):
+        pytest.skip(reason)
+    output = tmp_path / "adapters" / "tiny-lora"
+    config = TrainConfig(
+        model=str(tiny_model_dir), quantization=quantization, compute_dtype="float32",
+        cache_dir=str(tmp_path / "cache"), threads=1, lora_r=4, lora_alpha=8, lora_dropout=0.0,
+        learning_rate=5e-3, max_steps=1, batch_size=4, warmup_ratio=0.0, output_dir=str(output),
+        progress=False,
+    )
+    path = train_lora(config, [EXAMPLE] * 4, [EXAMPLE], data_hash="sha256:test", prompt_version="t1")
+    assert path == output
+    assert sorted(p.name for p in output.parent.iterdir()) == ["tiny-lora"]  # no temp folders left
+    manifest = json.loads((output / ADAPTER_MANIFEST).read_text())
+    metrics = manifest["metrics"]
+    assert manifest["steps"] == 1 and manifest["quantization"] == quantization
+    assert manifest["data_hash"] == "sha256:test" and manifest["prompt_version"] == "t1"
+    assert manifest["library_versions"]["peft"]
+    assert metrics["eval_loss"] < metrics["eval_loss_before"]
+
+    serve = _config(tiny_model_dir, quantization=quantization, adapter=str(output))
+    first, second = load_model(serve), load_model(serve)
+    assert first.adapter_manifest["base_model_id"] == first.model_id
+    ids = torch.tensor([tokenize_example(first.tokenizer, EXAMPLE, 512).input_ids])
+    with torch.inference_mode():
+        a = first.model(input_ids=ids).logits
+        b = second.model(input_ids=ids).logits
+        base = load_model(_config(tiny_model_dir, quantization=quantization)).model(input_ids=ids).logits
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, base, atol=1e-4)
+    reloaded_loss = evaluate_loss(first.model, first.tokenizer, [EXAMPLE])
+    tolerance = 1e-4 if quantization == "none" else 2e-2  # NF4 serving uses bnb's bf16 CPU kernel
+    assert reloaded_loss == pytest.approx(metrics["eval_loss"], rel=tolerance, abs=tolerance)
+
+    with pytest.raises(ConfigError, match="already exists"):
+        train_lora(config, [EXAMPLE], [], data_hash="x", prompt_version="t1")
+
+
+def test_time_budget_stops_training_cleanly(tiny_model_dir: Path, tmp_path: Path) -> None:
+    config = TrainConfig(
+        model=str(tiny_model_dir), quantization="none", compute_dtype="float32", threads=1,
+        cache_dir=str(tmp_path / "cache"), max_steps=500, batch_size=1, lora_r=2,
+        time_budget_minutes=1e-9, output_dir=str(tmp_path / "budget"), progress=False, eval_before=False,
+    )
+    path = train_lora(config, [EXAMPLE] * 3, [], data_hash="h", prompt_version="p")
+    manifest = json.loads((path / ADAPTER_MANIFEST).read_text())
+    assert manifest["stop_reason"] == "time_budget" and manifest["steps"] == 1
+    assert manifest["metrics"]["eval_loss"] is None
+
+
+def test_adapter_for_another_base_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    adapter = tmp_path / "foreign"
+    adapter.mkdir()
+    with pytest.raises(CartsmithError, match=r"no cartsmith-adapter\.json"):
+        load_model(_config(tiny_model_dir, adapter=str(adapter)))
+    (adapter / ADAPTER_MANIFEST).write_text(json.dumps({
+        "base_model_id": "gguf:Other-1B.gguf@sha256:0123456789abcdef",
+        "base_model": "/models/Other-1B.gguf", "quantization": "nf4",
+    }))
+    with pytest.raises(CartsmithError, match=r"trained on base model gguf:Other-1B\.gguf") as info:
+        load_model(_config(tiny_model_dir, adapter=str(adapter)))
+    assert "Other-1B.gguf" in str(info.value) and "llm.model" in str(info.value)
+
+
+# --------------------------------------------------------------------------- the real model (slow)
+
+
+@pytest.fixture(scope="module")
+def real_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.mark.slow
+def test_gguf_conversion_is_cached_and_clean(real_cache: Path) -> None:
+    import time
+
+    from assistant.llm_loading import ensure_hf_folder
+
+    config = LLMConfig(cache_dir=str(real_cache))
+    started = time.perf_counter()
+    folder = ensure_hf_folder(config)
+    cold = time.perf_counter() - started
+    assert folder.parent == real_cache and folder.name.startswith("SmolLM2-135M-Instruct.Q4_1-")
+    assert [p.name for p in real_cache.iterdir() if p.name.startswith(".") and p.is_dir()] == []
+    assert "quantization_config" not in json.loads((folder / "config.json").read_text())
+    manifest = json.loads((folder / MODEL_MANIFEST).read_text())
+    assert manifest["sha256"].startswith(folder.name.rsplit("-", 1)[1])
+    assert manifest["model_id"] == model_id_for(config) and manifest["has_chat_template"]
+    assert manifest["transformers_version"]
+    mtime = (folder / "config.json").stat().st_mtime_ns
+    started = time.perf_counter()
+    assert ensure_hf_folder(config) == folder
+    assert time.perf_counter() - started < min(2.0, cold)
+    assert (folder / "config.json").stat().st_mtime_ns == mtime
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                           add_generation_prompt=True)
+    assert "<|im_start|>user\nhi<|im_end|>" in prompt and prompt.endswith("<|im_start|>assistant\n")
+
+
+@pytest.mark.slow
+def test_real_model_nf4_generates_and_chooses(real_cache: Path) -> None:
+    if reason := _bnb_cpu_ok():
+        pytest.skip(reason)
+    loaded = load_model(LLMConfig(cache_dir=str(real_cache), threads=min(2, os.cpu_count() or 1)))
+    assert loaded.quantization == "nf4" and loaded.model_id.startswith("gguf:SmolLM2-135M-Instruct")
+    result = generate(loaded, [{"role": "user", "content": "Name one fruit."}], max_new_tokens=16)
+    assert result.n_new_tokens <= 16 and result.text.strip()
+    choice = generate_choice(
+        loaded,
+        [{"role": "user", "content": "What is the capital of France? Answer with one word."}],
+        ["Paris", "Banana", "Tuesday"],
+    )
+    assert choice.option == "Paris", choice
+    data = generate_json(loaded, [
+        {"role": "system", "content": "Reply with a JSON object only."},
+        {"role": "user", "content": 'Return {"fruit": "apple"} exactly.'},
+    ], max_new_tokens=24)
+    assert isinstance(data.data, dict)
