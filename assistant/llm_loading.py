@@ -78,6 +78,7 @@ class LLMConfig(Config):
     cache_dir: where converted GGUF models live (env CARTSMITH_CACHE moves the root).
     max_new_tokens / temperature: decoding defaults (temperature 0 = greedy).
     threads: torch intra-op threads, set process-wide by `load_model`.
+    cache_quantized: keep the NF4-quantised weights in cache_dir/quantized (loads ~10x faster).
     """
 
     model: str = DEFAULT_MODEL
@@ -88,6 +89,7 @@ class LLMConfig(Config):
     max_new_tokens: int = 256
     temperature: float = 0.0
     threads: int = dataclasses.field(default_factory=_default_threads)
+    cache_quantized: bool = True
 
     def validate(self) -> None:
         check(bool(self.model.strip()), "llm.model", "must name a model")
@@ -198,7 +200,9 @@ def _gguf_model_id(gguf: Path, sha: str) -> str:
     return f"gguf:{gguf.name}@sha256:{sha[:_HASH_PREFIX]}"
 
 
-def _folder_model_id(folder: Path) -> str:
+def _folder_model_id(folder: Path, cache_dir: Path | None) -> str:
+    """Our converted folders carry their id; any other folder is named by its content
+    (config.json and every weight file's sha256, memoised by path, size and mtime)."""
     manifest = folder / MODEL_MANIFEST
     if manifest.is_file():
         try:
@@ -207,7 +211,7 @@ def _folder_model_id(folder: Path) -> str:
             pass
     digest = hashlib.sha256((folder / "config.json").read_bytes())
     for weight in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        digest.update(f"{weight.name}:{weight.stat().st_size}".encode())
+        digest.update(f"{weight.name}:{file_sha256(weight, cache_dir)}".encode())
     return f"local:{folder.name}@{digest.hexdigest()[:12]}"
 
 
@@ -262,7 +266,7 @@ def _convert_gguf(gguf: Path, sha: str, target: Path) -> None:
         )
         # The GGUF loader leaves a quantizer and a `quantization_config` behind: save_pretrained
         # refuses the former, and bitsandbytes refuses to load a config carrying the latter.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp)
@@ -308,7 +312,7 @@ def model_id_for(config: LLMConfig) -> str:
         gguf = Path(source.location)
         return _gguf_model_id(gguf, file_sha256(gguf, Path(config.cache_dir).expanduser()))
     if source.kind == "folder":
-        return _folder_model_id(Path(source.location))
+        return _folder_model_id(Path(source.location), Path(config.cache_dir).expanduser())
     snapshot = _hub_snapshot(source.location)
     return f"hf:{source.location}@{snapshot.name[:12]}"
 
@@ -368,33 +372,88 @@ def torch_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[name]
 
 
-def load_base_model(config: LLMConfig, folder: Path) -> tuple[Any, Any]:
-    """(model, tokenizer) from an HF folder, fp32 or NF4 per config; no adapter, eval mode."""
+QUANTIZED_MANIFEST = "cartsmith-quantized.json"
+
+
+def quantized_cache_folder(config: LLMConfig, model_id: str) -> Path:
+    """Where the NF4-quantised copy of model_id is cached (keyed by bitsandbytes version too)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in model_id)
+    try:
+        bnb = importlib.metadata.version("bitsandbytes")
+    except importlib.metadata.PackageNotFoundError:
+        bnb = "none"
+    return Path(config.cache_dir).expanduser() / "quantized" / f"{safe}-nf4-{config.compute_dtype}-bnb{bnb}"
+
+
+def load_base_model(config: LLMConfig, folder: Path, model_id: str | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) from an HF folder, fp32 or NF4 per config; no adapter, eval mode.
+
+    With NF4 and a model_id, the quantised weights are cached (config.cache_quantized):
+    quantising on CPU costs seconds, loading the saved 4-bit copy a fraction of that.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(config.threads)
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    kwargs: dict[str, Any] = {"dtype": torch.float32, "local_files_only": True}
-    if config.quantization == "nf4":
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise CartsmithError(
-                "llm.quantization = 'nf4' needs bitsandbytes (pip install 'bitsandbytes>=0.50.2'), "
-                "or set llm.quantization = 'none'"
-            )
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_compute_dtype=torch_dtype(config.compute_dtype),
-        )
-        kwargs["device_map"] = "cpu" if not torch.cuda.is_available() else {"": 0}
-    model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-    model.eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    kwargs: dict[str, Any] = {"dtype": torch.float32, "local_files_only": True}
+    if config.quantization == "none":
+        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        model.eval()
+        return model, tokenizer
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise CartsmithError(
+            "llm.quantization = 'nf4' needs bitsandbytes (pip install 'bitsandbytes>=0.50.2'), "
+            "or set llm.quantization = 'none'"
+        )
+    from transformers import BitsAndBytesConfig
+
+    kwargs["device_map"] = "cpu" if not torch.cuda.is_available() else {"": 0}
+    cached = quantized_cache_folder(config, model_id) if model_id and config.cache_quantized else None
+    if cached is not None and (cached / QUANTIZED_MANIFEST).is_file():
+        model = AutoModelForCausalLM.from_pretrained(cached, **kwargs)  # config.json holds the bnb config
+        model.eval()
+        return model, tokenizer
+    kwargs["quantization_config"] = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch_dtype(config.compute_dtype),
+    )
+    model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    model.eval()
+    if cached is not None:
+        # Save before any forward pass: on AVX512-BF16 CPUs bitsandbytes repacks the weights
+        # for its inference kernel on the first eval-mode forward, and a model saved after
+        # that reloads with wrong weights (bitsandbytes 0.50.2).
+        try:
+            _save_quantized(model, cached, model_id or "")
+        except OSError as exc:
+            log.warning("could not cache the NF4 weights in %s: %s", cached, exc)
     return model, tokenizer
+
+
+def _save_quantized(model: Any, target: Path, model_id: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        _write_json_atomic(tmp / QUANTIZED_MANIFEST, {
+            "model_id": model_id,
+            "quantization": "nf4",
+            "library_versions": library_versions(),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        })
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / QUANTIZED_MANIFEST).is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process cached it first
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def read_adapter_manifest(adapter: str | Path) -> dict[str, Any]:
@@ -445,7 +504,7 @@ def load_model(config: LLMConfig) -> LoadedModel:
     if config.adapter is not None:
         manifest = read_adapter_manifest(config.adapter)
         check_adapter_compatible(manifest, model_id, config.quantization)
-    model, tokenizer = load_base_model(config, folder)
+    model, tokenizer = load_base_model(config, folder, model_id)
     if config.adapter is not None:
         from peft import PeftModel
 

@@ -163,11 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         # warm-up: first queries pay for lazy HNSW loading
         for q in queries[:5]:
             index.search(q, k=k)
-        e2e_runs, chroma_runs, embed_runs, exact_runs, filt_runs = [], [], [], [], []
+        e2e_runs, chroma_runs, embed_runs, exact_runs, filt_runs, small_runs = [], [], [], [], [], []
+        depts = {"produce", "dairy eggs", "snacks"} & set(catalog.categories)
+        counts = {c: catalog.categories.count(c) for c in set(catalog.categories)}
+        smallest = min(counts, key=lambda c: (counts[c], c))
         recalls: list[float] = []
         for rep in range(args.repeats):
             embedder.clear_cache()
-            e2e, chroma_only, embed_only, exact, filtered = [], [], [], [], []
+            e2e, chroma_only, embed_only, exact, filtered, small = [], [], [], [], [], []
             for q in queries:
                 t0 = time.perf_counter()
                 vec = embedder.encode_query(q)
@@ -178,13 +181,16 @@ def main(argv: list[str] | None = None) -> int:
                 top = np.argpartition(-sims, k - 1)[:k]
                 top = top[np.argsort(-sims[top])]
                 t3 = time.perf_counter()
-                index.search(vec, k=k, categories={"produce", "dairy eggs", "snacks"})
+                index.search(vec, k=k, categories=depts)
                 t4 = time.perf_counter()
+                index.search(vec, k=k, categories={smallest})
+                t5 = time.perf_counter()
                 e2e.append((t2 - t0) * 1e3)
                 embed_only.append((t1 - t0) * 1e3)
                 chroma_only.append((t2 - t1) * 1e3)
                 exact.append((t3 - t2) * 1e3)
                 filtered.append((t4 - t3) * 1e3)
+                small.append((t5 - t4) * 1e3)
                 if rep == 0:
                     recalls.append(len({h for h, _ in hits} & set(ids[top])) / k)
             e2e_runs.append(e2e)
@@ -192,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             embed_runs.append(embed_only)
             exact_runs.append(exact)
             filt_runs.append(filtered)
+            small_runs.append(small)
 
         def summary(runs: list[list[float]]) -> dict[str, float]:
             return {
@@ -225,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             "query_embed_only": summary(embed_runs),
             "query_chroma_only": summary(chroma_runs),
             "query_chroma_filtered_3_departments": summary(filt_runs),
+            "filtered_3_departments": sorted(depts),
+            "query_chroma_filtered_smallest_department": summary(small_runs),
+            "smallest_department": f"{smallest} ({counts[smallest]} items)",
             "query_numpy_exact": summary(exact_runs),
             "query_embed_cached_mean_ms": round(cached_ms, 3),
             "chroma_recall_at_k_vs_exact": round(float(np.mean(recalls)), 4),
@@ -255,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         ("  query embedding", "query_embed_only"),
         (f"  chroma top-{k}", "query_chroma_only"),
         (f"chroma top-{k}, 3 depts", "query_chroma_filtered_3_departments"),
+        (f"chroma top-{k}, 1 tiny dept", "query_chroma_filtered_smallest_department"),
         (f"numpy exact top-{k}", "query_numpy_exact"),
     ]:
         s = results[key]

@@ -242,7 +242,7 @@ def _batch_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
     return loss, int((targets != IGNORE_INDEX).sum())
 
 
-def evaluate_loss(model: Any, tokenizer: Any, examples: Sequence[dict[str, Any]] | Sequence[Features],
+def evaluate_loss(model: Any, tokenizer: Any, examples: Sequence[dict[str, Any] | Features],
                   *, max_seq_len: int = 512, batch_size: int = 8) -> float | None:
     """Mean cross-entropy per assistant token (None for no examples). Leaves train/eval mode as found."""
     import torch
@@ -362,7 +362,7 @@ def train_lora(
     llm_config = config.llm_config()
     folder = ensure_hf_folder(llm_config)
     base_id = model_id_for(llm_config)
-    model, tokenizer = load_base_model(llm_config, folder)
+    model, tokenizer = load_base_model(llm_config, folder, base_id)
     train_features = tokenize_examples(tokenizer, train_examples, config.max_seq_len, "train")
     eval_features = tokenize_examples(tokenizer, eval_examples, config.max_seq_len, "eval")
     if not train_features:
@@ -396,6 +396,7 @@ def train_lora(
         eval_before = evaluate_loss(model, tokenizer, eval_features, batch_size=config.eval_batch_size)
         progress.line(f"eval loss before training {eval_before:.4f}")
 
+    progress.started = time.perf_counter()  # elapsed/ETA/time budget count training steps only
     budget_s = config.time_budget_minutes * 60 if config.time_budget_minutes else None
     order_rng = random.Random(config.seed)
     step, micro, epoch = 0, 0, 0
@@ -438,7 +439,7 @@ def train_lora(
             if step % config.log_every == 0 or step == total_steps or step == 1:
                 shown = window_loss / max(window_tokens, 1)
                 history.append({"step": step, "loss": round(shown, 5)})
-                progress.step(step, shown, scheduler.get_last_lr()[0])
+                progress.step(step, shown, float(scheduler.get_last_lr()[0]))
                 window_loss, window_tokens = 0.0, 0
             if config.eval_every and step % config.eval_every == 0 and eval_features and step < total_steps:
                 value = evaluate_loss(model, tokenizer, eval_features, batch_size=config.eval_batch_size)

@@ -130,7 +130,12 @@ def _validation_split(catalog: Catalog, train: Interactions, config: BlendConfig
                       min_items: int):
     stamps = train.frame["timestamp"]
     if split_kind == "time" and stamps.notna().any():
-        cutoff = (stamps.max() - pd.Timedelta(days=config.validation_days)).strftime("%Y-%m-%d")
+        # The last `validation_days`, but never more than `validation_share` of the baskets,
+        # so a short history still leaves most of itself for fitting.
+        basket_start = train.frame.groupby("basket_id")["timestamp"].min()
+        cutoff_time = max(stamps.max() - pd.Timedelta(days=config.validation_days),
+                          basket_start.quantile(1 - config.validation_share))
+        cutoff = cutoff_time.strftime("%Y-%m-%d %H:%M:%S")
         split_config = SplitConfig(kind="time", date=cutoff, min_items=min_items, seed=config.seed,
                                    max_test_baskets=config.max_validation_baskets)
     else:

@@ -243,6 +243,8 @@ class ChromaSource:
         self.data = data
         if self.ensure_index:
             self.index.ensure(data.catalog)
+        else:
+            self.index.attach_catalog(data.catalog)
         return self
 
     def recommend(self, query: Query, k: int = 10) -> list[Candidate]:

@@ -20,7 +20,7 @@ from .catalog import Catalog, Interactions
 from .config import Config, check
 from .errors import ConfigError
 from .records import Query
-from .sources import CandidateSource
+from .sources import CandidateSource, ScoringSource, query_mask, top_k
 
 METRIC_KS = (10, 20)
 
@@ -157,8 +157,15 @@ def evaluate_source(
     sums: dict[str, float] = {}
     shown: set[str] = set()
     start = time.perf_counter()
+    catalog = source.catalog if isinstance(source, ScoringSource) else None
     for n, case in enumerate(cases, start=1):
-        ranked = [c.item_id for c in source.recommend(case.query, depth)]
+        if catalog is not None:
+            # Same ranking as recommend(), without building evidence nobody reads here.
+            assert isinstance(source, ScoringSource)
+            chosen = top_k(source.score(case.query), query_mask(catalog, case.query), depth)
+            ranked = [catalog.items[i].item_id for i in chosen]
+        else:
+            ranked = [c.item_id for c in source.recommend(case.query, depth)]
         shown.update(ranked[: min(ks)])
         for key, value in ranking_metrics(ranked, case.hidden, ks).items():
             sums[key] = sums.get(key, 0.0) + value

@@ -39,6 +39,10 @@ class VectorStoreConfig(Config):
     server_url: "http://host:port" (or https) of a Chroma server, for `HttpClient`.
     space: HNSW distance; similarities are reported as cosine for all three on unit vectors.
     ef_search: HNSW search breadth; keep it above the largest k you ask for.
+    post_filter_max: filtered searches first fetch up to this many unfiltered neighbours and
+        filter them in memory (Chroma's `where` costs 25-50 ms on a 50k collection, an
+        unfiltered top-1000 about 5 ms); when too few pass, the `where` query runs. 0: always
+        use `where`.
     """
 
     path: str = ".cache/chroma"
@@ -51,11 +55,13 @@ class VectorStoreConfig(Config):
     ef_search: int = 100
     max_neighbors: int = 16
     store_documents: bool = False
+    post_filter_max: int = 1000
 
     def validate(self) -> None:
         check(self.space in ("cosine", "ip", "l2"), "vector_store.space",
               f"must be cosine, ip or l2, got {self.space!r}")
         check(self.batch_size >= 1, "vector_store.batch_size", "must be >= 1")
+        check(self.post_filter_max >= 0, "vector_store.post_filter_max", "must be >= 0")
         check(3 <= len(self.collection) <= 512, "vector_store.collection",
               "must be 3 to 512 characters")
         check(self.ef_construction >= 1 and self.ef_search >= 1 and self.max_neighbors >= 2,
@@ -120,6 +126,60 @@ def item_metadata(item: Any) -> dict[str, Any]:
     return meta
 
 
+@dataclasses.dataclass
+class FilterTable:
+    """Category and price of every indexed item, in memory, for post-filtering hits."""
+
+    row_of: dict[str, int]
+    categories: np.ndarray  # object array of str
+    prices: np.ndarray  # float64, NaN when unknown
+    category_counts: dict[str, int]
+    sorted_prices: np.ndarray
+
+    @classmethod
+    def build(cls, ids: Sequence[str], categories: Sequence[str], prices: Sequence[float | None]) -> FilterTable:
+        cats = np.array([c or "" for c in categories], dtype=object)
+        price_arr = np.array([np.nan if p is None else float(p) for p in prices], dtype=np.float64)
+        counts: dict[str, int] = {}
+        for c in cats:
+            counts[c] = counts.get(c, 0) + 1
+        finite = np.sort(price_arr[np.isfinite(price_arr)])
+        return cls({i: r for r, i in enumerate(ids)}, cats, price_arr, counts, finite)
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> FilterTable:
+        items = catalog.items
+        return cls.build([it.item_id for it in items], [it.category for it in items],
+                         [it.price for it in items])
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def share(self, categories: Collection[str] | None, price: PriceRange | None) -> float:
+        """Estimated share of items passing the filter (categories x price, as if independent)."""
+        n = max(len(self), 1)
+        share = 1.0
+        if categories:
+            share *= sum(self.category_counts.get(c, 0) for c in set(categories)) / n
+        if price is not None and (price.low is not None or price.high is not None):
+            lo = 0 if price.low is None else int(np.searchsorted(self.sorted_prices, price.low, "left"))
+            hi = (len(self.sorted_prices) if price.high is None
+                  else int(np.searchsorted(self.sorted_prices, price.high, "right")))
+            share *= max(hi - lo, 0) / n
+        return share
+
+    def admits(self, item_id: str, categories: Collection[str] | None, price: PriceRange | None) -> bool:
+        row = self.row_of.get(item_id)
+        if row is None:
+            return False
+        if categories and self.categories[row] not in categories:
+            return False
+        if price is None or (price.low is None and price.high is None):
+            return True
+        value = self.prices[row]
+        return bool(np.isfinite(value)) and price.admits(float(value))
+
+
 class ChromaIndex:
     """Item vectors in a Chroma collection.
 
@@ -140,6 +200,8 @@ class ChromaIndex:
         self._embedder = embedder
         self._client = client
         self._collection: Any = None
+        self._count: int | None = None
+        self._table: FilterTable | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @property
@@ -179,10 +241,43 @@ class ChromaIndex:
 
     def __getstate__(self) -> dict[str, Any]:  # clients and collections never pickle
         return {"config": self.config, "_embedder": self._embedder, "_client": None,
-                "_collection": None}
+                "_collection": None, "_count": None, "_table": None}
 
     def count(self) -> int:
-        return int(self.collection.count())
+        if self._count is None:
+            self._count = int(self.collection.count())
+        return self._count
+
+    def _forget(self) -> None:
+        self._collection = None
+        self._count = None
+        self._table = None
+
+    def attach_catalog(self, catalog: Catalog) -> None:
+        """Use this catalog's categories and prices for in-memory post-filtering (else they
+        are read from the collection at the first filtered search)."""
+        self._table = FilterTable.from_catalog(catalog)
+
+    def filter_table(self) -> FilterTable:
+        if self._table is None:
+            ids: list[str] = []
+            cats: list[str] = []
+            prices: list[float | None] = []
+            page = 10_000
+            offset = 0
+            while True:
+                got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+                if not got["ids"]:
+                    break
+                for item_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    meta = meta or {}
+                    ids.append(item_id)
+                    cats.append(str(meta.get("category", "")))
+                    price = meta.get("price")
+                    prices.append(None if price is None else float(price))
+                offset += len(got["ids"])
+            self._table = FilterTable.build(ids, cats, prices)
+        return self._table
 
     # -- manifest -------------------------------------------------------------------------
     def manifest_for(self, catalog: Catalog, dimension: int | None = None) -> dict[str, Any]:
@@ -203,7 +298,7 @@ class ChromaIndex:
         """Why the stored collection does not serve this catalog + embedder (None: it does)."""
         if not self._exists():
             return "no collection yet"
-        self._collection = None
+        self._forget()
         stored = self.manifest()
         if not stored.get(f"{_KEY}complete"):
             return "an earlier build did not finish"
@@ -225,6 +320,7 @@ class ChromaIndex:
         """Rebuild when stale; True when it rebuilt. `embeddings` may be a thunk (only run if
         needed); None embeds the item texts with the embedder."""
         if self.is_current(catalog):
+            self._table = FilterTable.from_catalog(catalog)
             return False
         if embeddings is None:
             vecs = self.embedder.encode([it.text() for it in catalog.items],
@@ -240,7 +336,7 @@ class ChromaIndex:
     def drop(self) -> None:
         if self._exists():
             self.client.delete_collection(self.config.collection)
-        self._collection = None
+        self._forget()
 
     def build(self, catalog: Catalog, embeddings: np.ndarray) -> None:
         """Replace the collection with the catalog's items and these vectors (row i = item i)."""
@@ -298,7 +394,8 @@ class ChromaIndex:
             if bar is not None:
                 bar.close()
         collection.modify(metadata={**manifest, f"{_KEY}complete": True})
-        self._collection = None  # re-read so the cached metadata is the final one
+        self._forget()  # re-read so the cached metadata is the final one
+        self._table = FilterTable.from_catalog(catalog)
 
     # -- search ---------------------------------------------------------------------------
     def query_vector(self, query: str | np.ndarray) -> np.ndarray:
@@ -322,7 +419,7 @@ class ChromaIndex:
         """
         if k <= 0:
             return []
-        hits = self._query(self.query_vector(query), k, where_filter(categories, price), set(exclude))
+        hits = self._query(self.query_vector(query), k, categories, price, set(exclude))
         return [(item_id, sim) for item_id, sim, _ in hits]
 
     def search_by_items(
@@ -343,7 +440,7 @@ class ChromaIndex:
             return []
         centre = normalize_rows(np.asarray(stored, dtype=np.float32)).mean(axis=0)
         banned = set(exclude) | set(got["ids"])
-        hits = self._query(normalize_rows(centre[None, :])[0], k, where_filter(categories, price), banned)
+        hits = self._query(normalize_rows(centre[None, :])[0], k, categories, price, banned)
         return [(item_id, sim) for item_id, sim, _ in hits]
 
     def search_vector(
@@ -359,19 +456,47 @@ class ChromaIndex:
         """Like `search` for a vector, with each hit's stored vector when asked (else None)."""
         if k <= 0:
             return []
-        return self._query(self.query_vector(vector), k, where_filter(categories, price),
-                           set(exclude), with_embeddings=with_embeddings)
+        return self._query(self.query_vector(vector), k, categories, price, set(exclude),
+                           with_embeddings=with_embeddings)
 
-    def _query(self, vec: np.ndarray, k: int, where: dict[str, Any] | None, banned: set[str],
-               *, with_embeddings: bool = False) -> list[tuple[str, float, np.ndarray | None]]:
-        collection = self.collection
-        n = k + len(banned)
+    def _query(
+        self,
+        vec: np.ndarray,
+        k: int,
+        categories: Collection[str] | None,
+        price: PriceRange | None,
+        banned: set[str],
+        *,
+        with_embeddings: bool = False,
+    ) -> list[tuple[str, float, np.ndarray | None]]:
+        total = self.count()
+        where = where_filter(categories, price)
         if where is None:
-            n = min(n, collection.count())
+            return self._run(vec, min(k + len(banned), total), None, banned, k, with_embeddings)
+        cats = set(categories) if categories else None
+        limit = self.config.post_filter_max
+        if limit > 0:
+            table = self.filter_table()
+            share = table.share(cats, price)
+            if share <= 0.0:
+                return []
+            # fetch enough unfiltered neighbours that ~2x the needed hits should pass
+            want = int(np.ceil(2.0 * (k + len(banned)) / share)) + 10
+            if want <= limit or total <= limit:
+                n = min(max(want, k + len(banned)), total)
+                hits = self._run(vec, n, None, banned, None, with_embeddings)
+                passing = [h for h in hits if table.admits(h[0], cats, price)]
+                if len(passing) >= k or n >= total:
+                    return passing[:k]
+        return self._run(vec, k + len(banned), where, banned, k, with_embeddings)
+
+    def _run(self, vec: np.ndarray, n: int, where: dict[str, Any] | None, banned: set[str],
+             k: int | None, with_embeddings: bool) -> list[tuple[str, float, np.ndarray | None]]:
+        """One Chroma query: up to n neighbours, banned ids dropped, first k kept (None: all)."""
         if n <= 0:
             return []
         include = ["distances", "embeddings"] if with_embeddings else ["distances"]
-        res = collection.query(query_embeddings=[vec], n_results=n, where=where, include=include)
+        res = self.collection.query(query_embeddings=[vec], n_results=n, where=where, include=include)
         ids = res["ids"][0]
         dists = res["distances"][0]
         embs = res["embeddings"][0] if with_embeddings else [None] * len(ids)
@@ -381,7 +506,7 @@ class ChromaIndex:
                 continue
             vec_out = np.asarray(emb, dtype=np.float32) if with_embeddings else None
             out.append((item_id, self._similarity(float(dist)), vec_out))
-            if len(out) == k:
+            if k is not None and len(out) == k:
                 break
         return out
 

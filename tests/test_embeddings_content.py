@@ -233,6 +233,14 @@ def test_chroma_filters(index: ChromaIndex, catalog: Catalog) -> None:
     assert len(garden) == 8 and {catalog.get(i).category for i, _ in garden} == {"garden", "kitchen"}
     one = index.search("gift", k=20, categories={"party"}, price=PriceRange(low=4), exclude={"p3"})
     assert sorted(i for i, _ in one) == ["p2", "p4"]
+    # Chroma's own `where` (post-filtering off) gives the same answers as the in-memory path
+    plain = ChromaIndex(dataclasses.replace(index.config, post_filter_max=0), index.embedder)
+    for cats, price in [({"party"}, PriceRange(low=4)), ({"garden", "kitchen"}, None),
+                        (None, PriceRange(high=5)), ({"outdoor"}, PriceRange(low=20, high=30))]:
+        slow = plain.search("gift", k=3, categories=cats, price=price)
+        fast = index.search("gift", k=3, categories=cats, price=price)
+        assert [i for i, _ in slow] == [i for i, _ in fast]
+        assert [s for _, s in slow] == pytest.approx([s for _, s in fast], abs=1e-5)
     assert where_filter() is None
     assert where_filter({"a"}, PriceRange(low=1)) == {"$and": [{"category": {"$eq": "a"}}, {"price": {"$gte": 1.0}}]}
 

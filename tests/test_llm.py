@@ -31,7 +31,12 @@ from assistant.llm import (  # noqa: E402
     load_model,
     stream,
 )
-from assistant.llm_loading import ADAPTER_MANIFEST, MODEL_MANIFEST, model_id_for  # noqa: E402
+from assistant.llm_loading import (  # noqa: E402
+    ADAPTER_MANIFEST,
+    MODEL_MANIFEST,
+    model_id_for,
+    quantized_cache_folder,
+)
 from finetune.train import (  # noqa: E402
     IGNORE_INDEX,
     TrainConfig,
@@ -259,17 +264,24 @@ def test_prefill_and_stop_after_first_json_object(tiny) -> None:
     assert decoder.result().finish_reason == "stop"
 
 
-def test_nf4_load_and_generate(tiny_model_dir: Path) -> None:
+def test_nf4_load_cache_and_generate(tiny_model_dir: Path, tmp_path: Path) -> None:
     reason = _bnb_cpu_ok()
     if reason:
         pytest.skip(reason)
     import bitsandbytes as bnb
 
-    loaded = load_model(_config(tiny_model_dir, quantization="nf4"))
+    config = _config(tiny_model_dir, quantization="nf4", cache_dir=str(tmp_path / "cache"))
+    loaded = load_model(config)
     assert loaded.quantization == "nf4"
     assert any(isinstance(m, bnb.nn.Linear4bit) for m in loaded.model.modules())
     fp32 = load_model(_config(tiny_model_dir))
     assert loaded.memory_bytes < fp32.memory_bytes
+    cached = quantized_cache_folder(config, loaded.model_id)
+    assert (cached / "cartsmith-quantized.json").is_file()
+    again = load_model(config)  # from the cached 4-bit weights this time
+    ids = torch.tensor([[1, 5, 6, 7, 8]])
+    with torch.inference_mode():
+        assert torch.equal(loaded.model(input_ids=ids).logits, again.model(input_ids=ids).logits)
     result = generate(loaded, [{"role": "user", "content": "hi"}], max_new_tokens=4)
     assert 1 <= result.n_new_tokens <= 4
 
