@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.catalog import BasketData  # noqa: E402
-from retrieval.cf import CF_SOURCES, make_source  # noqa: E402
-from retrieval.datasets import load_instacart, load_online_retail  # noqa: E402
-from retrieval.evaluate import SplitConfig, split_interactions  # noqa: E402
+from retrieval.catalog import BasketData
+from retrieval.cf import CF_SOURCES, make_source
+from retrieval.datasets import load_instacart, load_online_retail
+from retrieval.evaluate import SplitConfig, split_interactions
 
 
 def time_fits(data: BasketData, repeats: int) -> dict[str, float]:
