@@ -7,8 +7,9 @@
 `generate` and `stream` share one greedy-by-default decoding loop with the KV cache on
 (temperature > 0 samples), prompts built with the tokenizer's chat template.
 `generate_choice` scores a fixed list of answers by log-likelihood in one batched forward
-pass (intent classification without free text), and `generate_json` extracts the first
-JSON object from a reply, asking once more when there is none.
+pass (intent classification without free text), and `generate_json` stops decoding at the
+end of the first JSON object in the reply and, when there is none, retries once with the
+reply prefilled with "{".
 
 Loading, the GGUF cache and adapter checks live in `assistant.llm_loading` and are
 re-exported here.

@@ -212,6 +212,13 @@ def _run_variant(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def _ratio(a: Any, b: Any) -> float | None:
     return round(a / b, 3) if isinstance(a, int | float) and isinstance(b, int | float) and b else None
 
@@ -235,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(VARIANTS[args.variant](args)), flush=True)
         return 0
 
+    load_before = _loadavg()
     temp = None
     if args.cache_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="cartsmith-bench-cache-")
@@ -252,7 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         "new_tokens": args.new_tokens,
         "repeats": args.repeats,
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count()},
+                    "cpu_count": os.cpu_count(),
+                    # other processes' load skews every number (OpenMP threads stall when
+                    # cores are oversubscribed): judge the run by these
+                    "loadavg_1min_before": load_before, "loadavg_1min_after": _loadavg()},
         "conversion_cold_seconds": (results["convert"] or {}).get("seconds"),
         "results": results,
         "tokens_per_s": {

@@ -61,7 +61,8 @@ NEEDS = [
     "craft beer", "lemonade", "orange juice", "bread for sandwiches", "peanut butter",
     "strawberry jam", "honey", "maple syrup for pancakes", "pancake mix", "eggs",
     "butter for baking", "flour and sugar for a cake", "chocolate chips for cookies",
-    "vanilla extract", "olive oil", "salad dressing",
+    "vanilla extract", "olive oil", "salad dressing", "snacks for a road trip",
+    "kids lunchbox ideas", "low sugar granola", "coconut water", "trail mix", "kombucha",
 ]
 
 

@@ -54,22 +54,30 @@ class BlendSource(ScoringSource):
         self.components = list(components)
         self.weights = np.asarray(weights if weights is not None else [1.0] * len(components), dtype=np.float64)
         self.validation_ndcg: float | None = None
-        self._cache: tuple[Query, list[np.ndarray]] | None = None
+        self._cache: dict[Query, list[np.ndarray]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["_cache"] = {}
+        return state
 
     def _fit(self, data: BasketData) -> None:
         for component in self.components:
             component.fit(data)
 
     def component_scores(self, query: Query) -> list[np.ndarray]:
-        if self._cache is not None and self._cache[0] == query:
-            return self._cache[1]
+        cached = self._cache.get(query)
+        if cached is not None:
+            return cached
         normalised = []
         for component, weight in zip(self.components, self.weights, strict=True):
             if weight <= 0:
                 normalised.append(np.zeros(len(self.catalog)))
                 continue
             normalised.append(_normalise(component.score(query)))
-        self._cache = (query, normalised)
+        if len(self._cache) >= 4:  # explain() after score() reuses; a few queries may interleave
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[query] = normalised
         return normalised
 
     def score(self, query: Query) -> np.ndarray:

@@ -12,6 +12,7 @@ Names are unique and the whole thing is deterministic for a given catalog and em
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from collections import Counter
@@ -166,7 +167,9 @@ def name_clusters(
     A term scores p_in * log(1 + p_in / p_out): how many of the cluster's titles hold it
     against how many of the other titles do. With `embeddings`, titles close to the cluster
     centre count more (so ties go to words of the most typical items). Terms that recur in
-    the cluster come first; single-title terms only fill a name up to two words.
+    the cluster come first; single-title terms only fill a name up to two words. Terms that
+    usually stand next to each other in the titles keep their order as one phrase
+    ("hot water bottles", "cake cases") instead of being listed ("bottles, hot & water").
     """
     config = config or ClusterConfig()
     stop = _stopwords()
@@ -179,13 +182,17 @@ def name_clusters(
     mass: dict[int, dict[str, float]] = {c: {} for c in cluster_ids}  # weighted
     total: Counter[str] = Counter()
     surface: dict[str, Counter[str]] = {}
+    sequences: dict[int, list[list[str]]] = {c: [] for c in cluster_ids}
     for title, label, weight in zip(titles, labels, weights, strict=True):
         stems = set()
+        seq = []
         for tok in title_terms(title, stop):
             stem = _stem(tok)
             stems.add(stem)
+            seq.append(stem)
             surface.setdefault(stem, Counter())[tok] += 1
         c = int(label)
+        sequences[c].append(seq)
         counts[c].update(stems)
         for stem in stems:
             mass[c][stem] = mass[c].get(stem, 0.0) + float(weight)
@@ -193,10 +200,29 @@ def name_clusters(
     sizes = Counter(int(x) for x in labels)
     cluster_weight = {c: float(weights[labels == c].sum()) for c in cluster_ids}
 
-    def display(stem: str) -> str:
+    def display(stem: str, head: bool) -> str:
+        # the form the titles use most; the last word of a phrase is plural ("t-light
+        # holders", "candles") when the titles use the plural at least a fifth of the time
         forms = surface[stem]
-        # prefer the plural shop form when it exists ("candles"), else the most common one
-        return max(forms.items(), key=lambda kv: (kv[0] != stem and kv[0].endswith("s"), kv[1], kv[0]))[0]
+        if head:
+            plurals = [(n, f) for f, n in forms.items() if f != stem and f.endswith("s")]
+            if plurals and max(plurals)[0] >= 0.2 * sum(forms.values()):
+                return max(plurals)[1]
+        return max(forms.items(), key=lambda kv: (kv[1], kv[0] != stem, kv[0]))[0]
+
+    def make_name(c: int, picked: list[str]) -> str:
+        units = _phrases(picked, sequences[c])
+        words: list[list[str]] = []
+        budget = config.max_words
+        for unit in units:
+            if words and len(unit) > budget:
+                break
+            words.append(unit[:budget])
+            budget -= len(words[-1])
+            if budget <= 0:
+                break
+        return _join([" ".join(display(s, i == len(unit) - 1) for i, s in enumerate(unit))
+                      for unit in words])
 
     def ranked(c: int) -> tuple[list[str], list[str]]:
         rest = max(n_items - sizes[c], 1)
@@ -225,16 +251,63 @@ def name_clusters(
         if not picked:
             name = "other"
         else:
-            name = _join([display(s) for s in picked])
+            name = make_name(c, picked)
             while name in used and spare:
                 picked = [*picked[: config.max_words - 1], spare.pop(0)]
-                name = _join([display(s) for s in picked])
+                name = make_name(c, picked)
         base, n = name, 2
         while name in used:
             name, n = f"{base} ({n})", n + 1
         used.add(name)
         names[c] = name
     return names
+
+
+def _phrases(picked: list[str], sequences: list[list[str]]) -> list[list[str]]:
+    """Chain picked terms into phrases where one mostly comes right after the other.
+
+    b follows a when, in at least 60% (and 2) of the titles holding both, b is the next
+    kept term after a. Units come back in the order of their best-scoring member.
+    """
+    chosen = set(picked)
+    follows: Counter[tuple[str, str]] = Counter()
+    together: Counter[tuple[str, str]] = Counter()
+    for seq in sequences:
+        present = sorted(set(seq) & chosen)
+        for i, a in enumerate(present):
+            for b in present[i + 1:]:
+                together[(a, b)] += 1
+        for a, b in itertools.pairwise(seq):
+            if a != b and a in chosen and b in chosen:
+                follows[(a, b)] += 1
+    nxt: dict[str, str] = {}
+    prev: dict[str, str] = {}
+    for (a, b), n in sorted(follows.items(), key=lambda kv: (-kv[1], kv[0])):
+        both = together[(min(a, b), max(a, b))]
+        if n < 2 or n < 0.6 * both or a in nxt or b in prev:
+            continue
+        cur: str | None = b  # refuse cycles
+        while cur is not None and cur != a:
+            cur = nxt.get(cur)
+        if cur == a:
+            continue
+        nxt[a], prev[b] = b, a
+    units: list[list[str]] = []
+    seen: set[str] = set()
+    for stem in picked:
+        if stem in seen:
+            continue
+        head = stem
+        while head in prev:
+            head = prev[head]
+        chain = []
+        node: str | None = head
+        while node is not None and node not in seen:
+            chain.append(node)
+            seen.add(node)
+            node = nxt.get(node)
+        units.append(chain)
+    return units
 
 
 def derive_categories(catalog: Catalog, embeddings: np.ndarray, config: ClusterConfig | None = None) -> list[str]:

@@ -6,7 +6,9 @@ The query's seeds give a centre (mean of their unit vectors); the query text giv
 vector; with both, the two cosines are blended. Negative or tiny cosines score 0 (no opinion).
 
 `ChromaSource` ("chroma") answers the same questions from a Chroma collection
-(`ChromaIndex`), with category and price filters pushed into Chroma's `where`.
+(`ChromaIndex`: approximate HNSW; category and price filters by post-filtering the nearest
+hits in memory, else Chroma's `where`). For filtered queries inside one process the exact
+`ContentSource` is as fast or faster (about 8 ms for 50k items on 2 cores).
 
 The sentence model is never pickled: `Embedder` pickles as its config and reloads lazily,
 and text is embedded only when a query has text.

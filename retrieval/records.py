@@ -18,7 +18,7 @@ class Item:
     description: str = ""
     category: str = ""
     brand: str = ""
-    attributes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    attributes: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False, compare=True)
 
     def text(self) -> str:
         """The text embedded for retrieval: title, category, brand, description, attributes."""

@@ -39,10 +39,10 @@ class VectorStoreConfig(Config):
     server_url: "http://host:port" (or https) of a Chroma server, for `HttpClient`.
     space: HNSW distance; similarities are reported as cosine for all three on unit vectors.
     ef_search: HNSW search breadth; keep it above the largest k you ask for.
-    post_filter_max: filtered searches first fetch up to this many unfiltered neighbours and
-        filter them in memory (Chroma's `where` costs 25-50 ms on a 50k collection, an
-        unfiltered top-1000 about 5 ms); when too few pass, the `where` query runs. 0: always
-        use `where`.
+    post_filter_max: filtered searches whose filter admits enough of the catalog first fetch
+        this many unfiltered neighbours and filter them in memory (on 50k items Chroma's
+        `where` costs ~40 ms, an unfiltered top-2000 ~10 ms); when fewer than k pass, the
+        `where` query runs. 0: always use `where`.
     """
 
     path: str = ".cache/chroma"
@@ -55,7 +55,7 @@ class VectorStoreConfig(Config):
     ef_search: int = 100
     max_neighbors: int = 16
     store_documents: bool = False
-    post_filter_max: int = 1000
+    post_filter_max: int = 2000
 
     def validate(self) -> None:
         check(self.space in ("cosine", "ip", "l2"), "vector_store.space",
@@ -480,14 +480,17 @@ class ChromaIndex:
             share = table.share(cats, price)
             if share <= 0.0:
                 return []
-            # fetch enough unfiltered neighbours that ~2x the needed hits should pass
-            want = int(np.ceil(2.0 * (k + len(banned)) / share)) + 10
-            if want <= limit or total <= limit:
-                n = min(max(want, k + len(banned)), total)
-                hits = self._run(vec, n, None, banned, None, with_embeddings)
-                passing = [h for h in hits if table.admits(h[0], cats, price)]
+            # Hits cluster by topic, so far fewer than share * n of the n nearest pass a
+            # category filter; fetch the full budget when even a fair share would be ~2x k.
+            if share * min(limit, total) >= 2 * (k + len(banned)) or total <= limit:
+                n = min(max(limit, k + len(banned)), total)
+                hits = self._run(vec, n, None, banned, None, False)
+                passing = [h for h in hits if table.admits(h[0], cats, price)][:k]
                 if len(passing) >= k or n >= total:
-                    return passing[:k]
+                    if not with_embeddings:
+                        return passing
+                    vecs = self.get_embeddings([h[0] for h in passing])
+                    return [(i, sim, vecs.get(i)) for i, sim, _ in passing]
         return self._run(vec, k + len(banned), where, banned, k, with_embeddings)
 
     def _run(self, vec: np.ndarray, n: int, where: dict[str, Any] | None, banned: set[str],

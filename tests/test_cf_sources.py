@@ -371,3 +371,24 @@ def test_empty_data_gives_no_opinion() -> None:
         assert all(c.item_id == "y" for c in got)
         if name in ("rules", "item_knn", "user_knn"):
             assert got == []
+
+
+def test_next_item_learns_the_order_of_a_sequence() -> None:
+    """Known answer: every shopper buys a kettle, then tea, then mugs, then a tray."""
+    items = [Item(k, k.title(), 1.0) for k in ("kettle", "tea", "mugs", "tray", "socks", "hat")]
+    rows = []
+    for user in range(30):
+        chain = ("kettle", "tea", "mugs", "tray") if user % 2 else ("socks", "hat")
+        for step, item in enumerate(chain):
+            rows.append({"basket_id": f"{user}-{step}", "item_id": item, "user_id": f"u{user}", "timestamp": step})
+    data = BasketData.build(Catalog(items), Interactions(pd.DataFrame(rows)))
+    source = make_source("next_item", {"dim": 16, "heads": 1, "layers": 1, "epochs": 80, "dropout": 0.0,
+                                       "max_length": 4, "learning_rate": 0.01}).fit(data)
+    assert ids(source.recommend(Query(seed_items=("kettle",)), k=1)) == ["tea"]
+    assert ids(source.recommend(Query(seed_items=("kettle", "tea")), k=1)) == ["mugs"]
+    assert ids(source.recommend(Query(seed_items=("socks",)), k=1)) == ["hat"]
+    evidence = source.recommend(Query(seed_items=("tea",)), k=1)[0].evidence[0]
+    assert evidence.kind == "next_item" and "after Tea" in evidence.text
+    assert "tea" not in ids(source.recommend(Query(seed_items=("kettle",), exclude=frozenset({"tea"})), k=3))
+    again = pickle.loads(pickle.dumps(source))
+    assert ids(again.recommend(Query(seed_items=("kettle", "tea")), k=1)) == ["mugs"]

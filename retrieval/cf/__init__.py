@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ._common import CFSource
 from .item_knn import ItemKNNConfig, ItemKNNSource
 from .mf import ALSConfig, ALSSource, BPRConfig, BPRSource
+from .next_item import NextItemConfig, NextItemSource
 from .popularity import PopularityConfig, PopularitySource
 from .rules import AssociationRulesSource, RulesConfig
 from .user_knn import UserKNNConfig, UserKNNSource
@@ -30,6 +31,10 @@ CF_SOURCES: dict[str, type[CFSource]] = {
         BPRSource,
     )
 }
+# Sequence models rank likely successors, not co-purchase groups, so they sit outside the
+# co-purchase checkerboard that every CF_SOURCES entry passes; they have their own tests.
+SEQUENCE_SOURCES: dict[str, type[CFSource]] = {NextItemSource.name: NextItemSource}
+ALL_SOURCES: dict[str, type[CFSource]] = {**CF_SOURCES, **SEQUENCE_SOURCES}
 
 
 def make_source(name: str, options: Mapping[str, Any] | Config | None = None) -> CFSource:
@@ -38,10 +43,10 @@ def make_source(name: str, options: Mapping[str, Any] | Config | None = None) ->
     Unknown names and unknown option keys raise ConfigError listing the valid ones.
     """
     try:
-        cls = CF_SOURCES[name]
+        cls = ALL_SOURCES[name]
     except KeyError:
         raise ConfigError(
-            f"unknown CF source {name!r}; known sources: {', '.join(sorted(CF_SOURCES))}"
+            f"unknown CF source {name!r}; known sources: {', '.join(sorted(ALL_SOURCES))}"
         ) from None
     if isinstance(options, Config):
         return cls(options)
@@ -50,7 +55,9 @@ def make_source(name: str, options: Mapping[str, Any] | Config | None = None) ->
 
 
 __all__ = [
+    "ALL_SOURCES",
     "CF_SOURCES",
+    "SEQUENCE_SOURCES",
     "ALSConfig",
     "ALSSource",
     "AssociationRulesSource",
@@ -59,6 +66,8 @@ __all__ = [
     "CFSource",
     "ItemKNNConfig",
     "ItemKNNSource",
+    "NextItemConfig",
+    "NextItemSource",
     "PopularityConfig",
     "PopularitySource",
     "RulesConfig",

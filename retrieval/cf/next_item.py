@@ -150,11 +150,17 @@ class NextItemSource(CFSource):
         sequence = self._sequence(query)
         if not sequence:
             return np.zeros(data.n_items)
-        tokens = torch.tensor([[i + 1 for i in sequence]], dtype=torch.long)
+        # Left-padded to the training window length: positions must mean what they meant in training.
+        config: NextItemConfig = self.config
+        padded = [0] * (config.max_length - len(sequence)) + [i + 1 for i in sequence]
+        tokens = torch.tensor([padded], dtype=torch.long)
         with torch.inference_mode():
             logits = self.model(tokens)[0, -1]
             probs = torch.softmax(logits, dim=-1).double().numpy()
-        return probs
+        # Below a few times the uniform share the model has no opinion, and ranking that
+        # near-zero tail would be noise: report it as 0.
+        floor = min(0.01, 5.0 / data.n_items)
+        return np.where(probs >= floor, probs, 0.0)
 
     def explain(self, query: Query, item_index: int) -> tuple[Evidence, ...]:
         probs = self.score(query)

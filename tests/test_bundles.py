@@ -1,0 +1,435 @@
+"""Bundle composition and edits on a tiny hand-made giftware shop (built once per module).
+
+The shop has 31 items in clear complement groups (tea party, lunch, Christmas, candles and
+home, garden), two colour variants of one lunch bag that are bought together (so the
+collaborative sources do propose the variant), and one unpriced gift voucher.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assistant.bundles import (
+    BundleComposer,
+    BundleContext,
+    BundleError,
+    ComposerConfig,
+    NoMatchError,
+    TargetNotFoundError,
+    best_subset,
+)
+from assistant.profiles import Profile
+from retrieval.catalog import Catalog, Interactions
+from retrieval.errors import CartsmithError, ConfigError
+from retrieval.records import Item
+from retrieval.shop_index import ShopIndex, build_index
+
+ITEMS = [
+    # tea party
+    ("T01", "Regency Teapot Roses", 9.95, "teaware"),
+    ("T02", "Regency Cakestand 3 Tier", 12.75, "teaware"),
+    ("T03", "Roses Regency Teacup and Saucer", 2.95, "teaware"),
+    ("T04", "Pack of 60 Pink Paisley Cake Cases", 0.55, "baking"),
+    ("T05", "Set of 3 Cake Tins Pantry Design", 4.95, "baking"),
+    ("T06", "Tea Time Party Bunting", 4.95, "party"),
+    ("T07", "Set/6 Red Spotty Paper Cups", 0.65, "party"),
+    ("T08", "Set/6 Red Spotty Paper Plates", 0.85, "party"),
+    # lunch, with two colour variants of one lunch bag
+    ("L01", "Lunch Bag Red Retrospot", 1.65, "bags"),
+    ("L02", "Lunch Bag Pink Polkadot", 1.65, "bags"),
+    ("L03", "Red Retrospot Charlotte Bag", 0.85, "bags"),
+    ("L04", "Strawberry Picnic Bag", 2.95, "bags"),
+    ("L05", "Lunch Box with Cutlery Retrospot", 2.55, "kitchen"),
+    ("L06", "Childrens Cutlery Spaceboy", 4.15, "kitchen"),
+    ("L07", "Water Bottle Red Retrospot", 4.25, "kitchen"),
+    # Christmas
+    ("C01", "Christmas Tree Star Decoration", 0.42, "christmas"),
+    ("C02", "Paper Chain Kit 50's Christmas", 2.95, "christmas"),
+    ("C03", "Advent Calendar Gingham Sack", 5.95, "christmas"),
+    ("C04", "Christmas Lights 10 Reindeer", 8.50, "lights"),
+    ("C05", "Wrap Christmas Village", 0.42, "wrap"),
+    # candles and home
+    ("H01", "White Hanging Heart T-Light Holder", 2.95, "candles"),
+    ("H02", "Set of 12 Fork Candles", 1.65, "candles"),
+    ("H03", "Vanilla Scent Candle Jewelled Box", 1.25, "candles"),
+    ("H04", "Doormat Welcome to Our Home", 7.95, "home"),
+    ("H05", "Wooden Picture Frame White Finish", 2.55, "home"),
+    # garden
+    ("G01", "Set/3 Floral Garden Tools in Bag", 7.95, "garden"),
+    ("G02", "Watering Can Pink Bunny", 1.95, "garden"),
+    ("G03", "Herb Marker Thyme", 0.65, "garden"),
+    ("G04", "Hanging Wooden Bird House", 3.75, "garden"),
+    ("G05", "Garden Kneeling Pad Floral", 2.10, "garden"),
+    # unpriced
+    ("V01", "Gift Voucher for the Shop", None, "gifts"),
+]
+GROUPS = {
+    "tea": ["T01", "T02", "T03", "T04", "T05", "T06", "T07", "T08"],
+    "lunch": ["L01", "L02", "L03", "L05", "L06", "L07", "L04"],
+    "xmas": ["C01", "C02", "C03", "C04", "C05", "H01"],
+    "home": ["H01", "H02", "H03", "H04", "H05", "V01"],
+    "garden": ["G01", "G02", "G03", "G04", "G05", "L04"],
+}
+IDS = [row[0] for row in ITEMS]
+
+
+def make_shop(n_baskets: int = 300, seed: int = 3) -> tuple[Catalog, Interactions]:
+    catalog = Catalog([Item(i, t, p, category=c) for i, t, p, c in ITEMS])
+    rng = np.random.default_rng(seed)
+    names = list(GROUPS)
+    users = [f"U{u:02d}" for u in range(30)]
+    favourite = {u: names[k % len(names)] for k, u in enumerate(users)}
+    rows = []
+    start = pd.Timestamp("2011-01-01")
+    for b in range(n_baskets):
+        user = users[b % len(users)]
+        group = favourite[user] if rng.random() < 0.7 else names[rng.integers(len(names))]
+        members = GROUPS[group]
+        picked = list(rng.choice(members, size=int(rng.integers(3, 6)), replace=False))
+        if group == "lunch" and "L01" in picked and "L02" not in picked and rng.random() < 0.8:
+            picked.append("L02")  # wholesale shoppers buy every colour
+        if rng.random() < 0.2:
+            picked.append(IDS[rng.integers(len(IDS))])
+        for item in dict.fromkeys(picked):
+            rows.append({"basket_id": f"B{b:04d}", "item_id": item, "user_id": user,
+                         "timestamp": start + pd.Timedelta(hours=6 * b), "quantity": 1.0})
+    return catalog, Interactions(pd.DataFrame(rows))
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> ShopIndex:
+    root = tmp_path_factory.mktemp("shop")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CARTSMITH_CACHE", str(root / "cache"))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("ANONYMIZED_TELEMETRY", "False")
+        catalog, interactions = make_shop()
+        build_index(catalog, interactions, root / "index")
+        return ShopIndex.load(root / "index")
+
+
+@pytest.fixture(scope="module")
+def composer(index: ShopIndex) -> BundleComposer:
+    return BundleComposer(index)
+
+
+def ids(bundle) -> list[str]:
+    return list(bundle.item_ids)
+
+
+# -- the exact selection -----------------------------------------------------------------
+def brute_force(scores, costs, groups, size, budget, caps):
+    best = (0, 0.0)
+    n = len(scores)
+    for k in range(min(size, n), 0, -1):
+        for combo in itertools.combinations(range(n), k):
+            if budget is not None and sum(costs[i] for i in combo) > budget:
+                continue
+            counts: dict = {}
+            for i in combo:
+                counts[groups[i]] = counts.get(groups[i], 0) + 1
+            if any(g is not None and g in caps and c > caps[g] for g, c in counts.items()):
+                continue
+            value = sum(scores[i] for i in combo)
+            if (k, value) > best:
+                best = (k, value)
+        if best[0] == k:
+            return best
+    return best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dp_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(12):
+        n = int(rng.integers(1, 11))
+        scores = np.round(rng.random(n) * 3, 3)
+        if seed % 3 == 0:
+            scores -= 1.0  # negative utilities (cheap tier) must still fill the size first
+        costs = rng.integers(5, 900, size=n)
+        groups = [rng.choice(["a", "b", "c", None]) for _ in range(n)]
+        caps = {"a": int(rng.integers(0, 3)), "b": int(rng.integers(1, 3)), "c": 1}
+        size = int(rng.integers(1, 6))
+        budget = None if rng.random() < 0.2 else int(rng.integers(0, 2500))
+        chosen = best_subset(scores, costs, groups, size, budget, caps)
+        k, value = brute_force(scores, costs, groups, size, budget, caps)
+        assert len(chosen) == k
+        assert sum(scores[i] for i in chosen) == pytest.approx(value, abs=1e-9)
+        if budget is not None:
+            assert sum(costs[i] for i in chosen) <= budget
+        for g, cap in caps.items():
+            assert sum(groups[i] == g for i in chosen) <= cap
+
+
+def test_dp_prefers_more_items_then_score_and_is_exact() -> None:
+    # Greedy by score (or by score per penny) would take item 0 and then afford one more;
+    # the exact optimum for a budget of 1000 is items 1 + 2 + 3.
+    scores, costs = [5.0, 3.0, 3.0, 3.0], [800, 330, 330, 330]
+    assert best_subset(scores, costs, [None] * 4, 3, 1000) == [1, 2, 3]
+    assert best_subset(scores, costs, [None] * 4, 3, 989) == [1, 2]  # 3 items no longer fit
+    assert best_subset(scores, costs, [None] * 4, 3, 1460) == [0, 1, 2]
+    assert best_subset(scores, costs, [None] * 4, 2, None) == [0, 1]
+    assert best_subset(scores, costs, ["g"] * 4, 3, None, {"g": 1}) == [0]
+    assert best_subset(scores, costs, [None] * 4, 3, 100) == []
+
+
+# -- config ------------------------------------------------------------------------------
+def test_config_validates_and_rejects_unknown_keys() -> None:
+    assert ComposerConfig.from_dict({"size": 5, "tier_price_tilt": [-1, 0, 1]}).size == 5
+    with pytest.raises(ConfigError, match="unknown key"):
+        ComposerConfig.from_dict({"sise": 5})
+    with pytest.raises(ConfigError, match="tier_price_tilt"):
+        ComposerConfig(tier_price_tilt=(0.0, 0.0, 1.0))
+    with pytest.raises(ConfigError, match="size"):
+        ComposerConfig(size=0)
+
+
+# -- resolve -----------------------------------------------------------------------------
+def test_resolve_ids_titles_words_and_misses(composer: BundleComposer) -> None:
+    by_id, exact, words, teapot, spaced, laptop = composer.resolve(
+        ["L01", "regency cakestand 3 tier", "the red lunch bag", "teapot", "tea pot", "laptop"])
+    assert (by_id.item.item_id, by_id.how) == ("L01", "id")
+    assert (exact.item.item_id, exact.how) == ("T02", "title")
+    assert (words.item.item_id, words.how) == ("L01", "words")
+    assert teapot.item.item_id == "T01" and spaced.item.item_id == "T01"
+    assert not laptop.resolved and laptop.how == "none" and laptop.alternatives
+    assert laptop.similarity < composer.config.resolve_threshold
+
+
+# -- compose -----------------------------------------------------------------------------
+def test_anchor_included_without_its_colour_variant(composer: BundleComposer) -> None:
+    # The variant is the top collaborative candidate for the anchor ...
+    assert composer.index.recommend(_query(["L01"]), k=1)[0].item_id == "L02"
+    # ... and a substitute, so it never joins the bundle.
+    assert composer.substitutes.pair(composer.catalog.index_of["L01"], composer.catalog.index_of["L02"])
+    assert not composer.substitutes.pair(composer.catalog.index_of["L01"],
+                                         composer.catalog.index_of["L05"])
+    result = composer.compose(["L01"])
+    bundle = result.bundle
+    assert bundle is not None and not result.no_match
+    assert ids(bundle)[0] == "L01" and "L02" not in ids(bundle)
+    assert len(bundle.items) == composer.config.size
+    anchor = bundle.items[0]
+    assert anchor.role == "anchor" and anchor.reasons[0].kind == "anchor"
+    assert all(bi.role == "complement" and bi.reasons for bi in bundle.items[1:])
+    assert bundle.total == pytest.approx(sum(bi.item.price for bi in bundle.items))
+    # more like this: similar items are allowed
+    similar = composer.compose(["L01"], allow_similar=True, size=6).bundle
+    assert "L02" in ids(similar)
+
+
+def _query(seeds):
+    from retrieval.records import Query
+
+    return Query(seed_items=tuple(seeds))
+
+
+def test_budget_is_hard_and_unpriced_items_stay_out(composer: BundleComposer) -> None:
+    for budget in (3.0, 7.5, 12.0, 25.0, 60.0):
+        for anchors, need in (([], "tea party"), (["L01"], None), ([], "christmas"),
+                              (["H01"], "gift voucher")):
+            result = composer.compose(anchors, need=need, budget=budget)
+            if result.bundle is None:
+                continue
+            assert result.bundle.total <= budget + 1e-9
+            assert all(bi.item.price is not None for bi in result.bundle.items)
+    unbudgeted = composer.compose(["H01"], need="gift voucher", size=6).bundle
+    assert "V01" in ids(unbudgeted)
+    over = composer.compose(["T02", "T01"], budget=15.0)
+    assert over.bundle is None and over.over_budget
+
+
+def test_budget_selection_is_the_exact_optimum(composer: BundleComposer) -> None:
+    result = composer.compose(["T01"], need="tea party", budget=16.0, size=4)
+    bundle = result.bundle
+    ctx = result.context
+    scores = composer._score(["T01"], "tea party", composer._text_sims("tea party"), None, None)
+    fixed = list(bundle.items[:1])
+    pool = composer._pool(scores, fixed, ctx, None, budgeted=True, allow_similar=False)
+    room = 16.0 - 9.95
+    best = (0, 0.0)
+    for k in range(3, 0, -1):
+        for combo in itertools.combinations(pool, k):
+            cats = [composer.catalog.items[i].category for i in combo] + ["teaware"]
+            if max(cats.count(c) for c in cats) > 2:
+                continue
+            if sum(composer.catalog.items[i].price for i in combo) <= room + 1e-9:
+                best = max(best, (k, float(sum(scores.total[i] for i in combo))))
+        if best[0]:
+            break
+    got = sum(bi.score for bi in bundle.items[1:])
+    assert len(bundle.items) - 1 == best[0]
+    assert got == pytest.approx(best[1], abs=1e-3)
+
+
+def test_exclusions_are_honoured(composer: BundleComposer) -> None:
+    bundle = composer.compose([], need="candles for the home", size=5,
+                              exclude_terms=["candles"], exclude_ids=["H04"]).bundle
+    assert bundle is not None
+    titles = [bi.item.title.lower() for bi in bundle.items]
+    assert not any("candle" in t for t in titles) and "H04" not in ids(bundle)
+
+
+def test_category_spread(composer: BundleComposer) -> None:
+    for anchors, need in (([], "tea party"), (["T01"], None), ([], "garden"), (["C01"], "christmas")):
+        bundle = composer.compose(anchors, need=need, size=6).bundle
+        counts = pd.Series([bi.item.category for bi in bundle.items]).value_counts()
+        assert counts.max() <= composer.config.max_per_category, counts
+
+
+def test_compose_is_deterministic(composer: BundleComposer) -> None:
+    one = composer.compose(["T01"], need="tea party", budget=20.0).bundle
+    two = composer.compose(["T01"], need="tea party", budget=20.0).bundle
+    assert one.to_dict() == two.to_dict()
+
+
+def test_no_match_returns_alternatives(composer: BundleComposer) -> None:
+    result = composer.compose([], need="car tyres")
+    assert result.no_match and result.bundle is None and result.alternatives
+    assert result.best_similarity < composer.config.no_match_threshold
+    with_anchor = composer.compose(["T01"], need="car tyres")
+    assert with_anchor.no_match and with_anchor.bundle is not None
+    assert with_anchor.bundle.need is None and ids(with_anchor.bundle)[0] == "T01"
+    assert composer.compose([], need="tea party").no_match is False
+    unknown = composer.compose(["NOPE", "T01"])
+    assert unknown.unresolved == ("NOPE",) and unknown.bundle is not None
+
+
+def test_profile_rejections_and_cart(composer: BundleComposer) -> None:
+    plain = composer.compose(["T01"])
+    first = plain.bundle.items[1].item.item_id
+    profile = Profile(user_id="U00")
+    profile.observe("rejected", first)
+    profile.observe("added_to_cart", "T06")
+    bundle = composer.compose(["T01"], profile=profile).bundle
+    assert first not in ids(bundle) and "T06" not in ids(bundle)
+
+
+# -- edits -------------------------------------------------------------------------------
+@pytest.fixture
+def tea(composer: BundleComposer):
+    return composer.compose(["T01"], need="tea party", budget=30.0, size=5).bundle
+
+
+def test_cheaper_keeps_anchor_and_locked(composer: BundleComposer, tea) -> None:
+    locked = composer.lock(tea, "3")
+    assert locked.items[2].locked and locked.diff.empty and locked.total == tea.total
+    swapped = composer.swap(locked, "2")
+    assert swapped.items[2] == locked.items[2] and swapped.items[2].locked
+    assert swapped.items[1].item.item_id != locked.items[1].item.item_id
+    cheaper = composer.cheaper(locked)
+    assert cheaper.total <= round(tea.total * 0.8, 2) + 1e-9
+    assert "T01" in ids(cheaper) and locked.items[2].item.item_id in ids(cheaper)
+    assert cheaper.diff.total_before == tea.total and cheaper.diff.removed
+    assert cheaper.budget <= tea.total * 0.8
+    cheapest = composer.cheaper(cheaper, budget=cheaper.total - 1)
+    assert cheapest.total <= cheaper.total - 1 + 1e-9
+    with pytest.raises(BundleError, match="can't make it cheaper"):
+        composer.cheaper(composer.compose(["T02"], size=1).bundle)
+
+
+def test_swap_by_position_and_words(composer: BundleComposer, tea) -> None:
+    second = tea.items[1]
+    swapped = composer.swap(tea, "2")
+    assert len(swapped.items) == len(tea.items) and swapped.total <= 30.0 + 1e-9
+    assert second.item.item_id not in ids(swapped)
+    assert swapped.diff.removed == (second.item.title,) and len(swapped.diff.added) == 1
+    new = swapped.items[1]
+    assert new.role == "complement" and new.reasons
+    again = composer.swap(swapped, "2")  # never re-offers what was swapped out
+    assert second.item.item_id not in ids(again) and new.item.item_id not in ids(again)
+    word = tea.items[-1].item.title.split()[-1]
+    by_words = composer.swap(tea, f"the {word.lower()}")
+    assert tea.items[-1].item.item_id not in ids(by_words)
+    for bi in swapped.items[1:]:
+        others = [composer.catalog.index_of[x.item.item_id] for x in swapped.items if x is not bi]
+        assert not composer.substitutes.conflicts(composer.catalog.index_of[bi.item.item_id], others)
+
+
+def test_swap_locked_and_anchor(composer: BundleComposer) -> None:
+    bundle = composer.compose(["L01"]).bundle
+    variant = composer.swap(bundle, "the lunch bag")  # an anchor swaps for its variant
+    assert ids(variant)[0] == "L02" and variant.items[0].role == "anchor"
+    locked = composer.lock(bundle, "2")
+    with pytest.raises(BundleError, match="locked"):
+        composer.swap(locked, "2")
+
+
+def test_unknown_target_names_the_bundle(composer: BundleComposer, tea) -> None:
+    with pytest.raises(TargetNotFoundError) as info:
+        composer.swap(tea, "the garden gnome")
+    message = str(info.value)
+    assert "garden gnome" in message and tea.items[0].item.title in message
+    assert isinstance(info.value, CartsmithError)
+    with pytest.raises(TargetNotFoundError):
+        composer.remove(tea, "9")
+
+
+def test_remove_add_and_profile(composer: BundleComposer, tea) -> None:
+    profile = Profile()
+    gone = tea.items[2]
+    removed = composer.remove(tea, "3", profile=profile)
+    assert gone.item.item_id not in ids(removed) and removed.diff.removed == (gone.item.title,)
+    assert gone.item.item_id in profile.rejected
+    added = composer.add(removed, ["watering can"])
+    assert ids(added)[-1] == "G02" and added.items[-1].role == "anchor"
+    assert added.diff.added == ("Watering Can Pink Bunny",)
+    by_need = composer.add(removed, need="christmas decorations")
+    assert len(by_need.items) == len(removed.items) + 1
+    assert by_need.items[-1].item.category in {"christmas", "lights", "wrap"}
+    with pytest.raises(NoMatchError):
+        composer.add(removed, need="car tyres")
+    with pytest.raises(NoMatchError):
+        composer.add(removed, ["a laptop"])
+
+
+def test_add_under_budget_drops_complements(composer: BundleComposer) -> None:
+    bundle = composer.compose(["T03"], need="tea party", budget=16.0).bundle
+    grown = composer.add(bundle, ["T02"])
+    assert "T02" in ids(grown) and "T03" in ids(grown) and grown.total <= 16.0 + 1e-9
+    with pytest.raises(BundleError, match="budget"):
+        composer.add(grown, ["C04"])
+
+
+def test_more_like_and_set_budget(composer: BundleComposer) -> None:
+    bundle = composer.compose(["G01"], budget=20.0).bundle
+    target = bundle.items[1]
+    similar = composer.more_like(bundle, "2")
+    assert target.item.item_id in ids(similar) and similar.total <= 20.0 + 1e-9
+    assert any(r.kind == "similar_text" for bi in similar.items[2:] for r in bi.reasons)
+    lower = composer.set_budget(bundle, 10.0)
+    assert lower.total <= 10.0 + 1e-9 and ids(lower)[0] == "G01" and len(lower.items) > 1
+    assert lower.budget == 10.0 and lower.diff.total_before == bundle.total
+    with pytest.raises(BundleError):
+        composer.set_budget(bundle, 5.0)  # the anchor alone costs 7.95
+    higher = composer.set_budget(bundle, 40.0)
+    assert higher.budget == 40.0 and higher.total <= 40.0 + 1e-9
+
+
+def test_context_travels_with_the_bundle(composer: BundleComposer) -> None:
+    result = composer.compose([], need="christmas", exclude_terms=["lights"])
+    bundle = result.bundle
+    assert result.context.exclude_terms == ("lights",)
+    for _ in range(3):
+        bundle = composer.swap(bundle, "1")
+        assert not any("light" in bi.item.title.lower() for bi in bundle.items)
+    restored = BundleContext.from_dict(composer.context_of(bundle).to_dict())
+    assert restored.exclude_terms == ("lights",) and restored.shown
+
+
+def test_tiers_are_ordered_by_total(composer: BundleComposer) -> None:
+    for anchors, need, budget in ((["T01"], "tea party", None), ([], "garden", 20.0),
+                                  (["L01"], None, None)):
+        tiers = composer.tiers(anchors, need, budget)
+        assert list(tiers) == ["good", "better", "best"]
+        totals = [tiers[t].total for t in ("good", "better", "best")]
+        assert totals == sorted(totals), totals
+        assert all(tiers[t].tier == t for t in tiers)
+        if budget is not None:
+            assert totals[-1] <= budget + 1e-9
+    with pytest.raises(NoMatchError):
+        composer.tiers([], "car tyres")
