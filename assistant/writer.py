@@ -1,0 +1,352 @@
+"""Words for a composed bundle: the language model writes by slot, code names the items.
+
+The model sees each bundle item as a numbered slot with its evidence ("[2] Lunch Bag Apple
+Design — bought together with Lunch Bag Red Retrospot in 441 of 1,036 baskets") and writes
+one opening sentence plus one line per slot, "[n] reason", never an item name or a price.
+Code then replaces each "[n]" with the exact catalog title and a price it renders itself, so
+names cannot be misspelt and prices cannot be invented.
+
+Checks, exposed one by one so the evals can count them:
+
+* `check_slots(text, n)`: every slot 1..n starts exactly one line, no unknown slot appears;
+* `check_no_prices(text)`: the model wrote no money amount;
+* `check_reasons(text, facts)`: each item line's numbers are a non-empty subset of that
+  item's own evidence numbers (an item whose facts carry no number must cite none);
+* `is_grounded(final, bundle, titles)`: the substituted answer names every bundle item
+  exactly once and no other catalog title, and prices appear only where code wrote them.
+
+`BundleWriter(loaded).write(bundle, need)` runs the model (greedy), applies the guard and
+the reason check, regenerates once with a small temperature, then falls back to
+`TemplateWriter`, which builds the same kind of answer deterministically from the evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from prompts import render
+from retrieval.records import Evidence
+
+from .records import Bundle, BundleItem
+
+__all__ = [
+    "BundleWriter",
+    "TemplateWriter",
+    "WrittenReply",
+    "Writer",
+    "check_no_prices",
+    "check_reasons",
+    "check_slots",
+    "evidence_fact",
+    "fact_numbers",
+    "format_price",
+    "is_grounded",
+    "item_fact",
+    "item_lines",
+    "parse_slot_lines",
+    "substitute",
+    "template_reason",
+    "write_prompt",
+]
+
+SLOT_LINE = re.compile(r"^\s*\[(\d{1,2})\]\s*(.*)$")
+ANY_SLOT = re.compile(r"\[(\d{1,3})\]")
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+MONEY = re.compile(r"[£$€]\s*\d|\d\s*(?:p\b|pence|pounds?\b|quid|gbp|eur|usd)", re.IGNORECASE)
+_SOFT_CLAUSES = (
+    re.compile(r"\s*\((?:confidence|similarity)[^)]*\)"),
+    re.compile(r",\s*similarity [\d.]+"),
+    re.compile(r"\s+that had it\b"),
+)
+MAX_NEW_TOKENS = 160
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenReply:
+    text: str
+    grounded: bool
+    reasons_ok: bool
+    attempts: int
+    writer: str  # "model" | "template"
+    tokens: int = 0
+    raw_text: str = ""  # the model's first reply (before substitution), for the evals
+    raw_grounded: bool | None = None  # first reply grounded after substitution, before any guard
+    raw_reasons_ok: bool | None = None
+
+
+class Writer(Protocol):
+    def write(self, bundle: Bundle, need: str | None) -> WrittenReply: ...
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def evidence_fact(evidence: Evidence) -> str:
+    """The evidence text, shortened to the facts a shopper cares about (counts, who with)."""
+    text = evidence.text
+    for pattern in _SOFT_CLAUSES:
+        text = pattern.sub("", text)
+    return text.strip()
+
+
+def _main_evidence(bi: BundleItem) -> Evidence | None:
+    for ev in bi.reasons:
+        if ev.kind not in ("anchor", "locked"):
+            return ev
+    return None
+
+
+def item_fact(bi: BundleItem) -> str:
+    """What the model is told about one item: "(your pick)", "(you kept this)" or a fact."""
+    if bi.role == "anchor":
+        return "(your pick)"
+    ev = _main_evidence(bi)
+    if ev is None:
+        return "(you kept this)" if bi.locked else "(a good fit)"
+    return evidence_fact(ev)
+
+
+def item_lines(bundle: Bundle) -> str:
+    lines = []
+    for n, bi in enumerate(bundle.items, 1):
+        fact = item_fact(bi)
+        sep = " " if fact.startswith("(") else " — "
+        lines.append(f"[{n}] {bi.item.title}{sep}{fact}")
+    return "\n".join(lines)
+
+
+def fact_numbers(text: str) -> frozenset[str]:
+    """Numbers in a text, commas dropped ("1,036" -> "1036")."""
+    return frozenset(m.group(0).replace(",", "").rstrip(".") for m in NUMBER.finditer(text))
+
+
+def _need_text(bundle: Bundle, need: str | None) -> str:
+    if need:
+        return need
+    anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
+    if anchors:
+        return "items that go with " + " and ".join(a.lower() for a in anchors)
+    return bundle.need or "a few things that go well together"
+
+
+def write_prompt(bundle: Bundle, need: str | None) -> str:
+    return render("write", need=_need_text(bundle, need), items=item_lines(bundle))
+
+
+def format_price(value: float | None) -> str:
+    return "no price" if value is None else f"£{value:.2f}"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def parse_slot_lines(text: str) -> tuple[str, dict[int, list[str]]]:
+    """(opening text, slot -> reasons of the lines that start with that slot)."""
+    opening: list[str] = []
+    slots: dict[int, list[str]] = {}
+    for line in text.strip().splitlines():
+        m = SLOT_LINE.match(line)
+        if m:
+            slots.setdefault(int(m.group(1)), []).append(m.group(2).strip())
+        elif line.strip() and not slots:
+            opening.append(line.strip())
+        elif line.strip():
+            slots.setdefault(-1, []).append(line.strip())  # stray text after the item lines
+    return " ".join(opening), slots
+
+
+def check_slots(text: str, n_items: int) -> bool:
+    """Every slot 1..n starts exactly one line; no other slot number appears anywhere."""
+    _, slots = parse_slot_lines(text)
+    if -1 in slots:
+        return False
+    if sorted(slots) != list(range(1, n_items + 1)) or any(len(v) != 1 for v in slots.values()):
+        return False
+    if any(not v[0] for v in slots.values()):
+        return False
+    return all(1 <= int(m.group(1)) <= n_items for m in ANY_SLOT.finditer(text))
+
+
+def check_no_prices(text: str) -> bool:
+    """True when the model's text holds no money amount (code writes every price)."""
+    return MONEY.search(text) is None
+
+
+def check_reasons(text: str, facts: Sequence[str]) -> bool:
+    """Each item line cites only its own evidence numbers, and at least one when it has any."""
+    _, slots = parse_slot_lines(text)
+    for n, fact in enumerate(facts, 1):
+        lines = slots.get(n)
+        if not lines or len(lines) != 1:
+            return False
+        own = fact_numbers(fact)
+        cited = fact_numbers(ANY_SLOT.sub("", lines[0]))
+        if own:
+            if not cited or not cited <= own:
+                return False
+        elif cited:
+            return False
+    return True
+
+
+def substitute(text: str, bundle: Bundle) -> str:
+    """Replace each "[n] reason" line with "n. Title (£price) — reason"; drop stray slots."""
+    opening, slots = parse_slot_lines(text)
+    out = [opening] if opening else []
+    for n, bi in enumerate(bundle.items, 1):
+        for reason in slots.get(n, []):
+            reason = ANY_SLOT.sub("", reason).strip(" -—:")
+            out.append(f"{n}. {bi.item.title} ({format_price(bi.item.price)}) — {reason}")
+    return "\n".join(out)
+
+
+def is_grounded(final: str, bundle: Bundle, other_titles: Iterable[str] = ()) -> bool:
+    """The answer names each bundle title exactly once, no other catalog title, and every
+    price in it is one code rendered for a bundle item right after its title."""
+    rest = final
+    for bi in bundle.items:
+        named = f"{bi.item.title} ({format_price(bi.item.price)})"
+        if rest.count(named) != 1:
+            return False
+        rest = rest.replace(named, "\x00")
+    if MONEY.search(rest):
+        return False
+    lowered = rest.lower()
+    bundle_titles = {bi.item.title.lower() for bi in bundle.items}
+    for title in other_titles:
+        t = title.lower()
+        if len(t) >= 6 and t not in bundle_titles and t in lowered:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- template
+
+
+def _pick(options: Sequence[str], *keys: object) -> str:
+    digest = hashlib.sha256("|".join(map(str, keys)).encode()).digest()
+    return options[digest[0] % len(options)]
+
+
+def template_reason(bi: BundleItem, variant: int = 0) -> str:
+    """A friendly reason restating the item's own evidence (used by the template writer and
+    to build the fine-tuning targets)."""
+    from finetune import phrasings as P
+
+    if bi.role == "anchor":
+        return _pick(P.REASON_ANCHOR, bi.item.item_id, variant)
+    ev = _main_evidence(bi)
+    if ev is None:
+        bank = P.REASON_LOCKED if bi.locked else P.REASON_GENERIC
+        return _pick(bank, bi.item.item_id, variant)
+    fact = evidence_fact(ev)
+    numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)]
+    if ev.kind == "association_rule" and len(numbers) >= 2:
+        return _pick(P.REASON_RULE, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
+    if ev.kind == "popular" and len(numbers) >= 2:
+        return _pick(P.REASON_POPULAR, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
+    if ev.kind == "co_purchase" and numbers:
+        return _pick(P.REASON_COPURCHASE, bi.item.item_id, variant).format(a=numbers[0])
+    if not numbers:
+        return _pick(P.REASON_SIMILAR if ev.kind == "similar_text" else P.REASON_GENERIC,
+                     bi.item.item_id, variant)
+    # Any other evidence: quote its fact, which carries its own numbers.
+    return fact[:1].lower() + fact[1:] + "."
+
+
+def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
+    from finetune import phrasings as P
+
+    key = (bundle.item_ids, variant)
+    has_anchor = any(bi.role == "anchor" for bi in bundle.items)
+    if need and not need.startswith("items that go with"):
+        opening = _pick(P.OPENINGS_NEED, *key).format(need=need)
+    elif has_anchor:
+        opening = _pick(P.OPENINGS_ITEM, *key)
+    else:
+        opening = _pick(P.OPENINGS_NEED, *key).format(need="you")
+    if bundle.budget is not None and bundle.total <= bundle.budget:
+        opening += _pick(P.OPENINGS_BUDGET, *key, "budget")
+    return opening
+
+
+def slot_text(bundle: Bundle, need: str | None, variant: int = 0) -> str:
+    """The slot-form answer the template writer gives (and the fine-tuning target)."""
+    lines = [template_opening(bundle, need, variant)]
+    lines += [f"[{n}] {template_reason(bi, variant)}" for n, bi in enumerate(bundle.items, 1)]
+    return "\n".join(lines)
+
+
+class TemplateWriter:
+    """Deterministic, always grounded: the same evidence in fixed friendly sentences."""
+
+    name = "template"
+
+    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+        raw = slot_text(bundle, need)
+        text = substitute(raw, bundle)
+        return WrittenReply(text=text, grounded=True, reasons_ok=True, attempts=0, writer="template",
+                            tokens=0, raw_text=raw, raw_grounded=True, raw_reasons_ok=True)
+
+
+# --------------------------------------------------------------------------- model
+
+
+class BundleWriter:
+    """The language model words the bundle by slot; code names items and prices.
+
+    other_titles: catalog titles the guard must not find in an answer (pass the shop's
+    titles; empty skips that part of the check).
+    """
+
+    name = "model"
+
+    def __init__(self, loaded: Any, *, other_titles: Iterable[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
+                 retry_temperature: float = 0.3, fallback: Writer | None = None) -> None:
+        self.loaded = loaded
+        self.other_titles = tuple(other_titles)
+        self.max_new_tokens = max_new_tokens
+        self.retry_temperature = retry_temperature
+        self.fallback = fallback or TemplateWriter()
+
+    def _generate(self, prompt: str, temperature: float) -> tuple[str, int]:
+        from .llm import generate
+
+        gen = generate(self.loaded, [{"role": "user", "content": prompt}],
+                       max_new_tokens=self.max_new_tokens, temperature=temperature)
+        return gen.text.strip(), gen.n_new_tokens
+
+    def check(self, raw: str, bundle: Bundle) -> tuple[bool, bool, str]:
+        """(passes the output guard, reasons faithful, substituted text) for one raw reply."""
+        n = len(bundle.items)
+        final = substitute(raw, bundle)
+        guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
+        facts = [item_fact(bi) for bi in bundle.items]
+        reasons = guard and check_reasons(raw, facts)
+        return guard, reasons, final
+
+    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+        prompt = write_prompt(bundle, need)
+        tokens = 0
+        first_raw = ""
+        first: tuple[bool, bool] | None = None
+        for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
+            raw, n_tokens = self._generate(prompt, temperature)
+            tokens += n_tokens
+            guard, reasons, final = self.check(raw, bundle)
+            if first is None:
+                first_raw = raw
+                first = (is_grounded(final, bundle, self.other_titles) and check_slots(raw, len(bundle.items)),
+                         reasons)
+            if guard and reasons:
+                return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
+                                    writer="model", tokens=tokens, raw_text=first_raw,
+                                    raw_grounded=first[0], raw_reasons_ok=first[1])
+        fb = self.fallback.write(bundle, need)
+        return dataclasses.replace(fb, attempts=2, tokens=tokens, raw_text=first_raw,
+                                   raw_grounded=first[0] if first else None,
+                                   raw_reasons_ok=first[1] if first else None)
