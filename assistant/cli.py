@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_bask.add_argument("--report", type=Path, metavar="DIR", help="write JSON, markdown and a bar chart")
 
     sub.add_parser("demo", help="build the default shop if needed and complete a few real baskets")
+    from .chat_cli import add_parsers as _add_chat_parsers  # chat, ask, serve, ui
+
+    _add_chat_parsers(sub)
     return parser
 
 
@@ -85,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_eval_baskets(args)
         if args.command == "demo":
             return _cmd_demo()
+        if args.command in ("chat", "ask", "serve", "ui"):
+            from .chat_cli import run as _run_chat_command
+
+            return _run_chat_command(args)
     except CartsmithError as exc:
         print(f"cartsmith: error: {exc}", file=sys.stderr)
         return 2

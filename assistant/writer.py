@@ -36,13 +36,14 @@ from .records import Bundle, BundleItem
 __all__ = [
     "BundleWriter",
     "TemplateWriter",
-    "WrittenReply",
     "Writer",
+    "WrittenReply",
     "check_no_prices",
     "check_reasons",
     "check_slots",
     "evidence_fact",
     "fact_numbers",
+    "facts_of",
     "format_price",
     "is_grounded",
     "item_fact",
@@ -108,6 +109,10 @@ def item_fact(bi: BundleItem) -> str:
     if ev is None:
         return "(you kept this)" if bi.locked else "(a good fit)"
     return evidence_fact(ev)
+
+
+def facts_of(bundle: Bundle) -> list[str]:
+    return [item_fact(bi) for bi in bundle.items]
 
 
 def item_lines(bundle: Bundle) -> str:
@@ -325,8 +330,7 @@ class BundleWriter:
         n = len(bundle.items)
         final = substitute(raw, bundle)
         guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
-        facts = [item_fact(bi) for bi in bundle.items]
-        reasons = guard and check_reasons(raw, facts)
+        reasons = guard and check_reasons(raw, facts_of(bundle))
         return guard, reasons, final
 
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
@@ -340,8 +344,8 @@ class BundleWriter:
             guard, reasons, final = self.check(raw, bundle)
             if first is None:
                 first_raw = raw
-                first = (is_grounded(final, bundle, self.other_titles) and check_slots(raw, len(bundle.items)),
-                         reasons)
+                first = (is_grounded(final, bundle, self.other_titles),
+                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts_of(bundle)))
             if guard and reasons:
                 return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
                                     writer="model", tokens=tokens, raw_text=first_raw,

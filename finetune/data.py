@@ -31,6 +31,7 @@ import pandas as pd
 from assistant.records import Bundle, BundleItem, Request
 from assistant.writer import item_fact, slot_text, write_prompt
 from prompts import render
+from retrieval.config import Config, check
 from retrieval.records import Evidence, Query
 
 from . import phrasings as P
@@ -43,7 +44,11 @@ ANCHOR_EVIDENCE = Evidence("anchor", "you asked for this")
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Config):
+    """n_train / n_heldout: examples made from training / held-out invoices; parse_share:
+    the share of parse examples (the rest are write examples); heldout_share: the share of
+    eligible invoices held out; cutoff: invoices from this date on are never read."""
+
     n_train: int = 1200
     n_heldout: int = 300
     parse_share: float = 0.6
@@ -51,6 +56,14 @@ class DataConfig:
     seed: int = 7
     cutoff: str = CUTOFF
     min_invoice_items: int = 4
+
+    def validate(self) -> None:
+        check(self.n_train >= 1, "data.n_train", "must be >= 1")
+        check(self.n_heldout >= 1, "data.n_heldout", "must be >= 1")
+        check(0 <= self.parse_share <= 1, "data.parse_share", "must be within [0, 1]")
+        check(0 < self.heldout_share < 1, "data.heldout_share", "must be between 0 and 1")
+        check(self.min_invoice_items >= 3, "data.min_invoice_items", "must be >= 3")
+        check(self.cutoff <= CUTOFF, "data.cutoff", f"must not reach into the test period ({CUTOFF})")
 
 
 @dataclasses.dataclass
@@ -322,7 +335,7 @@ def write_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bun
     n_anchor = 1 if rng.random() < 0.8 else 2
     anchors = tuple(items[:n_anchor])
     complements: list[BundleItem] = []
-    want = rng.randint(2, 4)
+    want = rng.randint(2, 4 if n_anchor == 1 else 3)
     for item_id in items[n_anchor:]:
         if len(complements) >= want:
             break

@@ -56,6 +56,10 @@ class BlendSource(ScoringSource):
         self.validation_ndcg: float | None = None
         self._cache: dict[Query, list[np.ndarray]] = {}
 
+    def clear_cache(self) -> None:
+        """Forget cached component scores (after a component learned from new orders)."""
+        self._cache = {}
+
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state["_cache"] = {}

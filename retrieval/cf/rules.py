@@ -11,6 +11,7 @@ gave 0.141 and lift alone 0.063.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -97,13 +98,57 @@ class AssociationRulesSource(CFSource):
             (n_items, n_items), co.indptr, co.indices, keep, strength, support
         )
 
+        # Orders seen by the running service since the fit: pair and basket counts that are
+        # added on top of the fitted ones, so new co-purchases count without a restart.
+        self.live_pairs: dict[int, dict[int, float]] = {}
+        self.live_orders = 0
+
+    def observe_basket(self, item_indices: Sequence[int]) -> None:
+        """Count one new order (distinct catalog indices) into the rules, incrementally."""
+        self.require_fit()
+        items = sorted({int(i) for i in item_indices})
+        self.n_baskets += 1
+        self.live_orders += 1
+        self.counts[items] += 1.0
+        for a in items:
+            row = self.live_pairs.setdefault(a, {})
+            for b in items:
+                if a != b:
+                    row[b] = row.get(b, 0.0) + 1.0
+
+    def _support(self, seed: int, item: int) -> float:
+        return lookup(self.support, seed, item) + self.live_pairs.get(seed, {}).get(item, 0.0)
+
+    def _strength(self, support: np.ndarray, seed: int, items: np.ndarray) -> np.ndarray:
+        confidence = support / max(float(self.counts[seed]), 1.0)
+        lift = confidence * self.n_baskets / np.maximum(self.counts[items], 1.0)
+        if self.config.strength == "confidence":
+            strength = confidence
+        elif self.config.strength == "lift":
+            strength = lift
+        else:
+            strength = confidence * np.log(np.maximum(lift, 1e-12))
+        ok = (support >= self.config.min_support) & (confidence >= self.config.min_confidence) & (lift > 1.0)
+        return np.where(ok & (lift >= self.config.min_lift) & (strength > 0), strength, 0.0)
+
+    def _live_row(self, seed: int) -> np.ndarray:
+        """The seed's rule strengths recomputed with live counts (base rules + new orders)."""
+        start, end = self.support.indptr[seed], self.support.indptr[seed + 1]
+        base_items = self.support.indices[start:end]
+        extra = self.live_pairs.get(seed, {})
+        items = np.union1d(base_items, np.fromiter(extra, dtype=np.int64, count=len(extra)))
+        support = np.array([self._support(seed, int(j)) for j in items], dtype=np.float64)
+        row = np.zeros(self.support.shape[1])
+        row[items] = self._strength(support, seed, items)
+        return row
+
     @property
     def n_rules(self) -> int:
         return int(self.strength.nnz)
 
     def rule(self, seed: int, item: int) -> dict[str, float] | None:
         """support, confidence, lift and strength of the rule seed -> item, if it was kept."""
-        support = lookup(self.support, seed, item)
+        support = self._support(seed, item)
         if support <= 0:
             return None
         seed_n = float(self.counts[seed])
@@ -114,13 +159,19 @@ class AssociationRulesSource(CFSource):
             "seed_baskets": seed_n,
             "confidence": confidence,
             "lift": lift,
-            "strength": lookup(self.strength, seed, item),
+            "strength": float(self._live_row(seed)[item]) if self.live_orders else lookup(self.strength, seed, item),
         }
 
     def score(self, query: Query) -> np.ndarray:
         self.require_fit()
         seeds = np.unique(np.asarray(self.seed_indices(query), dtype=np.int64))
-        return combine_rows(self.strength, seeds, np.ones(len(seeds)), self.config.combine)
+        if not self.live_orders:
+            return combine_rows(self.strength, seeds, np.ones(len(seeds)), self.config.combine)
+        rows = [self._live_row(int(s)) for s in seeds]
+        if not rows:
+            return np.zeros(self.support.shape[1])
+        stacked = np.vstack(rows)
+        return stacked.max(axis=0) if self.config.combine == "max" else stacked.sum(axis=0)
 
     def explain(self, query: Query, item_index: int) -> tuple[Evidence, ...]:
         found = []

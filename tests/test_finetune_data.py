@@ -1,0 +1,105 @@
+"""The fine-tuning data: training period only, split by invoice, valid targets."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pandas as pd
+import pytest
+
+from assistant.records import Request
+from assistant.writer import ANY_SLOT, MONEY, check_reasons, check_slots, parse_slot_lines
+from finetune.data import (
+    CUTOFF,
+    DataConfig,
+    build_dataset,
+    data_hash,
+    load_training_shop,
+    mention,
+    money,
+)
+from retrieval.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return load_training_shop()
+
+
+@pytest.fixture(scope="module")
+def dataset(shop):
+    return build_dataset(DataConfig(n_train=150, n_heldout=50, seed=3), shop)
+
+
+def test_only_training_period_invoices(shop, dataset):
+    cutoff = pd.Timestamp(CUTOFF)
+    assert all(t < cutoff for t in shop.basket_time.values())
+    used = {ex["meta"]["invoice"] for ex in dataset.train + dataset.heldout}
+    assert all(shop.basket_time[b] < cutoff for b in used)
+    assert dataset.max_invoice_time < cutoff
+
+
+def test_config_refuses_the_test_period():
+    with pytest.raises(ConfigError):
+        DataConfig(cutoff="2011-11-01")
+
+
+def test_split_by_invoice_has_no_overlap(dataset):
+    assert not dataset.train_invoices & dataset.heldout_invoices
+    train_used = {ex["meta"]["invoice"] for ex in dataset.train}
+    held_used = {ex["meta"]["invoice"] for ex in dataset.heldout}
+    assert train_used <= dataset.train_invoices and held_used <= dataset.heldout_invoices
+    assert not train_used & held_used
+
+
+def test_mix_and_determinism(shop, dataset):
+    kinds = [ex["meta"]["kind"] for ex in dataset.train]
+    assert kinds.count("parse") == 90 and kinds.count("write") == 60
+    again = build_dataset(DataConfig(n_train=150, n_heldout=50, seed=3), shop)
+    assert data_hash(again.train) == data_hash(dataset.train) == dataset.hash
+
+
+def test_parse_targets_round_trip(dataset):
+    intents = set()
+    for ex in dataset.train + dataset.heldout:
+        if ex["meta"]["kind"] != "parse":
+            continue
+        user, assistant = ex["messages"]
+        assert user["role"] == "user" and "Shopper: " in user["content"]
+        data = json.loads(assistant["content"])
+        request = Request.from_dict(data)
+        assert request.to_json() == assistant["content"]
+        assert assistant["content"].startswith('{"intent": "')
+        intents.add(request.intent)
+    assert {"bundle", "swap", "off_topic"} <= intents
+
+
+def test_write_targets_have_no_titles_or_prices_and_one_line_per_slot(shop, dataset):
+    titles = {item.title.lower() for item in shop.catalog.items}
+    for ex in dataset.train + dataset.heldout:
+        if ex["meta"]["kind"] != "write":
+            continue
+        target = ex["messages"][1]["content"]
+        n = len(ex["meta"]["item_ids"])
+        assert 3 <= n <= 6
+        assert check_slots(target, n), target
+        assert check_reasons(target, ex["meta"]["facts"]), target
+        assert MONEY.search(target) is None
+        lowered = target.lower()
+        assert not any(t in lowered for t in titles if len(t) > 8), target
+        opening, _slots = parse_slot_lines(target)
+        assert opening and not ANY_SLOT.search(opening)
+        for item_id in ex["meta"]["item_ids"]:
+            assert shop.catalog.get(item_id).title in ex["messages"][0]["content"]
+
+
+def test_mentions_and_money_formats():
+    rng = random.Random(0)
+    for _ in range(50):
+        text = mention("Lunch Bag Red Retrospot", rng)
+        assert text == text.lower() and 0 < len(text) <= 100
+    shown = {money(20.0, random.Random(i)) for i in range(60)}
+    assert any("quid" in s for s in shown) and any("£20" in s for s in shown)
+    assert all(re.search(r"20", s) for s in shown)
