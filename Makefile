@@ -13,7 +13,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run index test test-fast lint bench clean
+.PHONY: install browser run demo index test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,13 +27,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian's Chromium drives the UI tests (Playwright never downloads a browser here).
+browser:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+
 index: install
 	$(PY) -m assistant.cli index --dataset online-retail
 
 run: install
+	CARTSMITH_HOST=$(HOST) CARTSMITH_PORT=$(PORT) $(PY) app.py
+
+demo: install
 	$(PY) -m assistant.cli demo
 
-test: install
+test: install browser
 	$(PY) -m pytest
 
 test-fast: install

@@ -2,7 +2,7 @@
 
 Routes (OpenAPI docs at /docs):
 
-    POST   /v1/sessions                        {"user_id"?}            -> {"session_id"}
+    POST   /v1/sessions                        {"user_id"?}            -> 201 {"session_id"}
     POST   /v1/sessions/{id}/messages          {"text"}                -> reply, bundle, total, cart, ...
     GET    /v1/sessions/{id}/cart                                      -> {"session_id", "cart", "total"}
     POST   /v1/sessions/{id}/cart              {"item_id", "quantity"} -> the cart

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -68,9 +69,9 @@ def source_factories(catalog: Catalog, embeddings: np.ndarray | None, embedder: 
         if name == "content":
             if embeddings is None:
                 continue
-            factories[name] = lambda: ContentSource(embeddings, embedder=embedder)
+            factories[name] = functools.partial(ContentSource, embeddings, embedder=embedder)
         else:
-            factories[name] = lambda name=name: make_source(name)
+            factories[name] = functools.partial(make_source, name)
     return factories
 
 

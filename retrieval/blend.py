@@ -49,7 +49,8 @@ class BlendConfig(Config):
 class BlendSource(ScoringSource):
     name = "blend"
 
-    def __init__(self, components: Sequence[ScoringSource], weights: Sequence[float] | None = None) -> None:
+    def __init__(self, components: Sequence[ScoringSource],
+                 weights: Sequence[float] | np.ndarray | None = None) -> None:
         super().__init__()
         self.components = list(components)
         self.weights = np.asarray(weights if weights is not None else [1.0] * len(components), dtype=np.float64)

@@ -31,7 +31,7 @@ from .records import Candidate, Query
 from .storage import atomic_folder, cache_dir, cached_embeddings
 from .vector_store import ChromaIndex, VectorStoreConfig
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: live co-purchase counts and the blend score cache in the pickles
 Echo = Callable[[str], None]
 
 
@@ -189,14 +189,18 @@ class ShopIndex:
         return self.sources[method].recommend(query, k)
 
 
-def demo(echo: Echo) -> int:
-    """Build the default shop if needed, then complete three real late-2011 baskets."""
+def ensure_default_index(echo: Echo = _echo_none) -> Path:
+    """The default shop's index (UCI Online Retail), built or rebuilt when missing or stale."""
     from .datasets import load_online_retail
 
     catalog, interactions, report = load_online_retail()
     echo("Online Retail (UCI, CC BY 4.0), cleaned: " + "; ".join(report.lines()))
-    folder = ensure_index(catalog, interactions, default_index_dir("online-retail"), echo=echo)
-    index = ShopIndex.load(folder)
+    return ensure_index(catalog, interactions, default_index_dir("online-retail"), echo=echo)
+
+
+def demo(echo: Echo) -> int:
+    """Build the default shop if needed, then complete three real late-2011 baskets."""
+    index = ShopIndex.load(ensure_default_index(echo))
     frame = index.interactions.frame
     late = frame[frame["timestamp"] >= pd.Timestamp("2011-11-01")]
     sizes = late.groupby("basket_id")["item_id"].nunique()

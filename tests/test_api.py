@@ -360,11 +360,11 @@ def test_run_turn_hook_fires_before_the_writer_on_the_real_chain() -> None:
 # the real Assistant, over a real socket
 # ------------------------------------------------------------------------------------------
 def load_real_assistant(sessions: Path) -> Any:
-    """The real Assistant on the default Online Retail index (built first if missing)."""
+    """The real Assistant on $CARTSMITH_INDEX, else the default Online Retail index (built first if missing)."""
     from assistant.service import Assistant, AssistantConfig
     from retrieval.shop_index import default_index_dir
 
-    folder = default_index_dir("online-retail")
+    folder = Path(os.environ.get("CARTSMITH_INDEX") or default_index_dir("online-retail"))
     if not (folder / "manifest.json").exists():
         from retrieval.datasets import load_online_retail
         from retrieval.shop_index import ensure_index
@@ -438,17 +438,26 @@ def measure_latency(base: str, turns: int = 10) -> dict[str, float]:
     messages = ["a bundle for a tea party under £20", "make it cheaper", "a christmas gift set under £30",
                 "swap the second item", "something for a picnic", "add a candle", "a birthday party for kids",
                 "lunch bags under £10", "a garden party for 6", "make it cheaper"]
-    seconds = []
+    seconds, steps, kinds, writers = [], {"parse": [], "act": [], "write": []}, [], []
     with httpx.Client(base_url=base, timeout=300) as http:
         sid = http.post("/v1/sessions").json()["session_id"]
         for text in (messages * 2)[:turns]:
             start = time.perf_counter()
-            assert http.post(f"/v1/sessions/{sid}/messages", json={"text": text}).status_code == 200
+            response = http.post(f"/v1/sessions/{sid}/messages", json={"text": text})
             seconds.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            kinds.append(body["kind"])
+            writers.append(body["writer"])
+            for step, values in steps.items():
+                values.append(body["timings"].get(step, 0.0))
     seconds.sort()
     return {"turns": len(seconds), "median_s": round(statistics.median(seconds), 3),
             "p95_s": round(seconds[min(len(seconds) - 1, round(0.95 * (len(seconds) - 1)))], 3),
-            "max_s": round(seconds[-1], 3), "min_s": round(seconds[0], 3)}
+            "max_s": round(seconds[-1], 3), "min_s": round(seconds[0], 3),
+            **{f"median_{step}_s": round(statistics.median(v), 3) for step, v in steps.items()},
+            "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
+            "writers": {w: writers.count(w) for w in sorted(set(writers))}}
 
 
 if __name__ == "__main__":

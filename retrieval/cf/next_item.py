@@ -61,6 +61,7 @@ def _build_model(n_items: int, config: NextItemConfig) -> Any:
             self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(config.dim)
             mask = torch.triu(torch.ones(config.max_length, config.max_length, dtype=torch.bool), 1)
+            self.causal: torch.Tensor
             self.register_buffer("causal", mask, persistent=False)
             # Small output logits at the start: unit-scale embeddings would give a loss far
             # above log(n_items) that a few hundred steps cannot undo.
