@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_bask.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write results JSON")
     p_bask.add_argument("--report", type=Path, metavar="DIR", help="write JSON, markdown and a bar chart")
 
+    p_model = eval_sub.add_parser("model", help="base vs tuned language model on the held-out split")
+    p_model.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write results JSON")
+    p_model.add_argument("--n-parse", type=int, default=None, help="parse cases per model")
+    p_model.add_argument("--n-write", type=int, default=None, help="write cases per model")
+
+    p_ft = sub.add_parser("finetune", help="build training data from real baskets and train the LoRA adapter")
+    p_ft.add_argument("--config", type=Path, default=Path("finetune/configs/default.toml"))
+
     sub.add_parser("demo", help="build the default shop if needed and complete a few real baskets")
     from .chat_cli import add_parsers as _add_chat_parsers  # chat, ask, serve, ui
 
@@ -86,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_recommend(args)
         if args.command == "eval" and args.eval_command == "baskets":
             return _cmd_eval_baskets(args)
+        if args.command == "eval" and args.eval_command == "model":
+            return _cmd_eval_model(args)
+        if args.command == "finetune":
+            from finetune.run import run_finetune
+
+            print(run_finetune(args.config, echo=print))
+            return 0
         if args.command == "demo":
             return _cmd_demo()
         if args.command in ("chat", "ask", "serve", "ui"):
@@ -191,6 +206,14 @@ def _cmd_eval_baskets(args: argparse.Namespace) -> int:
         raise ConfigError("--k: the benchmark reports @10 and @20; other cut-offs are not supported yet")
     result = run_basket_benchmark(name, catalog, interactions, split, methods=methods)
     write_reports(result, args.json_out, args.report)
+    return 0
+
+
+def _cmd_eval_model(args: argparse.Namespace) -> int:
+    from assistant.model_eval import run_model_eval
+
+    sizes = {k: v for k, v in (("n_parse", args.n_parse), ("n_write", args.n_write)) if v is not None}
+    run_model_eval(args.json_out, echo=print, **sizes)
     return 0
 
 

@@ -369,8 +369,9 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
     lines += [
         "",
         f"Decode speed (tokens/s, {speed.get('threads', 1)} thread, this shared machine): fp32 "
-        f"{speed.get('fp32')}, NF4 {speed.get('nf4')}, llama.cpp {speed.get('llama_cpp')} "
-        "(null: llama-cpp-python not installed).",
+        f"{speed.get('fp32')}, NF4 {speed.get('nf4')}, llama.cpp {speed.get('llama_cpp')}"
+        + (" (null: llama-cpp-python not installed)." if speed.get("llama_cpp") is None else
+           " (same GGUF weights; the physical reference)."),
         "",
         "## Use",
         "",

@@ -6,6 +6,9 @@ and it steers the base model into JSON), stops at the first "}" (a `Request` has
 object), and validates with `Request.from_dict`, which names a wrong field. An invalid
 reply is retried once with a small sampling temperature.
 
+The intent value is constrained while it is decoded (`intent_constraint`): only tokens that
+keep it on the way to one of INTENTS are allowed, so the reply never names an unknown intent.
+
 `bundle_summary(bundle)` renders the current bundle the way the prompt (and the training
 data) shows it: "[1] Teapot Blue; [2] Tea Towel Red" or "(none)".
 """
@@ -15,13 +18,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prompts import render
 
-from .records import Bundle, Request, RequestError
+from .records import INTENTS, Bundle, Request, RequestError
 
-__all__ = ["PREFILL", "ParseResult", "RequestParser", "bundle_summary", "parse_messages", "read_request"]
+__all__ = ["PREFILL", "ParseResult", "RequestParser", "bundle_summary", "intent_constraint", "parse_messages",
+           "read_request"]
 
 PREFILL = '{"intent": "'
 MAX_NEW_TOKENS = 48
@@ -65,19 +70,72 @@ def read_request(text: str) -> tuple[Request | None, bool, str | None]:
         return None, True, str(exc)
 
 
+_VOCAB_CACHE: dict[int, tuple[list[str], dict[str, list[int]]]] = {}
+_INTENT_ENDS = tuple(intent + '"' for intent in INTENTS)
+
+
+def _vocab(tokenizer: Any) -> tuple[list[str], dict[str, list[int]]]:
+    """Each token id's text, and token ids by first character (cached per tokenizer)."""
+    key = id(tokenizer)
+    if key not in _VOCAB_CACHE:
+        size = len(tokenizer)
+        texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=False)
+        by_first: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            if text:
+                by_first.setdefault(text[0], []).append(i)
+        _VOCAB_CACHE[key] = (texts, by_first)
+    return _VOCAB_CACHE[key]
+
+
+def intent_constraint(tokenizer: Any, n_prompt_tokens: int) -> Callable[[int, Any], list[int]]:
+    """A prefix_allowed_tokens_fn that lets the reply's intent value (right after the
+    prefill '{"intent": "') only spell one of INTENTS, then leaves decoding free."""
+    texts, by_first = _vocab(tokenizer)
+    everything = list(range(len(texts)))
+
+    def allowed(_batch_id: int, ids: Any) -> list[int]:
+        new = [int(i) for i in ids[n_prompt_tokens:]]
+        partial = tokenizer.decode(new, skip_special_tokens=True) if new else ""
+        if '"' in partial:
+            return everything
+        wanted = {q[len(partial)] for q in _INTENT_ENDS if q.startswith(partial) and len(q) > len(partial)}
+        out = []
+        for first in wanted:
+            for i in by_first.get(first, ()):
+                text = partial + texts[i]
+                if any(q.startswith(text) or text.startswith(q) for q in _INTENT_ENDS):
+                    out.append(i)
+        return out or everything
+
+    return allowed
+
+
 class RequestParser:
     """Structured requests from free text with a loaded model (and its adapter, if any)."""
 
     def __init__(self, loaded: Any, *, max_new_tokens: int = MAX_NEW_TOKENS,
-                 retry_temperature: float = 0.3) -> None:
+                 retry_temperature: float = 0.3, constrain_intent: bool = True) -> None:
         self.loaded = loaded
         self.max_new_tokens = max_new_tokens
         self.retry_temperature = retry_temperature
+        self.constrain_intent = constrain_intent
+
+    def _constraint(self, messages: list[dict[str, str]]) -> Callable[[int, Any], list[int]] | None:
+        if not self.constrain_intent or not hasattr(self.loaded, "tokenizer"):
+            return None
+        from .llm import build_prompt
+
+        tokenizer = self.loaded.tokenizer
+        prompt = build_prompt(tokenizer, messages) + PREFILL
+        n_prompt = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        return intent_constraint(tokenizer, n_prompt)
 
     def _generate(self, messages: list[dict[str, str]], temperature: float) -> tuple[str, int]:
         from .llm import generate
 
         gen = generate(self.loaded, messages, max_new_tokens=self.max_new_tokens, stop=["}"],
+                       prefix_allowed_tokens_fn=self._constraint(messages),
                        temperature=temperature, prefill=PREFILL)
         text = gen.text
         if gen.finish_reason == "stop":
