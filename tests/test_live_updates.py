@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from test_cf_sources import checkerboard  # noqa: E402
+from test_cf_sources import checkerboard
 
-from retrieval.cf import make_source  # noqa: E402
-from retrieval.records import Query  # noqa: E402
+from retrieval.cf import make_source
+from retrieval.records import Query
 
 
 def test_orders_create_and_strengthen_rules_live() -> None:
