@@ -214,7 +214,7 @@ class Composition:
 # -- the exact selection -----------------------------------------------------------------
 def best_subset(scores: Sequence[float] | np.ndarray, costs: Sequence[int] | np.ndarray,
                 groups: Sequence[Hashable | None], size: int, budget: int | None = None,
-                caps: Mapping[Hashable, int] | None = None) -> list[int]:
+                caps: Mapping[Any, int] | None = None) -> list[int]:
     """Exact selection: the most items (up to `size`) whose total cost (integer pennies) is
     <= `budget` and that hold at most `caps[g]` items of each group g (labels without a cap,
     and None, are free), maximising the total score among those; positions, ascending.
@@ -436,7 +436,7 @@ class BundleComposer(BundleEdits):
         content = index.sources.get("content")
         if not isinstance(content, ContentSource):
             content = ContentSource(np.load(index.folder / "embeddings.npy"), embedder=index.embedder)
-            content.fit(index.blend.data)
+            content.fit_catalog(index.catalog)
         self.content = content
         self.embeddings = content.embeddings
         items = self.catalog.items
@@ -610,7 +610,8 @@ class BundleComposer(BundleEdits):
         if unresolved:
             notes.append(f"not in the catalog: {', '.join(unresolved)}")
         need_text = need.strip() if need and need.strip() else None
-        no_match, best, sims, alternatives = False, None, None, ()
+        no_match, best, sims = False, None, None
+        alternatives: tuple[Item, ...] = ()
         if need_text:
             matched, best, sims = self.need_match(need_text)
             if not matched:

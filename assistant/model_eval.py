@@ -37,7 +37,7 @@ import time
 from argparse import Namespace
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .records import Bundle, BundleItem, Request
 
@@ -70,8 +70,8 @@ def load_eval_data(n_parse: int = N_PARSE, n_write: int = N_WRITE, config_path: 
     data_config, _, _ = load_configs(config_path)
     shop = load_training_shop(data_config.cutoff)
     dataset = build_dataset(data_config, shop)
-    parse_cases = []
-    write_cases = []
+    parse_cases: list[Any] = []
+    write_cases: list[Any] = []
     for ex in dataset.heldout:
         meta = ex["meta"]
         if meta["kind"] == "parse" and len(parse_cases) < n_parse:
@@ -180,10 +180,10 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
             examples_out.append({"variant": name, "kind": "parse", "message": message, "summary": summary,
                                  "want": want.to_dict(), "raw": r.raw_text,
                                  "got": r.request.to_dict() if r.request else None})
-        for (bundle, need), r in list(zip(data.write_cases, replies, strict=True))[:8]:
+        for (bundle, need), w in list(zip(data.write_cases, replies, strict=True))[:8]:
             examples_out.append({"variant": name, "kind": "write", "need": need,
-                                 "items": [bi.item.title for bi in bundle.items], "raw": r.raw_text,
-                                 "final": r.text, "writer": r.writer})
+                                 "items": [bi.item.title for bi in bundle.items], "raw": w.raw_text,
+                                 "final": w.text, "writer": w.writer})
     echo(f"[eval] {name}: {json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict)})}")
     return metrics
 
@@ -212,7 +212,8 @@ def measure_tokens_per_s(echo: Echo, new_tokens: int = 48, repeats: int = 2) -> 
                      cache_dir=default_cache_dir())
     out: dict[str, Any] = {"fp32": None, "nf4": None, "llama_cpp": None, "threads": EVAL_THREADS,
                            "new_tokens": new_tokens}
-    for key, quantization in (("fp32", "none"), ("nf4", "nf4")):
+    pairs: tuple[tuple[str, Literal["nf4", "none"]], ...] = (("fp32", "none"), ("nf4", "nf4"))
+    for key, quantization in pairs:
         try:
             if bench is not None:
                 result = bench._bench_transformers(quantization, args)
@@ -231,7 +232,7 @@ def measure_tokens_per_s(echo: Echo, new_tokens: int = 48, repeats: int = 2) -> 
     return out
 
 
-def _own_decode_speed(quantization: str, new_tokens: int) -> float:
+def _own_decode_speed(quantization: Literal["nf4", "none"], new_tokens: int) -> float:
     from .llm import LLMConfig, generate, load_model
 
     loaded = load_model(LLMConfig(quantization=quantization, threads=EVAL_THREADS))

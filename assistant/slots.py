@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from .records import MAX_BUDGET, MAX_BUNDLE_SIZE, Request
 
@@ -48,7 +49,7 @@ def count_in(text: str) -> int | None:
 
 def complete_slots(request: Request, text: str) -> Request:
     """Fill a budget or size the shopper stated but the model left out; tidy the need."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     wants_money = request.intent in ("bundle", "cheaper", "set_budget", "add")
     if wants_money and request.budget is None:
         budget = budget_in(text)
