@@ -27,7 +27,7 @@ from .actions import ActionResult, Actions
 from .guard import InputLimits, InputRejected, check_input, looks_like_injection, redact
 from .records import Reply, Request
 from .session import ConversationState, SessionStore, bundle_from_state
-from .slots import complete_slots
+from .slots import complete_slots, reconcile_intent
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class DialogueChain:
             log.info("unparseable turn: %s", parsed.error)
             ctx.result = ActionResult(kind="clarify", text=CLARIFY_REPLY)
         else:
-            ctx.request = complete_slots(parsed.request, ctx.text)
+            ctx.request = reconcile_intent(complete_slots(parsed.request, ctx.text), ctx.text)
         return ctx
 
     def _act(self, ctx: TurnContext) -> TurnContext:

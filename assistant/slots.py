@@ -65,3 +65,21 @@ def complete_slots(request: Request, text: str) -> Request:
         if need != request.need:
             changes["need"] = need or None
     return dataclasses.replace(request, **changes) if changes else request
+
+
+_CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:it|them|these|all)|purchase)\b", re.I)
+
+
+def reconcile_intent(request: Request, text: str) -> Request:
+    """Putting things in the cart changes the shopper's order, so it needs the shopper's words.
+
+    The model's intent is kept unless the text contradicts the one intent with a side
+    effect: "add_to_cart" without any cart wording becomes a bundle request for the items
+    named (nothing is added), and "add" with cart wording becomes "add_to_cart".
+    """
+    says_cart = bool(_CART_WORDS.search(text))
+    if request.intent == "add_to_cart" and not says_cart:
+        return dataclasses.replace(request, intent="bundle", target=None)
+    if request.intent == "add" and says_cart:
+        return dataclasses.replace(request, intent="add_to_cart", items=(), need=None)
+    return request

@@ -37,3 +37,15 @@ def test_complete_slots_fills_only_what_is_missing() -> None:
     assert kept.budget == 18
     chat = complete_slots(Request(intent="smalltalk"), "thanks, £20 was fine")
     assert chat.budget is None
+
+
+def test_cart_changes_need_the_shoppers_words() -> None:
+    from assistant.slots import reconcile_intent
+
+    wrong = Request(intent="add_to_cart", items=("red retrospot lunch bag",))
+    fixed = reconcile_intent(wrong, "what goes with the red retrospot lunch bag?")
+    assert fixed.intent == "bundle" and fixed.items == ("red retrospot lunch bag",)
+    to_cart = reconcile_intent(Request(intent="add", items=("tea party card",)), "add it all to my cart")
+    assert to_cart.intent == "add_to_cart" and to_cart.items == ()
+    same = Request(intent="add_to_cart", target="2")
+    assert reconcile_intent(same, "put number 2 in my basket") == same
