@@ -203,6 +203,17 @@ class CartOut(BaseModel):
     count: int
 
 
+class OrderIn(BaseModel):
+    item_ids: list[str] = Field(min_length=1, max_length=200)
+    session_id: str | None = Field(None, max_length=128)
+
+
+class OrderOut(BaseModel):
+    recorded: bool
+    items: int
+    live_orders: int
+
+
 class DeletedOut(BaseModel):
     session_id: str
     deleted: bool
@@ -559,6 +570,12 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
     @v1.post("/sessions/{session_id}/cart", response_model=CartOut, tags=["cart"])
     def add_to_cart(body: CartIn, session_id: SessionId) -> CartOut:
         return _cart_out(session_id, holder.get().add_to_cart(session_id, body.item_id, body.quantity))
+
+    @v1.post("/orders", response_model=OrderOut, tags=["orders"])
+    def post_order(body: OrderIn) -> OrderOut:
+        """A completed order: its co-purchases count at once (no restart); the session's cart is emptied."""
+        seen = holder.get().record_order(body.item_ids, body.session_id)
+        return OrderOut(recorded=True, items=len(set(body.item_ids)), live_orders=seen)
 
     @v1.delete("/sessions/{session_id}/cart/{item_id}", response_model=CartOut, tags=["cart"])
     def remove_from_cart(session_id: SessionId, item_id: ItemId) -> CartOut:

@@ -408,6 +408,11 @@ def test_real_assistant_over_http(real_api: str) -> None:
         assert http.get(f"/v1/sessions/{sid}/cart").json() == cart
         assert http.delete(f"/v1/sessions/{sid}/cart/{pick['item_id']}").json()["cart"] == []
 
+        order = http.post("/v1/orders", json={"item_ids": [i["item_id"] for i in items], "session_id": sid})
+        assert order.status_code == 200 and order.json()["recorded"] is True and order.json()["live_orders"] >= 1
+        bad_order = http.post("/v1/orders", json={"item_ids": ["NO-SUCH-ITEM"]})
+        assert bad_order.status_code == 400 and "NO-SUCH-ITEM" in bad_order.text
+
         completion = http.post("/v1/chat/completions", headers={"X-Session-Id": sid}, json={
             "model": "cartsmith", "messages": [{"role": "user", "content": "make it cheaper"}]})
         assert completion.status_code == 200, completion.text
