@@ -213,7 +213,7 @@ class Actions:
         bundle, _ = self._current(state)
         profile = self._profile(state)
         if request.target:
-            picked = [bundle.items[self._position(bundle, request.target)].item]
+            picked = [bundle.items[self.composer.position(bundle, request.target)].item]
         else:
             picked = [bi.item for bi in bundle.items]
         self.tools["add_to_cart"].invoke({"item_ids": [it.item_id for it in picked]})
@@ -224,9 +224,6 @@ class Actions:
         total = sum((line.price or 0.0) * line.quantity for line in state.cart_lines())
         names = ", ".join(item_line(it) for it in picked)
         return ActionResult(kind="cart", text=f"Added to your cart: {names}. Cart total: {money(total)}.")
-
-    def _position(self, bundle: Bundle, target: str) -> int:
-        return self.composer._position(bundle, target)  # the composer owns target resolution
 
     def _compare(self, request: Request) -> ActionResult:
         found, missing = self._resolve_items(request.items)
@@ -253,7 +250,7 @@ class Actions:
         if state.bundle and request.target and not request.items:
             bundle, _ = self._current(state)
             try:
-                item = bundle.items[self._position(bundle, request.target)].item
+                item = bundle.items[self.composer.position(bundle, request.target)].item
             except BundleError:
                 item = None
         if item is None and mentions:

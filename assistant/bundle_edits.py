@@ -229,7 +229,7 @@ class BundleEdits:
         def _reasons(self, scores: _Scores, i: int, profile: Profile | None
                      ) -> tuple[Evidence, ...]: ...
 
-    def _position(self, bundle: Bundle, target: str) -> int:
+    def position(self, bundle: Bundle, target: str) -> int:
         return resolve_target(bundle, target,
                               lambda text, positions: self._similar_position(text, bundle, positions))
 
@@ -279,7 +279,7 @@ class BundleEdits:
         what stays (nor of the item swapped out). Swapping an anchor offers a variant of it
         (another colour or design); a locked item cannot be swapped."""
         ctx = self._context(bundle, context)
-        pos = self._position(bundle, target)
+        pos = self.position(bundle, target)
         old = bundle.items[pos]
         if old.locked:
             raise BundleError(f"{old.item.title} is locked; remove it instead, or swap another item")
@@ -302,7 +302,7 @@ class BundleEdits:
                profile: Profile | None = None) -> Bundle:
         """Drop one item (anchors and locked items too: the shopper said so)."""
         ctx = self._context(bundle, context)
-        pos = self._position(bundle, target)
+        pos = self.position(bundle, target)
         old = bundle.items[pos]
         if profile is not None:
             profile.observe("rejected", old.item.item_id)
@@ -364,7 +364,7 @@ class BundleEdits:
     def lock(self, bundle: Bundle, target: str, *, context: BundleContext | None = None) -> Bundle:
         """Keep one item through later edits (cheaper, swap, more like, budget)."""
         ctx = self._context(bundle, context)
-        pos = self._position(bundle, target)
+        pos = self.position(bundle, target)
         items = list(bundle.items)
         items[pos] = dataclasses.replace(items[pos], locked=True)
         return self._finish(bundle, items, ctx, budget=bundle.budget)
@@ -374,7 +374,7 @@ class BundleEdits:
         """Keep the target (and anchors and locked items); replace the others with the items
         most like the target, similar ones allowed, within the budget."""
         ctx = self._context(bundle, context)
-        pos = self._position(bundle, target)
+        pos = self.position(bundle, target)
         keep_item = bundle.items[pos]
         fixed = [bi for p, bi in enumerate(bundle.items) if p == pos or bi.role == "anchor" or bi.locked]
         size = max(len(bundle.items), len(fixed) + 1)
