@@ -130,7 +130,7 @@ class DialogueChain:
                 written = self.writer.write(result.bundle, result.need_text)
             except CartsmithError as exc:
                 log.warning("model writer failed: %s", exc)
-        if written is None or written.writer != "model":
+        if written is None:  # no model writer, or it failed outright: the template words it
             written = self.fallback_writer.write(result.bundle, result.need_text)
         ctx.tokens += written.tokens
         ctx.writer = written.writer

@@ -318,11 +318,14 @@ class BundleWriter:
         self.retry_temperature = retry_temperature
         self.fallback = fallback or TemplateWriter()
 
-    def _generate(self, prompt: str, temperature: float) -> tuple[str, int]:
+    def _generate(self, prompt: str, temperature: float, n_items: int) -> tuple[str, int]:
         from .llm import generate
 
+        # An opening sentence plus one short line per item; a longer reply is a ramble the
+        # guard would reject anyway, so it is not worth waiting for.
+        budget = min(self.max_new_tokens, 24 + 28 * n_items)
         gen = generate(self.loaded, [{"role": "user", "content": prompt}],
-                       max_new_tokens=self.max_new_tokens, temperature=temperature)
+                       max_new_tokens=budget, temperature=temperature)
         return gen.text.strip(), gen.n_new_tokens
 
     def check(self, raw: str, bundle: Bundle) -> tuple[bool, bool, str]:
@@ -339,7 +342,7 @@ class BundleWriter:
         first_raw = ""
         first: tuple[bool, bool] | None = None
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
-            raw, n_tokens = self._generate(prompt, temperature)
+            raw, n_tokens = self._generate(prompt, temperature, len(bundle.items))
             tokens += n_tokens
             guard, reasons, final = self.check(raw, bundle)
             if first is None:

@@ -120,7 +120,8 @@ def _fake_generate(replies):
 
     def fake(loaded, messages, max_new_tokens=None, stop=None, prefix_allowed_tokens_fn=None, *,
              temperature=None, prefill=""):
-        calls.append({"temperature": temperature, "prefill": prefill, "messages": messages})
+        calls.append({"temperature": temperature, "prefill": prefill, "messages": messages,
+                      "max_new_tokens": max_new_tokens})
         text = replies[min(len(calls) - 1, len(replies) - 1)]
         return Generation(prefill + text, 10, 5, 0.01, "stop" if stop else "eos")
 
@@ -137,6 +138,7 @@ def test_bundle_writer_regenerates_then_falls_back(monkeypatch):
     assert reply.writer == "model" and reply.attempts == 2 and reply.grounded and reply.reasons_ok
     assert reply.raw_grounded is True and reply.raw_reasons_ok is False
     assert calls[1]["temperature"] > 0
+    assert calls[0]["max_new_tokens"] <= 24 + 28 * len(_bundle().items)  # no waiting for rambles
 
     fake, calls = _fake_generate([bad, bad])
     monkeypatch.setattr(llm, "generate", fake)
