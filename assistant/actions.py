@@ -19,8 +19,9 @@ from retrieval.shop_index import ShopIndex
 from .bundle_edits import BundleContext, BundleError
 from .bundles import BundleComposer, Composition
 from .profiles import Profile, ProfileBuilder
-from .records import Bundle, CartLine, Request
+from .records import MAX_MENTION_CHARS, Bundle, CartLine, Request
 from .session import ConversationState, bundle_from_state, bundle_to_state
+from .slots import budget_in, count_in, need_from_text
 
 GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
             "Tell me an item you like, an occasion, or a budget.")
@@ -129,7 +130,14 @@ class Actions:
         if intent == "smalltalk":
             return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
         if intent == "off_topic":
-            return ActionResult(kind="refusal", text=OFF_TOPIC)
+            # Injection attempts never get here (the guard answers them). A small model
+            # sometimes calls a real shopping request off-topic: if the shop clearly has
+            # things for the words, treat them as the need instead of turning the shopper away.
+            need = need_from_text(text)[:MAX_MENTION_CHARS]
+            if not need or not self.composer.need_match(need)[0]:
+                return ActionResult(kind="refusal", text=OFF_TOPIC)
+            return self._compose(Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text)),
+                                 state)
         if intent == "bundle":
             return self._compose(request, state)
         if intent in ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget"):

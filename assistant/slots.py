@@ -47,6 +47,13 @@ def count_in(text: str) -> int | None:
     return value if 1 <= value <= MAX_BUNDLE_SIZE else None
 
 
+def _is_money_phrase(text: str) -> bool:
+    stripped = text.strip().lower()
+    return budget_in(stripped) is not None and len(re.sub(
+        r"(?:about|around|under|below|max(?:imum)?|up to|budget(?: of)?|£|gbp|pounds?|quid|[\d.,\s])", "",
+        stripped)) == 0
+
+
 def complete_slots(request: Request, text: str) -> Request:
     """Fill a budget or size the shopper stated but the model left out; tidy the need."""
     changes: dict[str, Any] = {}
@@ -59,6 +66,10 @@ def complete_slots(request: Request, text: str) -> Request:
         size = count_in(text)
         if size is not None:
             changes["size"] = size
+    # A money phrase the model copied into the item mentions is a budget, not an item.
+    kept = tuple(m for m in request.items if not _is_money_phrase(m))
+    if kept != request.items:
+        changes["items"] = kept
     if request.need:
         need = re.sub(r"\s*(?:,\s*)?(?:under|below|max(?:imum)?|up to|budget(?: of)?)?\s*(?:£|gbp\s?)\s?\d[\d.,]*"
                       r"(?:\s*(?:pounds?|quid))?", "", request.need, flags=re.I).strip(" ,.")
@@ -83,3 +94,11 @@ def reconcile_intent(request: Request, text: str) -> Request:
     if request.intent == "add" and says_cart:
         return dataclasses.replace(request, intent="add_to_cart", items=(), need=None)
     return request
+
+
+def need_from_text(text: str) -> str:
+    """The shopper's words without budget and count phrases (what to match against items)."""
+    need = _COUNT.sub("", text)
+    for pattern in _BUDGET_PATTERNS:
+        need = pattern.sub("", need)
+    return re.sub(r"\s+", " ", need).strip(" ,.!?")

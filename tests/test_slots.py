@@ -49,3 +49,16 @@ def test_cart_changes_need_the_shoppers_words() -> None:
     assert to_cart.intent == "add_to_cart" and to_cart.items == ()
     same = Request(intent="add_to_cart", target="2")
     assert reconcile_intent(same, "put number 2 in my basket") == same
+
+
+def test_money_phrases_are_not_items() -> None:
+    parsed = Request(intent="bundle", items=("christmas decorations for my tree", "about 15 pounds"), budget=15)
+    done = complete_slots(parsed, "christmas decorations for my tree, about 15 pounds")
+    assert done.items == ("christmas decorations for my tree",) and done.budget == 15
+
+
+def test_need_from_text() -> None:
+    from assistant.slots import need_from_text
+
+    assert need_from_text("garden party things, 4 items") == "garden party things"
+    assert need_from_text("a tea party under £20") == "a tea party"
