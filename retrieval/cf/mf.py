@@ -9,6 +9,7 @@ factors, clipped at 0 (a negative match is "no opinion", never a recommendation)
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any, Literal
 
@@ -103,11 +104,13 @@ class _FactorSource(CFSource):
     item_vectors: np.ndarray  # items × factors (without BPR's bias column)
     item_bias: np.ndarray  # per item, 0 for ALS
 
+    @abc.abstractmethod
     def seed_vector(self, seeds: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The taste vector implied by these seed items."""
 
+    @abc.abstractmethod
     def user_vector(self, query: Query) -> np.ndarray | None:
-        raise NotImplementedError
+        """The known user's factors, or None."""
 
     def taste(self, query: Query) -> tuple[np.ndarray | None, float]:
         """(taste vector, weight of the item bias) for the query, or (None, 0) with no opinion."""
