@@ -47,6 +47,7 @@ class ActionResult:
     alternatives: tuple[Item, ...] = ()
     need_text: str = ""
     footer: str = ""
+    request: Request | None = None  # set when the action served a different request than parsed
 
 
 class Actions:
@@ -136,8 +137,8 @@ class Actions:
             need = need_from_text(text)[:MAX_MENTION_CHARS]
             if not need or not self.composer.need_match(need)[0]:
                 return ActionResult(kind="refusal", text=OFF_TOPIC)
-            return self._compose(Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text)),
-                                 state)
+            served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text))
+            return dataclasses.replace(self._compose(served, state), request=served)
         if intent == "bundle":
             return self._compose(request, state)
         if intent in ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget"):

@@ -116,6 +116,8 @@ class DialogueChain:
                 ctx.result = self.actions.run(ctx.request, ctx.state, ctx.text)
             except CartsmithError as exc:
                 ctx.result = ActionResult(kind="clarify", text=str(exc))
+            if ctx.result.request is not None:
+                ctx.request = ctx.result.request
         return ctx
 
     def _write(self, ctx: TurnContext) -> TurnContext:

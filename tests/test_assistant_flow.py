@@ -46,3 +46,19 @@ def test_bundle_cheaper_swap_cart_restart_continue(tmp_path: Path) -> None:
     history = second.state(session).history
     assert [turn["kind"] for turn in history] == ["bundle", "bundle", "bundle", "cart", "bundle"]
     assert second.delete_session(session) and not second.delete_session(session)
+
+
+@pytest.mark.slow
+def test_off_topic_parse_of_a_shop_request_is_served() -> None:
+    from assistant.actions import Actions
+    from assistant.bundles import BundleComposer
+    from assistant.records import Request
+    from assistant.session import ConversationState
+
+    index = ShopIndex.load(ensure_default_index())
+    actions = Actions(index, BundleComposer(index))
+    served = actions.run(Request(intent="off_topic"), ConversationState("s1"), "garden party things, 4 items")
+    assert served.kind == "bundle" and served.bundle is not None and len(served.bundle.items) == 4
+    assert served.request == Request(intent="bundle", need="garden party things", size=4)
+    refused = actions.run(Request(intent="off_topic"), ConversationState("s2"), "what is the capital of Peru?")
+    assert refused.kind == "refusal" and refused.bundle is None
