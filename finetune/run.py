@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prompts import prompt_version
+from retrieval.config import read_toml
 from retrieval.errors import ConfigError
 
 from .data import DataConfig, build_dataset, chat_only, data_hash
@@ -28,15 +29,8 @@ N_EVAL_LOSS = 32  # held-out examples used for the eval loss after training (tim
 
 
 def load_configs(config_path: str | Path) -> tuple[DataConfig, TrainConfig, dict[str, Any]]:
-    import tomllib
-
     path = Path(config_path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    raw = read_toml(path)
     unknown = sorted(set(raw) - {"data", "train", "run"})
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}; known: data, train, run")
