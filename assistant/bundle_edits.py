@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from retrieval.catalog import Catalog
     from retrieval.content import ContentSource
 
-    from .bundles import ComposerConfig, Match, Substitutes, _Scores
+    from .bundles import _Scores
+    from .composer_config import ComposerConfig, Match
     from .profiles import Profile
+    from .substitutes import Substitutes
 
 # -- words -------------------------------------------------------------------------------
 _TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")

@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import math
 import re
 import threading
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from retrieval.catalog import Catalog
-from retrieval.config import Config, check
 from retrieval.content import ContentSource, seed_evidence, text_evidence
 from retrieval.records import Evidence, Item, Query
 from retrieval.shop_index import ShopIndex
@@ -54,25 +51,17 @@ from .bundle_edits import (
     stem_set,
     tokens,
 )
+from .bundle_selection import best_subset
+from .composer_config import ComposerConfig, Composition, Match
 from .profiles import Profile
 from .records import MAX_BUNDLE_SIZE, Bundle, BundleItem
+from .substitutes import Substitutes
 
 __all__ = ["BundleComposer", "BundleContext", "BundleError", "ComposerConfig", "Composition",
            "Match", "NoMatchError", "Substitutes", "TargetNotFoundError", "best_subset"]
 
 TIERS = ("good", "better", "best")
-LOCKED_EVIDENCE = Evidence("locked", "you kept this")
-COLOUR_WORDS = frozenset({
-    "red", "pink", "blue", "green", "white", "black", "ivory", "cream", "gold", "silver",
-    "purple", "yellow", "orange", "brown", "grey", "gray", "natural", "turquoise", "lilac",
-    "beige", "navy", "peach", "teal", "mint", "clear"
-})
-_LINE_STOP = frozenset({
-    "a", "an", "and", "of", "the", "in", "on", "for", "with", "w", "set", "pack", "design",
-    "assorted", "asst", "colour", "colours", "coloured", "small", "large", "mini", "medium",
-    "big", "tall", "x"
-})
-# Words that split a need into its head phrase and the rest ("gift FOR a child").
+LOCKED_EVIDENCE = Evidence("locked", "you kept this")# Words that split a need into its head phrase and the rest ("gift FOR a child").
 _PREPOSITIONS = frozenset({
     "for", "with", "to", "of", "from", "in", "on", "at", "by", "under", "below", "about",
     "like", "around", "within", "without", "than", "over"
@@ -85,281 +74,6 @@ _NEED_FILLER = frozenset({
 _GENERIC_HEADS = frozenset({
     "gift", "present", "idea", "treat", "surprise", "bundle"
 })
-
-
-@dataclasses.dataclass(frozen=True)
-class ComposerConfig(Config):
-    """How bundles are composed. Thresholds were calibrated on the Online Retail index
-    (3,798 items, all-MiniLM-L6-v2 item-text cosines):
-
-    near_duplicate_threshold 0.85: pairs at 0.85-0.90 are nearly all colour/size variants
-      ("Set of 3 Gold/Pink Flying Ducks", "Red Retrospot Umbrella"/"... Childrens Umbrella");
-      at 0.80-0.85 they mix variants with matching-set complements ("White Murano Twist
-      Bracelet"/"Pink Murano Twist Necklace"). Cosine alone misses design variants:
-      "Lunch Bag Red Retrospot"/"Lunch Bag Apple Design" is only 0.64, below "Lunch Bag Red
-      Retrospot"/"Red Retrospot Shopper Bag" (0.82), so `Substitutes` adds a product-line rule
-      (shared type phrase + price within `line_price_tolerance`, cosine >= line_min_similarity;
-      lunch-bag designs go as low as 0.43 and metal signs of one line to 0.35).
-    no_match_threshold 0.65 / lexical_match_threshold 0.50: best cosine of a need to any item.
-      In-shop needs: "tea party" 0.72, "teapot" 0.74, "garden tools" 0.62, "picnic" 0.60,
-      "kitchen storage" 0.57, "gift for a child" 0.55. Out-of-shop needs: "pizza delivery" 0.59,
-      "laptop" 0.58, "wedding dress" 0.58, "car tyres" 0.39, "life insurance" 0.30. The ranges
-      overlap, so a need matches when its best cosine >= 0.65, or when some item whose text
-      contains the need's head noun ("tools", "storage"; "gift"-like heads count as found) has
-      cosine >= 0.50. Measured: 36/36 in-shop needs match; 27/34 out-of-shop needs do not
-      ("laptop": no item says laptop; "wedding dress": best "dress" item 0.43; "car tyres";
-      "pizza delivery"); of the 7 that match, 3 are sold after all (bicycle bells, ear-muff
-      headphones, slipper shoes) and 4 are loose ("running shoes" -> slippers 0.54, "fresh
-      vegetables" -> a vegetable print 0.55, "a new kitchen" 0.53, "a puppy" 0.56).
-    resolve_threshold 0.65: a mention whose words are in no title resolves to its nearest
-      item only at this cosine: "lunchbox" -> Spaceboy Lunch Box 0.71 and "lunchbag" 0.70 do,
-      "a toaster" -> Dairy Maid Toastrack 0.61, "laptop" 0.58 and "a kettle" 0.47 do not.
-    """
-
-    size: int = 4
-    pool_depth: int = 60
-    max_per_category: int = 2
-    near_duplicate_threshold: float = 0.85
-    exact_duplicate_threshold: float = 0.97
-    line_price_tolerance: float = 0.10
-    line_min_similarity: float = 0.35
-    type_noun_min_titles: int = 3
-    no_match_threshold: float = 0.65
-    lexical_match_threshold: float = 0.50
-    resolve_threshold: float = 0.65
-    target_threshold: float = 0.40
-    text_window: float = 0.20
-    cf_weight: float = 1.0
-    text_weight: float = 1.0
-    need_seed_count: int = 3
-    need_cf_weight: float = 0.5
-    alternatives: int = 5
-    cheaper_ratio: float = 0.8
-    keep_bonus: float = 0.05
-    profile_history_seeds: int = 3
-    profile_price_weight: float = 0.15
-    profile_category_weight: float = 0.10
-    tier_budget_multipliers: tuple[float, ...] = (0.6, 1.0, 1.5)
-    tier_price_tilt: tuple[float, ...] = (-0.3, 0.0, 0.3)
-
-    def validate(self) -> None:
-        check(1 <= self.size <= MAX_BUNDLE_SIZE, "composer.size", f"must be 1..{MAX_BUNDLE_SIZE}")
-        check(self.pool_depth >= 5, "composer.pool_depth", "must be at least 5")
-        check(self.max_per_category >= 1, "composer.max_per_category", "must be at least 1")
-        for name in ("near_duplicate_threshold", "exact_duplicate_threshold", "line_min_similarity",
-                     "no_match_threshold", "lexical_match_threshold", "resolve_threshold",
-                     "target_threshold"):
-            check(-1.0 <= getattr(self, name) <= 1.0, f"composer.{name}", "must be within [-1, 1]")
-        check(self.lexical_match_threshold <= self.no_match_threshold, "composer.lexical_match_threshold",
-              "must not exceed no_match_threshold")
-        check(0 <= self.line_price_tolerance < 1, "composer.line_price_tolerance", "must be within [0, 1)")
-        check(self.type_noun_min_titles >= 1, "composer.type_noun_min_titles", "must be at least 1")
-        check(0 < self.text_window <= 1, "composer.text_window", "must be within (0, 1]")
-        for name in ("cf_weight", "text_weight", "need_cf_weight", "keep_bonus",
-                     "profile_price_weight", "profile_category_weight"):
-            check(getattr(self, name) >= 0, f"composer.{name}", "must be >= 0")
-        check(self.need_seed_count >= 0 and self.alternatives >= 0 and self.profile_history_seeds >= 0,
-              "composer", "need_seed_count, alternatives and profile_history_seeds must be >= 0")
-        check(0 < self.cheaper_ratio < 1, "composer.cheaper_ratio", "must be within (0, 1)")
-        mult, tilt = self.tier_budget_multipliers, self.tier_price_tilt
-        check(len(mult) == 3 and all(m > 0 for m in mult) and list(mult) == sorted(mult),
-              "composer.tier_budget_multipliers", "needs 3 positive, non-decreasing values")
-        check(len(tilt) == 3 and tilt[0] < tilt[1] < tilt[2], "composer.tier_price_tilt",
-              "needs 3 strictly increasing values (good < better < best)")
-
-
-@dataclasses.dataclass(frozen=True)
-class Match:
-    """What one mention resolved to. how: id | title | words | similar | none."""
-
-    mention: str
-    item: Item | None
-    similarity: float
-    how: str
-    alternatives: tuple[Item, ...] = ()
-
-    @property
-    def resolved(self) -> bool:
-        return self.item is not None
-
-
-@dataclasses.dataclass(frozen=True)
-class Composition:
-    """A composed bundle, or why there is none.
-
-    no_match: the need found nothing close in the shop (`alternatives` are the nearest
-    items; with anchors the bundle is still built from them, without the need).
-    over_budget: the anchors and locked items alone cost more than the budget.
-    unresolved: anchor or locked ids that are not in the catalog.
-    """
-
-    bundle: Bundle | None
-    alternatives: tuple[Item, ...] = ()
-    no_match: bool = False
-    best_similarity: float | None = None
-    unresolved: tuple[str, ...] = ()
-    over_budget: bool = False
-    notes: tuple[str, ...] = ()
-    context: BundleContext = dataclasses.field(default_factory=BundleContext)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"bundle": self.bundle.to_dict() if self.bundle else None,
-                "context": self.context.to_dict(),
-                "alternatives": [it.to_dict() for it in self.alternatives],
-                "no_match": self.no_match, "best_similarity": self.best_similarity,
-                "unresolved": list(self.unresolved), "over_budget": self.over_budget,
-                "notes": list(self.notes)}
-
-
-# -- the exact selection -----------------------------------------------------------------
-def best_subset(scores: Sequence[float] | np.ndarray, costs: Sequence[int] | np.ndarray,
-                groups: Sequence[Hashable | None], size: int, budget: int | None = None,
-                caps: Mapping[Any, int] | None = None) -> list[int]:
-    """Exact selection: the most items (up to `size`) whose total cost (integer pennies) is
-    <= `budget` and that hold at most `caps[g]` items of each group g (labels without a cap,
-    and None, are free), maximising the total score among those; positions, ascending.
-
-    A dynamic programme over (item count, cost in pennies), vectorised over the cost axis:
-    each capped group is one stage choosing one of its subsets of <= cap items (after
-    dropping items dominated, cheaper-and-better, by >= cap others of their group, which
-    never changes the optimum), every other item is a 0/1 stage. Ties keep the cheaper set.
-    """
-    values = np.asarray(scores, dtype=np.float64)
-    n = len(values)
-    caps = caps or {}
-    if budget is None:
-        cost = np.zeros(n, dtype=np.int64)
-        limit = 0
-    else:
-        cost = np.asarray(costs, dtype=np.int64)
-        limit = max(int(budget), -1)
-    usable = [i for i in range(n) if limit >= 0 and cost[i] <= limit and np.isfinite(values[i])]
-    if size <= 0 or not usable:
-        return []
-    if budget is not None:  # no set of `size` usable items costs more than this
-        limit = min(limit, int(np.sort(cost[usable])[::-1][:size].sum()))
-    stages: list[list[tuple[tuple[int, ...], int, float]]] = []
-    members: dict[Hashable, list[int]] = defaultdict(list)
-    for i in usable:
-        label = groups[i]
-        if label is not None and label in caps and caps[label] < size:
-            members[label].append(i)
-        else:
-            stages.append([((i,), int(cost[i]), float(values[i]))])
-    for label in sorted(members, key=str):
-        cap, group = caps[label], members[label]
-        if cap <= 0:
-            continue
-        if cap >= len(group):
-            stages.extend([((i,), int(cost[i]), float(values[i]))] for i in group)
-            continue
-        kept = [x for x in group if sum(
-            1 for y in group if y != x and cost[y] <= cost[x] and values[y] >= values[x]
-            and (cost[y] < cost[x] or values[y] > values[x] or y < x)) < cap]
-        stages.append([(combo, int(cost[list(combo)].sum()), float(values[list(combo)].sum()))
-                       for k in range(1, cap + 1) for combo in itertools.combinations(kept, k)])
-    best = np.full((size + 1, limit + 1), -np.inf)
-    best[0, 0] = 0.0
-    choices = []
-    for options in stages:
-        new = best.copy()
-        choice = np.zeros(best.shape, dtype=np.int32)
-        for j, (combo, c, v) in enumerate(options, 1):
-            count = len(combo)
-            if count > size or c > limit:
-                continue
-            cand = best[: size + 1 - count, : limit + 1 - c] + v
-            region = new[count:, c:]
-            better = cand > region
-            if better.any():
-                region[better] = cand[better]
-                choice[count:, c:][better] = j
-        choices.append(choice)
-        best = new
-    for k in range(size, -1, -1):
-        if np.isfinite(best[k]).any():
-            w = int(np.argmax(best[k]))
-            break
-    picked: list[int] = []
-    for options, choice in zip(reversed(stages), reversed(choices), strict=True):
-        j = int(choice[k, w])
-        if j:
-            combo, c, _ = options[j - 1]
-            picked.extend(combo)
-            k, w = k - len(combo), w - c
-    return sorted(picked)
-
-
-# -- substitutes -------------------------------------------------------------------------
-class Substitutes:
-    """Decides whether two items are the same product in another colour, size or design.
-
-    Two items are substitutes when (a) their text cosine >= near_duplicate_threshold, or
-    (b) they belong to one product line: they share a type phrase (two adjacent title words,
-    colours and sizes removed, ending in a type noun such as "bag", "holder", "mug": a word
-    that ends >= type_noun_min_titles titles and rarely follows a colour, unlike design
-    words such as "retrospot"), their prices differ by <= line_price_tolerance and their
-    cosine >= line_min_similarity; or their ids share a numeric stem with letter suffixes
-    ("84029E"/"84029G"), cosine >= line_min_similarity. With `allow_similar` only exact
-    duplicates (cosine >= exact_duplicate_threshold or the same title) conflict.
-    """
-
-    def __init__(self, catalog: Catalog, embeddings: np.ndarray, config: ComposerConfig) -> None:
-        self.config = config
-        self.embeddings = embeddings
-        self.prices = catalog.prices
-        self.titles = [" ".join(tokens(it.title)) for it in catalog.items]
-        words = [[stem(t) for t in tokens(it.title) if not re.search(r"\d", t)] for it in catalog.items]
-        last: Counter[str] = Counter(w[-1] for w in words if w)
-        seen: Counter[str] = Counter(t for w in words for t in set(w))
-        after_colour: Counter[str] = Counter(
-            b for w in words for a, b in itertools.pairwise(w) if a in COLOUR_WORDS)
-        self.type_nouns = frozenset(
-            t for t, k in last.items() if k >= config.type_noun_min_titles and t not in COLOUR_WORDS
-            and t not in _LINE_STOP and after_colour[t] < 0.3 * seen[t])
-        self.keys: list[frozenset[str]] = []
-        for item, w in zip(catalog.items, words, strict=True):
-            keys: set[str] = set()
-            segment: list[str] = []
-            for t in [*w, ""]:
-                if not t or t in COLOUR_WORDS or t in _LINE_STOP:
-                    keys.update(f"{a} {b}" for a, b in itertools.pairwise(segment)
-                                if b in self.type_nouns)
-                    segment = []
-                else:
-                    segment.append(t)
-            stem_match = re.fullmatch(r"(\d+)[A-Za-z]+", item.item_id)
-            if stem_match:
-                keys.add("id:" + stem_match.group(1))
-            self.keys.append(frozenset(keys))
-
-    def pair(self, i: int, j: int, allow_similar: bool = False) -> bool:
-        return self.conflicts(i, [j], allow_similar)
-
-    def conflicts(self, i: int, others: Sequence[int], allow_similar: bool = False) -> bool:
-        """True when item i is a substitute (or duplicate) of any of `others`."""
-        if not len(others):
-            return False
-        others = list(others)
-        cos = self.embeddings[others] @ self.embeddings[i]
-        cfg = self.config
-        for j, c in zip(others, cos, strict=True):
-            if j == i or c >= cfg.exact_duplicate_threshold or self.titles[j] == self.titles[i]:
-                return True
-            if allow_similar:
-                continue
-            if c >= cfg.near_duplicate_threshold:
-                return True
-            shared = self.keys[i] & self.keys[j]
-            if not shared or c < cfg.line_min_similarity:
-                continue
-            if any(k.startswith("id:") for k in shared):
-                return True
-            pi, pj = self.prices[i], self.prices[j]
-            if not (np.isfinite(pi) and np.isfinite(pj)) or abs(pi - pj) <= (
-                    cfg.line_price_tolerance * max(pi, pj) + 1e-9):
-                return True
-        return False
 
 
 # -- scores ------------------------------------------------------------------------------
