@@ -167,6 +167,22 @@ def _stop_token_ids(loaded: LoadedModel) -> set[int]:
 # --------------------------------------------------------------------------- decoding
 
 
+def _draft_from_context(ids: Sequence[int], max_draft: int, ngram_sizes: Sequence[int] = (3, 2)) -> list[int]:
+    """Prompt-lookup drafting: the tokens that followed the latest earlier occurrence of the
+    sequence's last n tokens (n = 3, else 2), up to max_draft of them; [] when none.
+    Answers that restate their evidence ("13 of 103 baskets") copy spans of the prompt."""
+    for n in ngram_sizes:
+        if len(ids) <= n:
+            continue
+        tail = list(ids[-n:])
+        for start in range(len(ids) - n - 1, -1, -1):
+            if list(ids[start:start + n]) == tail:
+                follow = list(ids[start + n:start + n + max_draft])
+                if follow:
+                    return follow
+    return []
+
+
 def _decode_tokens(
     loaded: LoadedModel,
     prompt_ids: list[int],
@@ -175,6 +191,12 @@ def _decode_tokens(
     prefix_allowed_tokens_fn: PrefixAllowedTokensFn | None,
 ) -> Iterator[int]:
     """Yield new token ids one by one (the end-of-turn token included, then stop).
+
+    Greedy, unconstrained decoding verifies prompt-lookup drafts (`LLMConfig.prompt_lookup`
+    tokens at a time): one forward pass scores the last token plus the draft, the longest
+    prefix of the draft the model itself would have chosen is kept, with the model's own
+    next token after it, and the KV cache is cut back to what was kept. The output is
+    exactly what plain greedy decoding gives, in fewer forward passes.
 
     inference_mode is entered around each forward pass, not around the `yield`: a
     generator suspended inside the context would leak inference mode into the caller.
@@ -185,31 +207,53 @@ def _decode_tokens(
     device = loaded.device
     stop_ids = _stop_token_ids(loaded)
     cache_kwarg = _cache_kwarg(model)
+    lookahead = getattr(loaded.config, "prompt_lookup", 0)
+    drafting = lookahead > 0 and temperature <= 0 and prefix_allowed_tokens_fn is None
+    ids = list(prompt_ids)
     sequence = torch.tensor([prompt_ids], dtype=torch.long, device=device)
     step_input = sequence
     past = None
-    for _ in range(max_new_tokens):
+    produced = 0
+    while produced < max_new_tokens:
+        draft = _draft_from_context(ids, min(lookahead, max_new_tokens - produced - 1)) if drafting else []
         with torch.inference_mode():
-            out = model(input_ids=step_input, use_cache=True, logits_to_keep=1, **{cache_kwarg: past})
+            if draft:
+                step_input = torch.cat([step_input, torch.tensor([draft], dtype=torch.long, device=device)], dim=1)
+            keep = len(draft) + 1
+            out = model(input_ids=step_input, use_cache=True, logits_to_keep=keep, **{cache_kwarg: past})
             past = getattr(out, cache_kwarg, None)
-            logits = out.logits[0, -1].float()
-            if prefix_allowed_tokens_fn is not None:
-                allowed = list(prefix_allowed_tokens_fn(0, sequence[0]))
-                if not allowed:
-                    raise CartsmithError("prefix_allowed_tokens_fn allowed no token at all")
-                mask = torch.full_like(logits, float("-inf"))
-                mask[allowed] = 0.0
-                logits = logits + mask
-            if temperature > 0:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                token = int(torch.multinomial(probs, 1).item())
+            logits = out.logits[0, -keep:].float()
+            if draft:
+                chosen = [int(t) for t in torch.argmax(logits, dim=-1)]
+                accepted = 0
+                while accepted < len(draft) and chosen[accepted] == draft[accepted]:
+                    accepted += 1
+                new_tokens = [*draft[:accepted], chosen[accepted]]
+                rejected = len(draft) - accepted
+                if rejected and past is not None:
+                    past.crop(-rejected)  # transformers 5: negative = drop that many from the end
             else:
-                token = int(torch.argmax(logits).item())
-            step_input = torch.tensor([[token]], dtype=torch.long, device=device)
-            sequence = torch.cat([sequence, step_input], dim=1)
-        yield token
-        if token in stop_ids:
-            return
+                last = logits[-1]
+                if prefix_allowed_tokens_fn is not None:
+                    allowed = list(prefix_allowed_tokens_fn(0, sequence[0]))
+                    if not allowed:
+                        raise CartsmithError("prefix_allowed_tokens_fn allowed no token at all")
+                    mask = torch.full_like(last, float("-inf"))
+                    mask[allowed] = 0.0
+                    last = last + mask
+                if temperature > 0:
+                    probs = torch.softmax(last / temperature, dim=-1)
+                    new_tokens = [int(torch.multinomial(probs, 1).item())]
+                else:
+                    new_tokens = [int(torch.argmax(last).item())]
+            step_input = torch.tensor([new_tokens[-1:]], dtype=torch.long, device=device)
+            sequence = torch.cat([sequence, torch.tensor([new_tokens], dtype=torch.long, device=device)], dim=1)
+        for token in new_tokens:
+            ids.append(token)
+            produced += 1
+            yield token
+            if token in stop_ids or produced >= max_new_tokens:
+                return
 
 
 def _cache_kwarg(model: Any) -> str:
@@ -310,15 +354,18 @@ def generate(
     *,
     temperature: float | None = None,
     prefill: str = "",
+    until: Callable[[str], bool] | None = None,
 ) -> Generation:
     """Reply to a chat. Greedy unless temperature (default: the config's) is > 0.
 
     stop: strings that end the reply (not included in text). prefix_allowed_tokens_fn:
     as in transformers, (batch_id, token ids so far incl. the prompt) -> allowed next ids.
     prefill: text the reply is forced to begin with (included in text; e.g. "{").
+    until: called with the reply so far after each token; True ends it (finish "stop"),
+    e.g. as soon as a check fails, so no time goes into text that will be thrown away.
     """
     decoder = _Decoder(loaded, messages, max_new_tokens, stop, prefix_allowed_tokens_fn, temperature,
-                       prefill)
+                       prefill, until)
     for _ in decoder.pieces():
         pass
     return decoder.result()

@@ -425,3 +425,34 @@ def test_real_model_nf4_generates_and_chooses(real_cache: Path) -> None:
         {"role": "user", "content": 'Return {"fruit": "apple"} exactly.'},
     ], max_new_tokens=24)
     assert isinstance(data.data, dict)
+
+
+def test_draft_from_context_copies_what_followed_the_last_ngram() -> None:
+    from assistant.llm import _draft_from_context
+
+    assert _draft_from_context([5, 6, 7, 8, 9, 5, 6, 7], 2) == [8, 9]
+    assert _draft_from_context([1, 2, 3, 4, 9, 3, 4], 3) == [9, 3, 4]  # falls back to the last 2 tokens
+    assert _draft_from_context([1, 2, 3, 4], 3) == []
+    assert _draft_from_context([5, 6, 7, 8, 5, 6, 7, 1, 5, 6, 7], 1) == [1]  # the latest occurrence
+
+
+def test_prompt_lookup_decoding_gives_greedy_text_in_fewer_passes(tiny_model_dir: Path) -> None:
+    counted = load_model(_config(tiny_model_dir, prompt_lookup=8))
+    plain = load_model(_config(tiny_model_dir, prompt_lookup=0))
+    calls = {"n": 0}
+
+    def count(_module, _args):
+        calls["n"] += 1
+
+    counted.model.register_forward_pre_hook(count)
+    for content in ("find a picnic blanket", "tea tea tea tea party", "red red lunch bag"):
+        messages = [{"role": "user", "content": content}]
+        calls["n"] = 0
+        drafted = generate(counted, messages, max_new_tokens=40)
+        greedy = generate(plain, messages, max_new_tokens=40)
+        assert drafted.text == greedy.text and drafted.n_new_tokens == greedy.n_new_tokens
+        assert calls["n"] <= drafted.n_new_tokens
+    # a random tiny model repeats itself, so drafts are accepted somewhere in these replies
+    calls["n"] = 0
+    long = generate(counted, [{"role": "user", "content": "tea tea tea tea party"}], max_new_tokens=60)
+    assert calls["n"] < long.n_new_tokens
