@@ -2,9 +2,11 @@
 
 An example is {"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]};
 the loss covers assistant tokens only (the reply and its end-of-turn token), every other
-token is masked with -100. The loop is a plain torch loop (AdamW, warmup then linear
-decay, gradient accumulation, clipping) that stops cleanly when `time_budget_minutes`
-runs out, and prints one line per `log_every` steps with loss, elapsed time and ETA.
+token is masked with -100 (`finetune.features`). The loop is a plain torch loop (AdamW,
+warmup then linear decay, gradient accumulation, clipping, batches of similar lengths,
+each example weighted once) that stops cleanly when `time_budget_minutes` runs out (wall
+time, or the CPU time the run got), decaying the rate to reach zero by then, and prints
+one line per `log_every` steps with loss, elapsed time and ETA.
 
 The adapter folder is written atomically (temp folder, then rename) and holds peft's
 adapter weights plus cartsmith-adapter.json, which names the base model id that
@@ -32,7 +34,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.llm import build_prompt
 from assistant.llm_loading import (
     ADAPTER_MANIFEST,
     DEFAULT_MODEL,
@@ -46,9 +47,17 @@ from assistant.llm_loading import (
 from retrieval.config import Config, check
 from retrieval.errors import CartsmithError, ConfigError
 
+from .features import (
+    IGNORE_INDEX,
+    batch_loss,
+    collate,
+    evaluate_loss,
+    length_grouped_batches,
+    tokenize_examples,
+)
+
 log = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -95,6 +104,9 @@ class TrainConfig(Config):
     log_every: int = 10
     gradient_checkpointing: bool = False
     progress: bool = True
+    loss_weighting: Literal["example", "token"] = "example"
+    time_budget_clock: Literal["wall", "cpu"] = "wall"
+    group_by_length: bool = True
 
     def validate(self) -> None:
         check(bool(self.model.strip()), "train.model", "must name a model")
@@ -122,151 +134,15 @@ class TrainConfig(Config):
         check(self.eval_every >= 0, "train.eval_every", "must be >= 0")
         check(self.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
         check(self.log_every >= 1, "train.log_every", "must be >= 1")
+        check(self.loss_weighting in ("example", "token"), "train.loss_weighting",
+              "must be 'example' or 'token'")
+        check(self.time_budget_clock in ("wall", "cpu"), "train.time_budget_clock", "must be 'wall' or 'cpu'")
 
     def llm_config(self) -> LLMConfig:
         """The LLMConfig that loads this run's base model (and later serves the adapter)."""
         return LLMConfig(model=self.model, quantization=self.quantization,
                          compute_dtype=self.compute_dtype, cache_dir=self.cache_dir,
                          threads=self.threads)
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclasses.dataclass(frozen=True)
-class Features:
-    """One tokenised example: ids and labels (-100 where the loss is masked)."""
-
-    input_ids: list[int]
-    labels: list[int]
-
-    @property
-    def n_target_tokens(self) -> int:
-        return sum(1 for label in self.labels if label != IGNORE_INDEX)
-
-
-def _check_example(example: Any, index: int) -> list[dict[str, str]]:
-    messages = example.get("messages") if isinstance(example, dict) else None
-    if not isinstance(messages, list) or not messages:
-        raise CartsmithError(f"example {index}: expected {{'messages': [...]}} with at least one message")
-    for j, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant") \
-                or not isinstance(message.get("content"), str):
-            raise CartsmithError(f"example {index}, message {j}: expected role system|user|assistant and str content")
-    if not any(m["role"] == "assistant" for m in messages):
-        raise CartsmithError(f"example {index}: has no assistant message to learn from")
-    return messages
-
-
-def tokenize_example(tokenizer: Any, example: dict[str, Any], max_seq_len: int,
-                     index: int = 0) -> Features | None:
-    """Token ids of the chat, labels only on assistant turns (reply + end-of-turn marker).
-
-    Spans are found on the rendered text (prompt-so-far vs. prompt-with-this-reply) and
-    mapped to tokens through the tokenizer's offsets, so merges at turn boundaries cannot
-    shift the mask. Returns None when truncation to max_seq_len leaves no target token.
-    """
-    messages = _check_example(example, index)
-    full = build_prompt(tokenizer, messages, add_generation_prompt=False)
-    spans: list[tuple[int, int]] = []
-    for i, message in enumerate(messages):
-        if message["role"] != "assistant":
-            continue
-        through = build_prompt(tokenizer, messages[: i + 1], add_generation_prompt=False)
-        if i:
-            before = build_prompt(tokenizer, messages[:i], add_generation_prompt=True)
-        else:  # a conversation that opens with the assistant: the reply starts at its content
-            found = through.rfind(message["content"]) if message["content"] else -1
-            before = through[:found] if found >= 0 else ""
-        if not full.startswith(through) or not through.startswith(before):
-            raise CartsmithError(
-                "the tokenizer's chat template does not render conversations incrementally; "
-                "cannot tell assistant tokens apart"
-            )
-        spans.append((len(before), len(through)))
-    encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
-    ids = list(encoded["input_ids"])
-    labels = [IGNORE_INDEX] * len(ids)
-    for t, (start, end) in enumerate(encoded["offset_mapping"]):
-        if end > start and any(start < b and end > a for a, b in spans):
-            labels[t] = ids[t]
-    ids, labels = ids[:max_seq_len], labels[:max_seq_len]
-    if all(label == IGNORE_INDEX for label in labels[1:]):
-        return None
-    return Features(ids, labels)
-
-
-def tokenize_examples(tokenizer: Any, examples: Sequence[dict[str, Any]], max_seq_len: int,
-                      what: str = "train") -> list[Features]:
-    features = []
-    skipped = 0
-    for i, example in enumerate(examples):
-        feature = tokenize_example(tokenizer, example, max_seq_len, i)
-        if feature is None:
-            skipped += 1
-        else:
-            features.append(feature)
-    if skipped:
-        log.warning("%s: %d example(s) had no assistant token within max_seq_len=%d and were skipped",
-                    what, skipped, max_seq_len)
-    return features
-
-
-def collate(features: Sequence[Features], pad_id: int) -> dict[str, Any]:
-    """Right-padded tensors: input_ids, attention_mask, labels."""
-    import torch
-
-    width = max(len(f.input_ids) for f in features)
-    input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long)
-    attention = torch.zeros((len(features), width), dtype=torch.long)
-    for i, f in enumerate(features):
-        n = len(f.input_ids)
-        input_ids[i, :n] = torch.tensor(f.input_ids)
-        labels[i, :n] = torch.tensor(f.labels)
-        attention[i, :n] = 1
-    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
-
-
-def _batch_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
-    """(summed token cross-entropy, number of target tokens) for one batch."""
-    import torch
-
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
-    logits = out.logits[:, :-1, :].float()
-    targets = batch["labels"][:, 1:]
-    loss = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-        ignore_index=IGNORE_INDEX, reduction="sum",
-    )
-    return loss, int((targets != IGNORE_INDEX).sum())
-
-
-def evaluate_loss(model: Any, tokenizer: Any, examples: Sequence[dict[str, Any] | Features],
-                  *, max_seq_len: int = 512, batch_size: int = 8) -> float | None:
-    """Mean cross-entropy per assistant token (None for no examples). Leaves train/eval mode as found."""
-    import torch
-
-    if not examples:
-        return None
-    features = [e if isinstance(e, Features) else tokenize_example(tokenizer, e, max_seq_len, i)
-                for i, e in enumerate(examples)]
-    usable = [f for f in features if f is not None]
-    if not usable:
-        return None
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    try:
-        with torch.no_grad():
-            for start in range(0, len(usable), batch_size):
-                loss, n = _batch_loss(model, collate(usable[start:start + batch_size], pad))
-                total += float(loss)
-                count += n
-    finally:
-        model.train(was_training)
-    return total / max(count, 1)
 
 
 # --------------------------------------------------------------------------- training
@@ -314,13 +190,28 @@ def _prepare_model(config: TrainConfig, model: Any) -> Any:
 
 
 class _Progress:
-    def __init__(self, enabled: bool, total_steps: int) -> None:
+    """Steps, loss and time. clock "cpu" counts this process's CPU seconds per thread it
+    uses, which on a machine shared with other jobs measures the compute the run got
+    (equal to wall time on an otherwise idle machine); "wall" counts wall time."""
+
+    def __init__(self, enabled: bool, total_steps: int, clock: str = "wall", threads: int = 1) -> None:
         self.enabled = enabled
         self.total = total_steps
+        self.clock = clock
+        self.threads = max(1, threads)
+        self.restart()
+
+    def restart(self) -> None:
         self.started = time.perf_counter()
+        self.started_cpu = time.process_time()
+
+    def wall(self) -> float:
+        return time.perf_counter() - self.started
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        if self.clock == "cpu":
+            return (time.process_time() - self.started_cpu) / self.threads
+        return self.wall()
 
     def line(self, text: str) -> None:
         log.info(text)
@@ -379,13 +270,21 @@ def train_lora(
     warmup = int(config.warmup_ratio * total_steps)
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
 
+    budget_s = config.time_budget_minutes * 60 if config.time_budget_minutes else None
+
     def lr_factor(step: int) -> float:
+        """Warmup, then linear decay to zero by the last planned step or, with a time
+        budget, by the end of the budget, whichever comes first: a run the clock stops
+        still ends annealed instead of at a high learning rate."""
         if step < warmup:
             return (step + 1) / (warmup + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+        done = (step - warmup) / max(1, total_steps - warmup)
+        if budget_s is not None and step > 0:
+            done = max(done, progress.elapsed() / budget_s)
+        return max(0.0, 1.0 - done)
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    progress = _Progress(config.progress, total_steps)
+    progress = _Progress(config.progress, total_steps, config.time_budget_clock, config.threads)
     progress.line(
         f"base {base_id} ({config.quantization}, compute {config.compute_dtype}), "
         f"{len(train_features)} train / {len(eval_features)} eval examples, {total_steps} steps, "
@@ -396,8 +295,7 @@ def train_lora(
         eval_before = evaluate_loss(model, tokenizer, eval_features, batch_size=config.eval_batch_size)
         progress.line(f"eval loss before training {eval_before:.4f}")
 
-    progress.started = time.perf_counter()  # elapsed/ETA/time budget count training steps only
-    budget_s = config.time_budget_minutes * 60 if config.time_budget_minutes else None
+    progress.restart()  # elapsed/ETA/time budget count training steps only
     order_rng = random.Random(config.seed)
     step, micro, epoch = 0, 0, 0
     stop_reason = "completed"
@@ -407,10 +305,14 @@ def train_lora(
     evals: list[dict[str, float]] = []
     optimizer.zero_grad(set_to_none=True)
     while step < total_steps:
-        order = list(range(len(train_features)))
-        order_rng.shuffle(order)
         epoch += 1
-        batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+        if config.group_by_length:
+            batches = length_grouped_batches([len(f.input_ids) for f in train_features], config.batch_size,
+                                             order_rng)
+        else:
+            order = list(range(len(train_features)))
+            order_rng.shuffle(order)
+            batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
         group_tokens = 0
         group: list[dict[str, Any]] = []
         for b_index, indices in enumerate(batches):
@@ -418,11 +320,16 @@ def train_lora(
             last_of_epoch = b_index == len(batches) - 1
             if len(group) < config.grad_accum and not last_of_epoch:
                 continue
-            # Token-weighted mean over the whole accumulation group.
-            group_tokens = sum(int((g["labels"][:, 1:] != IGNORE_INDEX).sum()) for g in group)
+            # Mean over the accumulation group, per example by default: a token-weighted mean
+            # lets long written answers drown the few tokens that carry a parse's intent.
+            per_example = config.loss_weighting == "example"
+            if per_example:
+                group_tokens = sum(int(((g["labels"][:, 1:] != IGNORE_INDEX).sum(dim=1) > 0).sum()) for g in group)
+            else:
+                group_tokens = sum(int((g["labels"][:, 1:] != IGNORE_INDEX).sum()) for g in group)
             step_loss = 0.0
             for batch in group:
-                loss_sum, _ = _batch_loss(model, batch)
+                loss_sum, _ = batch_loss(model, batch, per_example)
                 (loss_sum / max(group_tokens, 1)).backward()
                 step_loss += float(loss_sum.detach())
                 micro += 1
@@ -480,6 +387,9 @@ def train_lora(
         "epochs": round(micro / max(batches_per_epoch, 1), 3),
         "stop_reason": stop_reason,
         "minutes": round(minutes, 3),
+        "training_minutes": {"wall": round(progress.wall() / 60, 3),
+                             "cpu_per_thread": round((time.process_time() - progress.started_cpu)
+                                                     / max(1, config.threads) / 60, 3)},
         "n_train": len(train_features),
         "n_eval": len(eval_features),
         "trainable_parameters": n_trainable,

@@ -37,13 +37,8 @@ from assistant.llm_loading import (  # noqa: E402
     model_id_for,
     quantized_cache_folder,
 )
-from finetune.train import (  # noqa: E402
-    IGNORE_INDEX,
-    TrainConfig,
-    evaluate_loss,
-    tokenize_example,
-    train_lora,
-)
+from finetune.features import IGNORE_INDEX, evaluate_loss, tokenize_example  # noqa: E402
+from finetune.train import TrainConfig, train_lora  # noqa: E402
 from retrieval.errors import CartsmithError, ConfigError  # noqa: E402
 
 CHATML = (
@@ -456,3 +451,33 @@ def test_prompt_lookup_decoding_gives_greedy_text_in_fewer_passes(tiny_model_dir
     calls["n"] = 0
     long = generate(counted, [{"role": "user", "content": "tea tea tea tea party"}], max_new_tokens=60)
     assert calls["n"] < long.n_new_tokens
+
+
+def test_length_grouped_batches_cover_every_example_once_with_similar_lengths() -> None:
+    import random
+
+    from finetune.features import length_grouped_batches
+
+    lengths = [random.Random(i).choice((20, 21, 300, 310)) for i in range(200)]
+    batches = length_grouped_batches(lengths, 4, random.Random(0), window=50)
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    mixed = sum(1 for b in batches if max(lengths[i] for i in b) - min(lengths[i] for i in b) > 50)
+    assert mixed <= 1  # at most the one batch where the sorted window crosses from short to long
+    assert batches != length_grouped_batches(lengths, 4, random.Random(1), window=50)
+
+
+def test_per_example_loss_weights_each_example_once(tiny) -> None:
+    from finetune.features import batch_loss, collate, tokenize_example
+
+    short = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}
+    long = {"messages": [{"role": "user", "content": "hi"},
+                         {"role": "assistant", "content": "a much longer answer with many more tokens"}]}
+    feats = [tokenize_example(tiny.tokenizer, ex, 128) for ex in (short, long)]
+    pad = tiny.tokenizer.pad_token_id
+    with torch.no_grad():
+        token_sum, n_tokens = batch_loss(tiny.model, collate(feats, pad))
+        example_sum, n_examples = batch_loss(tiny.model, collate(feats, pad), per_example=True)
+        means = [float(batch_loss(tiny.model, collate([f], pad))[0]) / f.n_target_tokens for f in feats]
+    assert n_examples == 2 and n_tokens == sum(f.n_target_tokens for f in feats)
+    assert float(example_sum) == pytest.approx(sum(means), rel=1e-4)
+    assert float(token_sum) / n_tokens != pytest.approx(float(example_sum) / 2, rel=1e-3)
