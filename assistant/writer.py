@@ -15,15 +15,18 @@ Checks, exposed one by one so the evals can count them:
 * `is_grounded(final, bundle, titles)`: the substituted answer names every bundle item
   exactly once and no other catalog title, and prices appear only where code wrote them.
 
-`BundleWriter(loaded).write(bundle, need)` runs the model (greedy), applies the guard and
-the reason check, regenerates once with a small temperature, then falls back to
-`TemplateWriter`, which builds the same kind of answer deterministically from the evidence.
+`BundleWriter(loaded).write(bundle, need)` runs the model (greedy) and stops it at the first
+finished line that fails a check (`first_bad_line`); then it applies the guard and the reason
+check to the whole answer, regenerates once from the last good line (`good_prefix`) with a
+small temperature, then falls back to `TemplateWriter`, which builds the same kind of answer
+deterministically from the evidence.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
@@ -44,10 +47,14 @@ __all__ = [
     "evidence_fact",
     "fact_numbers",
     "facts_of",
+    "first_bad_line",
     "format_price",
+    "good_prefix",
     "is_grounded",
     "item_fact",
     "item_lines",
+    "item_numbers",
+    "numbers_of",
     "parse_slot_lines",
     "substitute",
     "template_reason",
@@ -101,6 +108,16 @@ def _main_evidence(bi: BundleItem) -> Evidence | None:
     return None
 
 
+# Evidence that names other items as its reason (a look-alike, shoppers of X, bought after
+# X): the item named may not be in the bundle, and a title's own digits ("Bag for 4") would
+# read as a count. The answer states the kind of reason instead.
+NAMING_FACTS = {
+    "similar_text": "a close match in style",
+    "taste_profile": "matches your taste",
+    "next_item": "often bought next",
+}
+
+
 def item_fact(bi: BundleItem) -> str:
     """What the model is told about one item: "(your pick)", "(you kept this)" or a fact."""
     if bi.role == "anchor":
@@ -108,11 +125,30 @@ def item_fact(bi: BundleItem) -> str:
     ev = _main_evidence(bi)
     if ev is None:
         return "(you kept this)" if bi.locked else "(a good fit)"
+    if ev.kind in NAMING_FACTS and not ev.text.startswith(("you often buy", "in your usual price")):
+        return NAMING_FACTS[ev.kind]
     return evidence_fact(ev)
 
 
 def facts_of(bundle: Bundle) -> list[str]:
     return [item_fact(bi) for bi in bundle.items]
+
+
+def item_numbers(bi: BundleItem) -> frozenset[str]:
+    """The numbers a reason for this item may cite: those of its fact that are also whole
+    numbers of its evidence record, so digits inside a title the fact names ("Set of 3
+    Cake Tins") never count as a fact about the item."""
+    shown = fact_numbers(item_fact(bi))
+    ev = _main_evidence(bi)
+    if ev is None or not ev.numbers or bi.role == "anchor":
+        return shown
+    recorded = {str(int(v)) for v in ev.numbers.values()
+                if isinstance(v, int | float) and math.isfinite(v) and float(v).is_integer()}
+    return frozenset(shown & recorded) if shown & recorded else shown
+
+
+def numbers_of(bundle: Bundle) -> list[frozenset[str]]:
+    return [item_numbers(bi) for bi in bundle.items]
 
 
 def item_lines(bundle: Bundle) -> str:
@@ -181,14 +217,19 @@ def check_no_prices(text: str) -> bool:
     return MONEY.search(text) is None
 
 
-def check_reasons(text: str, facts: Sequence[str]) -> bool:
-    """Each item line cites only its own evidence numbers, and at least one when it has any."""
+def _own(fact: str | frozenset[str]) -> frozenset[str]:
+    return fact if isinstance(fact, frozenset) else fact_numbers(fact)
+
+
+def check_reasons(text: str, facts: Sequence[str | frozenset[str]]) -> bool:
+    """Each item line cites only its own evidence numbers, and at least one when it has any.
+    facts: each item's fact text, or the set of numbers it may cite (`numbers_of`)."""
     _, slots = parse_slot_lines(text)
     for n, fact in enumerate(facts, 1):
         lines = slots.get(n)
         if not lines or len(lines) != 1:
             return False
-        own = fact_numbers(fact)
+        own = _own(fact)
         cited = fact_numbers(ANY_SLOT.sub("", lines[0]))
         if own:
             if not cited or not cited <= own:
@@ -248,8 +289,14 @@ def template_reason(bi: BundleItem, variant: int = 0) -> str:
     if ev is None:
         bank = P.REASON_LOCKED if bi.locked else P.REASON_GENERIC
         return _pick(bank, bi.item.item_id, variant)
-    fact = evidence_fact(ev)
-    numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)]
+    fact = item_fact(bi)
+    if ev.kind == "similar_text" and fact == NAMING_FACTS["similar_text"]:
+        return _pick(P.REASON_SIMILAR, bi.item.item_id, variant)
+    if ev.kind in NAMING_FACTS and fact == NAMING_FACTS[ev.kind]:
+        return fact + "."
+    allowed = item_numbers(bi)
+    numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)
+               if m.group(0).rstrip(".").replace(",", "") in allowed]
     if ev.kind == "association_rule" and len(numbers) >= 2:
         return _pick(P.REASON_RULE, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
     if ev.kind == "popular" and len(numbers) >= 2:
@@ -311,21 +358,34 @@ class BundleWriter:
     name = "model"
 
     def __init__(self, loaded: Any, *, other_titles: Iterable[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
-                 retry_temperature: float = 0.3, fallback: Writer | None = None) -> None:
+                 retry_temperature: float = 0.3, fallback: Writer | None = None,
+                 check_while_decoding: bool = True) -> None:
         self.loaded = loaded
+        # Off only for the evals' "grounded before any guard" count: a reply cut at its
+        # first faulty line would read as ungrounded. The served answer is the same either
+        # way (greedy text is a prefix of itself; the repair starts from the same line).
+        self.check_while_decoding = check_while_decoding
         self.other_titles = tuple(other_titles)
         self.max_new_tokens = max_new_tokens
         self.retry_temperature = retry_temperature
         self.fallback = fallback or TemplateWriter()
 
-    def _generate(self, prompt: str, temperature: float, n_items: int) -> tuple[str, int]:
+    def _generate(self, prompt: str, temperature: float, bundle: Bundle, prefill: str = "") -> tuple[str, int]:
         from .llm import generate
 
         # An opening sentence plus one short line per item; a longer reply is a ramble the
         # guard would reject anyway, so it is not worth waiting for.
-        budget = min(self.max_new_tokens, 24 + 28 * n_items)
-        gen = generate(self.loaded, [{"role": "user", "content": prompt}],
-                       max_new_tokens=budget, temperature=temperature)
+        n_items = len(bundle.items)
+        budget = min(self.max_new_tokens, 16 + 20 * n_items)
+        facts = numbers_of(bundle)
+
+        def until(text: str) -> bool:
+            if _finished_lines(text) > n_items:
+                return True
+            return self.check_while_decoding and first_bad_line(text, facts) is not None
+
+        gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
+                       temperature=temperature, prefill=prefill, until=until)
         return gen.text.strip(), gen.n_new_tokens
 
     def check(self, raw: str, bundle: Bundle) -> tuple[bool, bool, str]:
@@ -333,27 +393,81 @@ class BundleWriter:
         n = len(bundle.items)
         final = substitute(raw, bundle)
         guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
-        reasons = guard and check_reasons(raw, facts_of(bundle))
+        reasons = guard and check_reasons(raw, numbers_of(bundle))
         return guard, reasons, final
 
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+        """Greedy first; decoding stops at the first finished line that fails a check. The
+        second try keeps the lines that passed and regenerates only from the faulty one on
+        (sampled a little), so a repair costs a line, not a whole answer."""
         prompt = write_prompt(bundle, need)
+        facts = numbers_of(bundle)
         tokens = 0
         first_raw = ""
         first: tuple[bool, bool] | None = None
+        prefill = ""
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
-            raw, n_tokens = self._generate(prompt, temperature, len(bundle.items))
+            raw, n_tokens = self._generate(prompt, temperature, bundle, prefill)
             tokens += n_tokens
             guard, reasons, final = self.check(raw, bundle)
             if first is None:
                 first_raw = raw
                 first = (is_grounded(final, bundle, self.other_titles),
-                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts_of(bundle)))
+                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts))
             if guard and reasons:
                 return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
                                     writer="model", tokens=tokens, raw_text=first_raw,
                                     raw_grounded=first[0], raw_reasons_ok=first[1])
+            prefill = good_prefix(raw, facts)
         fb = self.fallback.write(bundle, need)
         return dataclasses.replace(fb, attempts=2, tokens=tokens, raw_text=first_raw,
                                    raw_grounded=first[0] if first else None,
                                    raw_reasons_ok=first[1] if first else None)
+
+
+# --------------------------------------------------------------------------- line checks
+
+
+def _line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]]) -> bool:
+    """One finished line of a slot answer: index 0 is the opening, index k the line of slot k."""
+    if MONEY.search(line):
+        return False
+    if index == 0:
+        return bool(line.strip()) and ANY_SLOT.search(line) is None
+    m = SLOT_LINE.match(line)
+    if m is None or int(m.group(1)) != index or index > len(facts) or not m.group(2).strip():
+        return False
+    if any(int(s.group(1)) != index for s in ANY_SLOT.finditer(line)):
+        return False
+    own = _own(facts[index - 1])
+    cited = fact_numbers(ANY_SLOT.sub("", m.group(2)))
+    return (bool(cited) and cited <= own) if own else not cited
+
+
+def _finished_lines(text: str) -> int:
+    return sum(1 for line in text.split("\n")[:-1] if line.strip())
+
+
+def first_bad_line(text: str, facts: Sequence[str | frozenset[str]]) -> int | None:
+    """Index of the first finished line (one followed by a newline) that fails its check,
+    or of a line past the last slot; None while everything finished so far is fine."""
+    finished = text.split("\n")[:-1]
+    lines = [line for line in finished if line.strip()]
+    for index, line in enumerate(lines):
+        if index > len(facts) or not _line_ok(line, index, facts):
+            return index
+    return None
+
+
+def good_prefix(text: str, facts: Sequence[str | frozenset[str]]) -> str:
+    """The leading lines of an answer that pass their checks, each ending in a newline
+    ("" when even the opening fails): the point a repair continues from."""
+    lines = [line for line in text.strip().split("\n") if line.strip()]
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if index > len(facts) or not _line_ok(line, index, facts):
+            break
+        kept.append(line)
+    if len(kept) == len(facts) + 1:  # every line fine: the fault is elsewhere (a title, say)
+        kept = kept[:1]
+    return "".join(line + "\n" for line in kept)

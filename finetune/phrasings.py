@@ -153,45 +153,35 @@ OFF_TOPIC = (
 )
 
 # -- the writer's targets: openings and reasons ------------------------------------------
+# Short on purpose: every token is decoded on a CPU while the shopper waits, so an answer is
+# an opening of a few words and one compact, evidence-carrying reason per item.
 OPENINGS_NEED = (
-    "Here are a few ideas for {need}:", "Lovely - this set should work well for {need}.",
-    "Here's a little bundle for {need}!", "For {need}, I'd suggest these:",
-    "These go nicely together for {need}.", "Happy to help with {need} - here's a set:",
+    "Ideas for {need}:", "A set for {need}:", "Here's a bundle for {need}:", "For {need}, try these:",
+    "These go well for {need}:",
 )
 OPENINGS_ITEM = (
-    "Here's a set that goes well with your pick:", "Great choice - these pair nicely with it.",
-    "Here are some things shoppers buy alongside it:", "Good pick! These go well together.",
-    "Here's a little bundle built around your choice:", "These should complement it nicely:",
+    "These go well with your pick:", "A set around your choice:", "Here's your bundle:",
+    "Good pick! Pair it with these:", "Shoppers pair it with these:",
 )
-OPENINGS_BUDGET = (" All within your budget.", " It stays under your budget.", "")
+OPENINGS_BUDGET = (" All within budget.", " Under your budget.", "")
 
-REASON_ANCHOR = (
-    "your pick, the heart of the bundle.", "the item you chose.", "your starting point.",
-    "the one you asked for.", "your choice - everything else builds on it.",
-)
-REASON_LOCKED = ("kept, as you asked.", "you wanted to keep this one.", "staying in, as requested.")
+REASON_ANCHOR = ("your pick.", "the one you chose.", "your starting point.")
+REASON_LOCKED = ("kept, as you asked.", "staying in, as asked.")
 # {a} and {b}: the evidence's numbers in the order they appear in the fact.
 REASON_RULE = (
-    "a favourite pairing: {a} of {b} shoppers who bought your pick took this too.",
-    "bought together with your pick in {a} of {b} baskets.",
-    "goes with your pick - {a} of {b} baskets with it had this as well.",
-    "in {a} of {b} baskets alongside your choice, a popular match.",
-    "shoppers love it with your pick: {a} out of {b} baskets.",
-    "{a} of {b} orders with your pick included this too.",
+    "with your pick in {a} of {b} baskets.",
+    "{a} of {b} baskets with your pick had it.",
+    "a favourite pairing: {a} of {b} baskets.",
+    "bought with your pick in {a} of {b} baskets.",
 )
 REASON_COPURCHASE = (
-    "often in the same basket as your pick ({a} baskets).",
-    "a regular companion: bought with it in {a} baskets.",
-    "shoppers picked it up alongside your choice in {a} baskets.",
-    "found in {a} baskets together with your pick.",
-    "a common match - {a} baskets had both.",
+    "in {a} baskets with your pick.",
+    "bought alongside it in {a} baskets.",
+    "a common match: {a} baskets.",
 )
 REASON_POPULAR = (
-    "a shop favourite, in {a} of {b} baskets.",
-    "one of our best sellers: {a} of {b} baskets.",
-    "very popular - it shows up in {a} of {b} baskets.",
+    "a best seller: {a} of {b} baskets.",
+    "popular, in {a} of {b} baskets.",
 )
-REASON_SIMILAR = (
-    "a close match in style.", "similar in style, so it fits right in.", "in the same style as the rest.",
-)
-REASON_GENERIC = ("a good fit for this bundle.", "rounds the set off nicely.")
+REASON_SIMILAR = ("a close match in style.", "same style, fits right in.")
+REASON_GENERIC = ("a good fit.", "rounds the set off.")

@@ -116,35 +116,72 @@ def test_template_writer_is_always_grounded():
 
 
 def _fake_generate(replies):
+    """A scripted stand-in for llm.generate that honours prefill and `until` the way the
+    real decoder does: text arrives piece by piece and `until` can end it early."""
     calls = []
 
     def fake(loaded, messages, max_new_tokens=None, stop=None, prefix_allowed_tokens_fn=None, *,
-             temperature=None, prefill=""):
+             temperature=None, prefill="", until=None):
         calls.append({"temperature": temperature, "prefill": prefill, "messages": messages,
                       "max_new_tokens": max_new_tokens})
-        text = replies[min(len(calls) - 1, len(replies) - 1)]
-        return Generation(prefill + text, 10, 5, 0.01, "stop" if stop else "eos")
+        script = replies[min(len(calls) - 1, len(replies) - 1)]
+        text, reason = prefill, "eos"
+        for ch in script:
+            text += ch
+            if until is not None and until(text):
+                reason = "stop"
+                break
+        return Generation(text, 10, len(text) - len(prefill), 0.01, "stop" if stop else reason)
 
     return fake, calls
 
 
-def test_bundle_writer_regenerates_then_falls_back(monkeypatch):
+def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypatch):
     import assistant.llm as llm
 
     bad = GOOD.replace("441 of 1,036", "87")
-    fake, calls = _fake_generate([bad, GOOD])
+    good_rest = GOOD.split("\n", 2)[2]  # from the faulty line [2] on
+    fake, calls = _fake_generate([bad, good_rest])
     monkeypatch.setattr(llm, "generate", fake)
     reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     assert reply.writer == "model" and reply.attempts == 2 and reply.grounded and reply.reasons_ok
-    assert reply.raw_grounded is True and reply.raw_reasons_ok is False
+    assert reply.raw_reasons_ok is False and "[3]" not in reply.raw_text  # cut at the faulty line
     assert calls[1]["temperature"] > 0
-    assert calls[0]["max_new_tokens"] <= 24 + 28 * len(_bundle().items)  # no waiting for rambles
+    # the repair keeps the opening and line [1] and regenerates from line [2] on
+    assert calls[1]["prefill"] == "\n".join(GOOD.split("\n")[:2]) + "\n"
+    assert calls[0]["max_new_tokens"] <= 16 + 20 * len(_bundle().items)  # no waiting for rambles
 
-    fake, calls = _fake_generate([bad, bad])
+    fake, calls = _fake_generate([bad, good_rest])
+    monkeypatch.setattr(llm, "generate", fake)
+    unguarded = BundleWriter(object(), other_titles=OTHER_TITLES, check_while_decoding=False)
+    reply = unguarded.write(_bundle(), "a picnic")  # how the evals count "grounded before any guard"
+    assert reply.raw_grounded is True and reply.raw_reasons_ok is False and reply.text.count("\n") == 3
+    assert calls[1]["prefill"] == "\n".join(GOOD.split("\n")[:2]) + "\n"
+
+    fake, calls = _fake_generate([bad, "[2] 87 baskets.\n[3] nice."])
     monkeypatch.setattr(llm, "generate", fake)
     reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     assert reply.writer == "template" and reply.reasons_ok and len(calls) == 2
     assert writer_mod.is_grounded(reply.text, _bundle(), OTHER_TITLES)
+
+
+def test_decoding_stops_at_the_first_faulty_line_and_after_the_last_item(monkeypatch):
+    import assistant.llm as llm
+
+    facts = facts_of(_bundle())
+    bad_second = GOOD.replace("441 of 1,036", "87") + "\n"
+    assert writer_mod.first_bad_line(bad_second, facts) == 2
+    assert writer_mod.first_bad_line(GOOD + "\n", facts) is None
+    assert writer_mod.first_bad_line(GOOD + "\nAnything else?\n", facts) == 4
+    assert writer_mod.first_bad_line("Only £3 today!\n", facts) == 0
+    assert writer_mod.good_prefix(bad_second, facts) == "\n".join(GOOD.split("\n")[:2]) + "\n"
+
+    rambling = GOOD + "\n[4] and another thing we like a lot\n[5] more"
+    fake, calls = _fake_generate([rambling])
+    monkeypatch.setattr(llm, "generate", fake)
+    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
+    assert reply.writer == "model" and reply.attempts == 1 and len(calls) == 1
+    assert "another thing" not in reply.text  # decoding ended when the last item's line did
 
 
 def test_read_request_validates_and_names_field():
@@ -224,3 +261,27 @@ def test_intent_constraint_only_spells_known_intents():
             if '"' in text:
                 break
         assert text.split('"')[0] in INTENTS, text
+
+
+def test_reasons_never_cite_digits_of_a_named_title_nor_name_other_items():
+    tins = BundleItem(Item("D", "Pantry Jelly Moulds", 2.10), (Evidence(
+        "association_rule", "bought together with Set of 3 Cake Tins in 41 of 205 baskets that had it "
+        "(confidence 20%, lift 2.0)", {"support": 41.0, "seed_baskets": 205.0, "confidence": 0.2}),))
+    look_alike = BundleItem(Item("E", "Funky Flower Picnic Blanket", 6.95), (Evidence(
+        "similar_text", "similar to Funky Flower Picnic Bag for 4 (similarity 0.81)", {"similarity": 0.81}),))
+    taste = BundleItem(Item("F", "Tea Party Napkins", 0.85), (Evidence(
+        "taste_profile", "matches the taste of shoppers who buy Tea Party Birthday Card (match 0.83)",
+        {"score": 0.83}),))
+    bundle = Bundle((_bundle().items[0], tins, look_alike, taste), need="a picnic")
+    assert writer_mod.numbers_of(bundle)[1] == frozenset({"41", "205"})
+    owns = writer_mod.numbers_of(bundle)
+    assert check_reasons("Hi\n[1] yours.\n[2] with your pick in 41 of 205 baskets.\n[3] same style.\n"
+                         "[4] matches your taste.", owns)
+    assert not check_reasons("Hi\n[1] yours.\n[2] with your pick in 3 of 41 baskets.\n[3] same style.\n"
+                             "[4] matches your taste.", owns)
+    assert "Picnic Bag for 4" not in writer_mod.item_lines(bundle)
+    assert "Birthday Card" not in writer_mod.item_lines(bundle)
+    reply = TemplateWriter().write(bundle, "a picnic")
+    titles = (*OTHER_TITLES, "Funky Flower Picnic Bag for 4", "Tea Party Birthday Card", "Set of 3 Cake Tins")
+    assert is_grounded(reply.text, bundle, titles) and check_reasons(reply.raw_text, owns)
+    assert "3 of" not in reply.text
