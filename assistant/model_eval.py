@@ -9,6 +9,8 @@ Per model (M):
   json_valid        parse replies that validate as a `Request` (after the parser's one retry)
   json_valid_first  ... on the first try
   intent_accuracy   intent equal to the target (an invalid reply counts as wrong)
+  served_intent_accuracy  the intent the assistant acts on: the injection guard (before the
+                    parser) and code's reconciliation with the shopper's words applied
   slot_accuracy     per slot (budget, items, exclude, target, need), over cases where the
                     target or the reply sets it; mentions compared case-insensitively
   exact_match       the whole request equal to the target
@@ -100,11 +102,25 @@ def _norm(value: Any) -> Any:
 SLOTS = ("budget", "items", "exclude", "target", "need", "size", "party_size")
 
 
+def served_intent(request: Request | None, message: str) -> str | None:
+    """The intent the assistant acts on: the chain's injection guard runs before the parser,
+    and code reconciles the parse with the shopper's words (`assistant.slots`)."""
+    from .guard import looks_like_injection
+    from .slots import complete_slots, reconcile_intent
+
+    if looks_like_injection(message):
+        return "off_topic"
+    if request is None:
+        return None
+    return reconcile_intent(complete_slots(request, message), message).intent
+
+
 def score_parse(results: Sequence[Any], cases: Sequence[tuple[str, str, Request]]) -> dict[str, Any]:
     n = len(cases)
     valid = sum(r.request is not None for r in results)
     first = sum(r.request is not None and r.attempts == 1 for r in results)
     intent = sum(r.request is not None and r.request.intent == c[2].intent for r, c in zip(results, cases, strict=True))
+    served = sum(served_intent(r.request, c[0]) == c[2].intent for r, c in zip(results, cases, strict=True))
     exact = 0
     slot_hits = dict.fromkeys(SLOTS, 0)
     slot_n = dict.fromkeys(SLOTS, 0)
@@ -121,6 +137,7 @@ def score_parse(results: Sequence[Any], cases: Sequence[tuple[str, str, Request]
         "json_valid": round(valid / n, 4) if n else None,
         "json_valid_first": round(first / n, 4) if n else None,
         "intent_accuracy": round(intent / n, 4) if n else None,
+        "served_intent_accuracy": round(served / n, 4) if n else None,
         "exact_match": round(exact / n, 4) if n else None,
         "slot_accuracy": {s: round(slot_hits[s] / slot_n[s], 4) for s in SLOTS if slot_n[s]},
         "slot_cases": {s: slot_n[s] for s in SLOTS if slot_n[s]},
