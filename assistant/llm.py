@@ -17,11 +17,14 @@ re-exported here.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import json
 import math
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -183,6 +186,50 @@ def _draft_from_context(ids: Sequence[int], max_draft: int, ngram_sizes: Sequenc
     return []
 
 
+class _PromptCaches:
+    """The KV caches of the last few finished generations per model, so a prompt that
+    starts like an earlier one (the same instructions, the same bundle) skips computing
+    that shared prefix again. Entries are never mutated: a reuse works on a deep copy."""
+
+    def __init__(self, max_entries: int = 4, min_shared: int = 16) -> None:
+        self.max_entries = max_entries
+        self.min_shared = min_shared
+        self._entries: weakref.WeakKeyDictionary[Any, list[tuple[list[int], Any]]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def take(self, model: Any, prompt_ids: Sequence[int]) -> tuple[Any, int]:
+        """(a cache holding the longest shared prefix, its length) or (None, 0)."""
+        with self._lock:
+            entries = list(self._entries.get(model, ()))
+        best, best_len = None, 0
+        for ids, past in entries:
+            shared = 0
+            limit = min(len(ids), len(prompt_ids) - 1)  # at least one prompt token is fed
+            while shared < limit and ids[shared] == prompt_ids[shared]:
+                shared += 1
+            if shared > best_len:
+                best, best_len = (ids, past), shared
+        if best is None or best_len < self.min_shared:
+            return None, 0
+        past = copy.deepcopy(best[1])
+        extra = past.get_seq_length() - best_len
+        if extra > 0:
+            past.crop(-extra)
+        return past, best_len
+
+    def put(self, model: Any, ids: Sequence[int], past: Any) -> None:
+        if past is None or not hasattr(past, "crop"):
+            return
+        length = past.get_seq_length()
+        with self._lock:
+            entries = self._entries.setdefault(model, [])
+            entries.insert(0, (list(ids[:length]), past))
+            del entries[self.max_entries:]
+
+
+_PROMPT_CACHES = _PromptCaches()
+
+
 def _decode_tokens(
     loaded: LoadedModel,
     prompt_ids: list[int],
@@ -195,8 +242,9 @@ def _decode_tokens(
     Greedy, unconstrained decoding verifies prompt-lookup drafts (`LLMConfig.prompt_lookup`
     tokens at a time): one forward pass scores the last token plus the draft, the longest
     prefix of the draft the model itself would have chosen is kept, with the model's own
-    next token after it, and the KV cache is cut back to what was kept. The output is
-    exactly what plain greedy decoding gives, in fewer forward passes.
+    next token after it, and the KV cache is cut back to what was kept. With
+    `LLMConfig.prompt_cache` the prompt's longest prefix shared with a recent generation is
+    not recomputed. Either way the output is exactly what plain decoding gives.
 
     inference_mode is entered around each forward pass, not around the `yield`: a
     generator suspended inside the context would leak inference mode into the caller.
@@ -205,55 +253,69 @@ def _decode_tokens(
 
     model = loaded.model
     device = loaded.device
+    config = loaded.config
     stop_ids = _stop_token_ids(loaded)
     cache_kwarg = _cache_kwarg(model)
-    lookahead = getattr(loaded.config, "prompt_lookup", 0)
+    lookahead = getattr(config, "prompt_lookup", 0)
     drafting = lookahead > 0 and temperature <= 0 and prefix_allowed_tokens_fn is None
+    caching = bool(getattr(config, "prompt_cache", False))
     ids = list(prompt_ids)
+    past, reused = _PROMPT_CACHES.take(model, ids) if caching else (None, 0)
     sequence = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-    step_input = sequence
-    past = None
+    step_input = sequence[:, reused:]
     produced = 0
-    while produced < max_new_tokens:
-        draft = _draft_from_context(ids, min(lookahead, max_new_tokens - produced - 1)) if drafting else []
-        with torch.inference_mode():
-            if draft:
-                step_input = torch.cat([step_input, torch.tensor([draft], dtype=torch.long, device=device)], dim=1)
-            keep = len(draft) + 1
-            out = model(input_ids=step_input, use_cache=True, logits_to_keep=keep, **{cache_kwarg: past})
-            past = getattr(out, cache_kwarg, None)
-            logits = out.logits[0, -keep:].float()
-            if draft:
-                chosen = [int(t) for t in torch.argmax(logits, dim=-1)]
-                accepted = 0
-                while accepted < len(draft) and chosen[accepted] == draft[accepted]:
-                    accepted += 1
-                new_tokens = [*draft[:accepted], chosen[accepted]]
-                rejected = len(draft) - accepted
-                if rejected and past is not None:
-                    past.crop(-rejected)  # transformers 5: negative = drop that many from the end
-            else:
-                last = logits[-1]
-                if prefix_allowed_tokens_fn is not None:
-                    allowed = list(prefix_allowed_tokens_fn(0, sequence[0]))
-                    if not allowed:
-                        raise CartsmithError("prefix_allowed_tokens_fn allowed no token at all")
-                    mask = torch.full_like(last, float("-inf"))
-                    mask[allowed] = 0.0
-                    last = last + mask
-                if temperature > 0:
-                    probs = torch.softmax(last / temperature, dim=-1)
-                    new_tokens = [int(torch.multinomial(probs, 1).item())]
+    try:
+        while produced < max_new_tokens:
+            draft = _draft_from_context(ids, min(lookahead, max_new_tokens - produced - 1)) if drafting else []
+            with torch.inference_mode():
+                if draft:
+                    step_input = torch.cat([step_input, torch.tensor([draft], dtype=torch.long, device=device)],
+                                           dim=1)
+                keep = len(draft) + 1
+                out = model(input_ids=step_input, use_cache=True, logits_to_keep=keep, **{cache_kwarg: past})
+                past = getattr(out, cache_kwarg, None)
+                logits = out.logits[0, -keep:].float()
+                if draft:
+                    chosen = [int(t) for t in torch.argmax(logits, dim=-1)]
+                    accepted = 0
+                    while accepted < len(draft) and chosen[accepted] == draft[accepted]:
+                        accepted += 1
+                    new_tokens = [*draft[:accepted], chosen[accepted]]
+                    rejected = len(draft) - accepted
+                    if rejected and past is not None:
+                        past.crop(-rejected)  # transformers 5: negative = drop that many from the end
                 else:
-                    new_tokens = [int(torch.argmax(last).item())]
-            step_input = torch.tensor([new_tokens[-1:]], dtype=torch.long, device=device)
-            sequence = torch.cat([sequence, torch.tensor([new_tokens], dtype=torch.long, device=device)], dim=1)
-        for token in new_tokens:
-            ids.append(token)
-            produced += 1
-            yield token
-            if token in stop_ids or produced >= max_new_tokens:
-                return
+                    new_tokens = [_pick_token(logits[-1], sequence, temperature, prefix_allowed_tokens_fn)]
+                step_input = torch.tensor([new_tokens[-1:]], dtype=torch.long, device=device)
+                sequence = torch.cat([sequence, torch.tensor([new_tokens], dtype=torch.long, device=device)], dim=1)
+            for token in new_tokens:
+                ids.append(token)
+                produced += 1
+                yield token
+                if token in stop_ids or produced >= max_new_tokens:
+                    return
+    finally:
+        # Also when the caller stops early (a stop string, a failed check): the cache
+        # covers every token fed so far, which is what the next prompt may share.
+        if caching:
+            _PROMPT_CACHES.put(model, ids, past)
+
+
+def _pick_token(logits: Any, sequence: Any, temperature: float,
+                prefix_allowed_tokens_fn: PrefixAllowedTokensFn | None) -> int:
+    import torch
+
+    if prefix_allowed_tokens_fn is not None:
+        allowed = list(prefix_allowed_tokens_fn(0, sequence[0]))
+        if not allowed:
+            raise CartsmithError("prefix_allowed_tokens_fn allowed no token at all")
+        mask = torch.full_like(logits, float("-inf"))
+        mask[allowed] = 0.0
+        logits = logits + mask
+    if temperature > 0:
+        probs = torch.softmax(logits / temperature, dim=-1)
+        return int(torch.multinomial(probs, 1).item())
+    return int(torch.argmax(logits).item())
 
 
 def _cache_kwarg(model: Any) -> str:

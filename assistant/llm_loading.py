@@ -92,6 +92,9 @@ class LLMConfig(Config):
     prompt_lookup: greedy decoding checks up to this many drafted tokens per forward pass,
         copied from where the last tokens already occurred (0 turns it off; the text is the
         same either way).
+    prompt_cache: keep the KV cache of the last few generations and reuse a new prompt's
+        longest shared prefix (the fixed instructions, an unchanged bundle) instead of
+        recomputing it.
     """
 
     model: str = DEFAULT_MODEL
@@ -104,6 +107,7 @@ class LLMConfig(Config):
     threads: int = dataclasses.field(default_factory=_default_threads)
     cache_quantized: bool = True
     prompt_lookup: int = 3
+    prompt_cache: bool = True
 
     def validate(self) -> None:
         check(bool(self.model.strip()), "llm.model", "must name a model")

@@ -481,3 +481,25 @@ def test_per_example_loss_weights_each_example_once(tiny) -> None:
     assert n_examples == 2 and n_tokens == sum(f.n_target_tokens for f in feats)
     assert float(example_sum) == pytest.approx(sum(means), rel=1e-4)
     assert float(token_sum) / n_tokens != pytest.approx(float(example_sum) / 2, rel=1e-3)
+
+
+def test_prompt_cache_reuses_a_shared_prefix_and_changes_nothing(tiny_model_dir: Path) -> None:
+    cached = load_model(_config(tiny_model_dir, prompt_cache=True, prompt_lookup=0))
+    plain = load_model(_config(tiny_model_dir, prompt_cache=False, prompt_lookup=0))
+    fed: list[int] = []
+
+    def count(_module, args, kwargs):
+        fed.append(int(kwargs["input_ids"].shape[1]))
+
+    cached.model.register_forward_pre_hook(count, with_kwargs=True)
+    rules = "You are a shop assistant. Reply briefly and list the bundle items. " * 3
+    for tail in ("a picnic set", "a tea party", "a tea party please", "a picnic set"):
+        messages = [{"role": "user", "content": rules + tail}]
+        fed.clear()
+        with_cache = generate(cached, messages, max_new_tokens=12)
+        without = generate(plain, messages, max_new_tokens=12)
+        assert with_cache.text == without.text and with_cache.n_new_tokens == without.n_new_tokens
+    assert fed[0] < with_cache.n_prompt_tokens / 2  # the repeated request fed only its last tokens
+    stopped = generate(cached, [{"role": "user", "content": rules + "a garden"}], max_new_tokens=12, stop=["a"])
+    again = generate(plain, [{"role": "user", "content": rules + "a garden"}], max_new_tokens=12, stop=["a"])
+    assert stopped.text == again.text
