@@ -71,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_model.add_argument("--n-parse", type=int, default=None, help="parse cases per model")
     p_model.add_argument("--n-write", type=int, default=None, help="write cases per model")
 
+    p_dial = eval_sub.add_parser("dialogues", help="scripted dialogues with expectations checked by code")
+    p_dial.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="YAML scripts or folders (default: the scripts shipped in evals/dialogues)")
+    p_dial.add_argument("--report", type=Path, metavar="DIR", help="write report.json, report.html and charts")
+    p_dial.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write the summary JSON")
+    p_dial.add_argument("--writer", choices=("model", "template"), default="model",
+                        help="who words bundles (default: the tuned model, as the product serves)")
+
+    p_sim = eval_sub.add_parser("simulate", help="simulated shoppers with hidden baskets vs a no-LLM baseline")
+    p_sim.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write results JSON")
+    p_sim.add_argument("--n", type=int, default=50, help="simulated shoppers (held-out baskets; default 50)")
+    p_sim.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
+    p_sim.add_argument("--writer", choices=("model", "template"), default="template",
+                       help="who words bundles (the simulator reads only the structured bundle)")
+
     p_ft = sub.add_parser("finetune", help="build training data from real baskets and train the LoRA adapter")
     p_ft.add_argument("--config", type=Path, default=Path("finetune/configs/default.toml"))
 
@@ -96,6 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_eval_baskets(args)
         if args.command == "eval" and args.eval_command == "model":
             return _cmd_eval_model(args)
+        if args.command == "eval" and args.eval_command == "dialogues":
+            from evals.dialogues import cli_main as _run_dialogues
+
+            return _run_dialogues(args)
+        if args.command == "eval" and args.eval_command == "simulate":
+            from evals.simulate import cli_main as _run_simulate
+
+            return _run_simulate(args)
         if args.command == "finetune":
             from finetune.run import run_finetune
 

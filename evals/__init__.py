@@ -1,0 +1,1 @@
+"""Evaluation kit: scripted dialogues with expectations checked by code (`cartsmith eval dialogues`)."""
