@@ -230,8 +230,10 @@ def parse_example(shop: Shop, basket: list[str], rng: random.Random) -> tuple[st
     elif intent == "cheaper":
         if rng.random() < 0.35:
             b = _budget(rng)
+            # A stated amount is a budget change: one label for one meaning, so the model
+            # is never asked to tell "down to £30" (cheaper) from "£30 instead" (set_budget).
             msg = rng.choice(P.CHEAPER_BUDGET).format(budget=money(b, rng))
-            req = {"intent": "cheaper", "budget": b}
+            req = {"intent": "set_budget", "budget": b}
         else:
             msg = rng.choice(P.CHEAPER)
             req = {"intent": "cheaper"}

@@ -14,7 +14,7 @@ from importlib import resources
 
 from retrieval.errors import CartsmithError
 
-CURRENT = {"parse": "v1", "write": "v1"}
+CURRENT = {"parse": "v2", "write": "v1"}
 
 
 class PromptError(CartsmithError):
