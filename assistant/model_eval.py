@@ -345,6 +345,7 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
         ("valid JSON / schema (after 1 retry)", "json_valid"),
         ("valid on the first try", "json_valid_first"),
         ("intent accuracy", "intent_accuracy"),
+        ("intent the assistant acts on (guard + code reconciliation)", "served_intent_accuracy"),
         ("whole request exact", "exact_match"),
         ("grounded answers (before any guard)", "grounded_answers"),
         ("reasons faithful (model, after check + 1 regeneration)", "reasons_faithful"),
@@ -372,7 +373,9 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
         "item kNN and popularity fitted on the training period); held-out split by invoice (10%).",
         f"- run: {manifest.get('steps')} of {manifest.get('planned_steps')} planned optimizer steps "
         f"({manifest.get('epochs')} epochs, stop: {manifest.get('stop_reason')}), "
-        f"{manifest.get('minutes')} min on 2 shared CPU cores (1 torch thread)",
+        f"{manifest.get('minutes')} min wall on 2 shared CPU cores (1 torch thread"
+        + (f"; {manifest['training_minutes'].get('cpu_per_thread')} min of CPU time in training steps"
+           if isinstance(manifest.get("training_minutes"), dict) else "") + ")",
         f"- loss: first step {m.get('train_loss_first')}, last 10 steps {m.get('train_loss')}; "
         f"held-out eval loss {m.get('eval_loss')}",
         f"- prompt version: `{manifest.get('prompt_version')}`",
@@ -413,7 +416,7 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
         "Where a reason fails the check twice the shopper gets the template writer's answer (always "
         "grounded and faithful, `served_faithful`); the parse numbers use the parser's constrained "
         "intent decoding (`assistant.parser.intent_constraint`). Training stopped at its time budget "
-        "after about three quarters of one epoch on a shared, busy 2-core machine; the shortfalls "
+        f"after {manifest.get('epochs')} epochs on a shared, busy 2-core machine; the shortfalls "
         "above (intent and slot accuracy, faithful reasons) are what more steps should improve first.",
         "",
         "## Use",
