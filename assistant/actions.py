@@ -2,6 +2,10 @@
 
 All wording here is deterministic and built from catalog facts and evidence; prices and
 totals are rendered by `money`, never by the language model.
+
+The router trusts the shopper's words over the model's parse where they are unambiguous
+(`slots`, `text_items`): a cart question, an exclusion-only message, a comparison, a typed
+stock code, a bundle position ("the second one") are acted on whatever intent was parsed.
 """
 
 from __future__ import annotations
@@ -16,12 +20,32 @@ from retrieval.catalog import Catalog
 from retrieval.records import Item, Query
 from retrieval.shop_index import ShopIndex
 
-from .bundle_edits import BundleContext, BundleError
+from .bundle_edits import (
+    BundleContext,
+    BundleError,
+    bundle_diff,
+    content_stems,
+    mentions_all,
+    stem_set,
+)
 from .bundles import BundleComposer, Composition
+from .guard import redact
 from .profiles import Profile, ProfileBuilder
-from .records import MAX_MENTION_CHARS, Bundle, CartLine, Request
+from .records import Bundle, CartLine, Request
 from .session import ConversationState, bundle_from_state, bundle_to_state
-from .slots import budget_in, count_in, need_from_text
+from .slots import (
+    asks_about_cart,
+    budget_in,
+    comparison_cue,
+    count_in,
+    exclusion_only,
+    exclusions_in,
+    mentions_in_text,
+    merge_exclusions,
+    names_whole_bundle,
+    positions_in,
+)
+from .text_items import TextItems
 
 GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
             "Tell me an item you like, an occasion, or a budget.")
@@ -59,6 +83,7 @@ class Actions:
         self.composer = composer
         self.bundle_size = bundle_size
         self.profiles = ProfileBuilder(index)
+        self.text_items = TextItems(self.catalog, composer)
         self.tools = {t.name: t for t in self._make_tools()}
 
     # -- LangChain tools ---------------------------------------------------------------------
@@ -105,10 +130,12 @@ class Actions:
         context = BundleContext.from_dict(state.bundle_context or {})
         return bundle, context
 
-    def _store(self, state: ConversationState, bundle: Bundle, context: BundleContext,
-               profile: Profile) -> None:
+    def _store(self, state: ConversationState, bundle: Bundle, profile: Profile,
+               context: BundleContext | None = None) -> None:
+        """Persist a bundle with its edit context: the one the composer remembers for it,
+        unless the caller assembled the bundle itself and passes the context."""
         state.bundle = bundle_to_state(bundle)
-        state.bundle_context = self.composer.context_of(bundle).to_dict() if bundle else context.to_dict()
+        state.bundle_context = (context or self.composer.context_of(bundle)).to_dict()
         state.profile = profile.to_dict()
 
     def footer(self, bundle: Bundle) -> str:
@@ -128,26 +155,41 @@ class Actions:
     # -- the router --------------------------------------------------------------------------
     def run(self, request: Request, state: ConversationState, text: str) -> ActionResult:
         intent = request.intent
+        # What the shopper's words say unambiguously comes first, whatever the model parsed.
+        if asks_about_cart(text):
+            return self._cart_contents(state)
+        if state.bundle and exclusion_only(text) and not (intent == "swap" and (request.target or request.items)):
+            return self._exclude(exclusions_in(redact(text)), state)  # a parsed swap of a named item stays a swap
+        if intent == "compare" or (intent in ("question", "bundle", "off_topic", "smalltalk", "cheaper") and (
+                comparison_cue(text) or (intent == "question" and len(request.items) >= 2))):
+            compared = self._compare(request, state, text, required=intent == "compare")
+            if compared is not None:
+                return compared
+        if intent in ("smalltalk", "off_topic") and self.text_items.ids_in(text):
+            # A typed stock code is shopping: a question about the item, or a bundle around it.
+            if self.text_items.is_question(text) or text.rstrip().endswith("?"):
+                return self._question(Request(intent="question"), state, text)
+            return self._compose(Request(intent="bundle", budget=budget_in(text), size=count_in(text),
+                                         exclude=exclusions_in(redact(text))), state, text)
         if intent == "smalltalk":
             return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
         if intent == "off_topic":
             # Injection attempts never get here (the guard answers them). A small model
             # sometimes calls a real shopping request off-topic: if the shop clearly has
             # things for the words, treat them as the need instead of turning the shopper away.
-            need = need_from_text(text)[:MAX_MENTION_CHARS]
-            if not need or not self.composer.need_match(need)[0]:
+            need = self.text_items.need_in(text)
+            if need is None:
                 return ActionResult(kind="refusal", text=OFF_TOPIC)
-            served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text))
-            return dataclasses.replace(self._compose(served, state), request=served)
+            served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
+                             exclude=exclusions_in(redact(text)))
+            return dataclasses.replace(self._compose(served, state, text), request=served)
         if intent == "bundle":
-            return self._compose(request, state)
+            return self._compose(request, state, text)
         if intent in ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget"):
-            return self._edit(request, state)
+            return self._edit(request, state, text)
         if intent == "add_to_cart":
-            return self._add_to_cart(request, state)
-        if intent == "compare":
-            return self._compare(request)
-        return self._question(request, state)
+            return self._add_to_cart(request, state, text)
+        return self._question(request, state, text)
 
     def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[str], list[str]]:
         matches = self.composer.resolve(list(mentions)) if mentions else []
@@ -155,15 +197,33 @@ class Actions:
         missing = [m.mention for m in matches if m.item is None]
         return found, missing
 
-    def _compose(self, request: Request, state: ConversationState) -> ActionResult:
+    def _bundle(self, state: ConversationState) -> Bundle | None:
+        return bundle_from_state(state.bundle, self.catalog) if state.bundle else None
+
+    def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         anchors, missing = self._resolve_items(request.items)
+        codes = self.text_items.ids_in(text)
+        if codes:  # stock codes typed by the shopper are anchors, and no longer "missing"
+            anchors = list(dict.fromkeys([*anchors, *codes]))
+            missing = [m for m in missing if not self.text_items.ids_in(m)]
         need = request.need
         if not anchors and not need:
             if missing:
                 need = " ".join(missing)
             else:
-                return ActionResult(kind="clarify", text="What is the bundle for? Name an item you like or an "
-                                                         "occasion, and a budget if you have one.")
+                # The parse named nothing. Before there is a bundle, the shopper's words are
+                # the need when the shop clearly has things for them (as for an off-topic
+                # parse); a question the shop has nothing for is answered as off-topic.
+                if state.bundle and positions_in(text) and self.text_items.is_question(text):
+                    return self._question(request, state, text)  # "how much is the first one?"
+                need = self.text_items.need_in(text) if not state.bundle else None
+                if need is None:
+                    if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
+                        return ActionResult(kind="refusal", text=OFF_TOPIC)
+                    return ActionResult(kind="clarify", text="What is the bundle for? Name an item you like "
+                                                             "or an occasion, and a budget if you have one.")
+        served = dataclasses.replace(request, items=tuple(anchors), need=need) \
+            if (codes or need != request.need) else None
         profile = self._profile(state)
         budget = request.budget if request.budget is not None else state.constraints.get("budget")
         composition: Composition = self.tools["compose_bundle"].invoke({
@@ -176,26 +236,33 @@ class Actions:
                                                           f"{money(budget)}. Could the budget be higher?")
             alternatives = composition.alternatives
             names = "; ".join(item_line(it) for it in alternatives[:5])
-            text = (f"Sorry, this shop has nothing close to \"{need}\"."
-                    + (f" The nearest things it has: {names}." if names else ""))
-            return ActionResult(kind="no_match", text=text, alternatives=alternatives)
+            reply = (f"Sorry, this shop has nothing close to \"{need}\"."
+                     + (f" The nearest things it has: {names}." if names else ""))
+            return ActionResult(kind="no_match", text=reply, alternatives=alternatives, request=served)
         bundle = composition.bundle
-        self._store(state, bundle, composition.context, profile)
+        self._store(state, bundle, profile)
         notes = []
         if missing:
             notes.append(f"I couldn't find {', '.join(repr(m) for m in missing)} in this shop.")
         if composition.no_match and need:
             notes.append(f"Nothing here matches \"{need}\" closely, so this is built around what you picked.")
-        return self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
+        result = self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
+        return dataclasses.replace(result, request=served)
 
     def _need_from(self, bundle: Bundle) -> str:
         anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
         return f"items that go with {anchors[0]}" if anchors else "a bundle"
 
-    def _edit(self, request: Request, state: ConversationState) -> ActionResult:
+    def _edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         bundle, context = self._current(state)
         profile = self._profile(state)
+        if request.exclude:  # "swap the second one, but no candles": later picks honour it too
+            context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
+                                                                                  request.exclude))
         target = request.target or (request.items[0] if request.items else None)
+        positions = positions_in(text)
+        if positions and (target is None or not mentions_in_text(target, text)):
+            target = positions[0]  # "swap the second one": the shopper's position, not the model's guess
         intent = request.intent
         if intent == "cheaper":
             new = self.composer.cheaper(bundle, request.budget, context=context, profile=profile)
@@ -215,16 +282,52 @@ class Actions:
                 new = op(bundle, target, context=context, profile=profile)
             else:
                 new = self.composer.lock(bundle, target, context=context)
-        self._store(state, new, context, profile)
+        self._store(state, new, profile)
         return self._bundle_result(new, state.constraints.get("need") or self._need_from(new))
 
-    def _add_to_cart(self, request: Request, state: ConversationState) -> ActionResult:
-        bundle, _ = self._current(state)
+    def _exclude(self, terms: Sequence[str], state: ConversationState) -> ActionResult:
+        """"Actually, no candles": every bundle item the words rule out is replaced by the
+        best allowed candidate (or dropped when there is none, or when it is an item the
+        shopper named or locked), and later edits keep the words out."""
+        bundle, context = self._current(state)
         profile = self._profile(state)
-        if request.target:
-            picked = [bundle.items[self.composer.position(bundle, request.target)].item]
-        else:
+        context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms, terms))
+        hits = [p for p, bi in enumerate(bundle.items)
+                if any(mentions_all(stem_set(bi.item.title), content_stems(t)) for t in terms)]
+        new, removed = bundle, 0
+        for pos in reversed(hits):  # from the end, so earlier positions stay where they are
+            kept = new.items[pos].role == "anchor" or new.items[pos].locked
+            try:
+                if kept:
+                    raise BundleError("the shopper chose it; a ruled-out choice goes")
+                new = self.composer.swap(new, str(pos + 1), context=context, profile=profile)
+            except BundleError:
+                new = self.composer.remove(new, str(pos + 1), context=context, profile=profile)
+                removed += 1
+            context = self.composer.context_of(new)
+        new = dataclasses.replace(new, diff=bundle_diff(bundle, new.items))
+        self._store(state, new, profile, context)
+        state.constraints["exclude"] = list(context.exclude_terms)
+        served = Request(intent="swap" if hits and not removed else "remove", exclude=tuple(terms))
+        intro = "" if hits else "Nothing in this bundle matches that; I'll keep it out of later picks too."
+        result = self._bundle_result(new, state.constraints.get("need") or self._need_from(new), intro)
+        return dataclasses.replace(result, request=served)
+
+    def _add_to_cart(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        """The items the shopper's words name (stock codes, positions, title words), else the
+        whole bundle; a mention that names nothing adds nothing."""
+        bundle = self._bundle(state)
+        picked, unresolved = self.text_items.cart_picks(text, request, bundle)
+        if unresolved and not picked and not names_whole_bundle(text):
+            listing = "; ".join(f"{n}. {bi.item.title}" for n, bi in enumerate(bundle.items, 1)) if bundle else ""
+            return ActionResult(kind="clarify", text=f"I couldn't find {', '.join(repr(m) for m in unresolved)} "
+                                "to add." + (f" The bundle has: {listing}. Which should I add?" if listing else ""))
+        if not picked:
+            if bundle is None:
+                raise BundleError(NEED_BUNDLE)
             picked = [bi.item for bi in bundle.items]
+        picked = list({it.item_id: it for it in picked}.values())
+        profile = self._profile(state)
         self.tools["add_to_cart"].invoke({"item_ids": [it.item_id for it in picked]})
         for item in picked:
             state.add_to_cart(CartLine(item.item_id, item.title, item.price))
@@ -232,14 +335,41 @@ class Actions:
         state.profile = profile.to_dict()
         total = sum((line.price or 0.0) * line.quantity for line in state.cart_lines())
         names = ", ".join(item_line(it) for it in picked)
-        return ActionResult(kind="cart", text=f"Added to your cart: {names}. Cart total: {money(total)}.")
+        served = Request(intent="add_to_cart", items=tuple(it.item_id for it in picked))
+        return ActionResult(kind="cart", text=f"Added to your cart: {names}. Cart total: {money(total)}.",
+                            request=served)
 
-    def _compare(self, request: Request) -> ActionResult:
+    def _cart_contents(self, state: ConversationState) -> ActionResult:
+        """"What's in my cart?": the lines and the total, rendered by code; nothing changes."""
+        lines = state.cart_lines()
+        served = Request(intent="question")
+        if not lines:
+            return ActionResult(kind="cart", text="Your cart is empty.", request=served)
+        parts = [(f"{line.quantity} x " if line.quantity > 1 else "") + f"{line.title} ({money(line.price)}"
+                 + (" each)" if line.quantity > 1 else ")") for line in lines]
+        total = sum((line.price or 0.0) * line.quantity for line in lines)
+        return ActionResult(kind="cart", text=f"Your cart: {'; '.join(parts)}. Cart total: {money(total)}.",
+                            request=served)
+
+    def _compare(self, request: Request, state: ConversationState, text: str,
+                 required: bool = True) -> ActionResult | None:
+        """Two items side by side: the parse's mentions, stock codes in the text, else both
+        sides of the text cut at "and"/"or"/"vs"/",". When two items are not found: a
+        question if a comparison was `required` (the parsed intent), else None."""
         found, missing = self._resolve_items(request.items)
-        if len(found) < 2:
-            what = f" I couldn't find {', '.join(repr(m) for m in missing)}." if missing else ""
-            return ActionResult(kind="clarify", text="Which two items should I compare?" + what)
-        a, b = (self.catalog.get(i) for i in found[:2])
+        found = list(dict.fromkeys([*found, *self.text_items.ids_in(text)]))
+        if len(found) >= 2:
+            a, b = (self.catalog.get(i) for i in found[:2])
+        else:
+            pair = self.text_items.pair(text, self._bundle(state))
+            if pair is None:
+                if not required:
+                    return None
+                if not found and self.text_items.off_topic(text, self._bundle(state)):
+                    return ActionResult(kind="refusal", text=OFF_TOPIC)
+                what = f" I couldn't find {', '.join(repr(m) for m in missing)}." if missing else ""
+                return ActionResult(kind="clarify", text="Which two items should I compare?" + what)
+            a, b = pair
         lines = [f"{item_line(a)} — {a.category or 'uncategorised'}",
                  f"{item_line(b)} — {b.category or 'uncategorised'}"]
         if a.price is not None and b.price is not None and a.price != b.price:
@@ -248,24 +378,30 @@ class Actions:
         together = self.index.sources.get("rules")
         if together is not None:
             cands = together.recommend(Query(seed_items=(a.item_id,)), k=200)
-            pair = next((c for c in cands if c.item_id == b.item_id), None)
-            if pair is not None and pair.evidence:
-                lines.append(f"Shoppers often buy them together: {pair.evidence[0].text}.")
-        return ActionResult(kind="answer", text="\n".join(lines))
+            pair_ = next((c for c in cands if c.item_id == b.item_id), None)
+            if pair_ is not None and pair_.evidence:
+                lines.append(f"Shoppers often buy them together: {pair_.evidence[0].text}.")
+        served = Request(intent="compare", items=(a.item_id, b.item_id))
+        return ActionResult(kind="answer", text="\n".join(lines), request=served)
 
-    def _question(self, request: Request, state: ConversationState) -> ActionResult:
-        mentions = list(request.items) or ([request.target] if request.target else [])
-        item: Item | None = None
-        if state.bundle and request.target and not request.items:
-            bundle, _ = self._current(state)
-            try:
-                item = bundle.items[self.composer.position(bundle, request.target)].item
-            except BundleError:
-                item = None
+    def _question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        bundle = self._bundle(state)
+        mentions = [m for m in (*request.items, request.target) if m and self.text_items.names_something(m)]
+        codes = self.text_items.ids_in(text)
+        item: Item | None = self.catalog.get(codes[0]) if codes else None
+        if item is None and bundle is not None:
+            # "how much is the first one?" / "the lunch bag": the shopper's bundle first
+            for mention in [*positions_in(text), *mentions]:
+                pos = self.text_items.in_bundle(bundle, mention)
+                if pos is not None:
+                    item = bundle.items[pos].item
+                    break
         if item is None and mentions:
             found, _ = self._resolve_items(mentions)
             item = self.catalog.get(found[0]) if found else None
         if item is None:
+            if self.text_items.off_topic(text, bundle):
+                return ActionResult(kind="refusal", text=OFF_TOPIC)
             return ActionResult(kind="clarify", text="Which item is your question about?")
         baskets = int(self.index.blend.data.baskets[:, self.catalog.index_of[item.item_id]].sum()) \
             if self.index.blend.data is not None else 0

@@ -62,3 +62,104 @@ def test_need_from_text() -> None:
 
     assert need_from_text("garden party things, 4 items") == "garden party things"
     assert need_from_text("a tea party under £20") == "a tea party"
+
+
+# -- exclusions, positions, cart questions and comparisons read from the shopper's text -------
+@pytest.mark.parametrize(("text", "ruled_out"), [
+    ("a garden party bundle, no candles", ("candles",)),
+    ("tea things without glass", ("glass",)),
+    ("nothing pink please", ("pink",)),
+    ("a kitchen set, but not mugs", ("mugs",)),
+    ("actually, no candles please", ("candles",)),
+    ("baking things for my mum, but no chocolate please", ("chocolate",)),
+    ("a tea set, no plastic or glass, under £20", ("plastic", "glass")),
+    ("I don't want anything with hearts on it", ("hearts",)),
+    ("no more candles", ("candles",)),
+    ("I don't want the Jumbo Bag Red Retrospot, swap it", ("jumbo bag red retrospot",)),
+])
+def test_exclusions_in(text: str, ruled_out: tuple[str, ...]) -> None:
+    from assistant.slots import exclusions_in
+
+    assert exclusions_in(text) == ruled_out
+
+
+@pytest.mark.parametrize("text", [
+    "no more than £20", "no thanks", "no problem, make it cheaper", "I'm not sure", "it's not for me",
+    "not sure, maybe candles", "nothing else thanks", "I have no idea", "swap no. 2", "no 2 please",
+    "nothing too expensive", "no, I want candles", "a bundle with candles and balloons",
+])
+def test_no_exclusion_where_nothing_is_ruled_out(text: str) -> None:
+    from assistant.slots import exclusions_in
+
+    assert exclusions_in(text) == ()
+
+
+def test_complete_slots_fills_exclusions_and_drops_excluded_mentions() -> None:
+    parsed = Request(intent="bundle", need="garden party, no candles", items=("candles",))
+    done = complete_slots(parsed, "a garden party bundle, no candles")
+    assert done.exclude == ("candles",) and done.items == () and done.need == "garden party"
+    kept = complete_slots(Request(intent="bundle", exclude=("candle",)), "no candles")
+    assert kept.exclude == ("candle",)  # the model's own wording already rules it out
+    question = complete_slots(Request(intent="question"), "is it without glass?")
+    assert question.exclude == ()
+
+
+def test_exclusion_only_messages() -> None:
+    from assistant.slots import exclusion_only, strip_exclusions
+
+    assert exclusion_only("actually, no candles please") and exclusion_only("no candles or balloons")
+    assert exclusion_only("I don't want the Jumbo Bag Red Retrospot, swap it for something else")
+    assert not exclusion_only("a garden party bundle, no candles")  # a new request with an exclusion
+    assert not exclusion_only("no candles, and swap the second one")
+    assert not exclusion_only("swap the second one")
+    assert strip_exclusions("a tea set, but not mugs") == "a tea set"
+
+
+@pytest.mark.parametrize(("text", "positions"), [
+    ("add the first one to my cart", ("1",)), ("add the second one to my cart", ("2",)),
+    ("put #2 in my basket", ("2",)), ("add number 3 to my cart", ("3",)), ("the last one please", ("last",)),
+    ("add 1 to my cart", ("1",)), ("the 2nd", ("2",)), ("add the first and third to my cart", ("1", "3")),
+    ("how much is the first one?", ("1",)), ("swap 2", ("2",)),
+    ("things for my son's 6th birthday party", ()), ("a picnic for 4", ()), ("under 10", ()),
+    ("a first aid kit", ()), ("a bundle under £20, 3 items", ()), ("do you have 22423?", ()),
+])
+def test_positions_in(text: str, positions: tuple[str, ...]) -> None:
+    from assistant.slots import positions_in
+
+    assert positions_in(text) == positions
+
+
+def test_cart_questions_and_cart_requests() -> None:
+    from assistant.slots import asks_about_cart, asks_to_add_to_cart, reconcile_intent
+
+    for text in ("what's in my cart?", "show my basket", "how much is my cart?", "what have I got in my basket",
+                 "what is in my trolley so far"):
+        assert asks_about_cart(text) and not asks_to_add_to_cart(text), text
+        assert reconcile_intent(Request(intent="add_to_cart"), text).intent == "question"
+    for text in ("add it all to my cart", "a picnic basket bundle", "show me baskets", "remove the jam set from my cart"):
+        assert not asks_about_cart(text), text
+    assert reconcile_intent(Request(intent="bundle"), "add the second one to my cart").intent == "add_to_cart"
+    assert reconcile_intent(Request(intent="bundle"), "put together a hamper for my basket").intent == "bundle"
+
+
+def test_comparison_splits() -> None:
+    from assistant.slots import comparison_cue, comparison_splits
+
+    assert comparison_splits("compare Lunch Bag Red Retrospot and Lunch Bag Woodland") == [
+        ("Lunch Bag Red Retrospot", "Lunch Bag Woodland")]
+    assert comparison_splits("which is cheaper, the Regency Cakestand 3 Tier or the Set of 3 Cake Tins?") == [
+        ("Regency Cakestand 3 Tier", "Set of 3 Cake Tins")]
+    # a title holding a separator: every cut is offered, the caller keeps the one that resolves
+    assert ("Jam Making Set with Jars", "Regency Cakestand") in comparison_splits(
+        "is the Jam Making Set with Jars cheaper than the Regency Cakestand?")
+    assert comparison_cue("X vs Y") and comparison_cue("which one should I get, A or B")
+    assert not comparison_cue("a bundle for a tea party")
+
+
+def test_need_from_text_drops_scaffolding_and_exclusions() -> None:
+    from assistant.slots import need_from_text
+
+    assert need_from_text("I need a bundle for Easter") == "Easter"
+    assert need_from_text("hi, could you show me tea party things please") == "tea party things"
+    assert need_from_text("a garden party bundle, no candles") == "a garden party"
+    assert need_from_text("do you have teapots?") == "teapots"

@@ -1,0 +1,216 @@
+"""The intent router on the real default shop, without a language model: requests are built
+by hand (often as poor as a small parser's), and what the shopper's own words say must win.
+
+Covers the dialogue-eval failures: one bundle item to the cart, exclusions in the text,
+off-topic questions, cart questions, typed stock codes and two-sided comparisons.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.actions import OFF_TOPIC, ActionResult, Actions
+from assistant.bundle_edits import stem_set
+from assistant.bundles import BundleComposer
+from assistant.records import Request
+from assistant.session import ConversationState
+from assistant.slots import complete_slots, reconcile_intent
+from retrieval.shop_index import ShopIndex, ensure_default_index
+
+RED_CLOCK, GREEN_CLOCK = "22727", "22726"
+CAKESTAND, CAKE_TINS, JAM_SET, HEART_HOLDER = "22423", "22720", "22960", "85123A"
+
+
+@pytest.fixture(scope="module")
+def actions() -> Actions:
+    index = ShopIndex.load(ensure_default_index())
+    return Actions(index, BundleComposer(index))
+
+
+def turn(actions: Actions, state: ConversationState, request: Request, text: str) -> ActionResult:
+    """One turn as the chain serves it: code completes and reconciles the parse first."""
+    return actions.run(reconcile_intent(complete_slots(request, text), text), state, text)
+
+
+def with_bundle(actions: Actions, session: str = "s1") -> tuple[ConversationState, list[str]]:
+    state = ConversationState(session)
+    opened = actions.run(Request(intent="bundle", items=("Alarm Clock Bakelike Red",)), state,
+                         "What goes with the Alarm Clock Bakelike Red?")
+    assert opened.kind == "bundle" and opened.bundle is not None and len(opened.bundle.items) >= 3
+    return state, [bi.item.item_id for bi in opened.bundle.items]
+
+
+def has_candle(title: str) -> bool:
+    return "candle" in stem_set(title)  # the composer's reading: "Candles" and "Candle", not "Candlepot"
+
+
+def cart_ids(state: ConversationState) -> list[str]:
+    return [line.item_id for line in state.cart_lines()]
+
+
+# -- 1. one bundle item to the cart --------------------------------------------------------
+@pytest.mark.parametrize(("text", "slot"), [
+    ("add the first one to my cart", 0), ("add the second one to my cart", 1), ("put #2 in my basket", 1),
+    ("add number 3 to my cart", 2), ("add the last one to my cart", -1), ("add 1 to my cart", 0),
+])
+def test_a_cart_request_naming_a_position_adds_only_that_item(actions: Actions, text: str, slot: int) -> None:
+    state, ids = with_bundle(actions)
+    for parsed in (Request(intent="add_to_cart"), Request(intent="bundle")):  # the model's target is missing
+        state.cart = []
+        result = turn(actions, state, parsed, text)
+        assert result.kind == "cart" and cart_ids(state) == [ids[slot]], parsed
+
+
+def test_a_cart_request_naming_title_words_adds_that_item(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    title = actions.catalog.get(ids[2]).title
+    result = turn(actions, state, Request(intent="add_to_cart"), f"add the {title} to my basket")
+    assert result.kind == "cart" and cart_ids(state) == [ids[2]]
+
+
+def test_the_whole_bundle_goes_in_only_when_nothing_else_is_named(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    made_up = Request(intent="add", items=("tea party card",))  # an invented mention, not in the text
+    assert turn(actions, state, made_up, "add it all to my cart").kind == "cart"
+    assert sorted(cart_ids(state)) == sorted(ids)
+    state.cart = []
+    unknown = turn(actions, state, Request(intent="add_to_cart"), "add the unicorn lamp to my cart")
+    assert unknown.kind == "clarify" and "unicorn lamp" in unknown.text and cart_ids(state) == []
+
+
+# -- 2. exclusions in the text ---------------------------------------------------------------
+def test_an_exclusion_in_the_request_is_honoured(actions: Actions) -> None:
+    plain = turn(actions, ConversationState("a"), Request(intent="bundle", need="candle light dinner"),
+                 "candle light dinner")
+    assert plain.bundle is not None and any(has_candle(bi.item.title) for bi in plain.bundle.items)
+    text = "something for a candle light dinner, but no candles please"
+    ruled = turn(actions, ConversationState("b"), Request(intent="bundle", need="candle light dinner"), text)
+    assert ruled.kind == "bundle" and ruled.bundle is not None
+    assert ruled.request is None or "candles" in ruled.request.exclude
+    assert not [bi.item.title for bi in ruled.bundle.items if has_candle(bi.item.title)]
+
+
+def test_no_candles_after_a_bundle_edits_it_and_is_remembered(actions: Actions) -> None:
+    state = ConversationState("c")
+    opened = turn(actions, state, Request(intent="bundle", need="christmas candles"), "christmas candles")
+    assert opened.bundle is not None
+    candles = [bi.item.title for bi in opened.bundle.items if has_candle(bi.item.title)]
+    assert candles  # the test means something only if there were candles to drop
+    for parsed in (Request(intent="off_topic"), Request(intent="bundle"), Request(intent="remove", target="candles")):
+        edit_state = ConversationState("c", bundle=state.bundle, bundle_context=state.bundle_context,
+                                       constraints=dict(state.constraints))
+        edited = turn(actions, edit_state, parsed, "actually, no candles please")
+        assert edited.kind == "bundle" and edited.bundle is not None, parsed
+        assert edited.request is not None and edited.request.intent in ("remove", "swap")
+        assert not [bi for bi in edited.bundle.items if has_candle(bi.item.title)]
+        assert set(candles) <= set(edited.bundle.diff.removed)
+        assert "candles" in (edit_state.bundle_context or {})["exclude_terms"]
+
+
+def test_a_parsed_swap_of_a_ruled_out_item_stays_a_swap(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    title = actions.catalog.get(ids[1]).title
+    text = f"I don't want the {title}, swap it for something else"
+    swapped = turn(actions, state, Request(intent="swap", target=title), text)
+    assert swapped.bundle is not None and ids[1] not in swapped.bundle.item_ids
+    assert len(swapped.bundle.items) == len(ids) and swapped.bundle.item_ids[0] == ids[0]
+    nothing = turn(actions, state, Request(intent="bundle"), "no unicorns please")
+    assert nothing.kind == "bundle" and nothing.bundle is not None and nothing.bundle.diff.empty
+    assert "unicorn" not in nothing.text.lower()  # the shopper's words are not echoed
+
+
+# -- 3. off-topic questions ------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["what's the capital of Peru?", "what's the weather like?",
+                                  "who painted the Mona Lisa?"])
+def test_an_off_topic_question_gets_the_redirect(actions: Actions, text: str) -> None:
+    for parsed in (Request(intent="question"), Request(intent="compare"), Request(intent="bundle")):
+        result = turn(actions, ConversationState("d"), parsed, text)
+        assert result.kind == "refusal" and result.text == OFF_TOPIC and result.bundle is None, parsed
+
+
+def test_a_question_pinned_on_a_pronoun_is_off_topic(actions: Actions) -> None:
+    parsed = Request(intent="question", need="an old man", target="you")  # a real parse of this text
+    result = turn(actions, ConversationState("d2"), parsed, "how old are you?")
+    assert result.kind == "refusal" and result.text == OFF_TOPIC
+
+
+def test_a_shop_question_or_a_pointer_is_not_turned_away(actions: Actions) -> None:
+    teapots = turn(actions, ConversationState("e"), Request(intent="question"), "do you have teapots?")
+    assert teapots.kind != "refusal"
+    state, _ = with_bundle(actions)
+    assert turn(actions, state, Request(intent="question"), "is it any good?").kind == "clarify"
+
+
+def test_a_question_about_a_bundle_position_answers_about_that_item(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    item = actions.catalog.get(ids[0])
+    for parsed in (Request(intent="question"), Request(intent="bundle")):
+        result = turn(actions, state, parsed, "how much is the first one?")
+        assert result.kind == "answer" and item.title in result.text and f"£{item.price:.2f}" in result.text
+
+
+# -- 4. cart questions -----------------------------------------------------------------------
+def test_a_cart_question_lists_the_cart_and_changes_nothing(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    assert turn(actions, state, Request(intent="question"), "what's in my cart?").text == "Your cart is empty."
+    turn(actions, state, Request(intent="add_to_cart"), "add the second one to my cart")
+    before = (list(state.cart), state.bundle)
+    item = actions.catalog.get(ids[1])
+    for parsed in (Request(intent="add_to_cart"), Request(intent="bundle"), Request(intent="question")):
+        for text in ("what's in my cart?", "show my basket"):
+            result = turn(actions, state, parsed, text)
+            assert result.kind == "cart" and item.title in result.text, (parsed, text)
+            assert f"Cart total: £{item.price:.2f}" in result.text
+            assert (state.cart, state.bundle) == before
+
+
+# -- 5. stock codes --------------------------------------------------------------------------
+def test_a_typed_stock_code_is_an_item(actions: Actions) -> None:
+    for parsed in (Request(intent="bundle"), Request(intent="smalltalk"), Request(intent="off_topic")):
+        built = turn(actions, ConversationState("f"), parsed, "bundle for item 85123A please")
+        assert built.kind == "bundle" and built.bundle is not None and HEART_HOLDER in built.bundle.item_ids
+    for parsed in (Request(intent="question"), Request(intent="off_topic")):
+        asked = turn(actions, ConversationState("g"), parsed, "do you have 22423?")
+        assert asked.kind == "answer" and actions.catalog.get(CAKESTAND).title in asked.text
+    assert actions.text_items.ids_in("under £22423, or 22423 pounds") == []
+
+
+# -- 6. comparisons --------------------------------------------------------------------------
+@pytest.mark.parametrize(("parsed", "text", "pair"), [
+    (Request(intent="compare", items=("Alarm Clock Bakelike Red",)),
+     "compare the Alarm Clock Bakelike Red and the Alarm Clock Bakelike Green", (RED_CLOCK, GREEN_CLOCK)),
+    (Request(intent="question"),
+     "which is cheaper, the Regency Cakestand 3 Tier or the Set of 3 Cake Tins Pantry Design?", (CAKESTAND, CAKE_TINS)),
+    (Request(intent="bundle"), "Jam Making Set with Jars vs Regency Cakestand 3 Tier", (JAM_SET, CAKESTAND)),
+    (Request(intent="compare"), "compare 22423 with 22720", (CAKESTAND, CAKE_TINS)),
+    (Request(intent="cheaper"), "which is cheaper, 22423 or the Set of 3 Cake Tins Pantry Design?", (CAKESTAND, CAKE_TINS)),
+])
+def test_both_sides_of_a_comparison_are_found(actions: Actions, parsed: Request, text: str,
+                                              pair: tuple[str, str]) -> None:
+    result = turn(actions, ConversationState("h"), parsed, text)
+    assert result.kind == "answer" and result.request is not None
+    assert result.request.intent == "compare" and result.request.items == pair
+    a, b = (actions.catalog.get(i) for i in pair)
+    assert a.title in result.text and b.title in result.text
+    if a.price is not None and b.price is not None and a.price != b.price:
+        cheaper = a if a.price < b.price else b
+        assert f"{cheaper.title} is £{abs(a.price - b.price):.2f} cheaper" in result.text
+
+
+def test_a_comparison_names_catalog_items_not_bundle_look_alikes(actions: Actions) -> None:
+    state = ConversationState("i")
+    actions.run(Request(intent="bundle", items=("Lunch Bag Red Retrospot",)), state, "lunch bag red retrospot")
+    result = turn(actions, state, Request(intent="compare"), "compare Lunch Bag Red Retrospot and Lunch Bag Woodland")
+    assert result.request is not None and result.request.items == ("20725", "20726")
+
+
+def test_a_comparison_of_bundle_positions(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    result = turn(actions, state, Request(intent="question"), "what's the difference between the first and the second?")
+    assert result.kind == "answer" and result.request is not None and result.request.items == tuple(ids[:2])
+
+
+def test_an_edit_uses_the_position_the_shopper_wrote(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    result = turn(actions, state, Request(intent="remove", items=("lunch basket",)), "remove the last one")
+    assert result.kind == "bundle" and result.bundle is not None and result.bundle.item_ids == tuple(ids[:-1])
