@@ -209,7 +209,8 @@ class _PromptCaches:
                 shared += 1
             if shared > best_len:
                 best, best_len = (ids, past), shared
-        if best is None or best_len < self.min_shared:
+        best_len -= best_len % PREFILL_CHUNK
+        if best is None or best_len < max(self.min_shared, PREFILL_CHUNK):
             return None, 0
         past = copy.deepcopy(best[1])
         extra = past.get_seq_length() - best_len
@@ -217,10 +218,19 @@ class _PromptCaches:
             past.crop(-extra)
         return past, best_len
 
-    def put(self, model: Any, ids: Sequence[int], past: Any) -> None:
+    def put(self, model: Any, ids: Sequence[int], past: Any, prompt_length: int) -> None:
+        """Keep `past` cut back to the prompt's whole prefill chunks: only those positions
+        were computed exactly as a later prompt's own prefill would compute them."""
         if past is None or not hasattr(past, "crop"):
             return
-        length = past.get_seq_length()
+        length = _prefilled(prompt_length)
+        if length < max(self.min_shared, PREFILL_CHUNK):
+            return
+        extra = past.get_seq_length() - length
+        if extra < 0:
+            return
+        if extra:
+            past.crop(-extra)
         with self._lock:
             entries = self._entries.setdefault(model, [])
             entries.insert(0, (list(ids[:length]), past))
@@ -228,6 +238,17 @@ class _PromptCaches:
 
 
 _PROMPT_CACHES = _PromptCaches()
+# The prompt is fed in chunks that start at multiples of this position, so the keys and
+# values of a position never depend on how long the prompt is or what was cached before:
+# a reused prefix is bit-for-bit what recomputing it would give, and greedy replies do not
+# change with the conversation's history.
+PREFILL_CHUNK = 64
+
+
+def _prefilled(prompt_length: int) -> int:
+    """Positions of a prompt fed in whole chunks (the last prompt token is always fed with
+    the first decoding step, so the step that picks the first token has one shape)."""
+    return ((prompt_length - 1) // PREFILL_CHUNK) * PREFILL_CHUNK
 
 
 def _decode_tokens(
@@ -242,9 +263,12 @@ def _decode_tokens(
     Greedy, unconstrained decoding verifies prompt-lookup drafts (`LLMConfig.prompt_lookup`
     tokens at a time): one forward pass scores the last token plus the draft, the longest
     prefix of the draft the model itself would have chosen is kept, with the model's own
-    next token after it, and the KV cache is cut back to what was kept. With
-    `LLMConfig.prompt_cache` the prompt's longest prefix shared with a recent generation is
-    not recomputed. Either way the output is exactly what plain decoding gives.
+    next token after it, and the KV cache is cut back to what was kept (the same text as
+    token-by-token greedy in exact arithmetic; in floats a near-tie may go the other way,
+    deterministically). The prompt is fed in position-aligned chunks (`PREFILL_CHUNK`), and
+    with `LLMConfig.prompt_cache` whole chunks shared with a recent generation are reused
+    instead of recomputed: bit-for-bit the same keys and values, so replies never depend on
+    what was generated before.
 
     inference_mode is entered around each forward pass, not around the `yield`: a
     generator suspended inside the context would leak inference mode into the caller.
@@ -262,7 +286,16 @@ def _decode_tokens(
     ids = list(prompt_ids)
     past, reused = _PROMPT_CACHES.take(model, ids) if caching else (None, 0)
     sequence = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-    step_input = sequence[:, reused:]
+    fed = reused
+    with torch.inference_mode():
+        # Whole chunks first, then the rest of the prompt but its last token; the loop
+        # feeds that token (with any draft) to pick the first new token.
+        while fed < len(ids) - 1:
+            end = min(fed - fed % PREFILL_CHUNK + PREFILL_CHUNK, len(ids) - 1)
+            out = model(input_ids=sequence[:, fed:end], use_cache=True, logits_to_keep=1, **{cache_kwarg: past})
+            past = getattr(out, cache_kwarg, None)
+            fed = end
+    step_input = sequence[:, fed:]
     produced = 0
     try:
         while produced < max_new_tokens:
@@ -298,7 +331,7 @@ def _decode_tokens(
         # Also when the caller stops early (a stop string, a failed check): the cache
         # covers every token fed so far, which is what the next prompt may share.
         if caching:
-            _PROMPT_CACHES.put(model, ids, past)
+            _PROMPT_CACHES.put(model, ids, past, len(prompt_ids))
 
 
 def _pick_token(logits: Any, sequence: Any, temperature: float,

@@ -484,6 +484,8 @@ def test_per_example_loss_weights_each_example_once(tiny) -> None:
 
 
 def test_prompt_cache_reuses_a_shared_prefix_and_changes_nothing(tiny_model_dir: Path) -> None:
+    """Bit-for-bit: logits after a reused prefix equal those of a fresh prefill, whatever ran
+    before (prompts are fed in position-aligned chunks)."""
     cached = load_model(_config(tiny_model_dir, prompt_cache=True, prompt_lookup=0))
     plain = load_model(_config(tiny_model_dir, prompt_cache=False, prompt_lookup=0))
     fed: list[int] = []
@@ -492,14 +494,35 @@ def test_prompt_cache_reuses_a_shared_prefix_and_changes_nothing(tiny_model_dir:
         fed.append(int(kwargs["input_ids"].shape[1]))
 
     cached.model.register_forward_pre_hook(count, with_kwargs=True)
-    rules = "You are a shop assistant. Reply briefly and list the bundle items. " * 3
+    rules = "You are a shop assistant. Reply briefly and list the bundle items. " * 12
     for tail in ("a picnic set", "a tea party", "a tea party please", "a picnic set"):
         messages = [{"role": "user", "content": rules + tail}]
         fed.clear()
         with_cache = generate(cached, messages, max_new_tokens=12)
         without = generate(plain, messages, max_new_tokens=12)
         assert with_cache.text == without.text and with_cache.n_new_tokens == without.n_new_tokens
-    assert fed[0] < with_cache.n_prompt_tokens / 2  # the repeated request fed only its last tokens
+    assert with_cache.n_prompt_tokens > 2 * 64
+    assert sum(fed) - with_cache.n_new_tokens < 64  # the repeated request fed only its last chunk
     stopped = generate(cached, [{"role": "user", "content": rules + "a garden"}], max_new_tokens=12, stop=["a"])
     again = generate(plain, [{"role": "user", "content": rules + "a garden"}], max_new_tokens=12, stop=["a"])
     assert stopped.text == again.text
+
+
+def test_replies_do_not_depend_on_what_was_generated_before(tiny_model_dir: Path) -> None:
+    import dataclasses
+
+    from assistant.llm import _decode_tokens, _encode, build_prompt
+
+    loaded = load_model(_config(tiny_model_dir, prompt_cache=True, prompt_lookup=0))
+    text = "Parse this request for a tea party with cups, plates and bunting please. " * 10
+
+    def first_logits_path(content: str) -> list[int]:
+        ids = _encode(loaded.tokenizer, build_prompt(loaded.tokenizer, [{"role": "user", "content": content}]))
+        return list(_decode_tokens(loaded, ids, 10, 0.0, None))
+
+    fresh = first_logits_path(text)
+    first_logits_path(text[:300] + " something else entirely, a garden party")
+    assert first_logits_path(text) == fresh
+    no_cache = dataclasses.replace(loaded, config=dataclasses.replace(loaded.config, prompt_cache=False))
+    ids = _encode(loaded.tokenizer, build_prompt(loaded.tokenizer, [{"role": "user", "content": text}]))
+    assert list(_decode_tokens(no_cache, ids, 10, 0.0, None)) == fresh
