@@ -11,6 +11,7 @@ stock code, a bundle position ("the second one") are acted on whatever intent wa
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -207,6 +208,8 @@ class Actions:
             anchors = list(dict.fromkeys([*anchors, *codes]))
             missing = [m for m in missing if not self.text_items.ids_in(m)]
         need = request.need
+        if need and not re.search(r"[^\W\d_]{3,}", need):
+            need = None  # "2", "#1": a position the model put in the wrong slot, not a need
         if not anchors and not need:
             if missing:
                 need = " ".join(missing)
@@ -216,7 +219,7 @@ class Actions:
                 # parse); a question the shop has nothing for is answered as off-topic.
                 if state.bundle and positions_in(text) and self.text_items.is_question(text):
                     return self._question(request, state, text)  # "how much is the first one?"
-                need = self.text_items.need_in(text) if not state.bundle else None
+                need = self.text_items.need_in(text)
                 if need is None:
                     if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
                         return ActionResult(kind="refusal", text=OFF_TOPIC)
@@ -312,6 +315,14 @@ class Actions:
         intro = "" if hits else "Nothing in this bundle matches that; I'll keep it out of later picks too."
         result = self._bundle_result(new, state.constraints.get("need") or self._need_from(new), intro)
         return dataclasses.replace(result, request=served)
+
+    def note_cart_add(self, state: ConversationState, item_ids: Sequence[str]) -> None:
+        """A cart button (UI, API) is behaviour too: the live profile learns it, so later
+        bundles build on what the shopper took and do not offer it again."""
+        profile = self._profile(state)
+        for item_id in item_ids:
+            profile.observe("added_to_cart", item_id)
+        state.profile = profile.to_dict()
 
     def _add_to_cart(self, request: Request, state: ConversationState, text: str) -> ActionResult:
         """The items the shopper's words name (stock codes, positions, title words), else the

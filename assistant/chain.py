@@ -104,7 +104,17 @@ class DialogueChain:
         ctx.tokens += getattr(parsed, "tokens", 0) or 0
         if parsed.request is None:
             log.info("unparseable turn: %s", parsed.error)
-            ctx.result = ActionResult(kind="clarify", text=CLARIFY_REPLY)
+            # The shopper's words may still be plainly about things the shop sells: the
+            # actions serve them as a need when the catalog clearly matches, else we ask.
+            try:
+                fallback = self.actions.run(Request(intent="off_topic"), ctx.state, ctx.text)
+            except CartsmithError:
+                fallback = None
+            if fallback is None or fallback.kind == "refusal":
+                ctx.result = ActionResult(kind="clarify", text=CLARIFY_REPLY)
+            else:
+                ctx.result = fallback
+                ctx.request = fallback.request or Request(intent="bundle")
         else:
             ctx.request = reconcile_intent(complete_slots(parsed.request, ctx.text), ctx.text)
         return ctx

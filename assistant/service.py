@@ -103,6 +103,7 @@ class Assistant:
         state = self.store.load(session_id)
         item = self.index.catalog.get(item_id)
         state.add_to_cart(CartLine(item.item_id, item.title, item.price, quantity))
+        self.actions.note_cart_add(state, [item.item_id])
         self.store.save(state)
         return state.cart_lines()
 

@@ -214,3 +214,18 @@ def test_an_edit_uses_the_position_the_shopper_wrote(actions: Actions) -> None:
     state, ids = with_bundle(actions)
     result = turn(actions, state, Request(intent="remove", items=("lunch basket",)), "remove the last one")
     assert result.kind == "bundle" and result.bundle is not None and result.bundle.item_ids == tuple(ids[:-1])
+
+
+def test_a_cart_button_teaches_the_live_profile(actions: Actions) -> None:
+    from assistant.profiles import Profile
+
+    state, ids = with_bundle(actions, "s-cart-button")
+    actions.note_cart_add(state, [ids[1]])
+    assert ids[1] in Profile.from_dict(state.profile).cart
+
+
+def test_a_position_in_the_need_slot_is_not_a_need(actions: Actions) -> None:
+    state, ids = with_bundle(actions, "s-digit-need")
+    result = turn(actions, state, Request(intent="bundle", need="2"), "something for a picnic")
+    assert result.kind == "bundle" and result.bundle is not None
+    assert (result.request is None or result.request.need != "2")
