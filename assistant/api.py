@@ -219,6 +219,30 @@ class DeletedOut(BaseModel):
     deleted: bool
 
 
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    field: str | None = None
+    limit: int | None = None
+    detail: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+# Every /v1 route may answer these (documented, so clients and schema checks know them).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "a domain error (e.g. an unknown item), or a body that cannot be read"},
+    401: {"model": ErrorOut, "description": "API keys are configured and no valid one was given"},
+    404: {"model": ErrorOut, "description": "no such session (it may have been deleted)"},
+    413: {"model": ErrorOut, "description": "the message or the body is over its limit (`field`, `limit`)"},
+    422: {"model": ErrorOut, "description": "an invalid body, an empty message or a spent session (`field`, `limit`)"},
+    429: {"model": ErrorOut, "description": "over the requests per minute of this key; see Retry-After"},
+    500: {"model": ErrorOut, "description": "an unexpected error; the request was not completed"},
+}
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "loading", "error"]
     ready: bool
@@ -526,7 +550,7 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
                                 headers={"WWW-Authenticate": "Bearer"})
         return identity
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(guard)])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(guard)], responses=ERROR_RESPONSES)
 
     def limits_of(assistant: Any) -> InputLimits:
         config = getattr(assistant, "config", None)
@@ -536,7 +560,7 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
         check_input(text, limits_of(assistant))  # cheap: rejects before waiting for the model
         return text
 
-    @app.get("/health", response_model=HealthOut, tags=["service"])
+    @app.get("/health", response_model=HealthOut, tags=["service"], responses={500: ERROR_RESPONSES[500]})
     def health() -> HealthOut:
         if holder.ready:
             return HealthOut(status="ok", ready=True)

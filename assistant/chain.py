@@ -23,8 +23,16 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.errors import CartsmithError
 
-from .actions import ActionResult, Actions
-from .guard import InputLimits, InputRejected, check_input, looks_like_injection, redact
+from .actions import OFF_TOPIC, ActionResult, Actions
+from .guard import (
+    InputLimits,
+    InputRejected,
+    check_input,
+    looks_like_injection,
+    off_topic_kind,
+    redact,
+    without_pii,
+)
 from .records import Reply, Request
 from .session import ConversationState, SessionStore, bundle_from_state
 from .slots import complete_slots, reconcile_intent
@@ -94,6 +102,9 @@ class DialogueChain:
         if looks_like_injection(ctx.text):
             ctx.request = Request(intent="off_topic")
             ctx.result = ActionResult(kind="refusal", text=INJECTION_REPLY)
+        elif off_topic_kind(ctx.text) is not None:  # weather, politics, homework, code, ...
+            ctx.request = Request(intent="off_topic")
+            ctx.result = ActionResult(kind="refusal", text=OFF_TOPIC)
         return ctx
 
     def _parse(self, ctx: TurnContext) -> TurnContext:
@@ -107,7 +118,7 @@ class DialogueChain:
             # The shopper's words may still be plainly about things the shop sells: the
             # actions serve them as a need when the catalog clearly matches, else we ask.
             try:
-                fallback = self.actions.run(Request(intent="off_topic"), ctx.state, ctx.text)
+                fallback = self.actions.run(Request(intent="off_topic"), ctx.state, without_pii(ctx.text))
             except CartsmithError:
                 fallback = None
             if fallback is None or fallback.kind == "refusal":
@@ -116,14 +127,16 @@ class DialogueChain:
                 ctx.result = fallback
                 ctx.request = fallback.request or Request(intent="bundle")
         else:
-            ctx.request = reconcile_intent(complete_slots(parsed.request, ctx.text), ctx.text)
+            # Code reads budgets, counts and needs from the shopper's words: without their PII.
+            words = without_pii(ctx.text)
+            ctx.request = reconcile_intent(complete_slots(parsed.request, words), words)
         return ctx
 
     def _act(self, ctx: TurnContext) -> TurnContext:
         if ctx.result is None:
             assert ctx.request is not None
             try:
-                ctx.result = self.actions.run(ctx.request, ctx.state, ctx.text)
+                ctx.result = self.actions.run(ctx.request, ctx.state, without_pii(ctx.text))
             except CartsmithError as exc:
                 ctx.result = ActionResult(kind="clarify", text=str(exc))
             if ctx.result.request is not None:

@@ -2,7 +2,8 @@
 
 A session survives a restart of the process: every turn writes the whole state (history
 with PII already redacted, bundle, its edit context, cart, constraints, profile) in one
-transaction. Deleting a session removes all of its rows.
+transaction. Deleting a session removes all of its rows, and its bytes from the database file
+and the write-ahead log.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class SessionStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A deleted session's text is overwritten on disk, not just unlinked from the table.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
 
     def create(self, user_id: str | None = None) -> ConversationState:
@@ -131,6 +134,10 @@ class SessionStore:
     def delete(self, session_id: str) -> bool:
         with self._lock:
             cur = self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+            if cur.rowcount > 0:
+                # Older versions of the row still sit in the write-ahead log until it is
+                # checkpointed and emptied.
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return cur.rowcount > 0
 
     def count(self) -> int:

@@ -310,11 +310,23 @@ def template_reason(bi: BundleItem, variant: int = 0) -> str:
     return fact[:1].lower() + fact[1:] + "."
 
 
+def is_quotable(need: str) -> bool:
+    """A need the opening may repeat: short, no money, no instruction, no prompt text."""
+    from prompts import template
+
+    from .guard import injection_kind, prices_in, prompt_leaks
+
+    return (len(need.split()) <= 12 and not prices_in(need) and injection_kind(need) is None
+            and not prompt_leaks(need, [template("write"), template("parse")]))
+
+
 def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
     from finetune import phrasings as P
 
     key = (bundle.item_ids, variant)
     has_anchor = any(bi.role == "anchor" for bi in bundle.items)
+    if need and not is_quotable(need):
+        need = None  # the opening would repeat a price, an instruction or prompt text to the shopper
     if need and not need.startswith("items that go with"):
         opening = _pick(P.OPENINGS_NEED, *key).format(need=need)
     elif has_anchor:

@@ -1,0 +1,267 @@
+"""Load: many concurrent shopper sessions over loopback HTTP against a real uvicorn server.
+
+The server (127.0.0.1, a free port) serves the real Assistant (NF4 + adapter parser, the
+template writer by default). Each session has its own conversation: its own anchor item,
+put in its cart with its own quantity, and its own budget in pennies no other session
+uses; every session's client starts at once and sends its turns one after another.
+Checked on every reply: HTTP 200, the reply is for this session, its cart holds only this
+session's items, no other session's budget, anchor title or id appears in it. Checked
+after the run, from the session store: every session has exactly its turns, its own
+messages in order, and only its own items in its cart.
+
+    python bench/bench_load.py [--sessions 32] [--turns 20] [--writer template] \\
+        [--parse-prompt v1] [--json bench/results/bench_load.json]
+
+The model runs one turn at a time (one lock), so throughput is bounded by one turn's cost;
+the latencies include the wait for the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import httpx
+
+FOLLOW_UPS = ["make it cheaper", "swap the second one", "set the budget to £{budget}", "what's in my cart?",
+              "add it all to my cart", "something to go with {anchor}, max £{budget}", "remove the first one",
+              "lock the first one", "more like the second one", "a gift set around {anchor} for under £{budget}",
+              "compare the first and second", "thanks!", "hello", "make it cheaper",
+              "I need {anchor} and a few things that go with it, £{budget} max", "swap the third one",
+              "add the first one to my cart", "what is the second one?", "one more bundle with {anchor}, budget £{budget}"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """One session's conversation."""
+
+    index: int
+    anchor_id: str
+    anchor_title: str
+    budget: float
+    quantity: int
+    texts: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class Outcome:
+    plan: Plan
+    session_id: str = ""
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    kinds: list[str] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    leaks: list[str] = dataclasses.field(default_factory=list)
+    own_items: set[str] = dataclasses.field(default_factory=set)
+    own_words: list[str] = dataclasses.field(default_factory=list)  # titles and evidence it was shown
+
+
+def make_plans(catalog_items: list[Any], sessions: int, turns: int) -> list[Plan]:
+    """Distinct anchors (cheap enough for the budget, no title inside another) and budgets."""
+    anchors: list[Any] = []
+    for item in catalog_items:
+        if item.price is None or not 0.5 <= item.price <= 5 or len(item.title) < 12:
+            continue
+        if any(item.title.lower() in a.title.lower() or a.title.lower() in item.title.lower() for a in anchors):
+            continue
+        anchors.append(item)
+        if len(anchors) == sessions:
+            break
+    if len(anchors) < sessions:
+        raise ValueError(f"the catalog has only {len(anchors)} usable anchor items for {sessions} sessions")
+    plans = []
+    for i, item in enumerate(anchors):
+        budget = round(12.37 + 1.13 * i, 2)  # pennies no other session (and no round guess) has
+        opener = f"a bundle with {item.title} under £{budget:.2f}"
+        texts = [opener, *(FOLLOW_UPS[n % len(FOLLOW_UPS)] for n in range(turns - 1))]
+        plans.append(Plan(i, item.item_id, item.title, budget, i + 1,
+                          tuple(t.format(anchor=item.title, budget=f"{budget:.2f}") for t in texts[:turns])))
+    return plans
+
+
+def reply_problems(outcome: Outcome, body: dict[str, Any], others: list[Plan]) -> list[str]:
+    plan = outcome.plan
+    bundle = body.get("bundle") or {}
+    outcome.own_items |= {item["item_id"] for item in bundle.get("items", [])}
+    outcome.own_words += [item["title"] for item in bundle.get("items", [])]
+    outcome.own_words += [reason for item in bundle.get("items", []) for reason in item.get("reasons", [])]
+    outcome.own_words += [*(bundle.get("diff") or {}).get("removed", []), *(bundle.get("diff") or {}).get("added", [])]
+    outcome.own_words += [a["title"] for a in body.get("alternatives", [])]
+    own_text = "\n".join(outcome.own_words)
+    problems = []
+    if body.get("session_id") != outcome.session_id:
+        problems.append(f"reply for session {body.get('session_id')!r}")
+    cart = {line["item_id"]: line["quantity"] for line in body.get("cart", [])}
+    if cart.get(plan.anchor_id, 0) < plan.quantity:
+        problems.append(f"own anchor {plan.anchor_id} missing from the cart {cart}")
+    problems += [f"item {i} in the cart was never this session's" for i in cart if i not in outcome.own_items]
+    text = body.get("reply", "")
+    budgets = {(body.get("request") or {}).get("budget"), bundle.get("budget")}
+    for other in others:
+        if other.index == plan.index:
+            continue
+        if other.budget in budgets:
+            problems.append(f"session {other.index}'s budget £{other.budget:.2f}")
+        if other.anchor_title in text and other.anchor_title not in own_text:
+            problems.append(f"session {other.index}'s anchor {other.anchor_title!r} named")
+    return problems
+
+
+def run_session(base_url: str, outcome: Outcome, plans: list[Plan], start: threading.Barrier,
+                timeout_s: float) -> None:
+    plan = outcome.plan
+    with httpx.Client(base_url=base_url, timeout=timeout_s) as http:
+        try:
+            outcome.session_id = http.post("/v1/sessions").json()["session_id"]
+            outcome.own_items.add(plan.anchor_id)
+            cart = http.post(f"/v1/sessions/{outcome.session_id}/cart",
+                             json={"item_id": plan.anchor_id, "quantity": plan.quantity})
+            cart.raise_for_status()
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            outcome.errors.append(f"set-up: {type(exc).__name__}: {exc}")
+            start.abort()  # the others must not wait for this one
+            return
+        with contextlib.suppress(threading.BrokenBarrierError):  # another one failed its set-up: run anyway
+            start.wait(timeout=timeout_s)
+        for n, text in enumerate(plan.texts):
+            began = time.perf_counter()
+            try:
+                response = http.post(f"/v1/sessions/{outcome.session_id}/messages", json={"text": text})
+            except httpx.HTTPError as exc:
+                outcome.errors.append(f"turn {n}: {type(exc).__name__}")
+                continue
+            outcome.latencies.append(time.perf_counter() - began)
+            if response.status_code != 200:
+                outcome.errors.append(f"turn {n}: HTTP {response.status_code} {response.text[:200]}")
+                continue
+            body = response.json()
+            outcome.kinds.append(body["kind"])
+            outcome.leaks += [f"session {plan.index} turn {n}: {p}" for p in reply_problems(outcome, body, plans)]
+
+
+def stored_problems(assistant: Any, outcome: Outcome) -> list[str]:
+    """After the run, the store must hold exactly this session's conversation."""
+    plan = outcome.plan
+    state = assistant.state(outcome.session_id)
+    problems = []
+    if state.turns != len(plan.texts):
+        problems.append(f"session {plan.index}: {state.turns} turns stored, {len(plan.texts)} sent")
+    said = [turn["user"] for turn in state.history]
+    if said != list(plan.texts)[-len(said):] or not said:
+        problems.append(f"session {plan.index}: the stored messages are not its own")
+    problems += [f"session {plan.index}: stored cart has {line['item_id']}" for line in state.cart
+                 if line["item_id"] not in outcome.own_items]
+    return problems
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """uvicorn on 127.0.0.1 and a free port, in a thread; yields the base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def run_load(assistant: Any, sessions: int, turns: int, timeout_s: float = 900.0) -> dict[str, Any]:
+    """Serve `assistant`, run the sessions concurrently, check them; a JSON-able report."""
+    from assistant.api import create_app
+
+    plans = make_plans(list(assistant.index.catalog.items), sessions, turns)
+    outcomes = [Outcome(plan) for plan in plans]
+    start = threading.Barrier(sessions)
+    with serve(create_app(assistant, rate_limit_per_minute=None)) as base:
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=sessions) as pool:
+            futures = [pool.submit(run_session, base, o, plans, start, timeout_s) for o in outcomes]
+            for future in futures:
+                future.result()
+        wall = time.perf_counter() - began
+    latencies = [s for o in outcomes for s in o.latencies]
+    errors = [e for o in outcomes for e in o.errors]
+    leaks = [leak for o in outcomes for leak in o.leaks]
+    leaks += [p for o in outcomes if o.session_id for p in stored_problems(assistant, o)]
+    kinds = [k for o in outcomes for k in o.kinds]
+    return {
+        "sessions": sessions, "turns_per_session": turns, "turns_sent": sessions * turns,
+        "turns_answered": len(latencies), "errors": len(errors), "error_examples": errors[:5],
+        "leaks": len(leaks), "leak_examples": leaks[:10], "wall_s": round(wall, 2),
+        "throughput_turns_per_s": round(len(latencies) / wall, 3) if wall else None,
+        "latency_s": {"p50": round(percentile(latencies, 0.5), 3), "p95": round(percentile(latencies, 0.95), 3),
+                      "p99": round(percentile(latencies, 0.99), 3), "max": round(max(latencies, default=0.0), 3),
+                      "mean": round(statistics.fmean(latencies), 3) if latencies else None},
+        "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=32)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--writer", choices=("template", "model"), default="template")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/bench_load.json"))
+    parser.add_argument("--parse-prompt", help="parse prompt version to serve with (default: the current one)")
+    args = parser.parse_args(argv)
+    import prompts
+
+    if args.parse_prompt:
+        prompts.template("parse", args.parse_prompt)  # fails early, naming the version, if it is missing
+        prompts.CURRENT["parse"] = args.parse_prompt
+
+    import tempfile
+
+    from assistant.service import Assistant, AssistantConfig
+
+    with tempfile.TemporaryDirectory() as folder:
+        loaded = time.perf_counter()
+        assistant = Assistant(AssistantConfig(sessions=str(Path(folder) / "sessions.sqlite3"), writer=args.writer))
+        load_s = time.perf_counter() - loaded
+        report = run_load(assistant, args.sessions, args.turns)
+    report.update({"writer": args.writer, "assistant_load_s": round(load_s, 1), "parse_prompt": prompts.prompt_version("parse"),
+                   "command": " ".join(["python bench/bench_load.py", *(argv if argv is not None else sys.argv[1:])]),
+                   "machine": {"cpus": os.cpu_count(), "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+                               "python": platform.python_version()},
+                   "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")})
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(text + "\n", encoding="utf-8")
+    return 0 if report["errors"] == 0 and report["leaks"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
