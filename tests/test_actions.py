@@ -225,7 +225,7 @@ def test_a_cart_button_teaches_the_live_profile(actions: Actions) -> None:
 
 
 def test_a_position_in_the_need_slot_is_not_a_need(actions: Actions) -> None:
-    state, ids = with_bundle(actions, "s-digit-need")
+    state, _ids = with_bundle(actions, "s-digit-need")
     result = turn(actions, state, Request(intent="bundle", need="2"), "something for a picnic")
     assert result.kind == "bundle" and result.bundle is not None
     assert (result.request is None or result.request.need != "2")
