@@ -31,7 +31,6 @@ the turn is done. `run_turn` is that hook; the Gradio UI uses it too.
 import asyncio
 import contextlib
 import contextvars
-import hashlib
 import hmac
 import json
 import logging
@@ -40,29 +39,60 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from retrieval.errors import CartsmithError
 
+from .api_guards import (
+    RateLimiter,
+    _input_rejected_status,
+    _key_id,
+    _on_domain_error,
+    _on_http_error,
+    _on_input_rejected,
+    _on_session_not_found,
+    _on_validation_error,
+    _presented_key,
+    _SafetyNet,
+)
+from .api_models import (
+    ERROR_RESPONSES,
+    MODEL_NAME,
+    BundleOut,
+    CartIn,
+    CartLineOut,
+    CartOut,
+    ChatChoice,
+    ChatCompletionIn,
+    ChatCompletionOut,
+    ChatMessageIn,
+    ChatMessageOut,
+    CreateSession,
+    DeletedOut,
+    HealthOut,
+    MessageIn,
+    MessageOut,
+    OrderIn,
+    OrderOut,
+    SessionOut,
+    Usage,
+)
 from .guard import InputLimits, InputRejected, check_input
 from .records import Bundle, Reply
 from .session import SessionNotFound
 
 log = logging.getLogger("cartsmith.api")
 
-MODEL_NAME = "cartsmith"
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 SessionId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
 ItemId = Annotated[str, Path(min_length=1, max_length=128)]
@@ -117,322 +147,6 @@ def run_turn(assistant: Any, session_id: str, text: str,
         _BUNDLE_SPY.reset(token)
 
 
-# ------------------------------------------------------------------------------------------
-# Schemas
-# ------------------------------------------------------------------------------------------
-class CreateSession(BaseModel):
-    user_id: str | None = Field(None, max_length=128, description="a shop customer id, to personalise")
-
-
-class SessionOut(BaseModel):
-    session_id: str
-
-
-class MessageIn(BaseModel):
-    text: str = Field(description="the shopper's message")
-
-
-class EvidenceOut(BaseModel):
-    kind: str
-    text: str
-    numbers: dict[str, float] = {}
-
-
-class BundleItemOut(BaseModel):
-    item_id: str
-    title: str
-    price: float | None
-    reasons: list[str]
-    category: str = ""
-    role: str = "complement"
-    locked: bool = False
-    evidence: list[EvidenceOut] = []
-
-
-class BundleDiffOut(BaseModel):
-    added: list[str] = []
-    removed: list[str] = []
-    total_before: float | None = None
-
-
-class BundleOut(BaseModel):
-    items: list[BundleItemOut]
-    total: float
-    need: str | None = None
-    budget: float | None = None
-    diff: BundleDiffOut = BundleDiffOut()
-    tier: str | None = None
-
-
-class CartLineOut(BaseModel):
-    item_id: str
-    title: str
-    price: float | None
-    quantity: int
-
-
-class AlternativeOut(BaseModel):
-    item_id: str
-    title: str
-    price: float | None
-
-
-class MessageOut(BaseModel):
-    session_id: str
-    reply: str
-    kind: str
-    bundle: BundleOut | None
-    total: float | None
-    cart: list[CartLineOut]
-    alternatives: list[AlternativeOut] = []
-    request: dict[str, Any] | None = None
-    timings: dict[str, float] = {}
-    tokens_generated: int = 0
-    writer: str = "template"
-
-
-class CartIn(BaseModel):
-    item_id: str = Field(min_length=1, max_length=128)
-    quantity: int = Field(1, ge=1, le=999)
-
-
-class CartOut(BaseModel):
-    session_id: str
-    cart: list[CartLineOut]
-    total: float
-    count: int
-
-
-class OrderIn(BaseModel):
-    item_ids: list[str] = Field(min_length=1, max_length=200)
-    session_id: str | None = Field(None, max_length=128)
-
-
-class OrderOut(BaseModel):
-    recorded: bool
-    items: int
-    live_orders: int
-
-
-class DeletedOut(BaseModel):
-    session_id: str
-    deleted: bool
-
-
-class ErrorBody(BaseModel):
-    type: str
-    message: str
-    field: str | None = None
-    limit: int | None = None
-    detail: list[dict[str, Any]] | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
-
-
-# Every /v1 route may answer these (documented, so clients and schema checks know them).
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "a domain error (e.g. an unknown item), or a body that cannot be read"},
-    401: {"model": ErrorOut, "description": "API keys are configured and no valid one was given"},
-    404: {"model": ErrorOut, "description": "no such session (it may have been deleted)"},
-    413: {"model": ErrorOut, "description": "the message or the body is over its limit (`field`, `limit`)"},
-    422: {"model": ErrorOut, "description": "an invalid body, an empty message or a spent session (`field`, `limit`)"},
-    429: {"model": ErrorOut, "description": "over the requests per minute of this key; see Retry-After"},
-    500: {"model": ErrorOut, "description": "an unexpected error; the request was not completed"},
-}
-
-
-class HealthOut(BaseModel):
-    status: Literal["ok", "loading", "error"]
-    ready: bool
-
-
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = None
-
-
-class ChatMessageIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: str = Field(max_length=32)
-    content: str | list[ContentPart] | None = None
-
-
-class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ...: accepted, ignored
-    model: str = Field(MODEL_NAME, max_length=200)
-    messages: list[ChatMessageIn] = Field(min_length=1, max_length=1_000)
-    stream: bool = False
-    user: str | None = Field(None, max_length=256, description="keys a session per end user")
-
-
-class ChatMessageOut(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
-
-
-class ChatChoice(BaseModel):
-    index: int = 0
-    message: ChatMessageOut
-    finish_reason: str = "stop"
-
-
-class Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-class ChatCompletionOut(BaseModel):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: Usage
-    session_id: str
-    kind: str
-    bundle: BundleOut | None
-    cart: list[CartLineOut]
-
-
-# ------------------------------------------------------------------------------------------
-# Auth and rate limiting
-# ------------------------------------------------------------------------------------------
-class RateLimiter:
-    """Sliding one-minute window per identity; thread-safe; forgets idle identities."""
-
-    def __init__(self, per_minute: int | None, window_s: float = 60.0, max_identities: int = 100_000) -> None:
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self.max_identities = max_identities
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def check(self, identity: str, now: float | None = None) -> float | None:
-        """Record a hit; None if allowed, else the seconds until the next one is."""
-        if not self.per_minute:
-            return None
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.pop(identity, None) or deque()
-            self._hits[identity] = hits  # most recent last
-            while hits and now - hits[0] >= self.window_s:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return max(self.window_s - (now - hits[0]), 0.001)
-            hits.append(now)
-            while len(self._hits) > self.max_identities:
-                self._hits.popitem(last=False)
-        return None
-
-
-def _presented_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    key = request.headers.get("x-api-key", "").strip()
-    return key or None
-
-
-def _key_id(key: str) -> str:
-    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-# ------------------------------------------------------------------------------------------
-# Errors and logging
-# ------------------------------------------------------------------------------------------
-def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None,
-           **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": kind, "message": message}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse({"error": body}, status_code=status, headers=dict(headers or {}))
-
-
-def _input_rejected_status(exc: InputRejected) -> int:
-    return 413 if exc.field == "text" and exc.limit is not None else 422
-
-
-async def _on_input_rejected(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InputRejected)
-    return _error(_input_rejected_status(exc), "input_rejected", str(exc), field=exc.field, limit=exc.limit)
-
-
-async def _on_session_not_found(request: Request, exc: Exception) -> JSONResponse:
-    return _error(404, "session_not_found", "no such session (it may have been deleted)")
-
-
-async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
-    return _error(400, "bad_request", str(exc))
-
-
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    # The offending input is not echoed back: it may be huge or carry personal data.
-    details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-               for e in exc.errors()][:20]
-    first = details[0] if details else {"loc": [], "msg": "invalid request"}
-    field = ".".join(str(p) for p in first["loc"] if p != "body") or None
-    return _error(422, "invalid_request", f"{field or 'body'}: {first['msg']}", field=field, detail=details)
-
-
-async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    kind = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-            429: "rate_limited"}.get(exc.status_code, "http_error")
-    return _error(exc.status_code, kind, str(exc.detail), headers=exc.headers)
-
-
-class _SafetyNet:
-    """Outermost handler: unexpected errors become a generic 500 (no trace to the client, no
-    message text in the log), and each request is logged by route template, status and time."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = {"code": 500, "started": False}
-
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                status["started"] = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if isinstance(exc, HTTPException) or type(exc).__module__ == "starlette.middleware.body_limit":
-                raise  # the request-body limit's signals: FastAPI's outer middleware answers 413
-            tb = exc.__traceback__
-            while tb is not None and tb.tb_next is not None:
-                tb = tb.tb_next
-            where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
-            log.error("unhandled %s at %s on %s %s", type(exc).__name__, where, scope.get("method"),
-                      _route_of(scope))
-            if not status["started"]:
-                status["code"] = 500
-                response = _error(500, "internal_error", "internal error; the request was not completed")
-                await response(scope, receive, send)
-        finally:
-            log.info("%s %s %s %.0fms", scope.get("method"), _route_of(scope), status["code"],
-                     (time.perf_counter() - start) * 1000)
-
-
-def _route_of(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if path:
-        return str(path)
-    # Unmatched: hide anything that looks like an id.
-    return re.sub(r"/v1/sessions/[^/]+", "/v1/sessions/{session_id}", str(scope.get("path", "")))
 
 
 # ------------------------------------------------------------------------------------------

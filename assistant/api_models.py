@@ -1,0 +1,190 @@
+"""The HTTP API's request and response schemas (pydantic): what the OpenAPI spec shows."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MODEL_NAME = "cartsmith"
+
+
+# ------------------------------------------------------------------------------------------
+# Schemas
+# ------------------------------------------------------------------------------------------
+class CreateSession(BaseModel):
+    user_id: str | None = Field(None, max_length=128, description="a shop customer id, to personalise")
+
+
+class SessionOut(BaseModel):
+    session_id: str
+
+
+class MessageIn(BaseModel):
+    text: str = Field(description="the shopper's message")
+
+
+class EvidenceOut(BaseModel):
+    kind: str
+    text: str
+    numbers: dict[str, float] = {}
+
+
+class BundleItemOut(BaseModel):
+    item_id: str
+    title: str
+    price: float | None
+    reasons: list[str]
+    category: str = ""
+    role: str = "complement"
+    locked: bool = False
+    evidence: list[EvidenceOut] = []
+
+
+class BundleDiffOut(BaseModel):
+    added: list[str] = []
+    removed: list[str] = []
+    total_before: float | None = None
+
+
+class BundleOut(BaseModel):
+    items: list[BundleItemOut]
+    total: float
+    need: str | None = None
+    budget: float | None = None
+    diff: BundleDiffOut = BundleDiffOut()
+    tier: str | None = None
+
+
+class CartLineOut(BaseModel):
+    item_id: str
+    title: str
+    price: float | None
+    quantity: int
+
+
+class AlternativeOut(BaseModel):
+    item_id: str
+    title: str
+    price: float | None
+
+
+class MessageOut(BaseModel):
+    session_id: str
+    reply: str
+    kind: str
+    bundle: BundleOut | None
+    total: float | None
+    cart: list[CartLineOut]
+    alternatives: list[AlternativeOut] = []
+    request: dict[str, Any] | None = None
+    timings: dict[str, float] = {}
+    tokens_generated: int = 0
+    writer: str = "template"
+
+
+class CartIn(BaseModel):
+    item_id: str = Field(min_length=1, max_length=128)
+    quantity: int = Field(1, ge=1, le=999)
+
+
+class CartOut(BaseModel):
+    session_id: str
+    cart: list[CartLineOut]
+    total: float
+    count: int
+
+
+class OrderIn(BaseModel):
+    item_ids: list[str] = Field(min_length=1, max_length=200)
+    session_id: str | None = Field(None, max_length=128)
+
+
+class OrderOut(BaseModel):
+    recorded: bool
+    items: int
+    live_orders: int
+
+
+class DeletedOut(BaseModel):
+    session_id: str
+    deleted: bool
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    field: str | None = None
+    limit: int | None = None
+    detail: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+# Every /v1 route may answer these (documented, so clients and schema checks know them).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "a domain error (e.g. an unknown item), or a body that cannot be read"},
+    401: {"model": ErrorOut, "description": "API keys are configured and no valid one was given"},
+    404: {"model": ErrorOut, "description": "no such session (it may have been deleted)"},
+    413: {"model": ErrorOut, "description": "the message or the body is over its limit (`field`, `limit`)"},
+    422: {"model": ErrorOut, "description": "an invalid body, an empty message or a spent session (`field`, `limit`)"},
+    429: {"model": ErrorOut, "description": "over the requests per minute of this key; see Retry-After"},
+    500: {"model": ErrorOut, "description": "an unexpected error; the request was not completed"},
+}
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "loading", "error"]
+    ready: bool
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str = Field(max_length=32)
+    content: str | list[ContentPart] | None = None
+
+
+class ChatCompletionIn(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ...: accepted, ignored
+    model: str = Field(MODEL_NAME, max_length=200)
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=1_000)
+    stream: bool = False
+    user: str | None = Field(None, max_length=256, description="keys a session per end user")
+
+
+class ChatMessageOut(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatMessageOut
+    finish_reason: str = "stop"
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatCompletionOut(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    session_id: str
+    kind: str
+    bundle: BundleOut | None
+    cart: list[CartLineOut]
