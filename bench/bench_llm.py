@@ -66,8 +66,8 @@ def _rss() -> int:
 def _bench_transformers(quantization: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
+    from assistant.decoding import _cache_kwarg as cache_kwarg
     from assistant.llm import LLMConfig, build_prompt, load_model
-    from assistant.llm import _cache_kwarg as cache_kwarg
 
     config = LLMConfig(model=args.model, quantization=quantization, threads=args.threads,
                        cache_dir=args.cache_dir)

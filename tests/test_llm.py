@@ -423,7 +423,7 @@ def test_real_model_nf4_generates_and_chooses(real_cache: Path) -> None:
 
 
 def test_draft_from_context_copies_what_followed_the_last_ngram() -> None:
-    from assistant.llm import _draft_from_context
+    from assistant.decoding import _draft_from_context
 
     assert _draft_from_context([5, 6, 7, 8, 9, 5, 6, 7], 2) == [8, 9]
     assert _draft_from_context([1, 2, 3, 4, 9, 3, 4], 3) == [9, 3, 4]  # falls back to the last 2 tokens
@@ -511,7 +511,8 @@ def test_prompt_cache_reuses_a_shared_prefix_and_changes_nothing(tiny_model_dir:
 def test_replies_do_not_depend_on_what_was_generated_before(tiny_model_dir: Path) -> None:
     import dataclasses
 
-    from assistant.llm import _decode_tokens, _encode, build_prompt
+    from assistant.decoding import _decode_tokens, _encode
+    from assistant.llm import build_prompt
 
     loaded = load_model(_config(tiny_model_dir, prompt_cache=True, prompt_lookup=0))
     text = "Parse this request for a tea party with cups, plates and bunting please. " * 10
