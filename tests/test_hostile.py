@@ -215,13 +215,19 @@ def _ids(rows: list[Hostile]) -> list[str]:
     return [f"{n:03d}-{r.family}" for n, r in enumerate(rows)]
 
 
-@pytest.mark.parametrize("row", TABLE, ids=_ids(TABLE))
-def test_hostile_turn(shop: Shop, row: Hostile, caplog: pytest.LogCaptureFixture) -> None:
+def check_row(shop: Shop, row: Hostile, caplog: pytest.LogCaptureFixture) -> tuple[str, Reply]:
+    """Run one hostile turn: no problem in the reply, no secret of the turn in any log line."""
     caplog.set_level(logging.DEBUG)
     session_id, reply = run_row(shop, row)
     assert turn_problems(shop, row, session_id, reply) == [], reply.text
     logged = "\n".join(r.getMessage() for r in caplog.records).lower()
     assert [s for s in row.secrets if s.lower() in logged] == []
+    return session_id, reply
+
+
+@pytest.mark.parametrize("row", TABLE, ids=_ids(TABLE))
+def test_hostile_turn(shop: Shop, row: Hostile, caplog: pytest.LogCaptureFixture) -> None:
+    session_id, reply = check_row(shop, row, caplog)
     if row.with_bundle and reply.kind == "refusal":
         state = shop.assistant.state(session_id)
         assert state.bundle is not None and all(
@@ -230,11 +236,7 @@ def test_hostile_turn(shop: Shop, row: Hostile, caplog: pytest.LogCaptureFixture
 
 @pytest.mark.parametrize("row", MODEL_WRITER, ids=_ids(MODEL_WRITER))
 def test_hostile_turn_model_writer(model_shop: Shop, row: Hostile, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    session_id, reply = run_row(model_shop, row)
-    assert turn_problems(model_shop, row, session_id, reply) == [], reply.text
-    logged = "\n".join(r.getMessage() for r in caplog.records).lower()
-    assert [s for s in row.secrets if s.lower() in logged] == []
+    check_row(model_shop, row, caplog)
 
 
 def write_for(shop: Shop, need: str, writer: Any) -> tuple[str, Reply]:
