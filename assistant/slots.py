@@ -72,11 +72,19 @@ def complete_slots(request: Request, text: str) -> Request:
         size = count_in(text)
         if size is not None:
             changes["size"] = size
-    exclude = request.exclude
+    # The model's exclusions must be things the shopper ruled out in words that are in the
+    # message, never a money phrase ("under £35" excludes nothing).
+    said = set(content_stems(text))
+    exclude = tuple(e for e in request.exclude if not _is_money_phrase(e)
+                    and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said)
+    if exclude != request.exclude:
+        changes["exclude"] = exclude
     if request.intent in ("bundle", "off_topic", *EDIT_INTENTS):
-        exclude = merge_exclusions(request.exclude, exclusions_in(redact(text)))
+        exclude = merge_exclusions(exclude, exclusions_in(redact(text)))
         if exclude != request.exclude:
             changes["exclude"] = exclude
+        else:
+            changes.pop("exclude", None)
     # A money phrase the model copied into the item mentions is a budget, not an item; a
     # word the shopper ruled out ("no candles") is not an item to build around either.
     kept = tuple(m for m in request.items if not _is_money_phrase(m)

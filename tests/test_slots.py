@@ -163,3 +163,15 @@ def test_need_from_text_drops_scaffolding_and_exclusions() -> None:
     assert need_from_text("hi, could you show me tea party things please") == "tea party things"
     assert need_from_text("a garden party bundle, no candles") == "a garden party"
     assert need_from_text("do you have teapots?") == "teapots"
+
+
+def test_model_exclusions_must_be_in_the_shoppers_words_and_never_money() -> None:
+    from assistant.records import Request
+    from assistant.slots import complete_slots
+
+    text = "what else goes with the home sweet home cushion cover, under £35?"
+    served = complete_slots(Request("bundle", need="home sweet home", exclude=("under £35",)), text)
+    assert served.exclude == () and served.budget == 35
+    assert complete_slots(Request("bundle", need="tea party", exclude=("glass",)), "tea party things").exclude == ()
+    kept = complete_slots(Request("bundle", need="tea party", exclude=("candles",)), "tea party, no candles please")
+    assert kept.exclude == ("candles",)
