@@ -138,7 +138,9 @@ def need_from_text(text: str) -> str:
         previous = need
         need = _SCAFFOLD.sub("", need, count=1).strip(" ,.!?")
         need = re.sub(r"\s+(?:for|with|under|of|to|at|around|about|and|but|or)$", "", need, flags=re.I)
-    return need
+    # Placeholders for a product ("something gingham", "anything with stars") carry no meaning.
+    need = re.sub(r"\b(?:something|anything|some)\s+(?=\w)", "", need, flags=re.I)
+    return re.sub(r"\s+", " ", need).strip(" ,.!?-–")
 
 
 # -- exclusions ------------------------------------------------------------------------------
@@ -272,9 +274,11 @@ def exclusion_only(text: str) -> bool:
 
 # -- what code recognises whatever the intent -----------------------------------------------
 _SCAFFOLD = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|well|then|please|right|now)\b[\s,!.]*"
-    r"|(?:i(?:'d| would)? (?:need|want|like|am looking for|'m looking for)|i'm after|i am after"
-    r"|(?:can|could|would) you(?: please)?(?: (?:show|find|get|give|make|put together|suggest|recommend))?(?: me)?"
+    r"^(?:(?:hi|hello|hey|ok|okay|so|well|then|please|right|now|next|also|and|plus)\b[\s,!.]*"
+    r"|(?:i(?:'d| would)? (?:also )?(?:need|want|like|am looking for|'m looking for)|i'm (?:also )?after"
+    r"|i am (?:also )?after"
+    r"|(?:can|could|would) you(?: please)?(?: also)?(?: (?:show|find|get|give|make|put together|suggest|recommend))?"
+    r"(?: me)?"
     r"|(?:show|find|get|give|make|suggest|recommend) me|do you (?:have|sell|stock|do|carry)|have you got"
     r"|is there|are there|tell me about|what about|how about|put together"
     r"|(?:a |an |the |some )?(?:bundle|selection)s? (?:for|of|with|around))\b\s*)"

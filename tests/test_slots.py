@@ -175,3 +175,13 @@ def test_model_exclusions_must_be_in_the_shoppers_words_and_never_money() -> Non
     assert complete_slots(Request("bundle", need="tea party", exclude=("glass",)), "tea party things").exclude == ()
     kept = complete_slots(Request("bundle", need="tea party", exclude=("candles",)), "tea party, no candles please")
     assert kept.exclude == ("candles",)
+
+
+def test_need_from_text_drops_follow_up_scaffolding_and_placeholder_words() -> None:
+    from assistant.slots import need_from_text
+
+    assert need_from_text("next i'm after something gingham and something star - but no regency") == \
+        "gingham and star"
+    assert need_from_text("could you also find something decoration and something bunting") == \
+        "decoration and bunting"
+    assert need_from_text("I need a bundle for Easter") == "Easter"
