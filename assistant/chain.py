@@ -61,6 +61,23 @@ class TurnContext:
     reply: Reply | None = None
 
 
+def guarded_reply(text: str) -> ActionResult | None:
+    """The fixed answer the guard gives before any parsing (an injection attempt, a clearly
+    off-topic request), or None when the turn goes on to the parser."""
+    if looks_like_injection(text):
+        return ActionResult(kind="refusal", text=INJECTION_REPLY)
+    if off_topic_kind(text) is not None:  # weather, politics, homework, code, ...
+        return ActionResult(kind="refusal", text=OFF_TOPIC)
+    return None
+
+
+def served_request(parsed: Request, text: str) -> Request:
+    """The parse as the actions receive it: budgets, counts, exclusions and cart intent
+    reconciled in code with the shopper's words (read without their PII)."""
+    words = without_pii(text)
+    return reconcile_intent(complete_slots(parsed, words), words)
+
+
 def _timed(name: str, step: Callable[[TurnContext], TurnContext]) -> Runnable:
     def run(ctx: TurnContext) -> TurnContext:
         start = time.perf_counter()
@@ -99,12 +116,10 @@ class DialogueChain:
                 field="session", limit=self.limits.max_turns_per_session)
         ctx.text = check_input(ctx.text, self.limits)
         ctx.redacted = redact(ctx.text)
-        if looks_like_injection(ctx.text):
+        refusal = guarded_reply(ctx.text)
+        if refusal is not None:
             ctx.request = Request(intent="off_topic")
-            ctx.result = ActionResult(kind="refusal", text=INJECTION_REPLY)
-        elif off_topic_kind(ctx.text) is not None:  # weather, politics, homework, code, ...
-            ctx.request = Request(intent="off_topic")
-            ctx.result = ActionResult(kind="refusal", text=OFF_TOPIC)
+            ctx.result = refusal
         return ctx
 
     def _parse(self, ctx: TurnContext) -> TurnContext:
@@ -127,9 +142,7 @@ class DialogueChain:
                 ctx.result = fallback
                 ctx.request = fallback.request or Request(intent="bundle")
         else:
-            # Code reads budgets, counts and needs from the shopper's words: without their PII.
-            words = without_pii(ctx.text)
-            ctx.request = reconcile_intent(complete_slots(parsed.request, words), words)
+            ctx.request = served_request(parsed.request, ctx.text)
         return ctx
 
     def _act(self, ctx: TurnContext) -> TurnContext:

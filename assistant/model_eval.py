@@ -9,7 +9,7 @@ Per model (M):
   json_valid        parse replies that validate as a `Request` (after the parser's one retry)
   json_valid_first  ... on the first try
   intent_accuracy   intent equal to the target (an invalid reply counts as wrong)
-  served_intent_accuracy  the intent the assistant acts on: the injection guard (before the
+  served_intent_accuracy  the intent the assistant acts on: the chain's guard (before the
                     parser) and code's reconciliation with the shopper's words applied
   slot_accuracy     per slot (budget, items, exclude, target, need), over cases where the
                     target or the reply sets it; mentions compared case-insensitively
@@ -103,16 +103,15 @@ SLOTS = ("budget", "items", "exclude", "target", "need", "size", "party_size")
 
 
 def served_intent(request: Request | None, message: str) -> str | None:
-    """The intent the assistant acts on: the chain's injection guard runs before the parser,
-    and code reconciles the parse with the shopper's words (`assistant.slots`)."""
-    from .guard import looks_like_injection
-    from .slots import complete_slots, reconcile_intent
+    """The intent the assistant acts on: the chain's guard runs before the parser, and code
+    reconciles the parse with the shopper's words (`assistant.chain`)."""
+    from .chain import guarded_reply, served_request
 
-    if looks_like_injection(message):
+    if guarded_reply(message) is not None:
         return "off_topic"
     if request is None:
         return None
-    return reconcile_intent(complete_slots(request, message), message).intent
+    return served_request(request, message).intent
 
 
 def score_parse(results: Sequence[Any], cases: Sequence[tuple[str, str, Request]]) -> dict[str, Any]:
