@@ -5,9 +5,13 @@ numbers, no other catalog title; plus the per-line checks the writer runs while 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
+from .answer_claims import claim_violation
 from .records import Bundle
+
+Claims = Sequence[frozenset[str]] | None  # per item: the claim classes its evidence supports
 
 SLOT_LINE = re.compile(r"^\s*\[(\d{1,2})\]\s*(.*)$")
 ANY_SLOT = re.compile(r"\[(\d{1,3})\]")
@@ -22,8 +26,6 @@ def fact_numbers(text: str) -> frozenset[str]:
 
 def format_price(value: float | None) -> str:
     return "no price" if value is None else f"£{value:.2f}"
-
-
 
 
 def parse_slot_lines(text: str) -> tuple[str, dict[int, list[str]]]:
@@ -62,20 +64,27 @@ def _own(fact: str | frozenset[str]) -> frozenset[str]:
     return fact if isinstance(fact, frozenset) else fact_numbers(fact)
 
 
-def check_reasons(text: str, facts: Sequence[str | frozenset[str]]) -> bool:
-    """Each item line cites only its own evidence numbers, and at least one when it has any.
+def _reason_ok(reason: str, own: frozenset[str], allowed: frozenset[str] | None) -> bool:
+    """One reason: its numbers are a non-empty subset of its own (none when it has none),
+    and it makes no claim outside `allowed` (unchecked when None)."""
+    cited = fact_numbers(ANY_SLOT.sub("", reason))
+    numbers_ok = (bool(cited) and cited <= own) if own else not cited
+    if any(not ch.isascii() and unicodedata.category(ch).startswith("N") for ch in reason):
+        return False  # a number in other signs ("₂", "¼") cannot be checked against the evidence
+    return numbers_ok and (allowed is None or claim_violation(reason, allowed) is None)
+
+
+def check_reasons(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> bool:
+    """Each item line cites only its own evidence numbers, and at least one when it has any;
+    with claims, it also claims nothing its evidence does not support ("a best seller" for
+    a pairing, "your pick" for an item the shopper did not choose).
     facts: each item's fact text, or the set of numbers it may cite (`numbers_of`)."""
     _, slots = parse_slot_lines(text)
     for n, fact in enumerate(facts, 1):
         lines = slots.get(n)
         if not lines or len(lines) != 1:
             return False
-        own = _own(fact)
-        cited = fact_numbers(ANY_SLOT.sub("", lines[0]))
-        if own:
-            if not cited or not cited <= own:
-                return False
-        elif cited:
+        if not _reason_ok(lines[0], _own(fact), claims[n - 1] if claims is not None else None):
             return False
     return True
 
@@ -111,9 +120,7 @@ def is_grounded(final: str, bundle: Bundle, other_titles: Iterable[str] = ()) ->
     return True
 
 
-
-
-def _line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]]) -> bool:
+def _line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> bool:
     """One finished line of a slot answer: index 0 is the opening, index k the line of slot k."""
     if MONEY.search(line):
         return False
@@ -124,33 +131,31 @@ def _line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]]) -> bo
         return False
     if any(int(s.group(1)) != index for s in ANY_SLOT.finditer(line)):
         return False
-    own = _own(facts[index - 1])
-    cited = fact_numbers(ANY_SLOT.sub("", m.group(2)))
-    return (bool(cited) and cited <= own) if own else not cited
+    return _reason_ok(m.group(2), _own(facts[index - 1]), claims[index - 1] if claims is not None else None)
 
 
 def _finished_lines(text: str) -> int:
     return sum(1 for line in text.split("\n")[:-1] if line.strip())
 
 
-def first_bad_line(text: str, facts: Sequence[str | frozenset[str]]) -> int | None:
+def first_bad_line(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> int | None:
     """Index of the first finished line (one followed by a newline) that fails its check,
     or of a line past the last slot; None while everything finished so far is fine."""
     finished = text.split("\n")[:-1]
     lines = [line for line in finished if line.strip()]
     for index, line in enumerate(lines):
-        if index > len(facts) or not _line_ok(line, index, facts):
+        if index > len(facts) or not _line_ok(line, index, facts, claims):
             return index
     return None
 
 
-def good_prefix(text: str, facts: Sequence[str | frozenset[str]]) -> str:
+def good_prefix(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> str:
     """The leading lines of an answer that pass their checks, each ending in a newline
     ("" when even the opening fails): the point a repair continues from."""
     lines = [line for line in text.strip().split("\n") if line.strip()]
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if index > len(facts) or not _line_ok(line, index, facts):
+        if index > len(facts) or not _line_ok(line, index, facts, claims):
             break
         kept.append(line)
     if len(kept) == len(facts) + 1:  # every line fine: the fault is elsewhere (a title, say)

@@ -9,13 +9,42 @@ import inspect
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from retrieval.errors import CartsmithError
 
 from .llm_loading import LoadedModel
 
 PrefixAllowedTokensFn = Callable[[int, Any], list[int]]
+# The guided decoder looks this far down the model's ranking for a token the guide allows;
+# past it the reply ends there and the caller's own checks decide what to do.
+GUIDE_TOP_K = 64
+
+
+class TokenGuide(Protocol):
+    """A grammar over the reply's text: which token may come next, and where it may end.
+    `text` is the reply so far (the prefill included); `piece` a candidate token's text."""
+
+    def allows(self, text: str, piece: str) -> bool: ...
+
+    def allows_end(self, text: str) -> bool: ...
+
+
+_TEXTS_CACHE: dict[int, tuple[list[str], dict[str, list[int]]]] = {}
+
+
+def token_texts(tokenizer: Any) -> tuple[list[str], dict[str, list[int]]]:
+    """Each token id's text, and token ids by first character (cached per tokenizer)."""
+    key = id(tokenizer)
+    if key not in _TEXTS_CACHE:
+        size = len(tokenizer)
+        texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=False)
+        by_first: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            if text:
+                by_first.setdefault(text[0], []).append(i)
+        _TEXTS_CACHE[key] = (texts, by_first)
+    return _TEXTS_CACHE[key]
 
 
 def _encode(tokenizer: Any, text: str) -> list[int]:
@@ -128,6 +157,8 @@ def _decode_tokens(
     max_new_tokens: int,
     temperature: float,
     prefix_allowed_tokens_fn: PrefixAllowedTokensFn | None,
+    guide: TokenGuide | None = None,
+    guide_text: str = "",
 ) -> Iterator[int]:
     """Yield new token ids one by one (the end-of-turn token included, then stop).
 
@@ -141,10 +172,16 @@ def _decode_tokens(
     instead of recomputed: bit-for-bit the same keys and values, so replies never depend on
     what was generated before.
 
+    guide: every token is the likeliest one the guide allows (`_guided_token`), drafts
+    included; guide_text is the reply's text before the first new token (a prefill).
+
     inference_mode is entered around each forward pass, not around the `yield`: a
     generator suspended inside the context would leak inference mode into the caller.
     """
     import torch
+
+    if guide is not None and prefix_allowed_tokens_fn is not None:
+        raise CartsmithError("decoding takes a guide or a prefix_allowed_tokens_fn, not both")
 
     model = loaded.model
     device = loaded.device
@@ -155,6 +192,8 @@ def _decode_tokens(
     drafting = lookahead > 0 and temperature <= 0 and prefix_allowed_tokens_fn is None
     caching = bool(getattr(config, "prompt_cache", False))
     ids = list(prompt_ids)
+    texts = token_texts(loaded.tokenizer)[0] if guide is not None else []
+    reply_text = guide_text
     past, reused = _PROMPT_CACHES.take(model, ids) if caching else (None, 0)
     sequence = torch.tensor([prompt_ids], dtype=torch.long, device=device)
     fed = reused
@@ -180,20 +219,20 @@ def _decode_tokens(
                 past = getattr(out, cache_kwarg, None)
                 logits = out.logits[0, -keep:].float()
                 if draft:
-                    chosen = [int(t) for t in torch.argmax(logits, dim=-1)]
-                    accepted = 0
-                    while accepted < len(draft) and chosen[accepted] == draft[accepted]:
-                        accepted += 1
-                    new_tokens = [*draft[:accepted], chosen[accepted]]
-                    rejected = len(draft) - accepted
+                    new_tokens = _verify_draft(logits, draft, guide, texts, reply_text, stop_ids)
+                    rejected = len(draft) - (len(new_tokens) - 1)
                     if rejected and past is not None:
                         past.crop(-rejected)  # transformers 5: negative = drop that many from the end
+                elif guide is not None:
+                    new_tokens = [_guided_token(logits[-1], guide, texts, reply_text, stop_ids, temperature)]
                 else:
                     new_tokens = [_pick_token(logits[-1], sequence, temperature, prefix_allowed_tokens_fn)]
                 step_input = torch.tensor([new_tokens[-1:]], dtype=torch.long, device=device)
                 sequence = torch.cat([sequence, torch.tensor([new_tokens], dtype=torch.long, device=device)], dim=1)
             for token in new_tokens:
                 ids.append(token)
+                if guide is not None:
+                    reply_text += texts[token]
                 produced += 1
                 yield token
                 if token in stop_ids or produced >= max_new_tokens:
@@ -203,6 +242,52 @@ def _decode_tokens(
         # covers every token fed so far, which is what the next prompt may share.
         if caching:
             _PROMPT_CACHES.put(model, ids, past, len(prompt_ids))
+
+
+def _verify_draft(logits: Any, draft: Sequence[int], guide: TokenGuide | None, texts: Sequence[str],
+                  text: str, stop_ids: set[int]) -> list[int]:
+    """The longest prefix of the draft that greedy (guided) decoding would itself produce,
+    then the model's own next token: logits has one row per draft token plus one."""
+    import torch
+
+    if guide is None:
+        chosen = [int(t) for t in torch.argmax(logits, dim=-1)]
+        accepted = 0
+        while accepted < len(draft) and chosen[accepted] == draft[accepted]:
+            accepted += 1
+        return [*draft[:accepted], chosen[accepted]]
+    out: list[int] = []
+    for row in range(len(draft) + 1):
+        token = _guided_token(logits[row], guide, texts, text, stop_ids, 0.0)
+        out.append(token)
+        if row == len(draft) or token != draft[row] or token in stop_ids:
+            break
+        text += texts[token]
+    return out
+
+
+def _guided_token(logits: Any, guide: TokenGuide, texts: Sequence[str], text: str, stop_ids: set[int],
+                  temperature: float) -> int:
+    """The likeliest token the guide allows after `text` (sampled among the allowed ones of
+    the top GUIDE_TOP_K when temperature > 0); an end-of-turn token when none is allowed."""
+    import torch
+
+    values, order = torch.topk(logits, min(GUIDE_TOP_K, logits.shape[-1]))
+    candidates = [int(t) for t in order]
+
+    def allowed(token: int) -> bool:
+        return guide.allows_end(text) if token in stop_ids else guide.allows(text, texts[token])
+
+    if temperature <= 0:
+        for token in candidates:
+            if allowed(token):
+                return token
+    else:
+        keep = [i for i, token in enumerate(candidates) if allowed(token)]
+        if keep:
+            probs = torch.softmax(values[keep] / temperature, dim=-1)
+            return candidates[keep[int(torch.multinomial(probs, 1).item())]]
+    return min(stop_ids)
 
 
 def _pick_token(logits: Any, sequence: Any, temperature: float,

@@ -27,6 +27,7 @@ from typing import Any
 from retrieval.errors import CartsmithError
 
 from .decoding import (
+    TokenGuide,
     _decode_tokens,
     _encode,
     _stop_token_ids,
@@ -163,12 +164,14 @@ class _Decoder:
 
     prefill: text the assistant's reply is forced to start with (part of `text`).
     until: called with the reply so far after each token; True ends the reply ("stop").
+    guide: a `TokenGuide` every new token must satisfy (the reply text it sees starts with
+    the prefill).
     """
 
     def __init__(self, loaded: LoadedModel, messages: Sequence[Message], max_new_tokens: int | None,
                  stop: Sequence[str] | None, prefix_allowed_tokens_fn: PrefixAllowedTokensFn | None,
                  temperature: float | None, prefill: str = "",
-                 until: Callable[[str], bool] | None = None) -> None:
+                 until: Callable[[str], bool] | None = None, guide: TokenGuide | None = None) -> None:
         config = loaded.config
         self.loaded = loaded
         self.max_new_tokens = max_new_tokens if max_new_tokens is not None else config.max_new_tokens
@@ -179,6 +182,7 @@ class _Decoder:
         self.prefix_fn = prefix_allowed_tokens_fn
         self.prefill = prefill
         self.until = until
+        self.guide = guide
         self.prompt_ids = _encode(loaded.tokenizer, build_prompt(loaded.tokenizer, messages) + prefill)
         self.new_ids: list[int] = []
         self.text = prefill
@@ -194,7 +198,7 @@ class _Decoder:
             yield self.prefill
             emitted = len(self.prefill)
         for token in _decode_tokens(self.loaded, self.prompt_ids, self.max_new_tokens,
-                                    self.temperature, self.prefix_fn):
+                                    self.temperature, self.prefix_fn, self.guide, self.prefill):
             self.new_ids.append(token)
             if token in stop_ids:
                 self.finish_reason = "eos"
@@ -239,6 +243,7 @@ def generate(
     temperature: float | None = None,
     prefill: str = "",
     until: Callable[[str], bool] | None = None,
+    guide: TokenGuide | None = None,
 ) -> Generation:
     """Reply to a chat. Greedy unless temperature (default: the config's) is > 0.
 
@@ -247,9 +252,11 @@ def generate(
     prefill: text the reply is forced to begin with (included in text; e.g. "{").
     until: called with the reply so far after each token; True ends it (finish "stop"),
     e.g. as soon as a check fails, so no time goes into text that will be thrown away.
+    guide: a `TokenGuide` (grammar) each new token must satisfy, e.g.
+    `answer_guide.SlotAnswerGuide`; the likeliest allowed token is taken.
     """
     decoder = _Decoder(loaded, messages, max_new_tokens, stop, prefix_allowed_tokens_fn, temperature,
-                       prefill, until)
+                       prefill, until, guide)
     for _ in decoder.pieces():
         pass
     return decoder.result()

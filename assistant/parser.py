@@ -6,8 +6,11 @@ and it steers the base model into JSON), stops at the first "}" (a `Request` has
 object), and validates with `Request.from_dict`, which names a wrong field. An invalid
 reply is retried once with a small sampling temperature.
 
-The intent value is constrained while it is decoded (`intent_constraint`): only tokens that
-keep it on the way to one of INTENTS are allowed, so the reply never names an unknown intent.
+Decoding is guided (`request_guide.RequestJsonGuide`): a token is taken only while the
+reply is still the beginning of one flat JSON object of the request's schema (an intent of
+INTENTS, known keys once each, strings, string lists and numbers where they belong), so
+every reply is valid JSON of the right shape. `intent_constraint` is the older, intent-only
+constraint (a transformers-style prefix_allowed_tokens_fn), kept for callers that want it.
 
 `bundle_summary(bundle)` renders the current bundle the way the prompt (and the training
 data) shows it: "[1] Teapot Blue; [2] Tea Towel Red" or "(none)".
@@ -70,28 +73,15 @@ def read_request(text: str) -> tuple[Request | None, bool, str | None]:
         return None, True, str(exc)
 
 
-_VOCAB_CACHE: dict[int, tuple[list[str], dict[str, list[int]]]] = {}
 _INTENT_ENDS = tuple(intent + '"' for intent in INTENTS)
-
-
-def _vocab(tokenizer: Any) -> tuple[list[str], dict[str, list[int]]]:
-    """Each token id's text, and token ids by first character (cached per tokenizer)."""
-    key = id(tokenizer)
-    if key not in _VOCAB_CACHE:
-        size = len(tokenizer)
-        texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=False)
-        by_first: dict[str, list[int]] = {}
-        for i, text in enumerate(texts):
-            if text:
-                by_first.setdefault(text[0], []).append(i)
-        _VOCAB_CACHE[key] = (texts, by_first)
-    return _VOCAB_CACHE[key]
 
 
 def intent_constraint(tokenizer: Any, n_prompt_tokens: int) -> Callable[[int, Any], list[int]]:
     """A prefix_allowed_tokens_fn that lets the reply's intent value (right after the
     prefill '{"intent": "') only spell one of INTENTS, then leaves decoding free."""
-    texts, by_first = _vocab(tokenizer)
+    from .decoding import token_texts
+
+    texts, by_first = token_texts(tokenizer)
     everything = list(range(len(texts)))
 
     def allowed(_batch_id: int, ids: Any) -> list[int]:
@@ -121,22 +111,13 @@ class RequestParser:
         self.retry_temperature = retry_temperature
         self.constrain_intent = constrain_intent
 
-    def _constraint(self, messages: list[dict[str, str]]) -> Callable[[int, Any], list[int]] | None:
-        if not self.constrain_intent or not hasattr(self.loaded, "tokenizer"):
-            return None
-        from .llm import build_prompt
-
-        tokenizer = self.loaded.tokenizer
-        prompt = build_prompt(tokenizer, messages) + PREFILL
-        n_prompt = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        return intent_constraint(tokenizer, n_prompt)
-
     def _generate(self, messages: list[dict[str, str]], temperature: float) -> tuple[str, int]:
         from .llm import generate
+        from .request_guide import RequestJsonGuide
 
+        guide = RequestJsonGuide() if self.constrain_intent else None
         gen = generate(self.loaded, messages, max_new_tokens=self.max_new_tokens, stop=["}"],
-                       prefix_allowed_tokens_fn=self._constraint(messages),
-                       temperature=temperature, prefill=PREFILL)
+                       guide=guide, temperature=temperature, prefill=PREFILL)
         text = gen.text
         if gen.finish_reason == "stop":
             text += "}"

@@ -15,11 +15,13 @@ Checks, exposed one by one so the evals can count them:
 * `is_grounded(final, bundle, titles)`: the substituted answer names every bundle item
   exactly once and no other catalog title, and prices appear only where code wrote them.
 
-`BundleWriter(loaded).write(bundle, need)` runs the model (greedy) and stops it at the first
-finished line that fails a check (`first_bad_line`); then it applies the guard and the reason
-check to the whole answer, regenerates once from the last good line (`good_prefix`) with a
-small temperature, then falls back to `TemplateWriter`, which builds the same kind of answer
-deterministically from the evidence.
+`BundleWriter(loaded).write(bundle, need)` runs the model greedily under a token guide
+(`answer_guide.SlotAnswerGuide`: line k starts "[k]", its numbers are item k's own, it
+claims nothing item k's evidence does not support, nothing follows the last line), and
+stops it at the first finished line that fails a check (`first_bad_line`); then it applies
+the guard and the reason check to the whole answer, regenerates once from the last good
+line (`good_prefix`) with a small temperature, then falls back to `TemplateWriter`, which
+builds the same kind of answer deterministically from the evidence.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import dataclasses
 import hashlib
 import math
 import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -48,6 +51,7 @@ from .answer_checks import (
     parse_slot_lines,
     substitute,
 )
+from .answer_claims import allowed_claims
 from .records import Bundle, BundleItem
 
 __all__ = [
@@ -58,6 +62,7 @@ __all__ = [
     "check_no_prices",
     "check_reasons",
     "check_slots",
+    "claims_of",
     "evidence_fact",
     "fact_numbers",
     "facts_of",
@@ -65,6 +70,7 @@ __all__ = [
     "format_price",
     "good_prefix",
     "is_grounded",
+    "item_claims",
     "item_fact",
     "item_lines",
     "item_numbers",
@@ -161,6 +167,28 @@ def numbers_of(bundle: Bundle) -> list[frozenset[str]]:
     return [item_numbers(bi) for bi in bundle.items]
 
 
+def item_claims(bi: BundleItem, picked: bool = True) -> frozenset[str]:
+    """The claim classes a reason for this item may make (`answer_claims`): "your pick" for
+    the shopper's own item, "bought together" for a pairing, "best seller" for popularity;
+    picked: the bundle holds an item the shopper chose (else no line may say "your pick")."""
+    if bi.role == "anchor":
+        return allowed_claims(["anchor"])
+    kinds = ["locked"] if bi.locked else []
+    ev = _main_evidence(bi)
+    if ev is not None:
+        kinds.append(ev.kind)
+    return allowed_claims(kinds, picked=picked)
+
+
+def has_pick(bundle: Bundle) -> bool:
+    return any(bi.role == "anchor" for bi in bundle.items)
+
+
+def claims_of(bundle: Bundle) -> list[frozenset[str]]:
+    picked = has_pick(bundle)
+    return [item_claims(bi, picked) for bi in bundle.items]
+
+
 def item_lines(bundle: Bundle) -> str:
     lines = []
     for n, bi in enumerate(bundle.items, 1):
@@ -191,9 +219,10 @@ def _pick(options: Sequence[str], *keys: object) -> str:
     return options[digest[0] % len(options)]
 
 
-def template_reason(bi: BundleItem, variant: int = 0) -> str:
+def template_reason(bi: BundleItem, variant: int = 0, picked: bool = True) -> str:
     """A friendly reason restating the item's own evidence (used by the template writer and
-    to build the fine-tuning targets)."""
+    to build the fine-tuning targets); picked: the bundle holds an item the shopper chose,
+    else a pairing is told without "your pick"."""
     from finetune import phrasings as P
 
     if bi.role == "anchor":
@@ -211,11 +240,13 @@ def template_reason(bi: BundleItem, variant: int = 0) -> str:
     numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)
                if m.group(0).rstrip(".").replace(",", "") in allowed]
     if ev.kind == "association_rule" and len(numbers) >= 2:
-        return _pick(P.REASON_RULE, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
+        rule_bank: Sequence[str] = P.REASON_RULE if picked else P.REASON_RULE_NO_PICK
+        return _pick(rule_bank, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
     if ev.kind == "popular" and len(numbers) >= 2:
         return _pick(P.REASON_POPULAR, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
     if ev.kind == "co_purchase" and numbers:
-        return _pick(P.REASON_COPURCHASE, bi.item.item_id, variant).format(a=numbers[0])
+        pair_bank: Sequence[str] = P.REASON_COPURCHASE if picked else P.REASON_COPURCHASE_NO_PICK
+        return _pick(pair_bank, bi.item.item_id, variant).format(a=numbers[0])
     if not numbers:
         return _pick(P.REASON_SIMILAR if ev.kind == "similar_text" else P.REASON_GENERIC,
                      bi.item.item_id, variant)
@@ -254,7 +285,8 @@ def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
 def slot_text(bundle: Bundle, need: str | None, variant: int = 0) -> str:
     """The slot-form answer the template writer gives (and the fine-tuning target)."""
     lines = [template_opening(bundle, need, variant)]
-    lines += [f"[{n}] {template_reason(bi, variant)}" for n, bi in enumerate(bundle.items, 1)]
+    picked = has_pick(bundle)
+    lines += [f"[{n}] {template_reason(bi, variant, picked)}" for n, bi in enumerate(bundle.items, 1)]
     return "\n".join(lines)
 
 
@@ -284,41 +316,55 @@ class BundleWriter:
 
     def __init__(self, loaded: Any, *, other_titles: Iterable[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
                  retry_temperature: float = 0.3, fallback: Writer | None = None,
-                 check_while_decoding: bool = True) -> None:
+                 check_while_decoding: bool = True, guided: bool = True,
+                 deadline_s: float | None = None) -> None:
         self.loaded = loaded
+        # A serving policy: past this many seconds of writing, decoding stops and the
+        # shopper gets the template's answer now rather than the model's one late. None
+        # (the evals) lets the model finish.
+        self.deadline_s = deadline_s
         # Off only for the evals' "grounded before any guard" count: a reply cut at its
         # first faulty line would read as ungrounded. The served answer is the same either
         # way (greedy text is a prefix of itself; the repair starts from the same line).
         self.check_while_decoding = check_while_decoding
+        # The token guide (`SlotAnswerGuide`); off only to measure the model on its own.
+        self.guided = guided
         self.other_titles = tuple(other_titles)
         self.max_new_tokens = max_new_tokens
         self.retry_temperature = retry_temperature
         self.fallback = fallback or TemplateWriter()
 
-    def _generate(self, prompt: str, temperature: float, bundle: Bundle, prefill: str = "") -> tuple[str, int]:
+    def _generate(self, prompt: str, temperature: float, bundle: Bundle, prefill: str = "",
+                  started: float | None = None) -> tuple[str, int]:
+        from .answer_guide import SlotAnswerGuide
         from .llm import generate
 
         # An opening sentence plus one short line per item; a longer reply is a ramble the
         # guard would reject anyway, so it is not worth waiting for.
         n_items = len(bundle.items)
         budget = min(self.max_new_tokens, 16 + 20 * n_items)
-        facts = numbers_of(bundle)
+        facts, claims = numbers_of(bundle), claims_of(bundle)
 
         def until(text: str) -> bool:
-            if _finished_lines(text) > n_items:
+            if _finished_lines(text) > n_items or self._late(started):
                 return True
-            return self.check_while_decoding and first_bad_line(text, facts) is not None
+            return self.check_while_decoding and first_bad_line(text, facts, claims) is not None
 
+        guide = SlotAnswerGuide(facts, claims) if self.guided else None
         gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
-                       temperature=temperature, prefill=prefill, until=until)
+                       temperature=temperature, prefill=prefill, until=until, guide=guide)
         return gen.text.strip(), gen.n_new_tokens
+
+    def _late(self, started: float | None) -> bool:
+        return self.deadline_s is not None and started is not None and \
+            time.perf_counter() - started > self.deadline_s
 
     def check(self, raw: str, bundle: Bundle) -> tuple[bool, bool, str]:
         """(passes the output guard, reasons faithful, substituted text) for one raw reply."""
         n = len(bundle.items)
         final = substitute(raw, bundle)
         guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
-        reasons = guard and check_reasons(raw, numbers_of(bundle))
+        reasons = guard and check_reasons(raw, numbers_of(bundle), claims_of(bundle))
         return guard, reasons, final
 
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
@@ -326,25 +372,29 @@ class BundleWriter:
         second try keeps the lines that passed and regenerates only from the faulty one on
         (sampled a little), so a repair costs a line, not a whole answer."""
         prompt = write_prompt(bundle, need)
-        facts = numbers_of(bundle)
+        facts, claims = numbers_of(bundle), claims_of(bundle)
         tokens = 0
         first_raw = ""
         first: tuple[bool, bool] | None = None
         prefill = ""
+        started = time.perf_counter()
+        made = 0
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
-            raw, n_tokens = self._generate(prompt, temperature, bundle, prefill)
-            tokens += n_tokens
+            if attempt > 1 and self._late(started):
+                break  # no time left for a repair: the template answers
+            raw, n_tokens = self._generate(prompt, temperature, bundle, prefill, started)
+            made, tokens = attempt, tokens + n_tokens
             guard, reasons, final = self.check(raw, bundle)
             if first is None:
                 first_raw = raw
                 first = (is_grounded(final, bundle, self.other_titles),
-                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts))
+                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts, claims))
             if guard and reasons:
                 return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
                                     writer="model", tokens=tokens, raw_text=first_raw,
                                     raw_grounded=first[0], raw_reasons_ok=first[1])
-            prefill = good_prefix(raw, facts)
+            prefill = good_prefix(raw, facts, claims)
         fb = self.fallback.write(bundle, need)
-        return dataclasses.replace(fb, attempts=2, tokens=tokens, raw_text=first_raw,
+        return dataclasses.replace(fb, attempts=made, tokens=tokens, raw_text=first_raw,
                                    raw_grounded=first[0] if first else None,
                                    raw_reasons_ok=first[1] if first else None)

@@ -174,6 +174,15 @@ REASON_RULE = (
     "a favourite pairing: {a} of {b} baskets.",
     "bought with your pick in {a} of {b} baskets.",
 )
+# The same facts in a bundle the shopper picked no item for (the pairing is with another item).
+REASON_RULE_NO_PICK = (
+    "bought together in {a} of {b} baskets.",
+    "a favourite pairing: {a} of {b} baskets.",
+)
+REASON_COPURCHASE_NO_PICK = (
+    "often bought together: {a} baskets.",
+    "a common match: {a} baskets.",
+)
 REASON_COPURCHASE = (
     "in {a} baskets with your pick.",
     "bought alongside it in {a} baskets.",

@@ -9,9 +9,11 @@ import pytest
 
 from assistant import parser as parser_mod
 from assistant import writer as writer_mod
+from assistant.answer_guide import SlotAnswerGuide
 from assistant.llm import Generation
 from assistant.parser import PREFILL, RequestParser, bundle_summary, read_request
 from assistant.records import Bundle, BundleItem, Request
+from assistant.request_guide import RequestJsonGuide
 from assistant.writer import (
     BundleWriter,
     TemplateWriter,
@@ -117,13 +119,15 @@ def test_template_writer_is_always_grounded():
 
 def _fake_generate(replies):
     """A scripted stand-in for llm.generate that honours prefill and `until` the way the
-    real decoder does: text arrives piece by piece and `until` can end it early."""
+    real decoder does: text arrives piece by piece and `until` can end it early. The script
+    is what the model wrote; a guide given is recorded, not applied (test_answer_guide and
+    test_llm cover guided decoding)."""
     calls = []
 
     def fake(loaded, messages, max_new_tokens=None, stop=None, prefix_allowed_tokens_fn=None, *,
-             temperature=None, prefill="", until=None):
+             temperature=None, prefill="", until=None, guide=None):
         calls.append({"temperature": temperature, "prefill": prefill, "messages": messages,
-                      "max_new_tokens": max_new_tokens})
+                      "max_new_tokens": max_new_tokens, "guide": guide})
         script = replies[min(len(calls) - 1, len(replies) - 1)]
         text, reason = prefill, "eos"
         for ch in script:
@@ -150,6 +154,8 @@ def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypat
     # the repair keeps the opening and line [1] and regenerates from line [2] on
     assert calls[1]["prefill"] == "\n".join(GOOD.split("\n")[:2]) + "\n"
     assert calls[0]["max_new_tokens"] <= 16 + 20 * len(_bundle().items)  # no waiting for rambles
+    assert isinstance(calls[0]["guide"], SlotAnswerGuide)
+    assert calls[0]["guide"].allows_end(GOOD)
 
     fake, calls = _fake_generate([bad, good_rest])
     monkeypatch.setattr(llm, "generate", fake)
@@ -202,6 +208,7 @@ def test_parser_prefills_stops_and_retries(monkeypatch):
     assert result.request == Request("bundle", items=("teapot",))
     assert result.valid_json and result.attempts == 2
     assert calls[0]["prefill"] == PREFILL and calls[0]["temperature"] == 0.0
+    assert isinstance(calls[0]["guide"], RequestJsonGuide)
     assert "Shopper: a bundle for a teapot" in calls[0]["messages"][0]["content"]
     assert parser_mod.MAX_NEW_TOKENS <= 48
 
@@ -232,6 +239,30 @@ def test_shipped_adapter_parses_and_writes_on_the_default_model():
     reply = BundleWriter(loaded, other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     assert reply.grounded
     assert is_grounded(reply.text, _bundle(), OTHER_TITLES)
+
+
+@pytest.mark.slow
+def test_shipped_adapter_words_an_occasion_bundle_itself_under_the_guide():
+    """A bundle built from a need (text matches, a best seller), as the composer makes them:
+    the tuned model's guided answer passes every check on the first try."""
+    from assistant.llm import LLMConfig, load_model
+
+    if not (ADAPTER / "cartsmith-adapter.json").is_file():
+        pytest.skip("the shipped adapter is not there yet")
+    loaded = load_model(LLMConfig(adapter=str(ADAPTER)))
+    similar = [BundleItem(Item(i, t, p), (Evidence("similar_text", "matches 'a tea party' (similarity 0.7)",
+                                                    {"similarity": 0.7}),))
+               for i, t, p in (("T1", "Tea Party Birthday Card", 0.42), ("T2", "Tea Time Party Bunting", 4.95))]
+    popular = BundleItem(Item("T3", "Regency Cakestand 3 Tier", 12.75), (Evidence(
+        "popular", "in 1,200 of 14,201 baskets (top 1% of the shop)",
+        {"count": 1200.0, "baskets": 14201.0, "top_percent": 1.0}),))
+    bundle = Bundle((*similar, popular), need="a tea party")
+    titles = (*OTHER_TITLES, "Tea Party Wrapping Paper")
+    reply = BundleWriter(loaded, other_titles=titles).write(bundle, "a tea party")
+    assert reply.writer == "model" and reply.attempts == 1, reply.raw_text
+    assert reply.grounded and reply.reasons_ok
+    assert writer_mod.check_reasons(reply.raw_text, writer_mod.numbers_of(bundle), writer_mod.claims_of(bundle))
+    assert "your pick" not in reply.text  # the shopper picked nothing here
 
 
 def test_intent_constraint_only_spells_known_intents():
@@ -285,3 +316,16 @@ def test_reasons_never_cite_digits_of_a_named_title_nor_name_other_items():
     titles = (*OTHER_TITLES, "Funky Flower Picnic Bag for 4", "Tea Party Birthday Card", "Set of 3 Cake Tins")
     assert is_grounded(reply.text, bundle, titles) and check_reasons(reply.raw_text, owns)
     assert "3 of" not in reply.text
+
+
+def test_past_its_deadline_the_writer_answers_with_the_template(monkeypatch):
+    import assistant.llm as llm
+
+    bad = GOOD.replace("441 of 1,036", "87")
+    clock = iter([0.0, *([5.0] * 200)])  # the first attempt "took" five seconds
+    monkeypatch.setattr(writer_mod.time, "perf_counter", lambda: next(clock))
+    fake, calls = _fake_generate([bad, GOOD])
+    monkeypatch.setattr(llm, "generate", fake)
+    reply = BundleWriter(object(), other_titles=OTHER_TITLES, deadline_s=2.8).write(_bundle(), "a picnic")
+    assert reply.writer == "template" and reply.attempts == 1 and len(calls) == 1  # no repair was tried
+    assert reply.grounded and reply.reasons_ok

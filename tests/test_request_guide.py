@@ -1,0 +1,54 @@
+"""The parser's JSON guide on hand-written text (no model): only a valid Request spells."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.parser import PREFILL, read_request
+from assistant.records import INTENTS, Request
+from assistant.request_guide import RequestJsonGuide
+
+GOOD = [
+    '{"intent": "bundle", "need": "a picnic", "budget": 20}',
+    '{"intent": "bundle", "items": ["lunch bag", "tea towel"], "exclude": ["candles"], "size": 4}',
+    '{"intent": "remove", "target": "2"}',
+    '{"intent": "set_budget", "budget": 12.5}',
+    '{"intent":"smalltalk"}',
+]
+
+
+@pytest.mark.parametrize("text", GOOD)
+def test_every_prefix_of_a_valid_request_is_allowed_and_only_the_whole_may_end(text: str) -> None:
+    guide = RequestJsonGuide()
+    assert all(guide.allows(text[:i], text[i]) for i in range(len(text)))
+    assert guide.allows_end(text)
+    assert not guide.allows_end(text[:-1])
+    request, _, error = read_request(text)
+    assert request is not None and error is None
+
+
+@pytest.mark.parametrize(("text", "piece"), [
+    ('{"intent": "', "shout"),                          # not an intent
+    ('{"intent": "bundle", "', "colour"),               # not a key
+    ('{"intent": "bundle", "need": "x", "', "need"),    # a key twice
+    ('{"intent": "bundle", "budget": ', '"'),           # a number, not a string
+    ('{"intent": "bundle", "budget": 45', "x45cm"),     # what the model once wrote
+    ('{"intent": "bundle", "size": 4', ".5"),           # a whole number
+    ('{"intent": "add", "items": ["bundle", "12"', "}"),  # the list is not closed
+    ('{"intent": "bundle", "need": "a', "\n"),          # strings stay on one line
+    ('{"intent": "bundle"}', " and more"),              # nothing after the object
+    ('{"intent": "bundle", "budget": ', "₂"),           # digits are ASCII
+])
+def test_a_token_that_breaks_the_schema_is_refused(text: str, piece: str) -> None:
+    assert RequestJsonGuide().allows(text, "") or text == ""
+    assert not RequestJsonGuide().allows(text, piece)
+
+
+def test_every_intent_and_the_prefill_spell_through_the_guide() -> None:
+    guide = RequestJsonGuide()
+    for intent in INTENTS:
+        text = json.dumps(Request(intent=intent).to_dict())
+        assert text.startswith(PREFILL[:-1]) and guide.allows_end(text)
+    assert not guide.allows_end(PREFILL)
