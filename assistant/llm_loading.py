@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -45,7 +46,7 @@ from .model_files import (
 
 __all__ = [
     "ADAPTER_MANIFEST", "DEFAULT_MODEL", "MODEL_MANIFEST", "PACKAGED_MODELS", "PACKAGED_PREFIX",
-    "LLMConfig", "LoadedModel", "ModelSource", "check_adapter_compatible", "default_cache_dir",
+    "LLMConfig", "LoadedModel", "ModelSource", "check_adapter_compatible", "default_cache_dir", "default_threads",
     "ensure_hf_folder", "file_sha256", "library_versions", "load_base_model", "load_model",
     "model_bytes", "model_id_for", "packaged_gguf", "process_rss", "quantized_cache_folder",
     "read_adapter_manifest", "resolve_model", "torch_dtype", "write_json_atomic",
@@ -69,8 +70,14 @@ def default_cache_dir() -> str:
     return str(base / "models")
 
 
-def _default_threads() -> int:
-    return os.cpu_count() or 1
+def default_threads(cap: int = 4) -> int:
+    """The cores this process may run on (its CPU affinity), at most `cap`: a 135M model
+    gains nothing from more threads, and they cost start-up and synchronisation."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(cap, available))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +102,14 @@ class LLMConfig(Config):
     prompt_cache: keep the KV cache of the last few generations and reuse a new prompt's
         longest shared prefix (the fixed instructions, an unchanged bundle) instead of
         recomputing it.
+    head_dtype: dtype of the output layer (vocabulary logits) at inference. The NF4 path
+        keeps it unquantised; "bfloat16" halves the bytes it reads per token (the largest
+        single matmul of a 135M model: 49,152 x 576; measured here 17 -> 9.5 ms a token),
+        "float32" keeps the trained precision, "auto" takes bfloat16 on a CPU with native
+        bf16 instructions (avx512_bf16, amx_bf16) and float32 elsewhere. Training always
+        uses float32.
+    lean_lora: serve the adapter's layers with `lora_serving.lean_lora`'s forward (the same
+        arithmetic as peft's, without its per-call bookkeeping).
     """
 
     model: str = DEFAULT_MODEL
@@ -104,10 +119,12 @@ class LLMConfig(Config):
     cache_dir: str = dataclasses.field(default_factory=default_cache_dir)
     max_new_tokens: int = 256
     temperature: float = 0.0
-    threads: int = dataclasses.field(default_factory=_default_threads)
+    threads: int = dataclasses.field(default_factory=default_threads)
     cache_quantized: bool = True
     prompt_lookup: int = 3
     prompt_cache: bool = True
+    head_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    lean_lora: bool = True
 
     def validate(self) -> None:
         check(bool(self.model.strip()), "llm.model", "must name a model")
@@ -122,6 +139,8 @@ class LLMConfig(Config):
         check(self.temperature >= 0, "llm.temperature", f"must be >= 0, got {self.temperature}")
         check(self.threads >= 1, "llm.threads", f"must be >= 1, got {self.threads}")
         check(0 <= self.prompt_lookup <= 64, "llm.prompt_lookup", f"must be within 0..64, got {self.prompt_lookup}")
+        check(self.head_dtype in ("auto", "float32", "bfloat16"), "llm.head_dtype",
+              f"must be 'auto', 'float32' or 'bfloat16', got {self.head_dtype!r}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -317,6 +336,14 @@ def load_model(config: LLMConfig) -> LoadedModel:
 
         model = PeftModel.from_pretrained(model, str(Path(config.adapter).expanduser()), is_trainable=False)
         model.eval()
+        if config.lean_lora:
+            from .lora_serving import lean_lora
+
+            lean_lora(model)
+    head_dtype = resolved_head_dtype(config)
+    if head_dtype != "float32":
+        cast_output_head(model, head_dtype)
+
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -328,6 +355,56 @@ def load_model(config: LLMConfig) -> LoadedModel:
         config=config,
         adapter_manifest=manifest,
     )
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on an x86 CPU that advertises avx512_bf16 or amx_bf16 (Linux /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        return False
+    return False
+
+
+def resolved_head_dtype(config: LLMConfig) -> str:
+    """The output layer's dtype this config serves with ("auto" decided for this CPU)."""
+    if config.head_dtype != "auto":
+        return config.head_dtype
+    return "bfloat16" if cpu_has_native_bf16() else "float32"
+
+
+def cast_output_head(model: Any, dtype_name: str) -> None:
+    """Serve the output layer in `dtype_name` (a copy: a tied input embedding stays float32)."""
+    import torch
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = base.get_output_embeddings()
+    if head is None or getattr(head, "bias", None) is not None:
+        return
+    base.set_output_embeddings(_cast_head_class()(head.weight, getattr(torch, dtype_name)))
+
+
+@functools.cache
+def _cast_head_class() -> Any:
+    """The module class, built on first use so that importing this file needs no torch."""
+    import torch
+
+    class CastHead(torch.nn.Module):
+        """A bias-free output layer whose weight is held in another dtype; it takes and
+        returns the model's own dtype."""
+
+        def __init__(self, weight: Any, dtype: Any) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight.detach().to(dtype).clone(), requires_grad=False)
+
+        def forward(self, hidden: Any) -> Any:
+            return torch.nn.functional.linear(hidden.to(self.weight.dtype), self.weight).to(hidden.dtype)
+
+    return CastHead
 
 
 def library_versions() -> dict[str, str | None]:

@@ -23,10 +23,13 @@ from .actions import Actions
 from .bundles import BundleComposer, ComposerConfig
 from .chain import DialogueChain
 from .guard import InputLimits
+from .llm_loading import default_threads
 from .records import CartLine, Reply
 from .session import ConversationState, SessionStore
 
 log = logging.getLogger(__name__)
+
+
 SHIPPED_ADAPTER = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
 
 
@@ -37,9 +40,16 @@ class AssistantConfig(Config):
     model: str = "packaged:SmolLM2-135M-Instruct"
     adapter: str | None = "shipped"
     quantization: Literal["nf4", "none"] = "nf4"
-    threads: int = 1
+    # torch threads for the model: the cores this process may use, at most 4 (a 135M model
+    # gains nothing past that). Measured on 2 quiet cores (bench/bench_turn.py): a bundle
+    # turn p50 1.98 s with 2 threads vs 2.28 s with 1. On a machine shared with other busy
+    # jobs use 1: OpenMP threads stall when the cores are oversubscribed.
+    threads: int = dataclasses.field(default_factory=default_threads)
     writer: Literal["model", "template"] = "model"
     bundle_size: int = 4
+    # Seconds the model may spend writing one answer before the template answers instead
+    # (the turn target is p95 <= 4 s; parsing takes up to about 1 s of it).
+    write_deadline_s: float = 2.5
     max_input_chars: int = 2_000
     max_turns_per_session: int = 200
 
@@ -48,6 +58,7 @@ class AssistantConfig(Config):
         check(self.max_input_chars >= 16, "assistant.max_input_chars", "must be at least 16")
         check(self.max_turns_per_session >= 1, "assistant.max_turns_per_session", "must be at least 1")
         check(self.threads >= 1, "assistant.threads", "must be at least 1")
+        check(self.write_deadline_s > 0, "assistant.write_deadline_s", "must be a positive number of seconds")
 
     def index_path(self) -> Path:
         return Path(self.index) if self.index else default_index_dir("online-retail")
@@ -78,7 +89,7 @@ class Assistant:
                                         adapter=config.adapter_path(), threads=config.threads))
         self.actions = Actions(self.index, self.composer, config.bundle_size)
         template = TemplateWriter()
-        writer = BundleWriter(self.llm) if config.writer == "model" else None
+        writer = BundleWriter(self.llm, deadline_s=config.write_deadline_s) if config.writer == "model" else None
         self.chain = DialogueChain(self.actions, RequestParser(self.llm), writer, template, self.store,
                                    InputLimits(config.max_input_chars, config.max_turns_per_session))
         # One model, one decoding loop at a time; retrieval and composing are cheap.

@@ -98,10 +98,13 @@ def _bench_transformers(quantization: str, args: argparse.Namespace) -> dict[str
             t2 = time.perf_counter()
         return t1 - t0, (args.new_tokens - 1) / (t2 - t1), tokens
 
+    started = time.perf_counter()
     run_once()  # warm-up (NF4 repacks its weights for the CPU kernel on the first call)
+    warmup_s = time.perf_counter() - started
     runs = [run_once() for _ in range(args.repeats)]
     result = {
         "load_seconds": round(load_s, 3),
+        "warmup_seconds": round(warmup_s, 1),
         "param_bytes": loaded.memory_bytes,
         "rss_delta_bytes": max(0, rss_loaded - rss0),
         "rss_after_decode_delta_bytes": max(0, _rss() - rss0),

@@ -49,6 +49,7 @@ def rss_mb() -> float:
 def run(assistant, repeats: int) -> dict:
     totals, until_bundle, tokens, stages = [], [], [], {}
     kinds: dict[str, int] = {}
+    writers: dict[str, int] = {}
     for _ in range(repeats):
         for opener in OPENERS:
             session = assistant.open_session()
@@ -57,6 +58,7 @@ def run(assistant, repeats: int) -> dict:
                 kinds[reply.kind] = kinds.get(reply.kind, 0) + 1
                 t = reply.timings
                 if reply.kind == "bundle":
+                    writers[reply.writer] = writers.get(reply.writer, 0) + 1
                     totals.append(t["total"])
                     until_bundle.append(t.get("guard", 0) + t.get("parse", 0) + t.get("act", 0))
                     tokens.append(reply.tokens_generated)
@@ -65,6 +67,8 @@ def run(assistant, repeats: int) -> dict:
     return {
         "bundle_turns": len(totals),
         "reply_kinds": kinds,
+        # who wrote the bundle answers: "model", or "template" where the model's failed its checks
+        "bundle_writers": writers,
         "p50_s": round(statistics.median(totals), 3) if totals else None,
         "p95_s": round(percentile(totals, 0.95), 3) if totals else None,
         "bundle_known_p50_s": round(statistics.median(until_bundle), 3) if until_bundle else None,
@@ -81,9 +85,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the product's)")
     args = parser.parse_args()
     before = rss_mb()
     base = AssistantConfig(sessions=":memory:")
+    if args.threads is not None:
+        base = base.replace(threads=args.threads)
     index = ShopIndex.load(base.index_path())
     results = {}
     for label, config in (("model", base), ("template_baseline", base.replace(writer="template"))):

@@ -328,6 +328,12 @@ def test_lora_step_reduces_loss_and_adapter_round_trips(tiny_model_dir: Path, tm
         base = load_model(_config(tiny_model_dir, quantization=quantization)).model(input_ids=ids).logits
     assert torch.equal(a, b)
     assert not torch.allclose(a, base, atol=1e-4)
+    # the lean LoRA forward (the default) computes what peft's own forward does, exactly
+    assert any(hasattr(m, "_cartsmith_lean") for m in first.model.modules())
+    peft_own = load_model(_config(tiny_model_dir, quantization=quantization, adapter=str(output), lean_lora=False))
+    assert not any(hasattr(m, "_cartsmith_lean") for m in peft_own.model.modules())
+    with torch.inference_mode():
+        assert torch.equal(a, peft_own.model(input_ids=ids).logits)
     reloaded_loss = evaluate_loss(first.model, first.tokenizer, [EXAMPLE])
     tolerance = 1e-4 if quantization == "none" else 2e-2  # NF4 serving uses bnb's bf16 CPU kernel
     assert reloaded_loss == pytest.approx(metrics["eval_loss"], rel=tolerance, abs=tolerance)
@@ -451,6 +457,77 @@ def test_prompt_lookup_decoding_gives_greedy_text_in_fewer_passes(tiny_model_dir
     calls["n"] = 0
     long = generate(counted, [{"role": "user", "content": "tea tea tea tea party"}], max_new_tokens=60)
     assert calls["n"] < long.n_new_tokens
+
+
+def test_bf16_output_head_serves_close_logits_and_keeps_the_input_embedding(tiny_model_dir: Path) -> None:
+    full = load_model(_config(tiny_model_dir))
+    half = load_model(_config(tiny_model_dir, head_dtype="bfloat16"))
+    assert half.model.get_output_embeddings().weight.dtype == torch.bfloat16
+    assert half.model.get_input_embeddings().weight.dtype == torch.float32  # untied, not cast
+    ids = full.tokenizer("find a picnic blanket", return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        a = full.model(input_ids=ids).logits
+        b = half.model(input_ids=ids).logits
+    assert b.dtype == torch.float32
+    assert torch.allclose(a, b, atol=0.05 * float(a.abs().max()))
+    assert generate(half, [{"role": "user", "content": "hi"}], max_new_tokens=4).n_new_tokens >= 1
+    with pytest.raises(ConfigError, match="head_dtype"):
+        _config(tiny_model_dir, head_dtype="int3")
+
+
+class _Lipogram:
+    """A token guide for the tests: no letter `banned`; the reply may end after min_chars."""
+
+    def __init__(self, banned: str, min_chars: int) -> None:
+        self.banned, self.min_chars = banned, min_chars
+
+    def allows(self, text: str, piece: str) -> bool:
+        return self.banned not in piece
+
+    def allows_end(self, text: str) -> bool:
+        return len(text) >= self.min_chars
+
+
+def _reference_guided(loaded, messages, guide, max_new_tokens: int) -> list[int]:
+    """Guided greedy the slow way: one full forward pass per token, every token checked."""
+    from assistant.decoding import _stop_token_ids, token_texts
+
+    texts = token_texts(loaded.tokenizer)[0]
+    stops = _stop_token_ids(loaded)
+    prompt = loaded.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    ids = loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    out: list[int] = []
+    text = ""
+    for _ in range(max_new_tokens):
+        with torch.inference_mode():
+            logits = loaded.model(input_ids=torch.tensor([ids + out])).logits[0, -1].float()
+        for token in torch.argsort(logits, descending=True).tolist():
+            if (guide.allows_end(text) if token in stops else guide.allows(text, texts[token])):
+                break
+        out.append(token)
+        if token in stops:
+            break
+        text += texts[token]
+    return out
+
+
+def test_guided_decoding_takes_the_likeliest_allowed_token_with_or_without_drafts(tiny_model_dir: Path) -> None:
+    drafted = load_model(_config(tiny_model_dir, prompt_lookup=3))
+    plain = load_model(_config(tiny_model_dir, prompt_lookup=0))
+    for content in ("find a picnic blanket", "tea tea tea tea party"):
+        messages = [{"role": "user", "content": content}]
+        guide = _Lipogram("e", 4)
+        free = generate(plain, messages, max_new_tokens=24)
+        guided = generate(drafted, messages, max_new_tokens=24, guide=guide)
+        assert "e" not in guided.text
+        assert guided.text == generate(plain, messages, max_new_tokens=24, guide=guide).text
+        want = _reference_guided(plain, messages, guide, 24)
+        assert guided.text == plain.tokenizer.decode(want, skip_special_tokens=True)
+        if "e" in free.text:
+            assert guided.text != free.text
+    with pytest.raises(CartsmithError, match="not both"):
+        generate(plain, [{"role": "user", "content": "x"}], max_new_tokens=2, guide=_Lipogram("e", 1),
+                 prefix_allowed_tokens_fn=lambda _b, _ids: [0])
 
 
 def test_length_grouped_batches_cover_every_example_once_with_similar_lengths() -> None:
