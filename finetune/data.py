@@ -329,8 +329,47 @@ def _evidence(shop: Shop, anchors: tuple[str, ...], item_id: str, rng: random.Ra
     return rng.choice(found) if found else None
 
 
+NEED_BUNDLE_SHARE = 0.35
+
+
+def need_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bundle, str] | None:
+    """A bundle for an occasion, shaped like the ones the assistant composes from a need:
+    no anchor, 3-5 real items of one invoice, most of them found by text retrieval (shown
+    as "a close match in style"), some by popularity or the shopper's taste, now and then
+    one the shopper kept."""
+    cat = shop.catalog
+    items = list(dict.fromkeys(basket))
+    rng.shuffle(items)
+    chosen: list[BundleItem] = []
+    need = rng.choice(P.OCCASIONS)
+    for item_id in items[: rng.randint(3, 5)]:
+        roll = rng.random()
+        ev: Evidence | None
+        if roll < 0.65:
+            ev = Evidence("similar_text", f"matches '{need}'", {})
+        elif roll < 0.85:
+            pop = shop.sources["popularity"].explain(Query(), cat.index_of[item_id])
+            ev = pop[0] if pop else None
+        else:
+            ev = Evidence("taste_profile", "matches the taste of shoppers like you", {})
+        locked = rng.random() < 0.08
+        if ev is None and not locked:
+            continue
+        chosen.append(BundleItem(cat.get(item_id), (ev,) if ev is not None else (), role="complement",
+                                 locked=locked))
+    if len(chosen) < 2:
+        return None
+    budget = None
+    if rng.random() < 0.3:
+        budget = float(int(sum(bi.item.price or 0 for bi in chosen)) + rng.choice((1, 2, 5, 10)))
+    return Bundle(tuple(chosen), need=need, budget=budget), need
+
+
 def write_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bundle, str] | None:
-    """A bundle from one real invoice: anchor(s) plus 2-4 co-bought items with evidence."""
+    """A bundle from one real invoice: anchor(s) plus 2-4 co-bought items with evidence
+    (or, for NEED_BUNDLE_SHARE of them, an occasion bundle: `need_bundle`)."""
+    if rng.random() < NEED_BUNDLE_SHARE:
+        return need_bundle(shop, basket, rng)
     cat = shop.catalog
     items = list(basket)
     rng.shuffle(items)
@@ -397,6 +436,7 @@ def _make(shop: Shop, invoices: list[str], n: int, parse_share: float, rng: rand
         facts = [item_fact(bi) for bi in bundle.items]
         out.append(_example("write", inv, write_messages(bundle, need, target), need=need,
                             item_ids=list(bundle.item_ids), roles=[bi.role for bi in bundle.items],
+                            locked=[bi.locked for bi in bundle.items],
                             facts=facts, budget=bundle.budget,
                             evidence=[[e.to_dict() for e in bi.reasons] for bi in bundle.items]))
         made_write += 1
