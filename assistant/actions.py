@@ -18,9 +18,20 @@ from typing import Any
 from langchain_core.tools import StructuredTool
 
 from retrieval.catalog import Catalog
-from retrieval.records import Item, Query
+from retrieval.records import Query
 from retrieval.shop_index import ShopIndex
 
+from .answers import (
+    CLARIFY_NEED,
+    GREETING,
+    NEED_BUNDLE,
+    OFF_TOPIC,
+    THANKS,
+    ActionResult,
+    CartAndAnswers,
+    item_line,
+    money,
+)
 from .bundle_edits import (
     BundleContext,
     BundleError,
@@ -32,7 +43,7 @@ from .bundle_edits import (
 from .bundles import BundleComposer, Composition
 from .guard import redact
 from .profiles import Profile, ProfileBuilder
-from .records import Bundle, CartLine, Request
+from .records import Bundle, Request
 from .session import ConversationState, bundle_from_state, bundle_to_state
 from .slots import (
     asks_about_cart,
@@ -43,40 +54,28 @@ from .slots import (
     exclusions_in,
     mentions_in_text,
     merge_exclusions,
-    names_whole_bundle,
     positions_in,
+    wants_products,
 )
 from .text_items import TextItems
 
-GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
-            "Tell me an item you like, an occasion, or a budget.")
-THANKS = "You're welcome! Anything else I can put together for you?"
-OFF_TOPIC = ("I'm the shop's bundle assistant, so I can't help with that — but I can suggest items "
-             "that go together, for an occasion or a budget. What are you shopping for?")
-NEED_BUNDLE = "There's no bundle yet. What should it be for — an item you like or an occasion?"
+__all__ = ["CLARIFY_NEED", "GREETING", "NEED_BUNDLE", "OFF_TOPIC", "THANKS", "ActionResult", "Actions",
+           "item_line", "money", "passed_over"]
+
+def passed_over(profile: Profile, keep: Sequence[str]) -> list[str]:
+    """Items shown earlier in the session that the shopper did not put in the cart: a new
+    bundle brings fresh ideas instead of repeating them (items named now are kept)."""
+    carted, kept = set(profile.cart), set(keep)
+    return [i for i in profile.viewed if i not in carted and i not in kept]
 
 
-def money(value: float | None) -> str:
-    return "price on request" if value is None else f"£{value:,.2f}"
+def _same_want(need: str | None, previous: str | None) -> bool:
+    return " ".join((need or "").lower().split()) == " ".join((previous or "").lower().split())
 
 
-def item_line(item: Item) -> str:
-    return f"{item.title} ({money(item.price)})"
-
-
-@dataclasses.dataclass(frozen=True)
-class ActionResult:
-    kind: str
-    text: str = ""
-    bundle: Bundle | None = None
-    alternatives: tuple[Item, ...] = ()
-    need_text: str = ""
-    footer: str = ""
-    request: Request | None = None  # set when the action served a different request than parsed
-
-
-class Actions:
-    """The tools and the intent router over one shop index."""
+class Actions(CartAndAnswers):
+    """The tools and the intent router over one shop index (cart, comparisons and
+    questions in `answers.CartAndAnswers`)."""
 
     def __init__(self, index: ShopIndex, composer: BundleComposer, bundle_size: int = 4) -> None:
         self.index = index
@@ -101,10 +100,14 @@ class Actions:
 
         def compose_bundle(anchors: list[str], need: str | None = None, budget: float | None = None,
                            exclude_terms: list[str] | None = None, size: int | None = None,
-                           user_id: str | None = None) -> Composition:
-            """Compose a bundle (exact budget, no substitutes, category spread)."""
-            return self.composer.compose(anchors, need, budget, exclude_terms=exclude_terms or (),
-                                         size=size or self.bundle_size, user_id=user_id)
+                           user_id: str | None = None, exclude_ids: list[str] | None = None,
+                           profile: dict[str, Any] | None = None) -> Composition:
+            """Compose a bundle (exact budget, no substitutes, category spread); the session
+            profile (cart, liked, rejected) seeds CF and nudges scores."""
+            return self.composer.compose(anchors, need, budget, exclude_ids=exclude_ids or (),
+                                         exclude_terms=exclude_terms or (), size=size or self.bundle_size,
+                                         user_id=user_id,
+                                         profile=Profile.from_dict(profile) if profile is not None else None)
 
         def add_to_cart(item_ids: list[str]) -> list[str]:
             """Validate item ids for the cart (titles and prices come from the catalog)."""
@@ -137,6 +140,8 @@ class Actions:
         unless the caller assembled the bundle itself and passes the context."""
         state.bundle = bundle_to_state(bundle)
         state.bundle_context = (context or self.composer.context_of(bundle)).to_dict()
+        for bi in bundle.items:
+            profile.observe("viewed", bi.item.item_id)
         state.profile = profile.to_dict()
 
     def footer(self, bundle: Bundle) -> str:
@@ -161,6 +166,13 @@ class Actions:
             return self._cart_contents(state)
         if state.bundle and exclusion_only(text) and not (intent == "swap" and (request.target or request.items)):
             return self._exclude(exclusions_in(redact(text)), state)  # a parsed swap of a named item stays a swap
+        if intent in ("question", "compare", "smalltalk", "off_topic") and wants_products(text) \
+                and not comparison_cue(text):
+            need = self.text_items.need_in(text)
+            if need is not None:  # "what about something tea?" asks for things, not a fact
+                served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
+                                 exclude=exclusions_in(redact(text)))
+                return dataclasses.replace(self._compose(served, state, text), request=served)
         if intent == "compare" or (intent in ("question", "bundle", "off_topic", "smalltalk", "cheaper") and (
                 comparison_cue(text) or (intent == "question" and len(request.items) >= 2))):
             compared = self._compare(request, state, text, required=intent == "compare")
@@ -203,6 +215,8 @@ class Actions:
 
     def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         anchors, missing = self._resolve_items(request.items)
+        if not anchors:  # a title typed out in full is an item, whatever slot the parser put it in
+            anchors = self.text_items.titles_in(text)
         codes = self.text_items.ids_in(text)
         if codes:  # stock codes typed by the shopper are anchors, and no longer "missing"
             anchors = list(dict.fromkeys([*anchors, *codes]))
@@ -210,6 +224,8 @@ class Actions:
         need = request.need
         if need and not re.search(r"[^\W\d_]{3,}", need):
             need = None  # "2", "#1": a position the model put in the wrong slot, not a need
+        if need and anchors and self.text_items.titles_in(need) == anchors[:1]:
+            need = None  # the "need" was the item's own title
         if not anchors and not need:
             if missing:
                 need = " ".join(missing)
@@ -223,16 +239,21 @@ class Actions:
                 if need is None:
                     if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
                         return ActionResult(kind="refusal", text=OFF_TOPIC)
-                    return ActionResult(kind="clarify", text="What is the bundle for? Name an item you like "
-                                                             "or an occasion, and a budget if you have one.")
+                    if (state.cart or state.bundle) and wants_products(text):
+                        return self._more_for_picks(request, state, text)
+                    return ActionResult(kind="clarify", text=CLARIFY_NEED)
         served = dataclasses.replace(request, items=tuple(anchors), need=need) \
             if (codes or need != request.need) else None
         profile = self._profile(state)
+        for anchor in anchors:  # an item the shopper names is one they like: it seeds later bundles
+            profile.observe("liked", anchor)
         budget = request.budget if request.budget is not None else state.constraints.get("budget")
+        excluded, fresh_only = self._session_limits(request, state, need, anchors, profile)
         composition: Composition = self.tools["compose_bundle"].invoke({
-            "anchors": anchors, "need": need, "budget": budget, "exclude_terms": list(request.exclude),
-            "size": request.size, "user_id": state.user_id})
-        state.constraints = {"budget": budget, "need": need, "exclude": list(request.exclude)}
+            "anchors": anchors, "need": need, "budget": budget, "exclude_terms": list(excluded),
+            "size": request.size, "user_id": state.user_id, "exclude_ids": fresh_only,
+            "profile": profile.to_dict()})
+        state.constraints = {"budget": budget, "need": need, "exclude": list(excluded)}
         if composition.bundle is None:
             if composition.over_budget:
                 return ActionResult(kind="clarify", text=f"The items you named already cost more than "
@@ -251,6 +272,43 @@ class Actions:
             notes.append(f"Nothing here matches \"{need}\" closely, so this is built around what you picked.")
         result = self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
         return dataclasses.replace(result, request=served)
+
+    def _session_limits(self, request: Request, state: ConversationState, need: str | None,
+                        anchors: Sequence[str], profile: Profile) -> tuple[tuple[str, ...], list[str]]:
+        """(exclusion phrases, item ids to leave out) for a new bundle in this session.
+
+        What the shopper ruled out stays out for the rest of the session, unless they now ask
+        for it ("no candles" ... later "some candles, please"). A new want gets fresh ideas
+        (`passed_over`); the same want asked again (with a new budget, say) may bring back
+        what fitted before."""
+        wanted = set(content_stems(" ".join([need or "", *(self.catalog.get(a).title for a in anchors)])))
+        kept = tuple(e for e in state.constraints.get("exclude") or () if not set(content_stems(e)) & wanted)
+        excluded = merge_exclusions(kept, request.exclude)
+        before = {e.get("item_id") for e in (state.bundle or {}).get("items", []) if e.get("role") == "anchor"}
+        same_want = _same_want(need, state.constraints.get("need")) and set(anchors) == before
+        return excluded, [] if same_want else passed_over(profile, anchors)
+
+    def _more_for_picks(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        """The shopper wants more but names nothing this shop has: items that go with what
+        they picked so far (the live profile's CF seeds: cart, liked items, history), said
+        plainly, rather than asking again what they already told."""
+        profile = self._profile(state)
+        bundle = self._bundle(state)
+        composition: Composition | None = None
+        if profile.seed_items() or state.user_id:
+            shown = [bi.item.item_id for bi in bundle.items] if bundle else []
+            budget = request.budget if request.budget is not None else state.constraints.get("budget")
+            composition = self.composer.compose(
+                [], None, budget, exclude_ids=[*shown, *passed_over(profile, ()), *profile.seed_items()],
+                exclude_terms=list(merge_exclusions(tuple(state.constraints.get("exclude") or ()),
+                                                    request.exclude)),
+                size=request.size, user_id=state.user_id,
+                profile=profile)
+        if composition is None or composition.bundle is None:
+            return ActionResult(kind="clarify", text=CLARIFY_NEED)
+        self._store(state, composition.bundle, profile)
+        intro = "I couldn't find that in this shop, so here is more that goes with what you've picked."
+        return self._bundle_result(composition.bundle, "more that goes with your picks", intro)
 
     def _need_from(self, bundle: Bundle) -> str:
         anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
@@ -315,110 +373,3 @@ class Actions:
         intro = "" if hits else "Nothing in this bundle matches that; I'll keep it out of later picks too."
         result = self._bundle_result(new, state.constraints.get("need") or self._need_from(new), intro)
         return dataclasses.replace(result, request=served)
-
-    def note_cart_add(self, state: ConversationState, item_ids: Sequence[str]) -> None:
-        """A cart button (UI, API) is behaviour too: the live profile learns it, so later
-        bundles build on what the shopper took and do not offer it again."""
-        profile = self._profile(state)
-        for item_id in item_ids:
-            profile.observe("added_to_cart", item_id)
-        state.profile = profile.to_dict()
-
-    def _add_to_cart(self, request: Request, state: ConversationState, text: str) -> ActionResult:
-        """The items the shopper's words name (stock codes, positions, title words), else the
-        whole bundle; a mention that names nothing adds nothing."""
-        bundle = self._bundle(state)
-        picked, unresolved = self.text_items.cart_picks(text, request, bundle)
-        if unresolved and not picked and not names_whole_bundle(text):
-            listing = "; ".join(f"{n}. {bi.item.title}" for n, bi in enumerate(bundle.items, 1)) if bundle else ""
-            return ActionResult(kind="clarify", text=f"I couldn't find {', '.join(repr(m) for m in unresolved)} "
-                                "to add." + (f" The bundle has: {listing}. Which should I add?" if listing else ""))
-        if not picked:
-            if bundle is None:
-                raise BundleError(NEED_BUNDLE)
-            picked = [bi.item for bi in bundle.items]
-        picked = list({it.item_id: it for it in picked}.values())
-        profile = self._profile(state)
-        self.tools["add_to_cart"].invoke({"item_ids": [it.item_id for it in picked]})
-        for item in picked:
-            state.add_to_cart(CartLine(item.item_id, item.title, item.price))
-            profile.observe("added_to_cart", item.item_id)
-        state.profile = profile.to_dict()
-        total = sum((line.price or 0.0) * line.quantity for line in state.cart_lines())
-        names = ", ".join(item_line(it) for it in picked)
-        served = Request(intent="add_to_cart", items=tuple(it.item_id for it in picked))
-        return ActionResult(kind="cart", text=f"Added to your cart: {names}. Cart total: {money(total)}.",
-                            request=served)
-
-    def _cart_contents(self, state: ConversationState) -> ActionResult:
-        """"What's in my cart?": the lines and the total, rendered by code; nothing changes."""
-        lines = state.cart_lines()
-        served = Request(intent="question")
-        if not lines:
-            return ActionResult(kind="cart", text="Your cart is empty.", request=served)
-        parts = [(f"{line.quantity} x " if line.quantity > 1 else "") + f"{line.title} ({money(line.price)}"
-                 + (" each)" if line.quantity > 1 else ")") for line in lines]
-        total = sum((line.price or 0.0) * line.quantity for line in lines)
-        return ActionResult(kind="cart", text=f"Your cart: {'; '.join(parts)}. Cart total: {money(total)}.",
-                            request=served)
-
-    def _compare(self, request: Request, state: ConversationState, text: str,
-                 required: bool = True) -> ActionResult | None:
-        """Two items side by side: the parse's mentions, stock codes in the text, else both
-        sides of the text cut at "and"/"or"/"vs"/",". When two items are not found: a
-        question if a comparison was `required` (the parsed intent), else None."""
-        found, missing = self._resolve_items(request.items)
-        found = list(dict.fromkeys([*found, *self.text_items.ids_in(text)]))
-        if len(found) >= 2:
-            a, b = (self.catalog.get(i) for i in found[:2])
-        else:
-            pair = self.text_items.pair(text, self._bundle(state))
-            if pair is None:
-                if not required:
-                    return None
-                if not found and self.text_items.off_topic(text, self._bundle(state)):
-                    return ActionResult(kind="refusal", text=OFF_TOPIC)
-                what = f" I couldn't find {', '.join(repr(m) for m in missing)}." if missing else ""
-                return ActionResult(kind="clarify", text="Which two items should I compare?" + what)
-            a, b = pair
-        lines = [f"{item_line(a)} — {a.category or 'uncategorised'}",
-                 f"{item_line(b)} — {b.category or 'uncategorised'}"]
-        if a.price is not None and b.price is not None and a.price != b.price:
-            cheaper = a if a.price < b.price else b
-            lines.append(f"{cheaper.title} is {money(abs(a.price - b.price))} cheaper.")
-        together = self.index.sources.get("rules")
-        if together is not None:
-            cands = together.recommend(Query(seed_items=(a.item_id,)), k=200)
-            pair_ = next((c for c in cands if c.item_id == b.item_id), None)
-            if pair_ is not None and pair_.evidence:
-                lines.append(f"Shoppers often buy them together: {pair_.evidence[0].text}.")
-        served = Request(intent="compare", items=(a.item_id, b.item_id))
-        return ActionResult(kind="answer", text="\n".join(lines), request=served)
-
-    def _question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
-        bundle = self._bundle(state)
-        mentions = [m for m in (*request.items, request.target) if m and self.text_items.names_something(m)]
-        codes = self.text_items.ids_in(text)
-        item: Item | None = self.catalog.get(codes[0]) if codes else None
-        if item is None and bundle is not None:
-            # "how much is the first one?" / "the lunch bag": the shopper's bundle first
-            for mention in [*positions_in(text), *mentions]:
-                pos = self.text_items.in_bundle(bundle, mention)
-                if pos is not None:
-                    item = bundle.items[pos].item
-                    break
-        if item is None and mentions:
-            found, _ = self._resolve_items(mentions)
-            item = self.catalog.get(found[0]) if found else None
-        if item is None:
-            if self.text_items.off_topic(text, bundle):
-                return ActionResult(kind="refusal", text=OFF_TOPIC)
-            return ActionResult(kind="clarify", text="Which item is your question about?")
-        baskets = int(self.index.blend.data.baskets[:, self.catalog.index_of[item.item_id]].sum()) \
-            if self.index.blend.data is not None else 0
-        facts = [f"{item_line(item)}", f"Category: {item.category or 'uncategorised'}."]
-        if item.description and item.description.lower() != item.title.lower():
-            facts.append(item.description)
-        if baskets:
-            facts.append(f"It was in {baskets:,} orders in this shop.")
-        return ActionResult(kind="answer", text="\n".join(facts))

@@ -139,6 +139,20 @@ def need_head(need: str) -> str | None:
     return None
 
 
+_PART_SPLIT = re.compile(r"\s*(?:[,;&+/]|\band\b|\bor\b|\bplus\b)\s*", re.IGNORECASE)
+_RANGE_OF = re.compile(r"\b(?:from|in) (?:your|the) (.+?) (?:range|section|collection|department)\b", re.IGNORECASE)
+MAX_NEED_PARTS = 4
+
+
+def need_parts(need: str) -> list[str]:
+    """The separate wants in one need ("gingham and star" -> ["gingham", "star"]; "from your
+    cushion cover range" -> "cushion cover"), at most MAX_NEED_PARTS, each with a word."""
+    text = _RANGE_OF.sub(lambda m: m.group(1), need)
+    parts = [p.strip(" .!?-") for p in _PART_SPLIT.split(text)]
+    parts = [p for p in dict.fromkeys(parts) if re.search(r"[^\W\d_]{3,}", p)]
+    return parts[:MAX_NEED_PARTS]
+
+
 class BundleComposer(BundleEdits):
     """Composes and edits bundles over one loaded `ShopIndex`. Thread-safe for reads;
     deterministic (same inputs, same bundle)."""
@@ -222,7 +236,27 @@ class BundleComposer(BundleEdits):
         return tuple(self.catalog.items[i] for i in order if np.isfinite(masked[i]))
 
     def need_match(self, need: str) -> tuple[bool, float, np.ndarray]:
-        """(does the shop have something for this need, best cosine, cosine per item)."""
+        """(does the shop have something for this need, best cosine, cosine per item).
+
+        A need that matches nothing as a whole may still list several wants ("something
+        gingham and something star", "candles, napkins"): then each part is matched on its
+        own, and the parts the shop has are served together (`need_parts`)."""
+        whole = self._match_one(need)
+        if whole[0]:
+            return whole
+        parts = need_parts(need)
+        if not parts or parts == [need.strip(" .!?-")]:
+            return whole
+        matched = [m for m in (self._match_one(p) for p in parts) if m[0]]
+        if not matched:
+            return whole
+        best = max(m[1] for m in matched)
+        # Each part's cosines shifted so its own best item sits at the overall best: an item
+        # near any part's best scores as a match, whichever part is the easier one.
+        sims = np.max(np.stack([m[2] - (m[1] - best) for m in matched]), axis=0)
+        return True, best, sims
+
+    def _match_one(self, need: str) -> tuple[bool, float, np.ndarray]:
         sims = self._text_sims(need)
         best = float(sims.max(initial=-1.0))
         cfg = self.config

@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 INJECTION_REPLY = ("I can only help with finding and bundling products from this shop, and my "
                    "instructions and prices stay as they are. What are you shopping for?")
-CLARIFY_REPLY = ("Sorry, I didn't quite get that. Tell me an item you like or an occasion "
-                 "(e.g. 'a gift set for a tea lover under £20') and I'll put a bundle together.")
+CLARIFY_REPLY = ("Sorry, I didn't quite get that. Tell me an item you like or an occasion, and a "
+                 "budget if you have one (e.g. 'a gift set for a tea lover'), and I'll put a bundle together.")
 
 
 @dataclasses.dataclass

@@ -362,6 +362,21 @@ _SIDE_EDGES = re.compile(rf"^(?:(?:is|are|the|a|an|between|is it|which)\s+)+|(?:
                          r"please|for me|one))+$|[?!.\s]+$", re.I)
 
 
+_WANTS_PRODUCTS = re.compile(
+    r"\b(?:i (?:also |still )?(?:need|want|would like|'d like)|i'm (?:also )?after|i am (?:also )?after"
+    r"|(?:i'm|i am) (?:also )?looking for|could you (?:also )?(?:find|show|suggest|add)|can you (?:also )?(?:find|show|suggest)"
+    r"|show me|what about|how about|do you (?:also )?have|got any|any ideas for)\b"
+    r".{0,80}?\b(?:something|anything|some|things?|bits|stuff|ideas|more)\b",
+    re.IGNORECASE)
+
+
+def wants_products(text: str) -> bool:
+    """The shopper asks for (more) things: "i also need something gingham", "what about
+    something for the garden?", "could you find some candles": a bundle request, whatever
+    intent a small model gave it."""
+    return bool(_WANTS_PRODUCTS.search(text))
+
+
 def comparison_cue(text: str) -> bool:
     """"Compare X and Y", "X vs Y", "which is cheaper, X or Y?", "is X better than Y?"."""
     return bool(_LEAD_COMPARE.search(text) or re.search(rf"\b(?:vs\.?|versus|{_COMPARATIVES} than)\b", text, re.I))

@@ -89,6 +89,14 @@ class TextItems:
         self.catalog = catalog
         self.composer = composer
         self._codes = {it.item_id.lower(): it.item_id for it in catalog.items if code_like(it.item_id)}
+        # Whole titles of three words or more, longest first: typed out in full, they name
+        # one item whatever the parser made of them.
+        titles: dict[str, str] = {}
+        for it in catalog.items:
+            key = " ".join(re.findall(r"[a-z0-9]+", it.title.lower()))
+            if len(key.split()) >= 3:
+                titles.setdefault(key, it.item_id)
+        self._titles = sorted(titles.items(), key=lambda kv: -len(kv[0]))
 
     def ids_in(self, text: str) -> list[str]:
         """Catalog ids typed in the text ("bundle for 85123A", "do you have 22423?"), in order;
@@ -99,6 +107,19 @@ class TextItems:
             if item_id is not None and item_id not in out:
                 out.append(item_id)
         return out
+
+    def titles_in(self, text: str) -> list[str]:
+        """Items whose whole title (three words or more) the text spells out, in the text's
+        order, longer titles first where they overlap: "a bundle around the Jam Making Set
+        with Jars" -> its id."""
+        words = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+        found: list[tuple[int, str]] = []
+        for key, item_id in self._titles:
+            at = words.find(f" {key} ")
+            if at >= 0:
+                found.append((at, item_id))
+                words = words.replace(f" {key} ", " " + "|" * (len(key)) + " ")  # keep positions
+        return [item_id for _, item_id in sorted(found)]
 
     def in_bundle(self, bundle: Bundle, mention: str) -> int | None:
         """The bundle position a mention names by position ("the second one", "#2"), id or

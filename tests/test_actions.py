@@ -229,3 +229,68 @@ def test_a_position_in_the_need_slot_is_not_a_need(actions: Actions) -> None:
     result = turn(actions, state, Request(intent="bundle", need="2"), "something for a picnic")
     assert result.kind == "bundle" and result.bundle is not None
     assert (result.request is None or result.request.need != "2")
+
+
+# -- follow-up requests in a session -------------------------------------------------------
+def test_a_need_of_several_wants_is_matched_part_by_part(actions: Actions) -> None:
+    composer = actions.composer
+    from assistant.bundles import need_parts
+
+    assert need_parts("something from your cushion cover range and tree") == ["something cushion cover", "tree"]
+    assert need_parts("gingham, star & lace") == ["gingham", "star", "lace"]
+    matched, _, sims = composer.need_match("gingham and keep calm")
+    assert matched
+    top = [actions.catalog.items[i].title.lower() for i in sims.argsort()[::-1][:12]]
+    assert any("gingham" in t for t in top) and any("calm" in t for t in top)
+    assert not composer.need_match("pizza delivery and car tyres")[0]  # no part is sold here
+
+
+@pytest.mark.parametrize("parsed", [Request(intent="question", target="10"), Request(intent="compare"),
+                                    Request(intent="smalltalk")])
+def test_asking_for_something_is_a_bundle_whatever_the_parse(actions: Actions, parsed: Request) -> None:
+    state, _ = with_bundle(actions)
+    result = turn(actions, state, parsed, "what about something gingham and something lace?")
+    assert result.kind == "bundle" and result.bundle is not None
+    titles = " ".join(bi.item.title.lower() for bi in result.bundle.items)
+    assert "gingham" in titles or "lace" in titles
+
+
+def test_a_new_want_brings_fresh_items_and_exclusions_stay(actions: Actions) -> None:
+    state, first = with_bundle(actions)
+    actions.note_cart_add(state, [first[0]])
+    no_candles = turn(actions, state, Request(intent="bundle", need="a tea party"),
+                      "something for a tea party, but no candles")
+    assert no_candles.bundle is not None
+    shown = {*first, *(bi.item.item_id for bi in no_candles.bundle.items)}
+    later = turn(actions, state, Request(intent="bundle", need="christmas decorations"),
+                 "next i'm after some christmas decorations")
+    assert later.kind == "bundle" and later.bundle is not None
+    ids = [bi.item.item_id for bi in later.bundle.items]
+    assert not (set(ids) & (shown - {first[0]}))  # nothing passed over comes back
+    assert not any(has_candle(bi.item.title) for bi in later.bundle.items)  # "no candles" still holds
+    wanted = turn(actions, state, Request(intent="bundle", need="candles"), "now some candles please")
+    assert wanted.bundle is not None and any(has_candle(bi.item.title) for bi in wanted.bundle.items)
+
+
+def test_wanting_more_of_nothing_sold_here_builds_on_the_cart(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    actions.note_cart_add(state, ids[:2])
+    result = turn(actions, state, Request(intent="bundle"), "i also need something zxqv and something wubble")
+    assert result.kind == "bundle" and result.bundle is not None
+    assert "what you've picked" in result.text
+    assert not set(ids) & {bi.item.item_id for bi in result.bundle.items}
+    fresh = ConversationState("s-new")  # nothing picked yet: ask, don't guess
+    assert turn(actions, fresh, Request(intent="bundle"), "i also need something zxqv").kind in ("clarify", "refusal")
+
+
+@pytest.mark.parametrize("parsed", [Request(intent="bundle", need="a bundle", budget=10),
+                                    Request(intent="bundle", need="Jam Making Set with Jars")])
+def test_a_title_typed_out_in_full_is_the_anchor_whatever_the_parse(actions: Actions, parsed: Request) -> None:
+    state = ConversationState("s-title")
+    result = turn(actions, state, parsed, "Put together a bundle around the Jam Making Set with Jars")
+    assert result.bundle is not None
+    anchors = [bi.item.item_id for bi in result.bundle.items if bi.role == "anchor"]
+    assert anchors == [JAM_SET]
+    two = actions.text_items.titles_in("I'm buying the Regency Cakestand 3 Tier and the Set of 3 Cake Tins "
+                                       "Pantry Design")
+    assert two == [CAKESTAND, CAKE_TINS]  # in the order the shopper named them
