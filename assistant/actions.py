@@ -166,8 +166,11 @@ class Actions(CartAndAnswers):
             return self._cart_contents(state)
         if state.bundle and exclusion_only(text) and not (intent == "swap" and (request.target or request.items)):
             return self._exclude(exclusions_in(redact(text)), state)  # a parsed swap of a named item stays a swap
-        if intent in ("question", "compare", "smalltalk", "off_topic") and wants_products(text) \
-                and not comparison_cue(text):
+        # "could you also find something X": new things wanted, whatever a small parser made of it
+        # (a question, an "add" of one item, a budget change with no amount, ...)
+        misread = ("question", "compare", "smalltalk", "off_topic", "add") + (
+            ("set_budget",) if request.budget is None else ())
+        if intent in misread and wants_products(text) and not comparison_cue(text):
             need = self.text_items.need_in(text)
             if need is not None:  # "what about something tea?" asks for things, not a fact
                 served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),

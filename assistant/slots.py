@@ -64,14 +64,18 @@ def complete_slots(request: Request, text: str) -> Request:
     """Fill a budget, size or exclusion the shopper stated but the model left out; tidy the need."""
     changes: dict[str, Any] = {}
     wants_money = request.intent in ("bundle", "cheaper", "set_budget", "add")
+    stated = budget_in(text)
     if wants_money and request.budget is None:
-        budget = budget_in(text)
-        if budget is not None:
-            changes["budget"] = budget
+        if stated is not None:
+            changes["budget"] = stated
+    elif request.budget is not None and stated is None and not _number_in(request.budget, text):
+        changes["budget"] = None  # an amount the shopper never wrote is the model's invention
+    counted = count_in(text)
     if request.intent == "bundle" and request.size is None:
-        size = count_in(text)
-        if size is not None:
-            changes["size"] = size
+        if counted is not None:
+            changes["size"] = counted
+    elif request.size is not None and counted is None and not _number_in(request.size, text):
+        changes["size"] = None  # likewise a count
     # The model's exclusions must be things the shopper ruled out in words that are in the
     # message, never a money phrase ("under £35" excludes nothing).
     said = set(content_stems(text))
@@ -98,6 +102,17 @@ def complete_slots(request: Request, text: str) -> Request:
         if need != request.need:
             changes["need"] = need or None
     return dataclasses.replace(request, **changes) if changes else request
+
+
+def _number_in(value: float, text: str) -> bool:
+    """The text holds this number, in digits ("15", "15.00") or as a small number word."""
+    digits = {m.group(0).replace(",", "") for m in re.finditer(r"\d[\d,]*(?:\.\d+)?", text)}
+    if any(float(d) == float(value) for d in digits if d.replace(".", "", 1).isdigit()):
+        return True
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+             "nine": 9, "ten": 10, "a dozen": 12, "twelve": 12, "twenty": 20}
+    lowered = text.lower()
+    return any(float(n) == float(value) and re.search(rf"\b{w}\b", lowered) for w, n in words.items())
 
 
 _CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:it|them|these|all)|purchase)\b", re.I)
@@ -364,7 +379,7 @@ _SIDE_EDGES = re.compile(rf"^(?:(?:is|are|the|a|an|between|is it|which)\s+)+|(?:
 
 _WANTS_PRODUCTS = re.compile(
     r"\b(?:i (?:also |still )?(?:need|want|would like|'d like)|i'm (?:also )?after|i am (?:also )?after"
-    r"|(?:i'm|i am) (?:also )?looking for|could you (?:also )?(?:find|show|suggest|add)|can you (?:also )?(?:find|show|suggest)"
+    r"|(?:i'm|i am) (?:also )?looking for|could you (?:also )?(?:find|show|suggest)|can you (?:also )?(?:find|show|suggest)"
     r"|show me|what about|how about|do you (?:also )?have|got any|any ideas for)\b"
     r".{0,80}?\b(?:something|anything|some|things?|bits|stuff|ideas|more)\b",
     re.IGNORECASE)

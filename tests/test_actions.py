@@ -246,13 +246,18 @@ def test_a_need_of_several_wants_is_matched_part_by_part(actions: Actions) -> No
 
 
 @pytest.mark.parametrize("parsed", [Request(intent="question", target="10"), Request(intent="compare"),
-                                    Request(intent="smalltalk")])
+                                    Request(intent="smalltalk"), Request(intent="add", target="lace"),
+                                    Request(intent="set_budget", target="gingham")])
 def test_asking_for_something_is_a_bundle_whatever_the_parse(actions: Actions, parsed: Request) -> None:
     state, _ = with_bundle(actions)
     result = turn(actions, state, parsed, "what about something gingham and something lace?")
     assert result.kind == "bundle" and result.bundle is not None
     titles = " ".join(bi.item.title.lower() for bi in result.bundle.items)
     assert "gingham" in titles or "lace" in titles
+    before = {bi.item.item_id for bi in result.bundle.items}
+    added = turn(actions, state, Request(intent="add", items=("candles",)), "add some candles to it")
+    assert added.kind == "bundle" and added.bundle is not None  # an add stays an edit of this bundle
+    assert before & {bi.item.item_id for bi in added.bundle.items}
 
 
 def test_a_new_want_brings_fresh_items_and_exclusions_stay(actions: Actions) -> None:

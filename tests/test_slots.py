@@ -185,3 +185,16 @@ def test_need_from_text_drops_follow_up_scaffolding_and_placeholder_words() -> N
     assert need_from_text("could you also find something decoration and something bunting") == \
         "decoration and bunting"
     assert need_from_text("I need a bundle for Easter") == "Easter"
+
+
+@pytest.mark.parametrize(("parsed", "text", "budget", "size"), [
+    (Request("bundle", need="a cosy gift set", budget=1.0), "a cosy gift set with the Scottie Dog Hot Water Bottle",
+     None, None),
+    (Request("bundle", need="a garden party", size=1), "a garden party bundle, no candles", None, None),
+    (Request("bundle", need="a tea party", budget=20.0), "a bundle for a tea party under £20", 20.0, None),
+    (Request("set_budget", budget=75.0), "make it cheaper, around 75 quid", 75.0, None),
+    (Request("bundle", need="a picnic", size=3), "three things for a picnic", None, 3),
+])
+def test_a_budget_or_count_the_shopper_never_wrote_is_dropped(parsed, text, budget, size) -> None:
+    served = complete_slots(parsed, text)
+    assert served.budget == budget and served.size == size
