@@ -64,13 +64,15 @@ def complete_slots(request: Request, text: str) -> Request:
     """Fill a budget, size or exclusion the shopper stated but the model left out; tidy the need."""
     changes: dict[str, Any] = {}
     wants_money = request.intent in ("bundle", "cheaper", "set_budget", "add")
-    stated = budget_in(text)
+    stated, counted = budget_in(text), count_in(text)
     if wants_money and request.budget is None:
         if stated is not None:
             changes["budget"] = stated
-    elif request.budget is not None and stated is None and not _number_in(request.budget, text):
-        changes["budget"] = None  # an amount the shopper never wrote is the model's invention
-    counted = count_in(text)
+    elif request.budget is not None and stated is None and (
+            not _number_in(request.budget, text) or request.budget == counted):
+        changes["budget"] = None  # an amount the shopper never wrote (or a count) is the model's invention
+    if request.intent == "set_budget" and changes.get("budget", request.budget) is None and _CHEAPER.search(text):
+        changes["intent"] = "cheaper"  # "make it cheaper": a cheaper bundle, not a budget to ask for
     if request.intent == "bundle" and request.size is None:
         if counted is not None:
             changes["size"] = counted
@@ -102,6 +104,10 @@ def complete_slots(request: Request, text: str) -> Request:
         if need != request.need:
             changes["need"] = need or None
     return dataclasses.replace(request, **changes) if changes else request
+
+
+_CHEAPER = re.compile(r"\b(?:cheap\w*|less|lower|reduce|cut (?:the )?(?:price|cost)|too (?:much|expensive|pricey|dear))\b",
+                      re.IGNORECASE)
 
 
 def _number_in(value: float, text: str) -> bool:

@@ -198,3 +198,12 @@ def test_need_from_text_drops_follow_up_scaffolding_and_placeholder_words() -> N
 def test_a_budget_or_count_the_shopper_never_wrote_is_dropped(parsed, text, budget, size) -> None:
     served = complete_slots(parsed, text)
     assert served.budget == budget and served.size == size
+
+
+def test_make_it_cheaper_parsed_as_a_budget_without_an_amount_is_cheaper() -> None:
+    for parsed in (Request("set_budget", budget=0.8), Request("set_budget")):
+        assert complete_slots(parsed, "make it cheaper").intent == "cheaper"
+    assert complete_slots(Request("set_budget", budget=75.0), "make it cheaper, around 75 quid").budget == 75.0
+    counted = complete_slots(Request("bundle", need="garden party things", budget=4, size=4),
+                             "garden party things, 4 items")
+    assert counted.budget is None and counted.size == 4  # the count is no budget
