@@ -21,14 +21,14 @@ def test_score_parse_counts_validity_intents_slots_and_what_is_served() -> None:
     ]
     results = [
         _parsed(Request("bundle", need="a tea set")),          # budget missed: code fills it in
-        _parsed(Request("set_budget"), attempts=2),           # wrong intent, valid on the retry
+        _parsed(Request("set_budget"), attempts=2),           # wrong, valid on the retry; no amount: served cheaper
         _parsed(Request("question")),                          # wrong, but the guard serves off_topic
         _parsed(None, attempts=2),                             # never valid
     ]
     scores = score_parse(results, cases)
     assert scores["json_valid"] == 0.75 and scores["json_valid_first"] == 0.5
     assert scores["intent_accuracy"] == 0.25
-    assert scores["served_intent_accuracy"] == 0.5  # the injection is caught before the parser
+    assert scores["served_intent_accuracy"] == 0.75  # + the injection, caught before the parser
     assert scores["slot_accuracy"]["budget"] == 0.0 and scores["slot_accuracy"]["need"] == 1.0
     assert scores["exact_match"] == 0.0 and scores["n_parse"] == 4
 
