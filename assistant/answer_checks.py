@@ -55,6 +55,12 @@ def check_slots(text: str, n_items: int) -> bool:
     return all(1 <= int(m.group(1)) <= n_items for m in ANY_SLOT.finditer(text))
 
 
+def odd_number_sign(text: str) -> bool:
+    """A number written outside ASCII digits ("₂", "¼", "٣"): no check could read it as
+    one of the item's own numbers, so a reason may not hold one."""
+    return any(not ch.isascii() and unicodedata.category(ch).startswith("N") for ch in text)
+
+
 def check_no_prices(text: str) -> bool:
     """True when the model's text holds no money amount (code writes every price)."""
     return MONEY.search(text) is None
@@ -69,8 +75,8 @@ def _reason_ok(reason: str, own: frozenset[str], allowed: frozenset[str] | None)
     and it makes no claim outside `allowed` (unchecked when None)."""
     cited = fact_numbers(ANY_SLOT.sub("", reason))
     numbers_ok = (bool(cited) and cited <= own) if own else not cited
-    if any(not ch.isascii() and unicodedata.category(ch).startswith("N") for ch in reason):
-        return False  # a number in other signs ("₂", "¼") cannot be checked against the evidence
+    if odd_number_sign(reason):
+        return False
     return numbers_ok and (allowed is None or claim_violation(reason, allowed) is None)
 
 

@@ -20,19 +20,12 @@ line fail, and the decoder takes the likeliest token that remains.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
-from .answer_checks import MONEY, NUMBER, _line_ok
+from .answer_checks import MONEY, NUMBER, _line_ok, odd_number_sign
 from .answer_claims import claim_violation
 
 _CURRENCY = frozenset("£$€")
-
-
-def _odd_number_sign(text: str) -> bool:
-    """A number written outside ASCII digits ("₂", "¼", "٣"): no check could read it as
-    one of the item's own numbers, so a reason may not hold one."""
-    return any(not ch.isascii() and unicodedata.category(ch).startswith("N") for ch in text)
 
 
 class SlotAnswerGuide:
@@ -106,7 +99,7 @@ class SlotAnswerGuide:
         if not stripped.startswith(marker):
             return False
         reason = stripped[len(marker):]
-        if "[" in reason or _odd_number_sign(reason):
+        if "[" in reason or odd_number_sign(reason):
             return False
         own = self.numbers[index - 1]
         for match in NUMBER.finditer(reason):

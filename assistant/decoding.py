@@ -30,20 +30,15 @@ class TokenGuide(Protocol):
     def allows_end(self, text: str) -> bool: ...
 
 
-_TEXTS_CACHE: dict[int, tuple[list[str], dict[str, list[int]]]] = {}
+_TEXTS_CACHE: dict[int, list[str]] = {}
 
 
-def token_texts(tokenizer: Any) -> tuple[list[str], dict[str, list[int]]]:
-    """Each token id's text, and token ids by first character (cached per tokenizer)."""
+def token_texts(tokenizer: Any) -> list[str]:
+    """Each token id's text (cached per tokenizer)."""
     key = id(tokenizer)
     if key not in _TEXTS_CACHE:
-        size = len(tokenizer)
-        texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=False)
-        by_first: dict[str, list[int]] = {}
-        for i, text in enumerate(texts):
-            if text:
-                by_first.setdefault(text[0], []).append(i)
-        _TEXTS_CACHE[key] = (texts, by_first)
+        _TEXTS_CACHE[key] = tokenizer.batch_decode([[i] for i in range(len(tokenizer))],
+                                                   skip_special_tokens=False)
     return _TEXTS_CACHE[key]
 
 
@@ -192,7 +187,7 @@ def _decode_tokens(
     drafting = lookahead > 0 and temperature <= 0 and prefix_allowed_tokens_fn is None
     caching = bool(getattr(config, "prompt_cache", False))
     ids = list(prompt_ids)
-    texts = token_texts(loaded.tokenizer)[0] if guide is not None else []
+    texts = token_texts(loaded.tokenizer) if guide is not None else []
     reply_text = guide_text
     past, reused = _PROMPT_CACHES.take(model, ids) if caching else (None, 0)
     sequence = torch.tensor([prompt_ids], dtype=torch.long, device=device)

@@ -104,7 +104,7 @@ class LLMConfig(Config):
         recomputing it.
     head_dtype: dtype of the output layer (vocabulary logits) at inference. The NF4 path
         keeps it unquantised; "bfloat16" halves the bytes it reads per token (the largest
-        single matmul of a 135M model: 49,152 x 576; measured here 17 -> 9.5 ms a token),
+        single matmul of a 135M model: 49,152 x 576; bench/bench_serving.py measures it),
         "float32" keeps the trained precision, "auto" takes bfloat16 on a CPU with native
         bf16 instructions (avx512_bf16, amx_bf16) and float32 elsewhere. Training always
         uses float32.

@@ -9,8 +9,7 @@ reply is retried once with a small sampling temperature.
 Decoding is guided (`request_guide.RequestJsonGuide`): a token is taken only while the
 reply is still the beginning of one flat JSON object of the request's schema (an intent of
 INTENTS, known keys once each, strings, string lists and numbers where they belong), so
-every reply is valid JSON of the right shape. `intent_constraint` is the older, intent-only
-constraint (a transformers-style prefix_allowed_tokens_fn), kept for callers that want it.
+every reply is valid JSON of the right shape.
 
 `bundle_summary(bundle)` renders the current bundle the way the prompt (and the training
 data) shows it: "[1] Teapot Blue; [2] Tea Towel Red" or "(none)".
@@ -21,14 +20,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from prompts import render
 
-from .records import INTENTS, Bundle, Request, RequestError
+from .records import Bundle, Request, RequestError
 
-__all__ = ["PREFILL", "ParseResult", "RequestParser", "bundle_summary", "intent_constraint", "parse_messages",
+__all__ = ["PREFILL", "ParseResult", "RequestParser", "bundle_summary", "parse_messages",
            "read_request"]
 
 PREFILL = '{"intent": "'
@@ -73,49 +71,21 @@ def read_request(text: str) -> tuple[Request | None, bool, str | None]:
         return None, True, str(exc)
 
 
-_INTENT_ENDS = tuple(intent + '"' for intent in INTENTS)
-
-
-def intent_constraint(tokenizer: Any, n_prompt_tokens: int) -> Callable[[int, Any], list[int]]:
-    """A prefix_allowed_tokens_fn that lets the reply's intent value (right after the
-    prefill '{"intent": "') only spell one of INTENTS, then leaves decoding free."""
-    from .decoding import token_texts
-
-    texts, by_first = token_texts(tokenizer)
-    everything = list(range(len(texts)))
-
-    def allowed(_batch_id: int, ids: Any) -> list[int]:
-        new = [int(i) for i in ids[n_prompt_tokens:]]
-        partial = tokenizer.decode(new, skip_special_tokens=True) if new else ""
-        if '"' in partial:
-            return everything
-        wanted = {q[len(partial)] for q in _INTENT_ENDS if q.startswith(partial) and len(q) > len(partial)}
-        out = []
-        for first in wanted:
-            for i in by_first.get(first, ()):
-                text = partial + texts[i]
-                if any(q.startswith(text) or text.startswith(q) for q in _INTENT_ENDS):
-                    out.append(i)
-        return out or everything
-
-    return allowed
-
-
 class RequestParser:
     """Structured requests from free text with a loaded model (and its adapter, if any)."""
 
     def __init__(self, loaded: Any, *, max_new_tokens: int = MAX_NEW_TOKENS,
-                 retry_temperature: float = 0.3, constrain_intent: bool = True) -> None:
+                 retry_temperature: float = 0.3, guided: bool = True) -> None:
         self.loaded = loaded
         self.max_new_tokens = max_new_tokens
         self.retry_temperature = retry_temperature
-        self.constrain_intent = constrain_intent
+        self.guided = guided
 
     def _generate(self, messages: list[dict[str, str]], temperature: float) -> tuple[str, int]:
         from .llm import generate
         from .request_guide import RequestJsonGuide
 
-        guide = RequestJsonGuide() if self.constrain_intent else None
+        guide = RequestJsonGuide() if self.guided else None
         gen = generate(self.loaded, messages, max_new_tokens=self.max_new_tokens, stop=["}"],
                        guide=guide, temperature=temperature, prefill=PREFILL)
         text = gen.text

@@ -41,8 +41,8 @@ class AssistantConfig(Config):
     adapter: str | None = "shipped"
     quantization: Literal["nf4", "none"] = "nf4"
     # torch threads for the model: the cores this process may use, at most 4 (a 135M model
-    # gains nothing past that). Measured on 2 quiet cores (bench/bench_turn.py): a bundle
-    # turn p50 1.98 s with 2 threads vs 2.28 s with 1. On a machine shared with other busy
+    # gains nothing past that). On 2 quiet cores a decoding step is 1.22 x faster with 2
+    # threads than with 1 (bench/bench_serving.py). On a machine shared with other busy
     # jobs use 1: OpenMP threads stall when the cores are oversubscribed.
     threads: int = dataclasses.field(default_factory=default_threads)
     writer: Literal["model", "template"] = "model"

@@ -492,7 +492,7 @@ def _reference_guided(loaded, messages, guide, max_new_tokens: int) -> list[int]
     """Guided greedy the slow way: one full forward pass per token, every token checked."""
     from assistant.decoding import _stop_token_ids, token_texts
 
-    texts = token_texts(loaded.tokenizer)[0]
+    texts = token_texts(loaded.tokenizer)
     stops = _stop_token_ids(loaded)
     prompt = loaded.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ids = loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
