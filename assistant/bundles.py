@@ -21,14 +21,13 @@ Rules every bundle obeys:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import re
 import threading
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ from retrieval.content import ContentSource, seed_evidence, text_evidence
 from retrieval.records import Evidence, Item, Query
 from retrieval.shop_index import ShopIndex
 
+from .blas_threads import one_blas_thread
 from .bundle_edits import (
     ANCHOR_EVIDENCE,
     BundleContext,
@@ -53,6 +53,7 @@ from .bundle_edits import (
 )
 from .bundle_selection import best_subset
 from .composer_config import ComposerConfig, Composition, Match
+from .needs import GENERIC_HEADS, need_core, need_head, need_parts
 from .profiles import Profile
 from .records import MAX_BUNDLE_SIZE, Bundle, BundleItem
 from .substitutes import Substitutes
@@ -61,19 +62,7 @@ __all__ = ["BundleComposer", "BundleContext", "BundleError", "ComposerConfig", "
            "Match", "NoMatchError", "Substitutes", "TargetNotFoundError", "best_subset"]
 
 TIERS = ("good", "better", "best")
-LOCKED_EVIDENCE = Evidence("locked", "you kept this")# Words that split a need into its head phrase and the rest ("gift FOR a child").
-_PREPOSITIONS = frozenset({
-    "for", "with", "to", "of", "from", "in", "on", "at", "by", "under", "below", "about",
-    "like", "around", "within", "without", "than", "over"
-})
-_NEED_FILLER = frozenset({
-    "a", "an", "the", "some", "my", "our", "your", "his", "her", "their", "nice", "good",
-    "cheap", "lovely", "pretty", "something", "anything", "stuff", "thing", "things", "bit",
-    "bits", "few", "one", "two", "three", "four", "five", "i", "me", "we", "us", "it"
-})
-_GENERIC_HEADS = frozenset({
-    "gift", "present", "idea", "treat", "surprise", "bundle"
-})
+LOCKED_EVIDENCE = Evidence("locked", "you kept this")
 
 
 # -- scores ------------------------------------------------------------------------------
@@ -89,68 +78,11 @@ class _Scores:
     similar_to: tuple[str, np.ndarray] | None = None
 
 
-_blas: dict[str, Any] = {"controller": None, "limiter": None, "depth": 0}
-_blas_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Run small BLAS calls (the factor models' fold-in solves) on one thread: with two
-    threads on shared, busy cores each call waits for a descheduled thread (measured
-    130-1,100 ms vs 30 ms per compose on a loaded 2-core box). The limit is process-wide,
-    so overlapping calls share one limiter and the last one out restores the original."""
-    with _blas_lock:
-        if _blas["depth"] == 0:
-            if _blas["controller"] is None:
-                import threadpoolctl
-
-                _blas["controller"] = threadpoolctl.ThreadpoolController()
-            _blas["limiter"] = _blas["controller"].limit(limits=1, user_api="blas")
-        _blas["depth"] += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas["depth"] -= 1
-            if _blas["depth"] == 0:
-                _blas["limiter"].restore_original_limits()
-                _blas["limiter"] = None
-
-
 def _normalised(scores: np.ndarray, masked: Sequence[int]) -> np.ndarray:
     out = np.where(np.isfinite(scores) & (scores > 0), scores, 0.0).astype(np.float64)
     out[list(masked)] = 0.0
     top = out.max(initial=0.0)
     return out / top if top > 0 else out
-
-
-def need_head(need: str) -> str | None:
-    """The head noun of a need: the last meaningful word before a preposition
-    ("wedding dress" -> dress, "gift for a child" -> gift, "something for the garden" -> garden)."""
-    chunks: list[list[str]] = [[]]
-    for word in tokens(need):
-        if word in _PREPOSITIONS:
-            chunks.append([])
-        elif word not in _NEED_FILLER and not re.fullmatch(r"[\d.,£$€]+", word):
-            chunks[-1].append(word)
-    for chunk in chunks:
-        if chunk:
-            return stem(chunk[-1])
-    return None
-
-
-_PART_SPLIT = re.compile(r"\s*(?:[,;&+/]|\band\b|\bor\b|\bplus\b)\s*", re.IGNORECASE)
-_RANGE_OF = re.compile(r"\b(?:from|in) (?:your|the) (.+?) (?:range|section|collection|department)\b", re.IGNORECASE)
-MAX_NEED_PARTS = 4
-
-
-def need_parts(need: str) -> list[str]:
-    """The separate wants in one need ("gingham and star" -> ["gingham", "star"]; "from your
-    cushion cover range" -> "cushion cover"), at most MAX_NEED_PARTS, each with a word."""
-    text = _RANGE_OF.sub(lambda m: m.group(1), need)
-    parts = [p.strip(" .!?-") for p in _PART_SPLIT.split(text)]
-    parts = [p for p in dict.fromkeys(parts) if re.search(r"[^\W\d_]{3,}", p)]
-    return parts[:MAX_NEED_PARTS]
 
 
 class BundleComposer(BundleEdits):
@@ -257,13 +189,13 @@ class BundleComposer(BundleEdits):
         return True, best, sims
 
     def _match_one(self, need: str) -> tuple[bool, float, np.ndarray]:
-        sims = self._text_sims(need)
+        sims = self._text_sims(need_core(need))
         best = float(sims.max(initial=-1.0))
         cfg = self.config
         if best >= cfg.no_match_threshold:
             return True, best, sims
         head = need_head(need)
-        if head is None or head in _GENERIC_HEADS:
+        if head is None or head in GENERIC_HEADS:
             return best >= cfg.lexical_match_threshold, best, sims
         having = self._vocab.get(head)
         ok = having is not None and float(sims[having].max()) >= cfg.lexical_match_threshold
@@ -404,7 +336,7 @@ class BundleComposer(BundleEdits):
             return _Scores(total, parts, queries, None, None, (title, sim))
         if (seeds or user_id) and cfg.cf_weight > 0:
             query = Query(seed_items=tuple(seeds), user_id=user_id)
-            with _one_blas_thread():
+            with one_blas_thread():
                 parts["cf"] = cfg.cf_weight * _normalised(blend.score(query), seed_pos)
             queries["cf"] = query
         if need and sims is not None:
@@ -419,7 +351,7 @@ class BundleComposer(BundleEdits):
                               if i not in set(seed_pos)][: cfg.need_seed_count]
                 query = Query(seed_items=tuple(self.catalog.items[i].item_id for i in need_seeds),
                               user_id=user_id)
-                with _one_blas_thread():
+                with one_blas_thread():
                     # a need seed is no complement of itself (content scores it 1.0)
                     parts["need_cf"] = cfg.need_cf_weight * _normalised(
                         blend.score(query), [*seed_pos, *need_seeds])
@@ -442,7 +374,7 @@ class BundleComposer(BundleEdits):
         Explanations are asked query by query, the last-scored first, so the blend's
         one-query cache is recomputed at most once."""
         explained: dict[tuple[str, int], tuple[Evidence, ...]] = {}
-        with _one_blas_thread():
+        with one_blas_thread():
             for key in reversed(list(scores.queries)):
                 for i in indices:
                     if scores.parts[key][i] > 0:
@@ -493,18 +425,38 @@ class BundleComposer(BundleEdits):
         if profile is not None:
             refs += self.catalog.indices(profile.cart, strict=False)
         pool: list[int] = []
+        asked = self._asked_for(scores)
         for i in self._ranked(scores):
             i = int(i)
             if self.catalog.items[i].item_id in banned or self._term_excluded(i, ctx):
                 continue
             if budgeted and not np.isfinite(self._prices[i]):
                 continue
-            if self.substitutes.conflicts(i, [*refs, *pool], allow_similar):
+            if self._conflicts(i, refs, pool, asked, allow_similar):
                 continue
             pool.append(i)
             if len(pool) >= self.config.pool_depth:
                 break
         return pool
+
+    def _asked_for(self, scores: _Scores) -> np.ndarray | None:
+        """Per item: does the need's text ask for it (see ComposerConfig.need_variants)."""
+        text = scores.parts.get("text")
+        cfg = self.config
+        if text is None or cfg.need_variants <= 1 or cfg.text_weight <= 0:
+            return None
+        return text >= cfg.need_variant_text * cfg.text_weight
+
+    def _conflicts(self, i: int, refs: Sequence[int], pool: Sequence[int], asked: np.ndarray | None,
+                   allow_similar: bool) -> bool:
+        """Item i is a substitute of a fixed/cart item or an earlier pool item; an item the
+        need asks for may be one of need_variants designs of its line (exact duplicates never)."""
+        if asked is None or allow_similar or not asked[i]:
+            return self.substitutes.conflicts(i, [*refs, *pool], allow_similar)
+        if self.substitutes.conflicts(i, [*refs, *pool], True):
+            return True
+        same_line = sum(1 for j in [*refs, *pool] if self.substitutes.pair(i, j))
+        return same_line >= self.config.need_variants
 
     def _choose(self, fixed: Sequence[BundleItem], scores: _Scores, ctx: BundleContext,
                 profile: Profile | None, budget: float | None, size: int, *,

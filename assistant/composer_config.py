@@ -41,6 +41,12 @@ class ComposerConfig(Config):
     resolve_threshold 0.65: a mention whose words are in no title resolves to its nearest
       item only at this cosine: "lunchbox" -> Spaceboy Lunch Box 0.71 and "lunchbag" 0.70 do,
       "a toaster" -> Dairy Maid Toastrack 0.61, "laptop" 0.58 and "a kettle" 0.47 do not.
+    need_variants 2 / need_variant_text 0.75: a shopper who asks for a kind of thing ("a few
+      jumbo bags") wants a choice of it, so up to need_variants designs of one product line
+      may share a bundle (and sit beside a cart item of that line) when the need's text
+      scores each of them at >= need_variant_text of its window (cosine within 0.05 of the
+      best match at text_window 0.20); every other item keeps the substitute rule. 1 turns
+      it off.
     """
 
     size: int = 4
@@ -60,6 +66,8 @@ class ComposerConfig(Config):
     text_weight: float = 1.0
     need_seed_count: int = 3
     need_cf_weight: float = 0.5
+    need_variants: int = 2
+    need_variant_text: float = 0.75
     alternatives: int = 5
     cheaper_ratio: float = 0.8
     keep_bonus: float = 0.05
@@ -87,6 +95,8 @@ class ComposerConfig(Config):
             check(getattr(self, name) >= 0, f"composer.{name}", "must be >= 0")
         check(self.need_seed_count >= 0 and self.alternatives >= 0 and self.profile_history_seeds >= 0,
               "composer", "need_seed_count, alternatives and profile_history_seeds must be >= 0")
+        check(self.need_variants >= 1, "composer.need_variants", "must be at least 1")
+        check(0 < self.need_variant_text <= 1, "composer.need_variant_text", "must be within (0, 1]")
         check(0 < self.cheaper_ratio < 1, "composer.cheaper_ratio", "must be within (0, 1)")
         mult, tilt = self.tier_budget_multipliers, self.tier_price_tilt
         check(len(mult) == 3 and all(m > 0 for m in mult) and list(mult) == sorted(mult),

@@ -110,6 +110,9 @@ class LLMConfig(Config):
         uses float32.
     lean_lora: serve the adapter's layers with `lora_serving.lean_lora`'s forward (the same
         arithmetic as peft's, without its per-call bookkeeping).
+    fuse_projections: serve each layer's q/k/v and gate/up projections (and their LoRA
+        updates) as one matmul each (`fused_projections`; same weights, fewer calls per
+        token; bench/bench_llm.py measures both).
     """
 
     model: str = DEFAULT_MODEL
@@ -125,6 +128,7 @@ class LLMConfig(Config):
     prompt_cache: bool = True
     head_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     lean_lora: bool = True
+    fuse_projections: bool = True
 
     def validate(self) -> None:
         check(bool(self.model.strip()), "llm.model", "must name a model")
@@ -340,6 +344,10 @@ def load_model(config: LLMConfig) -> LoadedModel:
             from .lora_serving import lean_lora
 
             lean_lora(model)
+    if config.fuse_projections:
+        from .fused_projections import fuse_projections
+
+        fuse_projections(model)
     head_dtype = resolved_head_dtype(config)
     if head_dtype != "float32":
         cast_output_head(model, head_dtype)

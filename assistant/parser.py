@@ -9,7 +9,8 @@ reply is retried once with a small sampling temperature.
 Decoding is guided (`request_guide.RequestJsonGuide`): a token is taken only while the
 reply is still the beginning of one flat JSON object of the request's schema (an intent of
 INTENTS, known keys once each, strings, string lists and numbers where they belong), so
-every reply is valid JSON of the right shape.
+every reply is valid JSON of the right shape, and every text value in it (need, target,
+items, exclude) is copied from the shopper's message.
 
 `bundle_summary(bundle)` renders the current bundle the way the prompt (and the training
 data) shows it: "[1] Teapot Blue; [2] Tea Towel Red" or "(none)".
@@ -81,11 +82,11 @@ class RequestParser:
         self.retry_temperature = retry_temperature
         self.guided = guided
 
-    def _generate(self, messages: list[dict[str, str]], temperature: float) -> tuple[str, int]:
+    def _generate(self, messages: list[dict[str, str]], temperature: float, source: str) -> tuple[str, int]:
         from .llm import generate
         from .request_guide import RequestJsonGuide
 
-        guide = RequestJsonGuide() if self.guided else None
+        guide = RequestJsonGuide(source=source) if self.guided else None
         gen = generate(self.loaded, messages, max_new_tokens=self.max_new_tokens, stop=["}"],
                        guide=guide, temperature=temperature, prefill=PREFILL)
         text = gen.text
@@ -99,7 +100,7 @@ class RequestParser:
         tokens = 0
         raw, valid, error = "", False, None
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
-            raw, n = self._generate(messages, temperature)
+            raw, n = self._generate(messages, temperature, message)
             tokens += n
             request, _is_json, error = read_request(raw)
             if request is not None:

@@ -8,6 +8,11 @@ one flat JSON object of the request's schema:
 * other keys are the request's own (need, target: strings; items, exclude: lists of
   strings; budget: a number; size, party_size: whole numbers), each at most once;
 * strings stay on one line and short, lists short;
+* with the shopper's message as `source`, every text value (need, target, items, exclude)
+  is copied from it: a run of the message's own characters (case aside), or a position
+  number for target. A 135M model asked for "something antique" otherwise writes needs
+  such as "antepetitoin" or "a match" that the shopper never said, and the bundle then
+  answers a want nobody had;
 * nothing follows the closing brace, and the reply may not end before it.
 
 So a reply is valid JSON of the right shape by construction; `Request.from_dict` still
@@ -28,6 +33,7 @@ KEYS = ("intent", *STRING_KEYS, *LIST_KEYS, *NUMBER_KEYS, *WHOLE_KEYS)
 MAX_STRING = 120
 MAX_LIST = 8
 MAX_DIGITS = 7
+MAX_POSITION_DIGITS = 2  # a copied target may also be "4" for "the fourth one"
 
 
 class _Partial(Exception):
@@ -39,10 +45,11 @@ class _Invalid(Exception):
 
 
 class _Reader:
-    def __init__(self, text: str, intents: Sequence[str]) -> None:
+    def __init__(self, text: str, intents: Sequence[str], source: str | None = None) -> None:
         self.text = text
         self.pos = 0
         self.intents = intents
+        self.source = source.casefold() if source is not None else None
 
     def peek(self) -> str:
         if self.pos >= len(self.text):
@@ -59,34 +66,59 @@ class _Reader:
         while self.pos < len(self.text) and self.text[self.pos] in " \t":
             self.pos += 1
 
-    def string(self, choices: Sequence[str] | None = None) -> str:
-        """A JSON string; with choices, it must spell one of them."""
+    def string(self, choices: Sequence[str] | None = None, *, copied: bool = False,
+               position: bool = False) -> str:
+        """A JSON string; with choices, it must spell one of them; copied, it must be a run
+        of the source's characters (or, with position, a short whole number)."""
         self.take('"')
         out: list[str] = []
         while True:
             if self.pos >= len(self.text):
-                so_far = "".join(out)
-                if choices is not None and not any(c.startswith(so_far) for c in choices):
-                    raise _Invalid
+                self._check_value("".join(out), choices, copied, position, partial=True)
                 raise _Partial
             ch = self.text[self.pos]
             self.pos += 1
             if ch == '"':
                 value = "".join(out)
-                if choices is not None and value not in choices:
-                    raise _Invalid
+                self._check_value(value, choices, copied, position, partial=False)
                 return value
             if ch in "\n\r" or ord(ch) < 32:
                 raise _Invalid
             if ch == "\\":
-                escaped = self.peek()
-                if escaped not in '"\\/bfnrtu':
-                    raise _Invalid
-                self.pos += 1
+                ch = self._escaped()
             out.append(ch)
             if len(out) > MAX_STRING:
                 raise _Invalid
-            if choices is not None and not any(c.startswith("".join(out)) for c in choices):
+            if choices is not None:  # a copy is checked where the string or the text ends
+                self._check_value("".join(out), choices, False, False, partial=True)
+
+    def _escaped(self) -> str:
+        """The character a JSON escape stands for (the backslash already read)."""
+        escaped = self.peek()
+        self.pos += 1
+        simple = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+        if escaped in simple:
+            return simple[escaped]
+        if escaped != "u":
+            raise _Invalid
+        digits = self.text[self.pos:self.pos + 4]
+        if any(c not in "0123456789abcdefABCDEF" for c in digits):
+            raise _Invalid
+        if len(digits) < 4:
+            raise _Partial
+        self.pos += 4
+        return chr(int(digits, 16))
+
+    def _check_value(self, value: str, choices: Sequence[str] | None, copied: bool, position: bool,
+                     *, partial: bool) -> None:
+        if choices is not None:
+            ok = any(c.startswith(value) for c in choices) if partial else value in choices
+            if not ok:
+                raise _Invalid
+        if copied and self.source is not None:
+            if position and value.isdigit() and value.isascii() and len(value) <= MAX_POSITION_DIGITS:
+                return
+            if value.casefold() not in self.source:
                 raise _Invalid
 
     def number(self, whole: bool) -> None:
@@ -117,7 +149,7 @@ class _Reader:
             self.pos += 1
             return
         for _ in range(MAX_LIST):
-            self.string()
+            self.string(copied=True)
             self.spaces()
             if self.peek() == "]":
                 self.pos += 1
@@ -148,7 +180,7 @@ class _Reader:
             if key == "intent":
                 self.string(self.intents)
             elif key in STRING_KEYS:
-                self.string()
+                self.string(copied=True, position=key == "target")
             elif key in LIST_KEYS:
                 self.string_list()
             else:
@@ -156,9 +188,9 @@ class _Reader:
             first = False
 
 
-def _state(text: str, intents: Sequence[str]) -> str:
+def _state(text: str, intents: Sequence[str], source: str | None = None) -> str:
     """"open" (a valid prefix), "closed" (a whole request, nothing after) or "invalid"."""
-    reader = _Reader(text, intents)
+    reader = _Reader(text, intents, source)
     try:
         reader.request()
     except _Partial:
@@ -169,13 +201,15 @@ def _state(text: str, intents: Sequence[str]) -> str:
 
 
 class RequestJsonGuide:
-    """The token guide for a parse reply (text = the prefill and what followed it)."""
+    """The token guide for a parse reply (text = the prefill and what followed it); with
+    `source` (the shopper's message), text values must be copied from it."""
 
-    def __init__(self, intents: Sequence[str] = INTENTS) -> None:
+    def __init__(self, intents: Sequence[str] = INTENTS, source: str | None = None) -> None:
         self.intents = tuple(intents)
+        self.source = source
 
     def allows(self, text: str, piece: str) -> bool:
-        return _state(text + piece, self.intents) != "invalid"
+        return _state(text + piece, self.intents, self.source) != "invalid"
 
     def allows_end(self, text: str) -> bool:
-        return _state(text, self.intents) == "closed"
+        return _state(text, self.intents, self.source) == "closed"

@@ -63,14 +63,14 @@ def _rss() -> int:
 # --------------------------------------------------------------------------- variants
 
 
-def _bench_transformers(quantization: str, args: argparse.Namespace) -> dict[str, Any]:
+def _bench_transformers(quantization: str, args: argparse.Namespace, fuse: bool = True) -> dict[str, Any]:
     import torch
 
     from assistant.decoding import _cache_kwarg as cache_kwarg
     from assistant.llm import LLMConfig, build_prompt, load_model
 
     config = LLMConfig(model=args.model, quantization=quantization, threads=args.threads,
-                       cache_dir=args.cache_dir)
+                       cache_dir=args.cache_dir, fuse_projections=fuse)
     rss0 = _rss()
     started = time.perf_counter()
     loaded = load_model(config)
@@ -192,6 +192,7 @@ VARIANTS = {
     "convert": _convert,
     "fp32": lambda a: _bench_transformers("none", a),
     "nf4": lambda a: _bench_transformers("nf4", a),
+    "nf4_unfused": lambda a: _bench_transformers("nf4", a, fuse=False),  # 5 projection calls a layer
     "llama_cpp": _bench_llama_cpp,
 }
 
@@ -273,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             "fp32": fp32.get("decode_tokens_per_s"),
             "nf4": nf4.get("decode_tokens_per_s"),
             "llama_cpp": cpp.get("decode_tokens_per_s"),
+            "nf4_unfused": (results["nf4_unfused"] or {}).get("decode_tokens_per_s"),
         },
+        "nf4_fused_over_unfused": _ratio(nf4.get("decode_tokens_per_s"),
+                                         (results["nf4_unfused"] or {}).get("decode_tokens_per_s")),
         "nf4_over_fp32": _ratio(nf4.get("decode_tokens_per_s"), fp32.get("decode_tokens_per_s")),
         "nf4_over_llama_cpp": _ratio(nf4.get("decode_tokens_per_s"), cpp.get("decode_tokens_per_s")),
         "target_nf4_over_llama_cpp": 0.3,

@@ -7,7 +7,9 @@ prompt, median of `--repeats` runs of `--steps` steps:
 * peft: peft's LoRA forward, float32 output layer (the baseline);
 * lean: `assistant.lora_serving.lean_lora` (the same arithmetic, less Python);
 * lean + bf16 head: the output layer served in bfloat16 (`LLMConfig.head_dtype`);
-* the last one again with 2 threads.
+* the last one again with 2 threads;
+* + fused projections: q/k/v and gate/up as one matmul each (`LLMConfig.fuse_projections`,
+  the default), 1 and 2 threads.
 
     python bench/bench_serving.py [--repeats 3] [--steps 20] [--json reports/bench_serving.json]
 """
@@ -27,10 +29,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ADAPTER = Path(__file__).resolve().parent.parent / "finetune" / "adapters" / "cartsmith-smollm2-lora"
 VARIANTS = (
-    ("peft", {"lean_lora": False, "head_dtype": "float32", "threads": 1}),
-    ("lean", {"lean_lora": True, "head_dtype": "float32", "threads": 1}),
-    ("lean + bf16 head", {"lean_lora": True, "head_dtype": "bfloat16", "threads": 1}),
-    ("lean + bf16 head, 2 threads", {"lean_lora": True, "head_dtype": "bfloat16", "threads": 2}),
+    ("peft", {"lean_lora": False, "head_dtype": "float32", "threads": 1, "fuse_projections": False}),
+    ("lean", {"lean_lora": True, "head_dtype": "float32", "threads": 1, "fuse_projections": False}),
+    ("lean + bf16 head", {"lean_lora": True, "head_dtype": "bfloat16", "threads": 1, "fuse_projections": False}),
+    ("lean + bf16 head, 2 threads", {"lean_lora": True, "head_dtype": "bfloat16", "threads": 2,
+                                     "fuse_projections": False}),
+    ("lean + bf16 head + fused", {"lean_lora": True, "head_dtype": "bfloat16", "threads": 1,
+                                  "fuse_projections": True}),
+    ("lean + bf16 head + fused, 2 threads", {"lean_lora": True, "head_dtype": "bfloat16", "threads": 2,
+                                             "fuse_projections": True}),
 )
 
 

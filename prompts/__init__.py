@@ -14,7 +14,7 @@ from importlib import resources
 
 from retrieval.errors import CartsmithError
 
-CURRENT = {"parse": "v2", "write": "v1"}
+CURRENT = {"parse": "v3", "write": "v1"}
 
 
 class PromptError(CartsmithError):

@@ -234,7 +234,7 @@ def test_a_position_in_the_need_slot_is_not_a_need(actions: Actions) -> None:
 # -- follow-up requests in a session -------------------------------------------------------
 def test_a_need_of_several_wants_is_matched_part_by_part(actions: Actions) -> None:
     composer = actions.composer
-    from assistant.bundles import need_parts
+    from assistant.needs import need_parts
 
     assert need_parts("something from your cushion cover range and tree") == ["something cushion cover", "tree"]
     assert need_parts("gingham, star & lace") == ["gingham", "star", "lace"]

@@ -222,6 +222,31 @@ def test_anchor_included_without_its_colour_variant(composer: BundleComposer) ->
     assert "L02" in ids(similar)
 
 
+def test_a_need_for_a_kind_of_thing_may_show_two_designs_of_it(index: ShopIndex,
+                                                                composer: BundleComposer) -> None:
+    # "lunch bags": both lunch-bag designs are what the shopper asked for ...
+    bundle = composer.compose([], need="a few lunch bags", size=4).bundle
+    assert {"L01", "L02"} <= set(ids(bundle))
+    # ... but an anchor's own variant is still no complement of it (test above), and the
+    # rule can be turned off: one design per product line.
+    one = BundleComposer(index, ComposerConfig(need_variants=1)).compose([], need="a few lunch bags", size=4)
+    assert len({"L01", "L02"} & set(ids(one.bundle))) == 1
+    # A design variant of a cart item the shopper asks for again may be shown beside it.
+    profile = Profile()
+    profile.observe("added_to_cart", "L01")
+    again = composer.compose([], need="lunch bags", profile=profile).bundle
+    assert "L02" in ids(again) and "L01" not in ids(again)
+
+
+def test_need_core_drops_filler_words() -> None:
+    from assistant.needs import need_core
+
+    assert need_core("a few hanging wicker bits for me") == "hanging wicker"
+    assert need_core("something for the garden") == "garden"
+    assert need_core("gift ideas for my mum") == "gift ideas for mum"
+    assert need_core("something") == "something"  # nothing else left: the need itself
+
+
 def _query(seeds):
     from retrieval.records import Query
 

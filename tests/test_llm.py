@@ -318,7 +318,7 @@ def test_lora_step_reduces_loss_and_adapter_round_trips(tiny_model_dir: Path, tm
     assert manifest["library_versions"]["peft"]
     assert metrics["eval_loss"] < metrics["eval_loss_before"]
 
-    serve = _config(tiny_model_dir, quantization=quantization, adapter=str(output))
+    serve = _config(tiny_model_dir, quantization=quantization, adapter=str(output), fuse_projections=False)
     first, second = load_model(serve), load_model(serve)
     assert first.adapter_manifest["base_model_id"] == first.model_id
     ids = torch.tensor([tokenize_example(first.tokenizer, EXAMPLE, 512).input_ids])
@@ -330,10 +330,28 @@ def test_lora_step_reduces_loss_and_adapter_round_trips(tiny_model_dir: Path, tm
     assert not torch.allclose(a, base, atol=1e-4)
     # the lean LoRA forward (the default) computes what peft's own forward does, exactly
     assert any(hasattr(m, "_cartsmith_lean") for m in first.model.modules())
-    peft_own = load_model(_config(tiny_model_dir, quantization=quantization, adapter=str(output), lean_lora=False))
+    peft_own = load_model(_config(tiny_model_dir, quantization=quantization, adapter=str(output),
+                                  lean_lora=False, fuse_projections=False))
     assert not any(hasattr(m, "_cartsmith_lean") for m in peft_own.model.modules())
     with torch.inference_mode():
         assert torch.equal(a, peft_own.model(input_ids=ids).logits)
+    # fused q/k/v and gate/up (the default): the same numbers up to the matmul's rounding,
+    # in one call per group, whatever order the parts are called in
+    fused = load_model(_config(tiny_model_dir, quantization=quantization, adapter=str(output)))
+    parts = [m for m in fused.model.modules() if type(m).__name__ == "FusedPart"]
+    n_layers = fused.model.config.num_hidden_layers
+    assert len(parts) == 5 * n_layers
+    assert not any(hasattr(m, "q_proj") and hasattr(m.q_proj, "base_layer") for m in fused.model.modules())
+    with torch.inference_mode():
+        fused_logits = fused.model(input_ids=ids).logits
+        assert torch.allclose(fused_logits, a, atol=1e-4, rtol=1e-4)
+        layer = fused.model.get_base_model().model.layers[0].self_attn
+        hidden = torch.randn(1, 3, fused.model.config.hidden_size)
+        k_alone = layer.k_proj(hidden)  # called first, on its own: computes the group itself
+        assert torch.equal(k_alone, layer.k_proj(hidden.clone()))
+        q = layer.q_proj(hidden)
+        assert torch.equal(layer.k_proj(hidden), k_alone)  # handed over from q_proj's call
+        assert q.shape[-1] == layer.q_proj.out_features
     reloaded_loss = evaluate_loss(first.model, first.tokenizer, [EXAMPLE])
     tolerance = 1e-4 if quantization == "none" else 2e-2  # NF4 serving uses bnb's bf16 CPU kernel
     assert reloaded_loss == pytest.approx(metrics["eval_loss"], rel=tolerance, abs=tolerance)

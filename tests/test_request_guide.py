@@ -52,3 +52,37 @@ def test_every_intent_and_the_prefill_spell_through_the_guide() -> None:
         text = json.dumps(Request(intent=intent).to_dict())
         assert text.startswith(PREFILL[:-1]) and guide.allows_end(text)
     assert not guide.allows_end(PREFILL)
+
+
+MESSAGE = "Swap the Lunch Bag Red for something antique, under £20 - no \"glass\" please"
+
+
+@pytest.mark.parametrize("text", [
+    '{"intent": "swap", "target": "lunch bag red", "items": ["antique"]}',   # case aside
+    '{"intent": "swap", "target": "3"}',                                     # a position
+    '{"intent": "bundle", "need": "something antique", "exclude": ["\\"glass\\""]}',  # escapes
+    '{"intent": "bundle", "need": "\\u0061ntique"}',
+])
+def test_text_values_copied_from_the_message_are_allowed(text: str) -> None:
+    guide = RequestJsonGuide(source=MESSAGE)
+    assert all(guide.allows(text[:i], text[i]) for i in range(len(text)))
+    assert guide.allows_end(text)
+
+
+@pytest.mark.parametrize(("text", "piece"), [
+    ('{"intent": "bundle", "need": "ant', "epetitoin"),     # a need the shopper never wrote
+    ('{"intent": "bundle", "need": "', "a match"),
+    ('{"intent": "swap", "target": "lunch bag', " blue"),
+    ('{"intent": "bundle", "exclude": ["', "candles"),
+    ('{"intent": "compare", "items": ["lunch bag red", "', "teapot"),
+    ('{"intent": "bundle", "need": "', "3"),               # a position is a target's only
+    ('{"intent": "swap", "target": "', "123"),             # no position has three digits
+])
+def test_a_text_value_the_message_does_not_hold_is_refused(text: str, piece: str) -> None:
+    guide = RequestJsonGuide(source=MESSAGE)
+    assert guide.allows(text, "")
+    assert not guide.allows(text, piece)
+
+
+def test_without_a_source_any_text_value_spells() -> None:
+    assert RequestJsonGuide().allows('{"intent": "bundle", "need": "', "antepetitoin")

@@ -209,6 +209,7 @@ def test_parser_prefills_stops_and_retries(monkeypatch):
     assert result.valid_json and result.attempts == 2
     assert calls[0]["prefill"] == PREFILL and calls[0]["temperature"] == 0.0
     assert isinstance(calls[0]["guide"], RequestJsonGuide)
+    assert calls[0]["guide"].source == "a bundle for a teapot"  # text values copied from it
     assert "Shopper: a bundle for a teapot" in calls[0]["messages"][0]["content"]
     assert parser_mod.MAX_NEW_TOKENS <= 48
 

@@ -1,0 +1,75 @@
+"""What a need says: its head noun, its separate wants, and its words without filler.
+
+Code, not a language model: the composer matches a need's text against item texts, and
+these helpers decide which words of "a few hanging wicker bits for me" or "something
+gingham and something from your star range" carry the want.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .bundle_edits import stem, tokens
+
+__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "PREPOSITIONS", "need_core", "need_head",
+           "need_parts"]
+
+# Words that split a need into its head phrase and the rest ("gift FOR a child").
+PREPOSITIONS = frozenset({
+    "for", "with", "to", "of", "from", "in", "on", "at", "by", "under", "below", "about",
+    "like", "around", "within", "without", "than", "over"
+})
+NEED_FILLER = frozenset({
+    "a", "an", "the", "some", "my", "our", "your", "his", "her", "their", "nice", "good",
+    "cheap", "lovely", "pretty", "something", "anything", "stuff", "thing", "things", "bit",
+    "bits", "few", "one", "two", "three", "four", "five", "i", "me", "we", "us", "it"
+})
+GENERIC_HEADS = frozenset({
+    "gift", "present", "idea", "treat", "surprise", "bundle"
+})
+
+
+def need_head(need: str) -> str | None:
+    """The head noun of a need: the last meaningful word before a preposition
+    ("wedding dress" -> dress, "gift for a child" -> gift, "something for the garden" -> garden)."""
+    chunks: list[list[str]] = [[]]
+    for word in tokens(need):
+        if word in PREPOSITIONS:
+            chunks.append([])
+        elif word not in NEED_FILLER and not re.fullmatch(r"[\d.,£$€]+", word):
+            chunks[-1].append(word)
+    for chunk in chunks:
+        if chunk:
+            return stem(chunk[-1])
+    return None
+
+
+_PART_SPLIT = re.compile(r"\s*(?:[,;&+/]|\band\b|\bor\b|\bplus\b)\s*", re.IGNORECASE)
+_RANGE_OF = re.compile(r"\b(?:from|in) (?:your|the) (.+?) (?:range|section|collection|department)\b", re.IGNORECASE)
+MAX_NEED_PARTS = 4
+
+
+_FILLER_WORD = re.compile(r"\b(?:" + "|".join(sorted(NEED_FILLER, key=len, reverse=True)) + r")\b",
+                          re.IGNORECASE)
+
+
+def need_core(need: str) -> str:
+    """The need without its filler words ("a few hanging wicker bits for me" -> "hanging
+    wicker"): "bits", "things", "a few" only dilute the text embedding. The need itself
+    when nothing else is left."""
+    words = _FILLER_WORD.sub(" ", need).split()
+    while words and words[-1].lower().strip(",.!?-") in PREPOSITIONS:
+        words.pop()
+    while words and words[0].lower().strip(",.!?-") in PREPOSITIONS:
+        words.pop(0)
+    core = " ".join(words).strip(" ,.!?-")
+    return core if re.search(r"[^\W\d_]{2,}", core) else need
+
+
+def need_parts(need: str) -> list[str]:
+    """The separate wants in one need ("gingham and star" -> ["gingham", "star"]; "from your
+    cushion cover range" -> "cushion cover"), at most MAX_NEED_PARTS, each with a word."""
+    text = _RANGE_OF.sub(lambda m: m.group(1), need)
+    parts = [p.strip(" .!?-") for p in _PART_SPLIT.split(text)]
+    parts = [p for p in dict.fromkeys(parts) if re.search(r"[^\W\d_]{3,}", p)]
+    return parts[:MAX_NEED_PARTS]
