@@ -383,7 +383,7 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
         "best sellers, taste matches, kept items); held-out split by invoice (10%).",
         f"- run: {manifest.get('steps')} of {manifest.get('planned_steps')} planned optimizer steps "
         f"({manifest.get('epochs')} epochs, stop: {manifest.get('stop_reason')}), "
-        f"{manifest.get('minutes')} min wall on 2 shared CPU cores (1 torch thread"
+        f"{manifest.get('minutes')} min wall on 2 CPU cores ({manifest.get('train_threads', 1)} torch threads"
         + (f"; {manifest['training_minutes'].get('cpu_per_thread')} min of CPU time in training steps"
            if isinstance(manifest.get("training_minutes"), dict) else "") + ")",
         f"- loss: first step {m.get('train_loss_first')}, last 10 steps {m.get('train_loss')}; "

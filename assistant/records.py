@@ -35,6 +35,7 @@ EDIT_INTENTS = ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_bu
 MAX_BUDGET = 1_000_000.0
 MAX_BUNDLE_SIZE = 10
 MAX_MENTION_CHARS = 120
+MAX_PARTY_SIZE = 500
 
 
 class RequestError(CartsmithError):
@@ -59,8 +60,8 @@ class Request:
             raise RequestError(f"budget: must be between 0 and {MAX_BUDGET:,.0f}, got {self.budget}")
         if self.size is not None and not 1 <= self.size <= MAX_BUNDLE_SIZE:
             raise RequestError(f"size: must be between 1 and {MAX_BUNDLE_SIZE}, got {self.size}")
-        if self.party_size is not None and not 1 <= self.party_size <= 500:
-            raise RequestError(f"party_size: must be between 1 and 500, got {self.party_size}")
+        if self.party_size is not None and not 1 <= self.party_size <= MAX_PARTY_SIZE:
+            raise RequestError(f"party_size: must be between 1 and {MAX_PARTY_SIZE}, got {self.party_size}")
         for name in ("need", "target"):
             value = getattr(self, name)
             if value is not None and len(value) > MAX_MENTION_CHARS:

@@ -6,7 +6,8 @@ one flat JSON object of the request's schema:
 
 * intent is one of INTENTS (the model picks which; the guide only spells);
 * other keys are the request's own (need, target: strings; items, exclude: lists of
-  strings; budget: a number; size, party_size: whole numbers), each at most once;
+  strings; budget: a number; size, party_size: whole numbers), each at most once, numbers
+  within the ranges `Request` accepts (a "size" of 200 cannot be spelt);
 * strings stay on one line and short, lists short;
 * with the shopper's message as `source`, every text value (need, target, items, exclude)
   is copied from it: a run of the message's own characters (case aside), or a position
@@ -23,14 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .records import INTENTS
+from .records import INTENTS, MAX_BUDGET, MAX_BUNDLE_SIZE, MAX_MENTION_CHARS, MAX_PARTY_SIZE
 
 STRING_KEYS = ("need", "target")
 LIST_KEYS = ("items", "exclude")
 NUMBER_KEYS = ("budget",)
 WHOLE_KEYS = ("size", "party_size")
 KEYS = ("intent", *STRING_KEYS, *LIST_KEYS, *NUMBER_KEYS, *WHOLE_KEYS)
-MAX_STRING = 120
+MAX_STRING = MAX_MENTION_CHARS
+# (low, high) per number key, as Request validates them: a budget above low, counts from it
+NUMBER_RANGES = {"budget": (0.0, MAX_BUDGET), "size": (1.0, float(MAX_BUNDLE_SIZE)),
+                 "party_size": (1.0, float(MAX_PARTY_SIZE))}
 MAX_LIST = 8
 MAX_DIGITS = 7
 MAX_POSITION_DIGITS = 2  # a copied target may also be "4" for "the fourth one"
@@ -121,7 +125,9 @@ class _Reader:
             if value.casefold() not in self.source:
                 raise _Invalid
 
-    def number(self, whole: bool) -> None:
+    def number(self, whole: bool, low: float, high: float) -> None:
+        """A JSON number within (low, high] for a budget, [low, high] for a count: the
+        values `Request` accepts, so a well-formed reply never fails validation."""
         start = self.pos
         digits = dot = 0
         while self.pos < len(self.text) and (self.text[self.pos].isdigit() or self.text[self.pos] == "."):
@@ -135,11 +141,19 @@ class _Reader:
             else:
                 digits += 1
             self.pos += 1
+        spelt = self.text[start:self.pos]
+        if digits > MAX_DIGITS or (len(spelt) > 1 and spelt[0] == "0" and spelt[1] != "."):
+            raise _Invalid  # JSON has no leading zeros
+        if whole and spelt.startswith("0") and low >= 1:
+            raise _Invalid  # a count of 0 (and nothing it could grow into) is refused
+        if spelt and float(spelt.rstrip(".")) > high:  # more digits only make it larger
+            raise _Invalid
         if self.pos >= len(self.text):
-            if digits > MAX_DIGITS:
-                raise _Invalid
             raise _Partial
-        if self.pos == start or self.text[self.pos - 1] == "." or digits > MAX_DIGITS:
+        if not spelt or spelt.endswith("."):
+            raise _Invalid
+        value = float(spelt)
+        if value < low or (not whole and value <= low):
             raise _Invalid
 
     def string_list(self) -> None:
@@ -184,7 +198,7 @@ class _Reader:
             elif key in LIST_KEYS:
                 self.string_list()
             else:
-                self.number(whole=key in WHOLE_KEYS)
+                self.number(key in WHOLE_KEYS, *NUMBER_RANGES[key])
             first = False
 
 

@@ -387,6 +387,7 @@ def train_lora(
         "epochs": round(micro / max(batches_per_epoch, 1), 3),
         "stop_reason": stop_reason,
         "minutes": round(minutes, 3),
+        "train_threads": config.threads,
         "training_minutes": {"wall": round(progress.wall() / 60, 3),
                              "cpu_per_thread": round((time.process_time() - progress.started_cpu)
                                                      / max(1, config.threads) / 60, 3)},

@@ -86,3 +86,25 @@ def test_a_text_value_the_message_does_not_hold_is_refused(text: str, piece: str
 
 def test_without_a_source_any_text_value_spells() -> None:
     assert RequestJsonGuide().allows('{"intent": "bundle", "need": "', "antepetitoin")
+
+
+@pytest.mark.parametrize(("text", "piece"), [
+    ('{"intent": "bundle", "size": 2', "0"),        # what the tuned model once wrote: size 200
+    ('{"intent": "bundle", "size": ', "0"),         # a count starts at 1
+    ('{"intent": "bundle", "party_size": 50', "1"),
+    ('{"intent": "bundle", "budget": 0', "}"),      # a budget is above zero
+    ('{"intent": "bundle", "budget": 0', "5"),      # no leading zeros in JSON
+    ('{"intent": "bundle", "budget": 100000', "1"),  # above MAX_BUDGET
+])
+def test_numbers_outside_what_a_request_accepts_are_refused(text: str, piece: str) -> None:
+    guide = RequestJsonGuide()
+    assert guide.allows(text, "")
+    assert not guide.allows(text, piece)
+
+
+@pytest.mark.parametrize("text", ['{"intent": "bundle", "size": 10}', '{"intent": "bundle", "budget": 0.5}',
+                                  '{"intent": "bundle", "party_size": 500, "budget": 1000000}'])
+def test_numbers_at_the_edges_of_the_ranges_spell(text: str) -> None:
+    guide = RequestJsonGuide()
+    assert all(guide.allows(text[:i], text[i]) for i in range(len(text)))
+    assert guide.allows_end(text) and read_request(text)[0] is not None
