@@ -42,6 +42,7 @@ from .bundle_edits import (
 )
 from .bundles import BundleComposer, Composition
 from .guard import redact
+from .needs import kind_mention, tidy_need
 from .profiles import Profile, ProfileBuilder
 from .records import Bundle, Request
 from .session import ConversationState, bundle_from_state, bundle_to_state
@@ -217,6 +218,12 @@ class Actions(CartAndAnswers):
         return bundle_from_state(state.bundle, self.catalog) if state.bundle else None
 
     def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+        kinds = [m for m in request.items if kind_mention(m, text)]
+        if kinds or (request.need and request.need != tidy_need(request.need)):
+            # "something lace and something stool": wants, not two chosen items
+            wants = [tidy_need(w) for w in [*([request.need] if request.need else []), *kinds]]
+            request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in kinds),
+                                          need=" and ".join(dict.fromkeys(w for w in wants if w)) or None)
         anchors, missing = self._resolve_items(request.items)
         if not anchors:  # a title typed out in full is an item, whatever slot the parser put it in
             anchors = self.text_items.titles_in(text)

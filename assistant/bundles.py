@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import statistics
 import threading
 import weakref
 from collections import Counter, defaultdict
@@ -170,23 +171,31 @@ class BundleComposer(BundleEdits):
     def need_match(self, need: str) -> tuple[bool, float, np.ndarray]:
         """(does the shop have something for this need, best cosine, cosine per item).
 
-        A need that matches nothing as a whole may still list several wants ("something
-        gingham and something star", "candles, napkins"): then each part is matched on its
-        own, and the parts the shop has are served together (`need_parts`)."""
+        A need may list several wants ("something gingham and something star", "candles,
+        napkins"; `need_parts`). Its parts are matched one by one and served together when
+        the whole matches nothing, or when every part matches and the parts, on average,
+        match the catalog at least as well as the whole does: "gingham and lace" is two
+        wants, while "black and white photo frames" matches better as one."""
+        ok, best, sims, _ = self._need_wants(need)
+        return ok, best, sims
+
+    def _need_wants(self, need: str) -> tuple[bool, float, np.ndarray, list[np.ndarray]]:
+        """need_match, plus each served want's own cosines ([] when the need is one want)."""
         whole = self._match_one(need)
-        if whole[0]:
-            return whole
         parts = need_parts(need)
-        if not parts or parts == [need.strip(" .!?-")]:
-            return whole
-        matched = [m for m in (self._match_one(p) for p in parts) if m[0]]
+        if not parts or parts == [need.strip(" .!?-")] or (len(parts) < 2 and whole[0]):
+            return (*whole, [])
+        each = [self._match_one(p) for p in parts]
+        matched = [m for m in each if m[0]]
         if not matched:
-            return whole
+            return (*whole, [])
+        if whole[0] and (len(matched) < len(each) or statistics.fmean(m[1] for m in matched) < whole[1]):
+            return (*whole, [])
         best = max(m[1] for m in matched)
         # Each part's cosines shifted so its own best item sits at the overall best: an item
         # near any part's best scores as a match, whichever part is the easier one.
         sims = np.max(np.stack([m[2] - (m[1] - best) for m in matched]), axis=0)
-        return True, best, sims
+        return True, best, sims, [m[2] for m in matched]
 
     def _match_one(self, need: str) -> tuple[bool, float, np.ndarray]:
         sims = self._text_sims(need_core(need))
@@ -359,11 +368,30 @@ class BundleComposer(BundleEdits):
         total = np.zeros(len(self.catalog))
         for part in parts.values():
             total += part
+        if need and sims is not None:
+            self._cover_wants(total, need, seed_pos)
         if profile is not None:
             total *= profile.score_factors(self._prices, self._categories,
                                            price_weight=cfg.profile_price_weight,
                                            category_weight=cfg.profile_category_weight)
         return _Scores(total, parts, queries, need, sims)
+
+    def _cover_wants(self, total: np.ndarray, need: str, seed_pos: Sequence[int]) -> None:
+        """A need of several wants gets the best match of each want ranked first (in the
+        order the shopper named them), so every want is in the bundle when it fits, not
+        only the want with the most co-bought neighbours."""
+        wants = self._need_wants(need)[3]
+        if len(wants) < 2:
+            return
+        top = float(total.max(initial=0.0))
+        taken = set(seed_pos)
+        for rank, want in enumerate(wants):
+            order = np.lexsort((np.arange(len(want)), -want))
+            first = next((int(i) for i in order if int(i) not in taken), None)
+            if first is None:
+                continue
+            taken.add(first)
+            total[first] = top + 1e-3 * (len(wants) - rank)
 
     def _reasons(self, scores: _Scores, i: int, profile: Profile | None) -> tuple[Evidence, ...]:
         return self._reasons_for(scores, [i], profile)[i]

@@ -11,8 +11,8 @@ import re
 
 from .bundle_edits import stem, tokens
 
-__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "PREPOSITIONS", "need_core", "need_head",
-           "need_parts"]
+__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "PREPOSITIONS", "kind_mention", "need_core",
+           "need_head", "need_parts", "tidy_need"]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
 PREPOSITIONS = frozenset({
@@ -73,3 +73,30 @@ def need_parts(need: str) -> list[str]:
     parts = [p.strip(" .!?-") for p in _PART_SPLIT.split(text)]
     parts = [p for p in dict.fromkeys(parts) if re.search(r"[^\W\d_]{3,}", p)]
     return parts[:MAX_NEED_PARTS]
+
+
+def kind_mention(mention: str, text: str) -> bool:
+    """Does the shopper's text use this item mention as a kind of thing rather than one
+    item? "something lace", "some stool", "anything gingham", "from your cushion cover
+    range", or a mention that is itself a list ("gingham and", "bowl & jar"). A small parser
+    puts such words in `items`; resolved to one catalog item they would become an anchor the
+    shopper never chose."""
+    words = mention.strip().lower()
+    if not words:
+        return False
+    if re.search(r"(?:\band\b|&|,|\bor\b)", words):
+        return True
+    said = " ".join(text.lower().split())
+    quoted = re.escape(" ".join(words.split()))
+    return bool(re.search(rf"\b(?:something|some|anything|more)\s+(?:from\s+(?:your|the)\s+)?{quoted}\b", said)
+                or re.search(rf"\b(?:your|the)\s+{quoted}\s+(?:range|section|collection|department)\b", said))
+
+
+_LOOSE_ENDS = re.compile(r"^(?:\s*(?:and|or|&|,|\+)\s+)+|(?:\s+(?:and|or|&|,|\+))+\s*$|^[\s,&+]+|[\s,&+]+$",
+                         re.IGNORECASE)
+
+
+def tidy_need(need: str) -> str:
+    """A need without a dangling conjunction ("gingham and" -> "gingham")."""
+    tidy = _LOOSE_ENDS.sub("", need.strip()).strip()
+    return "" if re.fullmatch(r"(?:and|or|&|,|\+|\s)*", tidy, re.IGNORECASE) else tidy

@@ -260,6 +260,30 @@ def test_asking_for_something_is_a_bundle_whatever_the_parse(actions: Actions, p
     assert before & {bi.item.item_id for bi in added.bundle.items}
 
 
+@pytest.mark.parametrize("parsed", [Request(intent="bundle", need="gingham and", items=("lace",)),
+                                    Request(intent="bundle", items=("gingham and", "lace")),
+                                    Request(intent="bundle", items=("lace",), need="gingham")])
+def test_kinds_of_things_in_the_items_slot_are_wants_not_anchors(actions: Actions, parsed: Request) -> None:
+    state, _ = with_bundle(actions, "s-kinds")
+    result = turn(actions, state, parsed, "next i'm after something gingham and something lace")
+    assert result.kind == "bundle" and result.bundle is not None
+    assert all(bi.role != "anchor" for bi in result.bundle.items)  # nobody chose one lace item
+    assert result.bundle.need == "gingham and lace"
+    titles = " ".join(bi.item.title.lower() for bi in result.bundle.items)
+    assert "gingham" in titles and "lace" in titles
+
+
+def test_kind_mentions_and_tidy_needs() -> None:
+    from assistant.needs import kind_mention, tidy_need
+
+    text = "could you also find something stool and something from your cushion cover range"
+    assert kind_mention("stool", text) and kind_mention("cushion cover", text)
+    assert kind_mention("gingham and", "anything") and kind_mention("bowl & jar", "anything")
+    assert not kind_mention("red retrospot lunch bag", "what goes well with the red retrospot lunch bag?")
+    assert tidy_need("gingham and") == "gingham" and tidy_need("& lace") == "lace" and tidy_need("and") == ""
+    assert tidy_need("tea and cake") == "tea and cake"
+
+
 def test_a_new_want_brings_fresh_items_and_exclusions_stay(actions: Actions) -> None:
     state, first = with_bundle(actions)
     actions.note_cart_add(state, [first[0]])
