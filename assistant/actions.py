@@ -42,7 +42,7 @@ from .bundle_edits import (
 )
 from .bundles import BundleComposer, Composition
 from .guard import redact
-from .needs import kind_mention, tidy_need
+from .needs import kind_mention, tidy_need, wanted_things
 from .profiles import Profile, ProfileBuilder
 from .records import Bundle, Request
 from .session import ConversationState, bundle_from_state, bundle_to_state
@@ -218,6 +218,14 @@ class Actions(CartAndAnswers):
         return bundle_from_state(state.bundle, self.catalog) if state.bundle else None
 
     def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+        spelt = wanted_things(text)
+        if spelt:  # "something X and something Y" written out: the shopper's own words are the need
+            inside = [m for m in request.items if kind_mention(m, text) or any(
+                m.lower() in w.lower() or w.lower() in m.lower() for w in spelt)]
+            need = " and ".join(spelt)
+            # wants the shop has nothing for leave no need behind: the picks-based answer follows
+            request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in inside),
+                                          need=need if self.composer.need_match(need)[0] else None)
         kinds = [m for m in request.items if kind_mention(m, text)]
         if kinds or (request.need and request.need != tidy_need(request.need)):
             # "something lace and something stool": wants, not two chosen items

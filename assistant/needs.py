@@ -12,7 +12,7 @@ import re
 from .bundle_edits import stem, tokens
 
 __all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "PREPOSITIONS", "kind_mention", "need_core",
-           "need_head", "need_parts", "tidy_need"]
+           "need_head", "need_parts", "tidy_need", "wanted_things"]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
 PREPOSITIONS = frozenset({
@@ -100,3 +100,30 @@ def tidy_need(need: str) -> str:
     """A need without a dangling conjunction ("gingham and" -> "gingham")."""
     tidy = _LOOSE_ENDS.sub("", need.strip()).strip()
     return "" if re.fullmatch(r"(?:and|or|&|,|\+|\s)*", tidy, re.IGNORECASE) else tidy
+
+
+_EXCLUSION_TAIL = re.compile(r"\s*(?:[-–,(]\s*)?\b(?:but\s+)?(?:no|not|without|nothing\s+with|except)\b.*$",
+                             re.IGNORECASE)
+_WANT = re.compile(
+    r"\b(?:something|anything)\s+(?:(?:from|in)\s+(?:your|the)\s+(?P<range>.+?)\s+"
+    r"(?:range|section|collection|department)\b|(?P<kind>.+?)"
+    r"(?=\s+(?:and|or|&|plus)\s+(?:something|anything)\b|\s*[?.!,;]|$))", re.IGNORECASE)
+_NOT_A_WANT = re.compile(
+    r"^(?:to|that|which|who|else|similar|cheaper|different|like|more|less|other|for\s+(?:it|this|that|them))\b",
+    re.IGNORECASE)
+_RANGE_WORDS = re.compile(r"\s+(?:range|section|collection|department)$", re.IGNORECASE)
+
+
+def wanted_things(text: str) -> list[str]:
+    """The kinds of things the shopper spells out with "something X" ("i also need something
+    gingham and something from your cushion cover range - but no lace" -> ["gingham",
+    "cushion cover"]); [] when the text has none, or only "something to go with it",
+    "something else", "something cheaper" (those are about the bundle, not a want)."""
+    said = _EXCLUSION_TAIL.sub("", " ".join(text.split()))
+    wants = []
+    for match in _WANT.finditer(said):
+        want = _RANGE_WORDS.sub("", (match.group("range") or match.group("kind") or "").strip(" -"))
+        if not want or _NOT_A_WANT.match(want) or not re.search(r"[^\W\d_]{3,}", want):
+            continue
+        wants.append(want)
+    return list(dict.fromkeys(wants))[:MAX_NEED_PARTS]

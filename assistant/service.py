@@ -89,7 +89,10 @@ class Assistant:
                                         adapter=config.adapter_path(), threads=config.threads))
         self.actions = Actions(self.index, self.composer, config.bundle_size)
         template = TemplateWriter()
-        writer = BundleWriter(self.llm, deadline_s=config.write_deadline_s) if config.writer == "model" else None
+        # the writer's grounding check also refuses any other catalog title in an answer
+        shop_titles = [item.title for item in self.index.catalog.items]
+        writer = (BundleWriter(self.llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
+                  if config.writer == "model" else None)
         self.chain = DialogueChain(self.actions, RequestParser(self.llm), writer, template, self.store,
                                    InputLimits(config.max_input_chars, config.max_turns_per_session))
         # One model, one decoding loop at a time; retrieval and composing are cheap.

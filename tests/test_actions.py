@@ -273,6 +273,27 @@ def test_kinds_of_things_in_the_items_slot_are_wants_not_anchors(actions: Action
     assert "gingham" in titles and "lace" in titles
 
 
+@pytest.mark.parametrize("parsed", [Request(intent="bundle", need="i also need"), Request(intent="bundle", need="a"),
+                                    Request(intent="bundle", items=("gingham and something lace",))])
+def test_wants_written_out_are_the_need_whatever_the_parse(actions: Actions, parsed: Request) -> None:
+    state, _ = with_bundle(actions, "s-spelt")
+    result = turn(actions, state, parsed, "thanks! i also need something gingham and something lace - but no candles")
+    assert result.kind == "bundle" and result.bundle is not None
+    assert result.bundle.need == "gingham and lace"
+    assert all(bi.role != "anchor" for bi in result.bundle.items)
+
+
+def test_wanted_things_reads_something_x_and_something_y() -> None:
+    from assistant.needs import wanted_things
+
+    assert wanted_things("i also need something gingham and something from your doormat, notebook & letters range"
+                         " - but no lace") == ["gingham", "doormat, notebook & letters"]
+    assert wanted_things("what about something for the garden?") == ["for the garden"]
+    for about_the_bundle in ("something to go with the Ivory Chandelier T-Light Holder", "something else",
+                             "something cheaper please", "a bundle for a teapot"):
+        assert wanted_things(about_the_bundle) == []
+
+
 def test_kind_mentions_and_tidy_needs() -> None:
     from assistant.needs import kind_mention, tidy_need
 

@@ -238,6 +238,13 @@ def test_a_need_for_a_kind_of_thing_may_show_two_designs_of_it(index: ShopIndex,
     assert "L02" in ids(again) and "L01" not in ids(again)
 
 
+def test_every_want_of_a_need_of_several_is_in_the_bundle(composer: BundleComposer) -> None:
+    bundle = composer.compose([], need="something teapot and something watering can", size=4).bundle
+    assert bundle is not None
+    assert {"T01", "G02"} <= set(ids(bundle))  # the best match of each want
+    assert ids(bundle)[:2] == ["T01", "G02"]   # in the order the shopper named them
+
+
 def test_need_core_drops_filler_words() -> None:
     from assistant.needs import need_core
 
