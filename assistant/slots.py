@@ -296,8 +296,8 @@ def exclusion_only(text: str) -> bool:
 # -- what code recognises whatever the intent -----------------------------------------------
 _SCAFFOLD = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|so|well|then|please|right|now|next|also|and|plus)\b[\s,!.]*"
-    r"|(?:i(?:'d| would)? (?:also )?(?:need|want|like|am looking for|'m looking for)|i'm (?:also )?after"
-    r"|i am (?:also )?after"
+    r"|(?:i(?:'d| would)? (?:also )?(?:need|want|like|am looking for)|i'm (?:also )?(?:after|looking for)"
+    r"|i am (?:also )?after|i am (?:also )?looking for"
     r"|(?:can|could|would) you(?: please)?(?: also)?(?: (?:show|find|get|give|make|put together|suggest|recommend))?"
     r"(?: me)?"
     r"|(?:show|find|get|give|make|suggest|recommend) me|do you (?:have|sell|stock|do|carry)|have you got"

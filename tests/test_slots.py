@@ -207,3 +207,10 @@ def test_make_it_cheaper_parsed_as_a_budget_without_an_amount_is_cheaper() -> No
     counted = complete_slots(Request("bundle", need="garden party things", budget=4, size=4),
                              "garden party things, 4 items")
     assert counted.budget is None and counted.size == 4  # the count is no budget
+
+
+def test_looking_for_is_request_scaffolding() -> None:
+    from assistant.slots import need_from_text
+
+    assert need_from_text("i'm looking for a few calm keep things") == "a few calm keep things"
+    assert need_from_text("I am looking for candles") == "candles"
