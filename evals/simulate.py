@@ -202,7 +202,7 @@ class TurnLog:
     text: str
     kind: str
     shown: tuple[str, ...]
-    new: int  # shown items this shopper had not seen before
+    new: int  # shown items this shopper had neither seen nor named before
     accepted: tuple[str, ...]
     reshown_accepted: int  # items already in the cart, shown again
     total: float | None
@@ -260,7 +260,9 @@ def converse(system: System, basket: HiddenBasket, stats: TextStats, catalog: Ca
         while utterance is not None:
             answer = system.respond(utterance, shopper)
             violations = violations_of(shopper, answer, catalog)
-            new = sum(1 for i in dict.fromkeys(answer.shown) if i not in shopper.seen)
+            # a suggestion is an item the shopper has neither seen nor named (a bundle around a
+            # named item shows that item too; it is no suggestion)
+            new = sum(1 for i in dict.fromkeys(answer.shown) if i not in shopper.seen and i not in shopper.named)
             again = sum(1 for i in dict.fromkeys(answer.shown) if i in shopper.accepted)
             accepted = shopper.react(answer.shown)
             if accepted:
