@@ -60,6 +60,14 @@ def _is_money_phrase(text: str) -> bool:
         stripped)) == 0
 
 
+# Negation cues of the languages the guard's tests cover: a model's exclusion needs one.
+_ANY_NEGATION = re.compile(
+    r"\b(?:no|not|nothing|none|without|avoid|except|excluding|minus|never|don't|dont|hate|dislike|instead"
+    r"|rather|ohne|kein|keine|keinen|nicht|sans|pas|aucun|aucune|sin|ningún|ninguna|senza|niente|zonder|geen"
+    r"|niet|bez|nie|sem|nada)\b|n't\b|\bother than\b|\bapart from\b|\bleave out\b|\bkeep out\b",
+    re.IGNORECASE)
+
+
 def complete_slots(request: Request, text: str) -> Request:
     """Fill a budget, size or exclusion the shopper stated but the model left out; tidy the need."""
     changes: dict[str, Any] = {}
@@ -80,8 +88,11 @@ def complete_slots(request: Request, text: str) -> Request:
         changes["size"] = None  # likewise a count
     # The model's exclusions must be things the shopper ruled out in words that are in the
     # message, never a money phrase ("under £35" excludes nothing).
+    # A message with no negation at all (in any of the languages below) rules nothing out:
+    # "Ein Geschenkset für Ostern" once came back with "Ostern" excluded.
     said = set(content_stems(text))
-    exclude = tuple(e for e in request.exclude if not _is_money_phrase(e)
+    negated = bool(_ANY_NEGATION.search(text))
+    exclude = tuple(e for e in request.exclude if negated and not _is_money_phrase(e)
                     and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said)
     if exclude != request.exclude:
         changes["exclude"] = exclude

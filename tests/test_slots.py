@@ -214,3 +214,15 @@ def test_looking_for_is_request_scaffolding() -> None:
 
     assert need_from_text("i'm looking for a few calm keep things") == "a few calm keep things"
     assert need_from_text("I am looking for candles") == "candles"
+
+
+def test_a_message_without_negation_rules_nothing_out() -> None:
+    from assistant.records import Request
+    from assistant.slots import complete_slots
+
+    parsed = Request(intent="bundle", need="Ein Geschenkset", exclude=("Ostern",))
+    assert complete_slots(parsed, "Ein Geschenkset für Ostern bitte").exclude == ()
+    kept = complete_slots(Request(intent="bundle", need="Geschenkset", exclude=("Ostern",)),
+                          "Ein Geschenkset, aber nichts ohne Ostern")
+    assert kept.exclude == ("Ostern",)
+    assert complete_slots(Request(intent="bundle", need="tea", exclude=("mugs",)), "tea things, no mugs").exclude == ("mugs",)
