@@ -242,6 +242,12 @@ class Actions(CartAndAnswers):
         need = request.need
         if need and not re.search(r"[^\W\d_]{3,}", need):
             need = None  # "2", "#1": a position the model put in the wrong slot, not a need
+        if need and missing and not anchors:  # "a girl" + "unicorns": a mention that names no item is a want too
+            need = " and ".join(dict.fromkeys([need, *missing]))
+        if need and not anchors and not self.composer.need_match(need)[0]:
+            # the parser's need phrase may have lost the words that matter ("a girl" from "a
+            # birthday gift set for a girl who likes unicorns"): the shopper's own words next
+            need = self.text_items.need_in(text) or need
         if need and anchors and self.text_items.titles_in(need) == anchors[:1]:
             need = None  # the "need" was the item's own title
         if not anchors and not need:

@@ -132,8 +132,11 @@ class DialogueChain:
             log.info("unparseable turn: %s", parsed.error)
             # The shopper's words may still be plainly about things the shop sells: the
             # actions serve them as a need when the catalog clearly matches, else we ask.
+            # An explicit cart or cart question in the words ("add it all to my cart") is
+            # served as such (served_request), like a parsed turn.
             try:
-                fallback = self.actions.run(Request(intent="off_topic"), ctx.state, without_pii(ctx.text))
+                fallback = self.actions.run(served_request(Request(intent="off_topic"), ctx.text), ctx.state,
+                                            without_pii(ctx.text))
             except CartsmithError:
                 fallback = None
             if fallback is None or fallback.kind == "refusal":

@@ -44,7 +44,9 @@ def need_head(need: str) -> str | None:
     return None
 
 
-_PART_SPLIT = re.compile(r"\s*(?:[,;&+/]|\band\b|\bor\b|\bplus\b)\s*", re.IGNORECASE)
+_PART_SPLIT = re.compile(r"\s*(?:[,;&+/]|\band\b|\bor\b|\bplus\b"
+                         r"|\b(?:who|that|which)\s+(?:likes?|loves?|enjoys?|adores?|is into|are into)\b)\s*",
+                         re.IGNORECASE)  # "a girl who likes unicorns": the person, then the want
 _RANGE_OF = re.compile(r"\b(?:from|in) (?:your|the) (.+?) (?:range|section|collection|department)\b", re.IGNORECASE)
 MAX_NEED_PARTS = 4
 

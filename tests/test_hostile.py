@@ -307,6 +307,16 @@ def test_a_request_served_from_the_shoppers_words_carries_no_pii(shop: Shop, int
     assert secret not in str(reply.to_dict()).lower() and secret not in stored_row(shop, session_id).lower()
 
 
+def test_an_unparseable_cart_request_still_fills_the_cart(shop: Shop) -> None:
+    """The parser failing on "add it all to my cart" must not lose the shopper's order."""
+
+    session_id = shop.assistant.open_session()
+    open_bundle(shop.assistant, session_id, "christmas lights", 30.0)
+    chain = chain_parsing_as(shop, None)
+    reply = chain.run(shop.assistant.state(session_id), "add it all to my cart")
+    assert reply.kind == "cart" and shop.assistant.state(session_id).cart
+
+
 def test_an_off_topic_question_gets_a_redirect_whatever_the_parse(shop: Shop) -> None:
     from assistant.records import Request
 
