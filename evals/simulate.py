@@ -384,7 +384,21 @@ def run(config: SimConfig, echo: Echo = print, assistant: Any = None) -> SimResu
              "cart": "Assistant.add_to_cart (the UI/API add-to-cart path)", "model": model}
     results = {name: {**summarise(ts, shopper_config.max_turns), "setup": setup}
                for name, ts in transcripts.items()}
+    results["assistant"]["recall_vs_baseline"] = paired_recall(transcripts["assistant"], transcripts["baseline"])
     return SimResult(results, transcripts)
+
+
+def paired_recall(ours: Sequence[Transcript], theirs: Sequence[Transcript]) -> dict[str, float | int]:
+    """Final-cart recall shopper by shopper (the same baskets and seeds): the mean
+    difference, its standard error, and how many shoppers each system served better."""
+    by_basket = {t.basket_id: t.recall for t in theirs}
+    diffs = [t.recall - by_basket[t.basket_id] for t in ours if t.basket_id in by_basket]
+    if not diffs:
+        return {"n": 0}
+    se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0
+    return {"mean_difference": round(statistics.fmean(diffs), 4), "standard_error": round(se, 4),
+            "assistant_better": sum(d > 0 for d in diffs), "baseline_better": sum(d < 0 for d in diffs),
+            "n": len(diffs)}
 
 
 def report_lines(results: dict[str, Any]) -> list[str]:
@@ -402,6 +416,11 @@ def report_lines(results: dict[str, Any]) -> list[str]:
         lines.append(f"  {who}: violations {r['constraint_violations']}; turn latency p50 "
                      f"{r['turn_latency_s']['p50']:.3f} s, p95 {r['turn_latency_s']['p95']:.3f} s; "
                      f"{r['new_items_per_turn']:.2f} new items per turn; replies {r['reply_kinds']}")
+    paired = a.get("recall_vs_baseline") or {}
+    if paired.get("n"):
+        lines.append(f"recall shopper by shopper: mean difference {paired['mean_difference']:+.4f} "
+                     f"(standard error {paired['standard_error']:.4f}); the assistant better for "
+                     f"{paired['assistant_better']}, the baseline for {paired['baseline_better']} of {paired['n']}")
     gap = diff["final_cart_recall"] or 0.0
     verdict = "better than" if gap > 0 else "worse than" if gap < 0 else "level with"
     relative = f" ({gap / b['final_cart_recall']:+.0%})" if b["final_cart_recall"] else ""

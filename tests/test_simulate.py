@@ -3,6 +3,7 @@ the metrics on hand-built transcripts, the JSON shape, and one real run through 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -158,6 +159,17 @@ def test_metrics_on_constructed_transcripts() -> None:
     assert "parsed_intents" not in r  # no language model behind these turns
     none = summarise(transcripts()[2:3])
     assert none["avg_turns_to_hit"] is None and none["hit@5"] == 0.0 and none["no_hit_share"] == 1.0
+
+
+def test_paired_recall_compares_the_same_shoppers() -> None:
+    from evals.simulate import paired_recall
+
+    ours = transcripts()
+    theirs = [dataclasses.replace(t, turns=[]) for t in ours]  # the baseline found nothing
+    paired = paired_recall(ours, theirs)
+    assert paired["n"] == 4 and paired["assistant_better"] == 3 and paired["baseline_better"] == 0
+    assert paired["mean_difference"] == pytest.approx((3 / 4 + 1 / 2 + 0 + 1) / 4, abs=1e-4)
+    assert paired_recall(ours, ours)["mean_difference"] == 0.0
 
 
 def test_violations_budget_refused_words_and_unknown_ids() -> None:
