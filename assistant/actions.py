@@ -222,10 +222,10 @@ class Actions(CartAndAnswers):
         if spelt:  # "something X and something Y" written out: the shopper's own words are the need
             inside = [m for m in request.items if kind_mention(m, text) or any(
                 m.lower() in w.lower() or w.lower() in m.lower() for w in spelt)]
-            need = " and ".join(spelt)
+            spelt_need = " and ".join(spelt)
             # wants the shop has nothing for leave no need behind: the picks-based answer follows
             request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in inside),
-                                          need=need if self.composer.need_match(need)[0] else None)
+                                          need=spelt_need if self.composer.need_match(spelt_need)[0] else None)
         kinds = [m for m in request.items if kind_mention(m, text)]
         if kinds or (request.need and request.need != tidy_need(request.need)):
             # "something lace and something stool": wants, not two chosen items
