@@ -216,11 +216,11 @@ class BundleEdits:
         def _remember(self, bundle: Bundle, context: BundleContext) -> Bundle: ...
         def resolve(self, mentions: Sequence[str]) -> list[Match]: ...
         def need_match(self, need: str) -> tuple[bool, float, np.ndarray]: ...
+        def _need_wants(self, need: str) -> tuple[bool, float, np.ndarray, list[np.ndarray]]: ...
         def _nearest(self, sims: np.ndarray, exclude: Iterable[int] = ()) -> tuple[Item, ...]: ...
-        def _text_sims(self, text: str) -> np.ndarray: ...
         def _score(self, fixed_ids: Sequence[str], need: str | None, sims: np.ndarray | None,
                    user_id: str | None, profile: Profile | None,
-                   similar_to: int | None = None) -> _Scores: ...
+                   similar_to: int | None = None, wants: Sequence[np.ndarray] = ()) -> _Scores: ...
         def _choose(self, fixed: Sequence[BundleItem], scores: _Scores, ctx: BundleContext,
                     profile: Profile | None, budget: float | None, size: int, *,
                     keep: Iterable[str] = (), allow_similar: bool = False, cap: int | None = None,
@@ -420,9 +420,11 @@ class BundleEdits:
     def _score_for(self, bundle: Bundle, context: BundleContext, profile: Profile | None,
                    need: str | None = None) -> _Scores:
         need = need or bundle.need
-        sims = self._text_sims(need) if need else None
         fixed = [bi.item.item_id for bi in self._fixed(bundle)]
-        return self._score(fixed, need, sims, context.user_id, profile)
+        if not need:
+            return self._score(fixed, None, None, context.user_id, profile)
+        _, _, sims, wants = self._need_wants(need)  # the need scored as the bundle was composed
+        return self._score(fixed, need, sims, context.user_id, profile, wants=wants)
 
     def _rebuild(self, bundle: Bundle, *, context: BundleContext, profile: Profile | None,
                  budget: float | None, size: int, fixed: Sequence[BundleItem],

@@ -300,9 +300,10 @@ class BundleComposer(BundleEdits):
             notes.append(f"not in the catalog: {', '.join(unresolved)}")
         need_text = need.strip() if need and need.strip() else None
         no_match, best, sims = False, None, None
+        wants: list[np.ndarray] = []
         alternatives: tuple[Item, ...] = ()
         if need_text:
-            matched, best, sims = self.need_match(need_text)
+            matched, best, sims, wants = self._need_wants(need_text)
             if not matched:
                 no_match = True
                 alternatives = self._nearest(sims, self.catalog.indices(ctx.exclude_ids, strict=False))
@@ -323,12 +324,12 @@ class BundleComposer(BundleEdits):
             return Composition(None, over_budget=True, context=ctx, **extra)
         wanted = max(self.config.size, len(fixed) + 1) if size is None else max(int(size), 1)
         size_total = min(wanted, MAX_BUNDLE_SIZE)
-        scores = self._score([bi.item.item_id for bi in fixed], need_text, sims, user_id, profile)
+        scores = self._score([bi.item.item_id for bi in fixed], need_text, sims, user_id, profile, wants=wants)
         return fixed, scores, size_total, ctx, extra
 
     def _score(self, fixed_ids: Sequence[str], need: str | None, sims: np.ndarray | None,
                user_id: str | None, profile: Profile | None,
-               similar_to: int | None = None) -> _Scores:
+               similar_to: int | None = None, wants: Sequence[np.ndarray] = ()) -> _Scores:
         cfg = self.config
         blend = self.index.blend
         seeds = list(dict.fromkeys([*fixed_ids, *(profile.seed_items(cfg.profile_history_seeds)
@@ -368,21 +369,19 @@ class BundleComposer(BundleEdits):
         total = np.zeros(len(self.catalog))
         for part in parts.values():
             total += part
-        if need and sims is not None:
-            self._cover_wants(total, need, seed_pos)
+        if need and sims is not None and len(wants) >= 2:
+            self._cover_wants(total, wants, seed_pos)
         if profile is not None:
             total *= profile.score_factors(self._prices, self._categories,
                                            price_weight=cfg.profile_price_weight,
                                            category_weight=cfg.profile_category_weight)
         return _Scores(total, parts, queries, need, sims)
 
-    def _cover_wants(self, total: np.ndarray, need: str, seed_pos: Sequence[int]) -> None:
-        """A need of several wants gets the best match of each want ranked first (in the
-        order the shopper named them), so every want is in the bundle when it fits, not
-        only the want with the most co-bought neighbours."""
-        wants = self._need_wants(need)[3]
-        if len(wants) < 2:
-            return
+    @staticmethod
+    def _cover_wants(total: np.ndarray, wants: Sequence[np.ndarray], seed_pos: Sequence[int]) -> None:
+        """A need of several wants (each want's cosines, from `_need_wants`) gets the best
+        match of each want ranked first (in the order the shopper named them), so every want
+        is in the bundle when it fits, not only the want with the most co-bought neighbours."""
         top = float(total.max(initial=0.0))
         taken = set(seed_pos)
         for rank, want in enumerate(wants):

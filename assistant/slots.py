@@ -60,12 +60,11 @@ def _is_money_phrase(text: str) -> bool:
         stripped)) == 0
 
 
-# Negation cues of the languages the guard's tests cover: a model's exclusion needs one.
-_ANY_NEGATION = re.compile(
-    r"\b(?:no|not|nothing|none|without|avoid|except|excluding|minus|never|don't|dont|hate|dislike|instead"
-    r"|rather|ohne|kein|keine|keinen|nicht|sans|pas|aucun|aucune|sin|ningún|ninguna|senza|niente|zonder|geen"
-    r"|niet|bez|nie|sem|nada)\b|n't\b|\bother than\b|\bapart from\b|\bleave out\b|\bkeep out\b",
-    re.IGNORECASE)
+# Negation beyond the English cues of `_NEGATION` (the languages the guard's tests cover, and
+# "never", "hate", "dislike"): a model's exclusion needs one of them in the message.
+_OTHER_NEGATION = re.compile(
+    r"\b(?:never|hate|dislike|ohne|kein|keine|keinen|nicht|sans|pas|aucun|aucune|sin|ningún|ninguna|senza"
+    r"|niente|zonder|geen|niet|bez|nie|sem|nada)\b", re.IGNORECASE)
 
 
 def complete_slots(request: Request, text: str) -> Request:
@@ -91,7 +90,7 @@ def complete_slots(request: Request, text: str) -> Request:
     # A message with no negation at all (in any of the languages below) rules nothing out:
     # "Ein Geschenkset für Ostern" once came back with "Ostern" excluded.
     said = set(content_stems(text))
-    negated = bool(_ANY_NEGATION.search(text))
+    negated = bool(_NEGATION.search(text) or _OTHER_NEGATION.search(text))
     exclude = tuple(e for e in request.exclude if negated and not _is_money_phrase(e)
                     and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said)
     if exclude != request.exclude:
