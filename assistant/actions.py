@@ -56,6 +56,7 @@ from .slots import (
     mentions_in_text,
     merge_exclusions,
     positions_in,
+    strip_exclusions,
     wants_products,
 )
 from .text_items import TextItems
@@ -218,7 +219,7 @@ class Actions(CartAndAnswers):
         return bundle_from_state(state.bundle, self.catalog) if state.bundle else None
 
     def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
-        spelt = wanted_things(text)
+        spelt = wanted_things(strip_exclusions(text))
         if spelt:  # "something X and something Y" written out: the shopper's own words are the need
             inside = [m for m in request.items if kind_mention(m, text) or any(
                 m.lower() in w.lower() or w.lower() in m.lower() for w in spelt)]

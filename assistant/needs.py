@@ -104,8 +104,6 @@ def tidy_need(need: str) -> str:
     return "" if re.fullmatch(r"(?:and|or|&|,|\+|\s)*", tidy, re.IGNORECASE) else tidy
 
 
-_EXCLUSION_TAIL = re.compile(r"\s*(?:[-–,(]\s*)?\b(?:but\s+)?(?:no|not|without|nothing\s+with|except)\b.*$",
-                             re.IGNORECASE)
 _WANT = re.compile(
     r"\b(?:something|anything)\s+(?:(?:from|in)\s+(?:your|the)\s+(?P<range>.+?)\s+"
     r"(?:range|section|collection|department)\b|(?P<kind>.+?)"
@@ -118,10 +116,11 @@ _RANGE_WORDS = re.compile(r"\s+(?:range|section|collection|department)$", re.IGN
 
 def wanted_things(text: str) -> list[str]:
     """The kinds of things the shopper spells out with "something X" ("i also need something
-    gingham and something from your cushion cover range - but no lace" -> ["gingham",
-    "cushion cover"]); [] when the text has none, or only "something to go with it",
-    "something else", "something cheaper" (those are about the bundle, not a want)."""
-    said = _EXCLUSION_TAIL.sub("", " ".join(text.split()))
+    gingham and something from your cushion cover range" -> ["gingham", "cushion cover"]);
+    [] when the text has none, or only "something to go with it", "something else",
+    "something cheaper" (those are about the bundle, not a want). Pass the text without its
+    exclusions (`slots.strip_exclusions`): "but no lace" is no want."""
+    said = " ".join(text.split())
     wants = []
     for match in _WANT.finditer(said):
         want = _RANGE_WORDS.sub("", (match.group("range") or match.group("kind") or "").strip(" -"))
