@@ -49,11 +49,11 @@ class _Invalid(Exception):
 
 
 class _Reader:
-    def __init__(self, text: str, intents: Sequence[str], source: str | None = None) -> None:
+    def __init__(self, text: str, intents: Sequence[str], folded_source: str | None = None) -> None:
         self.text = text
         self.pos = 0
         self.intents = intents
-        self.source = source.casefold() if source is not None else None
+        self.source = folded_source  # casefolded once by the guide, not on every candidate token
 
     def peek(self) -> str:
         if self.pos >= len(self.text):
@@ -202,9 +202,9 @@ class _Reader:
             first = False
 
 
-def _state(text: str, intents: Sequence[str], source: str | None = None) -> str:
+def _state(text: str, intents: Sequence[str], folded_source: str | None = None) -> str:
     """"open" (a valid prefix), "closed" (a whole request, nothing after) or "invalid"."""
-    reader = _Reader(text, intents, source)
+    reader = _Reader(text, intents, folded_source)
     try:
         reader.request()
     except _Partial:
@@ -221,9 +221,10 @@ class RequestJsonGuide:
     def __init__(self, intents: Sequence[str] = INTENTS, source: str | None = None) -> None:
         self.intents = tuple(intents)
         self.source = source
+        self._folded = source.casefold() if source is not None else None
 
     def allows(self, text: str, piece: str) -> bool:
-        return _state(text + piece, self.intents, self.source) != "invalid"
+        return _state(text + piece, self.intents, self._folded) != "invalid"
 
     def allows_end(self, text: str) -> bool:
-        return _state(text, self.intents, self.source) == "closed"
+        return _state(text, self.intents, self._folded) == "closed"
