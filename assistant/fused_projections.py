@@ -2,9 +2,9 @@
 
 A decoder layer of a Llama-style model (SmolLM2, Llama, Mistral, Qwen2) reads the same
 hidden state with three attention projections and two MLP projections. On a CPU, decoding
-one token at a time, each 4-bit matmul costs a fixed overhead on top of its arithmetic
-(measured with bitsandbytes 0.50 on one core: q 576x576 0.20 ms, k and v 576x192 0.09 ms
-each, the three fused 576x960 0.24 ms), so the five calls per layer cost more than two.
+one token at a time, each 4-bit matmul costs a fixed overhead on top of its arithmetic, so
+five calls per layer cost more than two (bench/bench_llm.py and bench/bench_serving.py
+measure the model with and without fusing).
 `fuse_projections(model)` gives each layer one fused projection per group:
 
 * the base weights are concatenated along the output dimension. An NF4 weight is
