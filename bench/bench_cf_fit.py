@@ -10,7 +10,6 @@ the cheapest fit, run in the same process.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ from retrieval.catalog import BasketData
 from retrieval.cf import CF_SOURCES, make_source
 from retrieval.datasets import load_instacart, load_online_retail
 from retrieval.evaluate import SplitConfig, split_interactions
+from retrieval.storage import write_json
 
 
 def time_fits(data: BasketData, repeats: int) -> dict[str, float]:
@@ -60,8 +60,7 @@ def main() -> int:
         for name, sec in medians.items():
             print(f"{name:<12}{sec:>16.3f}{sec / base:>14.1f}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, results)
     return 0
 
 

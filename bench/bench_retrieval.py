@@ -16,7 +16,6 @@ Target: end-to-end top-50 p50 <= 20 ms on 2 cores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -27,6 +26,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from retrieval.storage import write_json
+
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -281,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nend-to-end top-{k} p50 {results['query_end_to_end']['p50_ms']:.2f} ms {verdict} "
           f"the {TARGET_P50_MS:.0f} ms target (load avg {results['machine']['load_avg_1m']})")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, results)
         print(f"wrote {args.json}")
     return 0
 

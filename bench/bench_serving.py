@@ -27,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from retrieval.storage import write_json
+
 ADAPTER = Path(__file__).resolve().parent.parent / "finetune" / "adapters" / "cartsmith-smollm2-lora"
 VARIANTS = (
     ("peft", {"lean_lora": False, "head_dtype": "float32", "threads": 1, "fuse_projections": False}),
@@ -87,8 +89,7 @@ def main() -> int:
         "load_average_at_end": os.getloadavg()[0]}
     print(json.dumps(report["speedup_vs_peft_1_token"], indent=2))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, report)
     return 0
 
 

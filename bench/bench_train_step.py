@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from retrieval.storage import write_json
+
 VARIANTS = (("1 thread, parse.v2", 1, "v2"), ("2 threads, parse.v2", 2, "v2"), ("2 threads, parse.v3", 2, "v3"))
 
 
@@ -74,8 +76,7 @@ def main() -> int:
               "load_average_at_end": os.getloadavg()[0]}
     print(json.dumps(report, indent=2))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, report)
     return 0
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from retrieval.storage import write_json
+
 OPENERS = [
     "a bundle for a tea party under £20",
     "something to go with a red retrospot lunch bag",
@@ -105,8 +107,7 @@ def main() -> int:
     if results["template_baseline"]["p50_s"]:
         results["model_over_template_p50"] = round(results["model"]["p50_s"] / results["template_baseline"]["p50_s"], 2)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, results)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -74,3 +75,10 @@ def cached_embeddings(catalog: Catalog, embedder: Embedder, *, progress: bool | 
     np.save(tmp, matrix)
     os.replace(tmp, path)
     return matrix
+
+
+def write_json(path: Path, data: object) -> None:
+    """`data` as indented JSON at `path` (folders made, written atomically): the reports of
+    the bench scripts and evals."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))

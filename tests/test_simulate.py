@@ -236,3 +236,12 @@ def test_real_run_with_two_shoppers(tmp_path: Path) -> None:
         assert a.turns[0].text == b.turns[0].text  # one shopper, one opening, both systems
     assert outcome.results["baseline"]["new_items_per_turn"] == 4.0
     assert assistant.store.count() == 0  # every simulated session was deleted
+
+
+def test_reports_are_written_whole_into_new_folders(tmp_path: Path) -> None:
+    from retrieval.storage import write_json
+
+    target = tmp_path / "new" / "report.json"
+    write_json(target, {"pass_rate": 0.5})
+    assert json.loads(target.read_text(encoding="utf-8")) == {"pass_rate": 0.5}
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]  # no temporary file left
