@@ -32,13 +32,13 @@ browser:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver)
 
 index: install
-	$(PY) -m assistant.cli index --dataset online-retail
+	$(PY) -m assistant.serve.cli index --dataset online-retail
 
 run: install
 	CARTSMITH_HOST=$(HOST) CARTSMITH_PORT=$(PORT) $(PY) app.py
 
 demo: install
-	$(PY) -m assistant.cli demo
+	$(PY) -m assistant.serve.cli demo
 
 test: install browser
 	$(PY) -m pytest
@@ -53,7 +53,7 @@ lint: install
 bench: install
 	$(PY) bench/bench_retrieval.py --json reports/bench_retrieval.json
 	$(PY) bench/bench_cf_fit.py --json reports/bench_cf_fit.json
-	$(PY) -m assistant.cli eval baskets --dataset online-retail --json reports/eval_online_retail.json --report reports/online_retail
+	$(PY) -m assistant.serve.cli eval baskets --dataset online-retail --json reports/eval_online_retail.json --report reports/online_retail
 
 clean:
 	rm -rf .cache reports .pytest_cache .mypy_cache .ruff_cache

@@ -34,9 +34,9 @@ def main() -> int:
 
     import torch
 
-    from assistant.llm import LLMConfig, generate, load_model
-    from assistant.model_eval import ADAPTER_DIR, load_eval_data
-    from assistant.writer import write_prompt
+    from assistant.llm.generation import LLMConfig, generate, load_model
+    from assistant.write.writer import write_prompt
+    from evals.model_eval import ADAPTER_DIR, load_eval_data
 
     torch.set_num_threads(1)
     data = load_eval_data(n_parse=0, n_write=args.bundles)

@@ -46,7 +46,7 @@ LLAMA_CPP_INSTALL = (
 
 
 def _gguf_path(model: str) -> Path:
-    from assistant.llm_loading import resolve_model
+    from assistant.llm.loading import resolve_model
 
     source = resolve_model(model)
     if source.kind != "gguf":
@@ -55,7 +55,7 @@ def _gguf_path(model: str) -> Path:
 
 
 def _rss() -> int:
-    from assistant.llm_loading import process_rss
+    from assistant.llm.loading import process_rss
 
     return process_rss()
 
@@ -66,8 +66,8 @@ def _rss() -> int:
 def _bench_transformers(quantization: str, args: argparse.Namespace, fuse: bool = True) -> dict[str, Any]:
     import torch
 
-    from assistant.decoding import _cache_kwarg as cache_kwarg
-    from assistant.llm import LLMConfig, build_prompt, load_model
+    from assistant.llm.decoding import _cache_kwarg as cache_kwarg
+    from assistant.llm.generation import LLMConfig, build_prompt, load_model
 
     config = LLMConfig(model=args.model, quantization=quantization, threads=args.threads,
                        cache_dir=args.cache_dir, fuse_projections=fuse)
@@ -134,8 +134,8 @@ def _bench_llama_cpp(args: argparse.Namespace) -> dict[str, Any]:
         return {"error": f"llama_cpp not importable ({exc}); install with: {LLAMA_CPP_INSTALL}"}
     from transformers import AutoTokenizer
 
-    from assistant.llm import LLMConfig, build_prompt
-    from assistant.llm_loading import ensure_hf_folder
+    from assistant.llm.generation import LLMConfig, build_prompt
+    from assistant.llm.loading import ensure_hf_folder
 
     folder = ensure_hf_folder(LLMConfig(model=args.model, cache_dir=args.cache_dir))
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
@@ -180,8 +180,8 @@ def _bench_llama_cpp(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _convert(args: argparse.Namespace) -> dict[str, Any]:
-    from assistant.llm import LLMConfig
-    from assistant.llm_loading import ensure_hf_folder
+    from assistant.llm.generation import LLMConfig
+    from assistant.llm.loading import ensure_hf_folder
 
     started = time.perf_counter()
     folder = ensure_hf_folder(LLMConfig(model=args.model, cache_dir=args.cache_dir))

@@ -199,7 +199,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def run_load(assistant: Any, sessions: int, turns: int, timeout_s: float = 900.0) -> dict[str, Any]:
     """Serve `assistant`, run the sessions concurrently, check them; a JSON-able report."""
-    from assistant.api import create_app
+    from assistant.serve.api import create_app
 
     plans = make_plans(list(assistant.index.catalog.items), sessions, turns)
     outcomes = [Outcome(plan) for plan in plans]
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tempfile
 
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
 
     with tempfile.TemporaryDirectory() as folder:
         loaded = time.perf_counter()

@@ -5,7 +5,7 @@ decoding step (1 new token, and 4 at once as a verified draft does) after a 300-
 prompt, median of `--repeats` runs of `--steps` steps:
 
 * peft: peft's LoRA forward, float32 output layer (the baseline);
-* lean: `assistant.lora_serving.lean_lora` (the same arithmetic, less Python);
+* lean: `assistant.llm.lora_serving.lean_lora` (the same arithmetic, less Python);
 * lean + bf16 head: the output layer served in bfloat16 (`LLMConfig.head_dtype`);
 * the last one again with 2 threads;
 * + fused projections: q/k/v and gate/up as one matmul each (`LLMConfig.fuse_projections`,
@@ -46,7 +46,7 @@ VARIANTS = (
 def step_ms(loaded, width: int, steps: int, repeats: int) -> float:
     import torch
 
-    from assistant.decoding import _cache_kwarg
+    from assistant.llm.decoding import _cache_kwarg
 
     model = loaded.model
     kwarg = _cache_kwarg(model)
@@ -69,7 +69,7 @@ def step_ms(loaded, width: int, steps: int, repeats: int) -> float:
 
 
 def main() -> int:
-    from assistant.llm import LLMConfig, load_model
+    from assistant.llm.generation import LLMConfig, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)

@@ -81,7 +81,7 @@ def run(assistant, repeats: int) -> dict:
 
 
 def main() -> int:
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
     from retrieval.shop_index import ShopIndex
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.guard import InputRejected
 from assistant.records import Bundle
+from assistant.safety.guard import InputRejected
 from retrieval.errors import CartsmithError, ConfigError
 
 from .dialogue_format import SHIPPED_DIR, Script, ScriptError, ScriptTurn, load_scripts, where
@@ -111,7 +111,7 @@ class DialogueRunner:
         return self._shops[key]
 
     def _new_assistant(self, shop: _Shop) -> Any:
-        from assistant.service import Assistant, AssistantConfig
+        from assistant.dialogue.service import Assistant, AssistantConfig
 
         assistant = Assistant(AssistantConfig(sessions=str(shop.sessions), writer=self.writer), index=shop.index)
         # A served assistant is warm before its first shopper; so is this one, so that the

@@ -19,7 +19,7 @@ Verdict = tuple[bool, str]
 
 @dataclasses.dataclass(frozen=True)
 class Rejection:
-    """The assistant refused the input itself (`assistant.guard.InputRejected`)."""
+    """The assistant refused the input itself (`assistant.safety.guard.InputRejected`)."""
 
     field: str
     limit: int | None

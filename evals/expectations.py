@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from assistant.guard import ungrounded_mentions
 from assistant.records import INTENTS, REPLY_KINDS, Bundle, BundleItem
+from assistant.safety.guard import ungrounded_mentions
 from retrieval.records import Item
 
 from .expect_base import (

@@ -358,7 +358,7 @@ def run(config: SimConfig, echo: Echo = print, assistant: Any = None) -> SimResu
     stats = TextStats.from_catalog(index.catalog, shopper_config)
     with tempfile.TemporaryDirectory(prefix="cartsmith-simulate-") as tmp:
         if assistant is None:
-            from assistant.service import Assistant, AssistantConfig
+            from assistant.dialogue.service import Assistant, AssistantConfig
 
             assistant = Assistant(AssistantConfig(sessions=str(Path(tmp) / "sessions.sqlite3"),
                                                   writer=config.writer, bundle_size=config.bundle_size),

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from assistant.records import Bundle, BundleItem, Request
-from assistant.writer import item_fact, slot_text, write_prompt
+from assistant.write.writer import item_fact, slot_text, write_prompt
 from prompts import render
 from retrieval.config import Config, check
 from retrieval.records import Evidence, Query

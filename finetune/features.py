@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.llm import build_prompt
+from assistant.llm.generation import build_prompt
 from retrieval.errors import CartsmithError
 
 log = logging.getLogger("finetune.train")

@@ -10,7 +10,7 @@ one line per `log_every` steps with loss, elapsed time and ETA.
 
 The adapter folder is written atomically (temp folder, then rename) and holds peft's
 adapter weights plus cartsmith-adapter.json, which names the base model id that
-`assistant.llm.load_model` insists on.
+`assistant.llm.generation.load_model` insists on.
 
     >>> from finetune.train import TrainConfig, train_lora
     >>> path = train_lora(TrainConfig(output_dir="runs/adapters/parse-v1", max_steps=200),
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.llm_loading import (
+from assistant.llm.loading import (
     ADAPTER_MANIFEST,
     DEFAULT_MODEL,
     LLMConfig,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.actions import OFF_TOPIC, ActionResult, Actions
-from assistant.bundle_edits import stem_set
-from assistant.bundles import BundleComposer
+from assistant.compose.composer import BundleComposer
+from assistant.dialogue.actions import OFF_TOPIC, ActionResult, Actions
+from assistant.dialogue.session import ConversationState
 from assistant.records import Request
-from assistant.session import ConversationState
-from assistant.slots import complete_slots, reconcile_intent
+from assistant.understand.slots import complete_slots, reconcile_intent
+from assistant.understand.words import stem_set
 from retrieval.shop_index import ShopIndex, ensure_default_index
 
 RED_CLOCK, GREEN_CLOCK = "22727", "22726"
@@ -217,7 +217,7 @@ def test_an_edit_uses_the_position_the_shopper_wrote(actions: Actions) -> None:
 
 
 def test_a_cart_button_teaches_the_live_profile(actions: Actions) -> None:
-    from assistant.profiles import Profile
+    from assistant.compose.profiles import Profile
 
     state, ids = with_bundle(actions, "s-cart-button")
     actions.note_cart_add(state, [ids[1]])
@@ -234,7 +234,7 @@ def test_a_position_in_the_need_slot_is_not_a_need(actions: Actions) -> None:
 # -- follow-up requests in a session -------------------------------------------------------
 def test_a_need_of_several_wants_is_matched_part_by_part(actions: Actions) -> None:
     composer = actions.composer
-    from assistant.needs import need_parts
+    from assistant.understand.need_text import need_parts
 
     assert need_parts("something from your cushion cover range and tree") == ["something cushion cover", "tree"]
     assert need_parts("gingham, star & lace") == ["gingham", "star", "lace"]
@@ -284,8 +284,8 @@ def test_wants_written_out_are_the_need_whatever_the_parse(actions: Actions, par
 
 
 def test_wanted_things_reads_something_x_and_something_y() -> None:
-    from assistant.needs import wanted_things
-    from assistant.slots import strip_exclusions
+    from assistant.understand.need_text import wanted_things
+    from assistant.understand.slots import strip_exclusions
 
     assert wanted_things(strip_exclusions("i also need something gingham and something from your doormat, notebook"
                                           " & letters range - but no lace")) == ["gingham", "doormat, notebook & letters"]
@@ -296,7 +296,7 @@ def test_wanted_things_reads_something_x_and_something_y() -> None:
 
 
 def test_kind_mentions_and_tidy_needs() -> None:
-    from assistant.needs import kind_mention, tidy_need
+    from assistant.understand.need_text import kind_mention, tidy_need
 
     text = "could you also find something stool and something from your cushion cover range"
     assert kind_mention("stool", text) and kind_mention("cushion cover", text)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from assistant.answer_checks import check_reasons
-from assistant.answer_claims import allowed_claims, claim_violation
-from assistant.answer_guide import SlotAnswerGuide
 from assistant.records import Bundle, BundleItem
-from assistant.writer import TemplateWriter, claims_of, numbers_of
+from assistant.write.answer_checks import check_reasons
+from assistant.write.answer_claims import allowed_claims, claim_violation
+from assistant.write.answer_guide import SlotAnswerGuide
+from assistant.write.writer import TemplateWriter, claims_of, numbers_of
 from retrieval.records import Evidence, Item
 
 NUMBERS = [frozenset(), frozenset({"441", "1036"}), frozenset({"87"})]
@@ -90,7 +90,7 @@ def test_template_answers_pass_the_guide_and_the_claim_check():
     for items in ((anchor, rule, popular), (similar, popular, kept), (kept, similar), (similar, rule)):
         bundle = Bundle(items, need="a picnic")
         for variant in range(6):
-            from assistant.writer import slot_text
+            from assistant.write.writer import slot_text
 
             raw = slot_text(bundle, "a picnic", variant)
             guide = SlotAnswerGuide(numbers_of(bundle), claims_of(bundle))

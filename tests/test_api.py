@@ -30,10 +30,10 @@ for _key, _value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("A
 from fastapi.testclient import TestClient  # noqa: E402
 from langchain_core.runnables import RunnableLambda  # noqa: E402
 
-from assistant.api import RateLimiter, create_app, run_turn  # noqa: E402
-from assistant.guard import InputLimits, check_input  # noqa: E402
+from assistant.dialogue.session import SessionStore  # noqa: E402
 from assistant.records import Bundle, BundleItem, CartLine, Reply  # noqa: E402
-from assistant.session import SessionStore  # noqa: E402
+from assistant.safety.guard import InputLimits, check_input  # noqa: E402
+from assistant.serve.api import RateLimiter, create_app, run_turn  # noqa: E402
 from retrieval.errors import UnknownItemError  # noqa: E402
 from retrieval.records import Evidence, Item  # noqa: E402
 
@@ -330,10 +330,10 @@ def test_run_turn_hook_ignores_turns_without_a_bundle() -> None:
 
 def test_run_turn_hook_fires_before_the_writer_on_the_real_chain() -> None:
     """The hook listens for the DialogueChain's `act` step: this fails if that step is renamed."""
-    from assistant.actions import ActionResult
-    from assistant.chain import DialogueChain
+    from assistant.dialogue.actions import ActionResult
+    from assistant.dialogue.chain import DialogueChain
     from assistant.records import Request
-    from assistant.writer import WrittenReply
+    from assistant.write.writer import WrittenReply
 
     fake = FakeAssistant()
     bundle = fake._act({"text": "tea"}).result.bundle
@@ -361,7 +361,7 @@ def test_run_turn_hook_fires_before_the_writer_on_the_real_chain() -> None:
 # ------------------------------------------------------------------------------------------
 def load_real_assistant(sessions: Path) -> Any:
     """The real Assistant on $CARTSMITH_INDEX, else the default Online Retail index (built first if missing)."""
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
     from retrieval.shop_index import default_index_dir
 
     folder = Path(os.environ.get("CARTSMITH_INDEX") or default_index_dir("online-retail"))
@@ -479,7 +479,7 @@ if __name__ == "__main__":
 # ------------------------------------------------------------------------------------------
 @pytest.fixture
 def fake_cli(monkeypatch: pytest.MonkeyPatch) -> FakeAssistant:
-    import assistant.chat_cli as chat_cli
+    import assistant.serve.chat_cli as chat_cli
 
     fake = FakeAssistant()
     monkeypatch.setattr(chat_cli, "build_assistant", lambda args: fake)
@@ -487,7 +487,7 @@ def fake_cli(monkeypatch: pytest.MonkeyPatch) -> FakeAssistant:
 
 
 def test_ask_prints_reply_bundle_total_and_session(fake_cli: FakeAssistant, capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.cli import main
+    from assistant.serve.cli import main
 
     assert main(["ask", "a tea party under £20", "--json"]) == 0
     captured = capsys.readouterr()
@@ -506,8 +506,8 @@ def test_ask_prints_reply_bundle_total_and_session(fake_cli: FakeAssistant, caps
 def test_chat_loop(fake_cli: FakeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    import assistant.chat_cli as chat_cli
-    from assistant.cli import build_parser
+    import assistant.serve.chat_cli as chat_cli
+    from assistant.serve.cli import build_parser
 
     script = io.StringIO("/cart\ntea party\n/add 2\n/add all\n/cart\n/add 9\n/remove T1\n/bogus\n/quit\n")
     out = io.StringIO()
@@ -522,7 +522,7 @@ def test_chat_loop(fake_cli: FakeAssistant, monkeypatch: pytest.MonkeyPatch) -> 
 def test_serve_builds_the_api(fake_cli: FakeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from assistant.cli import main
+    from assistant.serve.cli import main
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from test_api import FakeAssistant
 
-from assistant.api import create_app
+from assistant.serve.api import create_app
 from retrieval.errors import UnknownItemError
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -75,7 +75,7 @@ def test_no_5xx_and_the_spec_holds(case: Any) -> None:
 def real_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
     import torch
 
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
     from retrieval.shop_index import ShopIndex, ensure_default_index
 
     torch.set_num_threads(1)

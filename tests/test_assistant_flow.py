@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import Assistant, AssistantConfig
+from assistant.dialogue.service import Assistant, AssistantConfig
 from retrieval.shop_index import ShopIndex, ensure_default_index
 
 
@@ -50,10 +50,10 @@ def test_bundle_cheaper_swap_cart_restart_continue(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_off_topic_parse_of_a_shop_request_is_served() -> None:
-    from assistant.actions import Actions
-    from assistant.bundles import BundleComposer
+    from assistant.compose.composer import BundleComposer
+    from assistant.dialogue.actions import Actions
+    from assistant.dialogue.session import ConversationState
     from assistant.records import Request
-    from assistant.session import ConversationState
 
     index = ShopIndex.load(ensure_default_index())
     actions = Actions(index, BundleComposer(index))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assistant.bundles import (
+from assistant.compose.composer import (
     BundleComposer,
     BundleContext,
     BundleError,
@@ -22,7 +22,7 @@ from assistant.bundles import (
     TargetNotFoundError,
     best_subset,
 )
-from assistant.profiles import Profile
+from assistant.compose.profiles import Profile
 from retrieval.catalog import Catalog, Interactions
 from retrieval.errors import CartsmithError, ConfigError
 from retrieval.records import Item
@@ -246,7 +246,7 @@ def test_every_want_of_a_need_of_several_is_in_the_bundle(composer: BundleCompos
 
 
 def test_need_core_drops_filler_words() -> None:
-    from assistant.needs import need_core
+    from assistant.understand.need_text import need_core
 
     assert need_core("a few hanging wicker bits for me") == "hanging wicker"
     assert need_core("something for the garden") == "garden"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assistant.cli import main
+from assistant.serve.cli import main
 from retrieval.datasets import load_online_retail
 
 

@@ -9,8 +9,14 @@ import re
 import pandas as pd
 import pytest
 
-from assistant.answer_checks import ANY_SLOT, MONEY, check_reasons, check_slots, parse_slot_lines
 from assistant.records import Request
+from assistant.write.answer_checks import (
+    ANY_SLOT,
+    MONEY,
+    check_reasons,
+    check_slots,
+    parse_slot_lines,
+)
 from finetune.data import (
     CUTOFF,
     DataConfig,

@@ -8,7 +8,8 @@ import base64
 
 import pytest
 
-from assistant.guard import (
+from assistant.records import Bundle, BundleItem
+from assistant.safety.guard import (
     InputLimits,
     InputRejected,
     check_input,
@@ -22,7 +23,6 @@ from assistant.guard import (
     ungrounded_mentions,
     without_pii,
 )
-from assistant.records import Bundle, BundleItem
 from retrieval.records import Item
 
 HOSTILE = {

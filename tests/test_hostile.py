@@ -35,9 +35,9 @@ from hostile_turns import (
     Hostile,
 )
 
-from assistant.chain import INJECTION_REPLY
-from assistant.guard import InputRejected, prices_in, prompt_leaks, ungrounded_mentions
+from assistant.dialogue.chain import INJECTION_REPLY
 from assistant.records import Reply
+from assistant.safety.guard import InputRejected, prices_in, prompt_leaks, ungrounded_mentions
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ class Shop:
 
 def _leak_sources(tokenizer: Any) -> list[str]:
     """Every prompt template's text and the system message the chat template adds."""
-    from assistant.llm import build_prompt
+    from assistant.llm.generation import build_prompt
 
     folder = Path(__file__).resolve().parent.parent / "prompts" / "templates"
     texts = [Path(f).read_text("utf-8") for f in sorted(glob.glob(str(folder / "*.txt")))]
@@ -75,7 +75,7 @@ def _leak_sources(tokenizer: Any) -> list[str]:
 def _shop(tmp_path_factory: pytest.TempPathFactory, writer: str) -> Shop:
     import torch
 
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
     from retrieval.shop_index import ShopIndex, ensure_default_index
 
     torch.set_num_threads(1)
@@ -85,7 +85,7 @@ def _shop(tmp_path_factory: pytest.TempPathFactory, writer: str) -> Shop:
     prices: dict[str, set[float | None]] = {}
     for item in assistant.index.catalog.items:
         prices.setdefault(item.title, set()).add(item.price)
-    return Shop(assistant, sessions, sorted(prices), prices, _leak_sources(assistant.llm.tokenizer))
+    return Shop(assistant, sessions, sorted(prices), prices, _leak_sources(assistant.llm.generation.tokenizer))
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +111,11 @@ def money_forms(value: float | None) -> list[str]:
 
 def _fixed_prices() -> list[str]:
     """Amounts inside the fixed wording code answers with (e.g. the clarify reply's example)."""
-    import assistant.actions
-    import assistant.chain
-    from assistant.guard import prices_in
+    import assistant.dialogue.actions
+    import assistant.dialogue.chain
+    from assistant.safety.guard import prices_in
 
-    return [p for module in (assistant.chain, assistant.actions) for value in vars(module).values()
+    return [p for module in (assistant.dialogue.chain, assistant.dialogue.actions) for value in vars(module).values()
             if isinstance(value, str) for p in prices_in(value)]
 
 
@@ -204,7 +204,7 @@ def open_bundle(assistant: Any, session_id: str, need: str = "tea party", budget
     from assistant.records import Request
 
     state = assistant.state(session_id)
-    result = assistant.actions.run(Request(intent="bundle", need=need, budget=budget), state, f"{need} under £{budget}")
+    result = assistant.dialogue.actions.run(Request(intent="bundle", need=need, budget=budget), state, f"{need} under £{budget}")
     assert result.kind == "bundle" and result.bundle is not None
     assistant.store.save(state)
     assert state.bundle is not None
@@ -240,7 +240,7 @@ def test_hostile_turn_model_writer(model_shop: Shop, row: Hostile, caplog: pytes
 
 
 def write_for(shop: Shop, need: str, writer: Any) -> tuple[str, Reply]:
-    from assistant.session import bundle_from_state
+    from assistant.dialogue.session import bundle_from_state
 
     assistant = shop.assistant
     session_id = assistant.open_session()
@@ -251,14 +251,14 @@ def write_for(shop: Shop, need: str, writer: Any) -> tuple[str, Reply]:
 
 @pytest.mark.parametrize("need", WRITER_NEEDS)
 def test_model_writer_with_a_hostile_need(model_shop: Shop, need: str) -> None:
-    session_id, reply = write_for(model_shop, need, model_shop.assistant.chain.writer)
+    session_id, reply = write_for(model_shop, need, model_shop.assistant.dialogue.chain.writer)
     row = Hostile("writer", need, frozenset({"bundle"}))
     assert turn_problems(model_shop, row, session_id, reply) == [], reply.text
 
 
 @pytest.mark.parametrize("need", ECHOED_NEEDS)
 def test_template_opening_repeats_no_forbidden_text(shop: Shop, need: str) -> None:
-    from assistant.writer import TemplateWriter
+    from assistant.write.writer import TemplateWriter
 
     session_id, reply = write_for(shop, need, TemplateWriter())
     assert turn_problems(shop, Hostile("writer", need, frozenset({"bundle"})), session_id, reply) == []
@@ -279,11 +279,11 @@ def test_over_long_turn_is_rejected_naming_the_limit(shop: Shop, text: str) -> N
 def chain_parsing_as(shop: Shop, request: Any) -> Any:
     from types import SimpleNamespace
 
-    from assistant.chain import DialogueChain
-    from assistant.writer import TemplateWriter
+    from assistant.dialogue.chain import DialogueChain
+    from assistant.write.writer import TemplateWriter
 
     parser = SimpleNamespace(parse=lambda text, summary: SimpleNamespace(request=request, error=None, tokens=0))
-    return DialogueChain(shop.assistant.actions, parser, None, TemplateWriter(), shop.assistant.store)
+    return DialogueChain(shop.assistant.dialogue.actions, parser, None, TemplateWriter(), shop.assistant.store)
 
 
 SERVED_FROM_WORDS = [("jane.doe@example.com tea lover gift", "jane.doe"),
@@ -356,7 +356,7 @@ def test_sessions_never_see_each_other(shop: Shop) -> None:
 def http(shop: Shop) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    from assistant.api import create_app
+    from assistant.serve.api import create_app
 
     with TestClient(create_app(shop.assistant, rate_limit_per_minute=None)) as client:
         yield client

@@ -19,8 +19,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from assistant import llm  # noqa: E402
-from assistant.llm import (  # noqa: E402
+import assistant.llm.generation as llm  # noqa: E402
+from assistant.llm.generation import (  # noqa: E402
     Generation,
     LLMConfig,
     LLMOutputError,
@@ -31,7 +31,7 @@ from assistant.llm import (  # noqa: E402
     load_model,
     stream,
 )
-from assistant.llm_loading import (  # noqa: E402
+from assistant.llm.loading import (  # noqa: E402
     ADAPTER_MANIFEST,
     MODEL_MANIFEST,
     model_id_for,
@@ -398,7 +398,7 @@ def real_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_gguf_conversion_is_cached_and_clean(real_cache: Path) -> None:
     import time
 
-    from assistant.llm_loading import ensure_hf_folder
+    from assistant.llm.loading import ensure_hf_folder
 
     config = LLMConfig(cache_dir=str(real_cache))
     started = time.perf_counter()
@@ -447,7 +447,7 @@ def test_real_model_nf4_generates_and_chooses(real_cache: Path) -> None:
 
 
 def test_draft_from_context_copies_what_followed_the_last_ngram() -> None:
-    from assistant.decoding import _draft_from_context
+    from assistant.llm.decoding import _draft_from_context
 
     assert _draft_from_context([5, 6, 7, 8, 9, 5, 6, 7], 2) == [8, 9]
     assert _draft_from_context([1, 2, 3, 4, 9, 3, 4], 3) == [9, 3, 4]  # falls back to the last 2 tokens
@@ -508,7 +508,7 @@ class _Lipogram:
 
 def _reference_guided(loaded, messages, guide, max_new_tokens: int) -> list[int]:
     """Guided greedy the slow way: one full forward pass per token, every token checked."""
-    from assistant.decoding import _stop_token_ids, token_texts
+    from assistant.llm.decoding import _stop_token_ids, token_texts
 
     texts = token_texts(loaded.tokenizer)
     stops = _stop_token_ids(loaded)
@@ -606,8 +606,8 @@ def test_prompt_cache_reuses_a_shared_prefix_and_changes_nothing(tiny_model_dir:
 def test_replies_do_not_depend_on_what_was_generated_before(tiny_model_dir: Path) -> None:
     import dataclasses
 
-    from assistant.decoding import _decode_tokens, _encode
-    from assistant.llm import build_prompt
+    from assistant.llm.decoding import _decode_tokens, _encode
+    from assistant.llm.generation import build_prompt
 
     loaded = load_model(_config(tiny_model_dir, prompt_cache=True, prompt_lookup=0))
     text = "Parse this request for a tea party with cups, plates and bunting please. " * 10

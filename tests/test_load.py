@@ -64,7 +64,7 @@ def test_the_leak_checks_fire() -> None:
 def test_concurrent_sessions_over_http_stay_apart(tmp_path: Path) -> None:
     import torch
 
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
     from retrieval.shop_index import ShopIndex, ensure_default_index
 
     torch.set_num_threads(1)

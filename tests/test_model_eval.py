@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.model_eval import score_parse, score_write, served_intent
-from assistant.parser import ParseResult
 from assistant.records import Request
-from assistant.writer import WrittenReply
+from assistant.understand.parser import ParseResult
+from assistant.write.writer import WrittenReply
+from evals.model_eval import score_parse, score_write, served_intent
 
 
 def _parsed(request: Request | None, attempts: int = 1) -> ParseResult:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assistant.profiles import EVENTS, Profile, ProfileBuilder, ProfileError
+from assistant.compose.profiles import EVENTS, Profile, ProfileBuilder, ProfileError
 from retrieval.catalog import Catalog, Interactions
 from retrieval.errors import CartsmithError
 from retrieval.records import Item

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from assistant.parser import PREFILL, read_request
 from assistant.records import INTENTS, Request
-from assistant.request_guide import RequestJsonGuide
+from assistant.understand.parser import PREFILL, read_request
+from assistant.understand.request_guide import RequestJsonGuide
 
 GOOD = [
     '{"intent": "bundle", "need": "a picnic", "budget": 20}',

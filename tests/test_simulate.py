@@ -212,7 +212,7 @@ def test_sim_config_refuses_bad_values() -> None:
 
 @pytest.mark.slow
 def test_real_run_with_two_shoppers(tmp_path: Path) -> None:
-    from assistant.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import Assistant, AssistantConfig
     from evals.simulate import check_training_only, run, training_index
     from retrieval.errors import IndexStateError
     from retrieval.shop_index import ShopIndex, ensure_default_index

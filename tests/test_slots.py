@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.records import Request
-from assistant.slots import budget_in, complete_slots, count_in
+from assistant.understand.slots import budget_in, complete_slots, count_in
 
 
 @pytest.mark.parametrize(("text", "budget"), [
@@ -40,7 +40,7 @@ def test_complete_slots_fills_only_what_is_missing() -> None:
 
 
 def test_cart_changes_need_the_shoppers_words() -> None:
-    from assistant.slots import reconcile_intent
+    from assistant.understand.slots import reconcile_intent
 
     wrong = Request(intent="add_to_cart", items=("red retrospot lunch bag",))
     fixed = reconcile_intent(wrong, "what goes with the red retrospot lunch bag?")
@@ -58,7 +58,7 @@ def test_money_phrases_are_not_items() -> None:
 
 
 def test_need_from_text() -> None:
-    from assistant.slots import need_from_text
+    from assistant.understand.slots import need_from_text
 
     assert need_from_text("garden party things, 4 items") == "garden party things"
     assert need_from_text("a tea party under £20") == "a tea party"
@@ -78,7 +78,7 @@ def test_need_from_text() -> None:
     ("I don't want the Jumbo Bag Red Retrospot, swap it", ("jumbo bag red retrospot",)),
 ])
 def test_exclusions_in(text: str, ruled_out: tuple[str, ...]) -> None:
-    from assistant.slots import exclusions_in
+    from assistant.understand.slots import exclusions_in
 
     assert exclusions_in(text) == ruled_out
 
@@ -89,7 +89,7 @@ def test_exclusions_in(text: str, ruled_out: tuple[str, ...]) -> None:
     "nothing too expensive", "no, I want candles", "a bundle with candles and balloons",
 ])
 def test_no_exclusion_where_nothing_is_ruled_out(text: str) -> None:
-    from assistant.slots import exclusions_in
+    from assistant.understand.slots import exclusions_in
 
     assert exclusions_in(text) == ()
 
@@ -105,7 +105,7 @@ def test_complete_slots_fills_exclusions_and_drops_excluded_mentions() -> None:
 
 
 def test_exclusion_only_messages() -> None:
-    from assistant.slots import exclusion_only, strip_exclusions
+    from assistant.understand.slots import exclusion_only, strip_exclusions
 
     assert exclusion_only("actually, no candles please") and exclusion_only("no candles or balloons")
     assert exclusion_only("I don't want the Jumbo Bag Red Retrospot, swap it for something else")
@@ -124,13 +124,13 @@ def test_exclusion_only_messages() -> None:
     ("a first aid kit", ()), ("a bundle under £20, 3 items", ()), ("do you have 22423?", ()),
 ])
 def test_positions_in(text: str, positions: tuple[str, ...]) -> None:
-    from assistant.slots import positions_in
+    from assistant.understand.slots import positions_in
 
     assert positions_in(text) == positions
 
 
 def test_cart_questions_and_cart_requests() -> None:
-    from assistant.slots import asks_about_cart, asks_to_add_to_cart, reconcile_intent
+    from assistant.understand.slots import asks_about_cart, asks_to_add_to_cart, reconcile_intent
 
     for text in ("what's in my cart?", "show my basket", "how much is my cart?", "what have I got in my basket",
                  "what is in my trolley so far"):
@@ -143,7 +143,7 @@ def test_cart_questions_and_cart_requests() -> None:
 
 
 def test_comparison_splits() -> None:
-    from assistant.slots import comparison_cue, comparison_splits
+    from assistant.understand.slots import comparison_cue, comparison_splits
 
     assert comparison_splits("compare Lunch Bag Red Retrospot and Lunch Bag Woodland") == [
         ("Lunch Bag Red Retrospot", "Lunch Bag Woodland")]
@@ -157,7 +157,7 @@ def test_comparison_splits() -> None:
 
 
 def test_need_from_text_drops_scaffolding_and_exclusions() -> None:
-    from assistant.slots import need_from_text
+    from assistant.understand.slots import need_from_text
 
     assert need_from_text("I need a bundle for Easter") == "Easter"
     assert need_from_text("hi, could you show me tea party things please") == "tea party things"
@@ -167,7 +167,7 @@ def test_need_from_text_drops_scaffolding_and_exclusions() -> None:
 
 def test_model_exclusions_must_be_in_the_shoppers_words_and_never_money() -> None:
     from assistant.records import Request
-    from assistant.slots import complete_slots
+    from assistant.understand.slots import complete_slots
 
     text = "what else goes with the home sweet home cushion cover, under £35?"
     served = complete_slots(Request("bundle", need="home sweet home", exclude=("under £35",)), text)
@@ -178,7 +178,7 @@ def test_model_exclusions_must_be_in_the_shoppers_words_and_never_money() -> Non
 
 
 def test_need_from_text_drops_follow_up_scaffolding_and_placeholder_words() -> None:
-    from assistant.slots import need_from_text
+    from assistant.understand.slots import need_from_text
 
     assert need_from_text("next i'm after something gingham and something star - but no regency") == \
         "gingham and star"
@@ -210,7 +210,7 @@ def test_make_it_cheaper_parsed_as_a_budget_without_an_amount_is_cheaper() -> No
 
 
 def test_looking_for_is_request_scaffolding() -> None:
-    from assistant.slots import need_from_text
+    from assistant.understand.slots import need_from_text
 
     assert need_from_text("i'm looking for a few calm keep things") == "a few calm keep things"
     assert need_from_text("I am looking for candles") == "candles"
@@ -218,7 +218,7 @@ def test_looking_for_is_request_scaffolding() -> None:
 
 def test_a_message_without_negation_rules_nothing_out() -> None:
     from assistant.records import Request
-    from assistant.slots import complete_slots
+    from assistant.understand.slots import complete_slots
 
     parsed = Request(intent="bundle", need="Ein Geschenkset", exclude=("Ostern",))
     assert complete_slots(parsed, "Ein Geschenkset für Ostern bitte").exclude == ()

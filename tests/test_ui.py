@@ -23,13 +23,12 @@ for _key, _value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("A
                      ("GRADIO_ANALYTICS_ENABLED", "False"), ("TOKENIZERS_PARALLELISM", "false")):
     os.environ.setdefault(_key, _value)
 
-from assistant.chat_cli import load_app_module  # noqa: E402
 from assistant.records import CartLine  # noqa: E402
+from assistant.serve import ui  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_api import FakeAssistant, load_real_assistant  # noqa: E402
 
-ui = load_app_module()
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 CHROMIUM = os.environ.get("CARTSMITH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

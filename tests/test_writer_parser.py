@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import parser as parser_mod
-from assistant import writer as writer_mod
-from assistant.answer_guide import SlotAnswerGuide
-from assistant.llm import Generation
-from assistant.parser import PREFILL, RequestParser, bundle_summary, read_request
+from assistant.llm.generation import Generation
 from assistant.records import Bundle, BundleItem, Request
-from assistant.request_guide import RequestJsonGuide
-from assistant.writer import (
+from assistant.understand import parser as parser_mod
+from assistant.understand.parser import PREFILL, RequestParser, bundle_summary, read_request
+from assistant.understand.request_guide import RequestJsonGuide
+from assistant.write import writer as writer_mod
+from assistant.write.answer_guide import SlotAnswerGuide
+from assistant.write.writer import (
     BundleWriter,
     TemplateWriter,
     check_no_prices,
@@ -141,7 +141,7 @@ def _fake_generate(replies):
 
 
 def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypatch):
-    import assistant.llm as llm
+    import assistant.llm.generation as llm
 
     bad = GOOD.replace("441 of 1,036", "87")
     good_rest = GOOD.split("\n", 2)[2]  # from the faulty line [2] on
@@ -172,7 +172,7 @@ def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypat
 
 
 def test_decoding_stops_at_the_first_faulty_line_and_after_the_last_item(monkeypatch):
-    import assistant.llm as llm
+    import assistant.llm.generation as llm
 
     facts = facts_of(_bundle())
     bad_second = GOOD.replace("441 of 1,036", "87") + "\n"
@@ -200,7 +200,7 @@ def test_read_request_validates_and_names_field():
 
 
 def test_parser_prefills_stops_and_retries(monkeypatch):
-    import assistant.llm as llm
+    import assistant.llm.generation as llm
 
     fake, calls = _fake_generate(['bundel", "items": ["teapot"]', 'bundle", "items": ["teapot"]'])
     monkeypatch.setattr(llm, "generate", fake)
@@ -222,7 +222,7 @@ def test_bundle_summary():
 
 @pytest.mark.slow
 def test_shipped_adapter_parses_and_writes_on_the_default_model():
-    from assistant.llm import LLMConfig, load_model
+    from assistant.llm.generation import LLMConfig, load_model
 
     if not (ADAPTER / "cartsmith-adapter.json").is_file():
         pytest.skip("the shipped adapter is not there yet")
@@ -246,7 +246,7 @@ def test_shipped_adapter_parses_and_writes_on_the_default_model():
 def test_shipped_adapter_words_an_occasion_bundle_itself_under_the_guide():
     """A bundle built from a need (text matches, a best seller), as the composer makes them:
     the tuned model's guided answer passes every check on the first try."""
-    from assistant.llm import LLMConfig, load_model
+    from assistant.llm.generation import LLMConfig, load_model
 
     if not (ADAPTER / "cartsmith-adapter.json").is_file():
         pytest.skip("the shipped adapter is not there yet")
@@ -291,7 +291,7 @@ def test_reasons_never_cite_digits_of_a_named_title_nor_name_other_items():
 
 
 def test_past_its_deadline_the_writer_answers_with_the_template(monkeypatch):
-    import assistant.llm as llm
+    import assistant.llm.generation as llm
 
     bad = GOOD.replace("441 of 1,036", "87")
     clock = iter([0.0, *([5.0] * 200)])  # the first attempt "took" five seconds

@@ -1,0 +1,1 @@
+"""Bundle composition: the composer, its edits, budget selection, substitutes, profiles."""

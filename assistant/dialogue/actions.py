@@ -1,0 +1,393 @@
+"""What each intent does: the LangChain tools (retrieval, CF, composer, cart) and the router.
+
+All wording here is deterministic and built from catalog facts and evidence; prices and
+totals are rendered by `money`, never by the language model.
+
+The router trusts the shopper's words over the model's parse where they are unambiguous
+(`slots`, `text_items`): a cart question, an exclusion-only message, a comparison, a typed
+stock code, a bundle position ("the second one") are acted on whatever intent was parsed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.tools import StructuredTool
+
+from assistant.compose.composer import BundleComposer, Composition
+from assistant.compose.editor import BundleContext, BundleError, bundle_diff
+from assistant.compose.profiles import Profile, ProfileBuilder
+from assistant.dialogue.cart_and_answers import (
+    CLARIFY_NEED,
+    GREETING,
+    NEED_BUNDLE,
+    OFF_TOPIC,
+    THANKS,
+    ActionResult,
+    CartAndAnswers,
+    item_line,
+    money,
+)
+from assistant.dialogue.session import ConversationState, bundle_from_state, bundle_to_state
+from assistant.dialogue.text_items import TextItems
+from assistant.records import Bundle, Request
+from assistant.safety.guard import redact
+from assistant.understand.need_text import kind_mention, tidy_need, wanted_things
+from assistant.understand.slots import (
+    asks_about_cart,
+    budget_in,
+    comparison_cue,
+    count_in,
+    exclusion_only,
+    exclusions_in,
+    mentions_in_text,
+    merge_exclusions,
+    positions_in,
+    strip_exclusions,
+    wants_products,
+)
+from assistant.understand.words import content_stems, mentions_all, stem_set
+from retrieval.catalog import Catalog
+from retrieval.records import Query
+from retrieval.shop_index import ShopIndex
+
+__all__ = ["CLARIFY_NEED", "GREETING", "NEED_BUNDLE", "OFF_TOPIC", "THANKS", "ActionResult", "Actions",
+           "item_line", "money", "passed_over"]
+
+def passed_over(profile: Profile, keep: Sequence[str]) -> list[str]:
+    """Items shown earlier in the session that the shopper did not put in the cart: a new
+    bundle brings fresh ideas instead of repeating them (items named now are kept)."""
+    carted, kept = set(profile.cart), set(keep)
+    return [i for i in profile.viewed if i not in carted and i not in kept]
+
+
+def _same_want(need: str | None, previous: str | None) -> bool:
+    return " ".join((need or "").lower().split()) == " ".join((previous or "").lower().split())
+
+
+class Actions(CartAndAnswers):
+    """The tools and the intent router over one shop index (cart, comparisons and
+    questions in `answers.CartAndAnswers`)."""
+
+    def __init__(self, index: ShopIndex, composer: BundleComposer, bundle_size: int = 4) -> None:
+        self.index = index
+        self.catalog: Catalog = index.catalog
+        self.composer = composer
+        self.bundle_size = bundle_size
+        self.profiles = ProfileBuilder(index)
+        self.text_items = TextItems(self.catalog, composer)
+        self.tools = {t.name: t for t in self._make_tools()}
+
+    # -- LangChain tools ---------------------------------------------------------------------
+    def _make_tools(self) -> list[StructuredTool]:
+        def search_catalog(query: str, k: int = 5) -> list[dict[str, Any]]:
+            """Find catalog items matching a free-text need (Chroma vector search)."""
+            return [{"item_id": c.item_id, "score": c.score} for c in
+                    self.index.recommend(Query(text=query), k=k, method="chroma")]
+
+        def complete_basket(item_ids: list[str], k: int = 5, user_id: str | None = None) -> list[dict[str, Any]]:
+            """Items bought with these (blended CF candidates, with evidence)."""
+            return [c.to_dict() for c in self.index.recommend(
+                Query(seed_items=tuple(item_ids), user_id=user_id), k=k)]
+
+        def compose_bundle(anchors: list[str], need: str | None = None, budget: float | None = None,
+                           exclude_terms: list[str] | None = None, size: int | None = None,
+                           user_id: str | None = None, exclude_ids: list[str] | None = None,
+                           profile: dict[str, Any] | None = None) -> Composition:
+            """Compose a bundle (exact budget, no substitutes, category spread); the session
+            profile (cart, liked, rejected) seeds CF and nudges scores."""
+            return self.composer.compose(anchors, need, budget, exclude_ids=exclude_ids or (),
+                                         exclude_terms=exclude_terms or (), size=size or self.bundle_size,
+                                         user_id=user_id,
+                                         profile=Profile.from_dict(profile) if profile is not None else None)
+
+        def add_to_cart(item_ids: list[str]) -> list[str]:
+            """Validate item ids for the cart (titles and prices come from the catalog)."""
+            return [self.catalog.get(i).item_id for i in item_ids]
+
+        return [StructuredTool.from_function(f) for f in
+                (search_catalog, complete_basket, compose_bundle, add_to_cart)]
+
+    # -- helpers -----------------------------------------------------------------------------
+    def bundle_summary(self, state: ConversationState) -> str:
+        if not state.bundle:
+            return "(none)"
+        return "; ".join(f"[{n}] {entry['title']}" for n, entry in enumerate(state.bundle["items"], start=1))
+
+    def _profile(self, state: ConversationState) -> Profile:
+        if state.profile is not None:
+            return Profile.from_dict(state.profile)
+        return self.profiles.build(state.user_id)
+
+    def _current(self, state: ConversationState) -> tuple[Bundle, BundleContext]:
+        if not state.bundle:
+            raise BundleError(NEED_BUNDLE)
+        bundle = bundle_from_state(state.bundle, self.catalog)
+        context = BundleContext.from_dict(state.bundle_context or {})
+        return bundle, context
+
+    def _store(self, state: ConversationState, bundle: Bundle, profile: Profile,
+               context: BundleContext | None = None) -> None:
+        """Persist a bundle with its edit context: the one the composer remembers for it,
+        unless the caller assembled the bundle itself and passes the context."""
+        state.bundle = bundle_to_state(bundle)
+        state.bundle_context = (context or self.composer.context_of(bundle)).to_dict()
+        for bi in bundle.items:
+            profile.observe("viewed", bi.item.item_id)
+        state.profile = profile.to_dict()
+
+    def footer(self, bundle: Bundle) -> str:
+        lines = [f"Total: {money(bundle.total)}"
+                 + (f" (budget {money(bundle.budget)})" if bundle.budget is not None else "")]
+        diff = bundle.diff
+        if not diff.empty:
+            changes = [f"removed {', '.join(diff.removed)}" if diff.removed else "",
+                       f"added {', '.join(diff.added)}" if diff.added else ""]
+            was = f"; the total was {money(diff.total_before)}" if diff.total_before is not None else ""
+            lines.append("Changed: " + "; ".join(c for c in changes if c) + was)
+        return "\n".join(lines)
+
+    def _bundle_result(self, bundle: Bundle, need: str, intro: str = "") -> ActionResult:
+        return ActionResult(kind="bundle", text=intro, bundle=bundle, need_text=need, footer=self.footer(bundle))
+
+    # -- the router --------------------------------------------------------------------------
+    def run(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        intent = request.intent
+        # What the shopper's words say unambiguously comes first, whatever the model parsed.
+        if asks_about_cart(text):
+            return self._cart_contents(state)
+        if state.bundle and exclusion_only(text) and not (intent == "swap" and (request.target or request.items)):
+            return self._exclude(exclusions_in(redact(text)), state)  # a parsed swap of a named item stays a swap
+        # "could you also find something X": new things wanted, whatever a small parser made of it
+        # (a question, an "add" of one item, a budget change with no amount, ...)
+        misread = ("question", "compare", "smalltalk", "off_topic", "add") + (
+            ("set_budget",) if request.budget is None else ())
+        if intent in misread and wants_products(text) and not comparison_cue(text):
+            need = self.text_items.need_in(text)
+            if need is not None:  # "what about something tea?" asks for things, not a fact
+                served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
+                                 exclude=exclusions_in(redact(text)))
+                return dataclasses.replace(self._compose(served, state, text), request=served)
+        if intent == "compare" or (intent in ("question", "bundle", "off_topic", "smalltalk", "cheaper") and (
+                comparison_cue(text) or (intent == "question" and len(request.items) >= 2))):
+            compared = self._compare(request, state, text, required=intent == "compare")
+            if compared is not None:
+                return compared
+        if intent in ("smalltalk", "off_topic") and self.text_items.ids_in(text):
+            # A typed stock code is shopping: a question about the item, or a bundle around it.
+            if self.text_items.is_question(text) or text.rstrip().endswith("?"):
+                return self._question(Request(intent="question"), state, text)
+            return self._compose(Request(intent="bundle", budget=budget_in(text), size=count_in(text),
+                                         exclude=exclusions_in(redact(text))), state, text)
+        if intent == "smalltalk":
+            return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
+        if intent == "off_topic":
+            # Injection attempts never get here (the guard answers them). A small model
+            # sometimes calls a real shopping request off-topic: if the shop clearly has
+            # things for the words, treat them as the need instead of turning the shopper away.
+            need = self.text_items.need_in(text)
+            if need is None:
+                return ActionResult(kind="refusal", text=OFF_TOPIC)
+            served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
+                             exclude=exclusions_in(redact(text)))
+            return dataclasses.replace(self._compose(served, state, text), request=served)
+        if intent == "bundle":
+            return self._compose(request, state, text)
+        if intent in ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget"):
+            return self._edit(request, state, text)
+        if intent == "add_to_cart":
+            return self._add_to_cart(request, state, text)
+        return self._question(request, state, text)
+
+    def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[str], list[str]]:
+        matches = self.composer.resolve(list(mentions)) if mentions else []
+        found = [m.item.item_id for m in matches if m.item is not None]
+        missing = [m.mention for m in matches if m.item is None]
+        return found, missing
+
+    def _bundle(self, state: ConversationState) -> Bundle | None:
+        return bundle_from_state(state.bundle, self.catalog) if state.bundle else None
+
+    def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+        spelt = wanted_things(strip_exclusions(text))
+        if spelt:  # "something X and something Y" written out: the shopper's own words are the need
+            inside = [m for m in request.items if kind_mention(m, text) or any(
+                m.lower() in w.lower() or w.lower() in m.lower() for w in spelt)]
+            spelt_need = " and ".join(spelt)
+            # wants the shop has nothing for leave no need behind: the picks-based answer follows
+            request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in inside),
+                                          need=spelt_need if self.composer.need_match(spelt_need)[0] else None)
+        kinds = [m for m in request.items if kind_mention(m, text)]
+        if kinds or (request.need and request.need != tidy_need(request.need)):
+            # "something lace and something stool": wants, not two chosen items
+            wants = [tidy_need(w) for w in [*([request.need] if request.need else []), *kinds]]
+            request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in kinds),
+                                          need=" and ".join(dict.fromkeys(w for w in wants if w)) or None)
+        anchors, missing = self._resolve_items(request.items)
+        if not anchors:  # a title typed out in full is an item, whatever slot the parser put it in
+            anchors = self.text_items.titles_in(text)
+        codes = self.text_items.ids_in(text)
+        if codes:  # stock codes typed by the shopper are anchors, and no longer "missing"
+            anchors = list(dict.fromkeys([*anchors, *codes]))
+            missing = [m for m in missing if not self.text_items.ids_in(m)]
+        need = request.need
+        if need and not re.search(r"[^\W\d_]{3,}", need):
+            need = None  # "2", "#1": a position the model put in the wrong slot, not a need
+        if need and missing and not anchors:  # "a girl" + "unicorns": a mention that names no item is a want too
+            need = " and ".join(dict.fromkeys([need, *missing]))
+        if need and not anchors and not self.composer.need_match(need)[0]:
+            # the parser's need phrase may have lost the words that matter ("a girl" from "a
+            # birthday gift set for a girl who likes unicorns"): the shopper's own words next
+            need = self.text_items.need_in(text) or need
+        if need and anchors and self.text_items.titles_in(need) == anchors[:1]:
+            need = None  # the "need" was the item's own title
+        if not anchors and not need:
+            if missing:
+                need = " ".join(missing)
+            else:
+                # The parse named nothing. Before there is a bundle, the shopper's words are
+                # the need when the shop clearly has things for them (as for an off-topic
+                # parse); a question the shop has nothing for is answered as off-topic.
+                if state.bundle and positions_in(text) and self.text_items.is_question(text):
+                    return self._question(request, state, text)  # "how much is the first one?"
+                need = self.text_items.need_in(text)
+                if need is None:
+                    if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
+                        return ActionResult(kind="refusal", text=OFF_TOPIC)
+                    if (state.cart or state.bundle) and wants_products(text):
+                        return self._more_for_picks(request, state, text)
+                    return ActionResult(kind="clarify", text=CLARIFY_NEED)
+        served = dataclasses.replace(request, items=tuple(anchors), need=need) \
+            if (codes or need != request.need) else None
+        profile = self._profile(state)
+        for anchor in anchors:  # an item the shopper names is one they like: it seeds later bundles
+            profile.observe("liked", anchor)
+        budget = request.budget if request.budget is not None else state.constraints.get("budget")
+        excluded, fresh_only = self._session_limits(request, state, need, anchors, profile)
+        composition: Composition = self.tools["compose_bundle"].invoke({
+            "anchors": anchors, "need": need, "budget": budget, "exclude_terms": list(excluded),
+            "size": request.size, "user_id": state.user_id, "exclude_ids": fresh_only,
+            "profile": profile.to_dict()})
+        state.constraints = {"budget": budget, "need": need, "exclude": list(excluded)}
+        if composition.bundle is None:
+            if composition.over_budget:
+                return ActionResult(kind="clarify", text=f"The items you named already cost more than "
+                                                          f"{money(budget)}. Could the budget be higher?")
+            alternatives = composition.alternatives
+            names = "; ".join(item_line(it) for it in alternatives[:5])
+            reply = (f"Sorry, this shop has nothing close to \"{need}\"."
+                     + (f" The nearest things it has: {names}." if names else ""))
+            return ActionResult(kind="no_match", text=reply, alternatives=alternatives, request=served)
+        bundle = composition.bundle
+        self._store(state, bundle, profile)
+        notes = []
+        if missing:
+            notes.append(f"I couldn't find {', '.join(repr(m) for m in missing)} in this shop.")
+        if composition.no_match and need:
+            notes.append(f"Nothing here matches \"{need}\" closely, so this is built around what you picked.")
+        result = self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
+        return dataclasses.replace(result, request=served)
+
+    def _session_limits(self, request: Request, state: ConversationState, need: str | None,
+                        anchors: Sequence[str], profile: Profile) -> tuple[tuple[str, ...], list[str]]:
+        """(exclusion phrases, item ids to leave out) for a new bundle in this session.
+
+        What the shopper ruled out stays out for the rest of the session, unless they now ask
+        for it ("no candles" ... later "some candles, please"). A new want gets fresh ideas
+        (`passed_over`); the same want asked again (with a new budget, say) may bring back
+        what fitted before."""
+        wanted = set(content_stems(" ".join([need or "", *(self.catalog.get(a).title for a in anchors)])))
+        kept = tuple(e for e in state.constraints.get("exclude") or () if not set(content_stems(e)) & wanted)
+        excluded = merge_exclusions(kept, request.exclude)
+        before = {e.get("item_id") for e in (state.bundle or {}).get("items", []) if e.get("role") == "anchor"}
+        same_want = _same_want(need, state.constraints.get("need")) and set(anchors) == before
+        return excluded, [] if same_want else passed_over(profile, anchors)
+
+    def _more_for_picks(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        """The shopper wants more but names nothing this shop has: items that go with what
+        they picked so far (the live profile's CF seeds: cart, liked items, history), said
+        plainly, rather than asking again what they already told."""
+        profile = self._profile(state)
+        bundle = self._bundle(state)
+        composition: Composition | None = None
+        if profile.seed_items() or state.user_id:
+            shown = [bi.item.item_id for bi in bundle.items] if bundle else []
+            budget = request.budget if request.budget is not None else state.constraints.get("budget")
+            composition = self.composer.compose(
+                [], None, budget, exclude_ids=[*shown, *passed_over(profile, ()), *profile.seed_items()],
+                exclude_terms=list(merge_exclusions(tuple(state.constraints.get("exclude") or ()),
+                                                    request.exclude)),
+                size=request.size, user_id=state.user_id,
+                profile=profile)
+        if composition is None or composition.bundle is None:
+            return ActionResult(kind="clarify", text=CLARIFY_NEED)
+        self._store(state, composition.bundle, profile)
+        intro = "I couldn't find that in this shop, so here is more that goes with what you've picked."
+        return self._bundle_result(composition.bundle, "more that goes with your picks", intro)
+
+    def _need_from(self, bundle: Bundle) -> str:
+        anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
+        return f"items that go with {anchors[0]}" if anchors else "a bundle"
+
+    def _edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+        bundle, context = self._current(state)
+        profile = self._profile(state)
+        if request.exclude:  # "swap the second one, but no candles": later picks honour it too
+            context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
+                                                                                  request.exclude))
+        target = request.target or (request.items[0] if request.items else None)
+        positions = positions_in(text)
+        if positions and (target is None or not mentions_in_text(target, text)):
+            target = positions[0]  # "swap the second one": the shopper's position, not the model's guess
+        intent = request.intent
+        if intent == "cheaper":
+            new = self.composer.cheaper(bundle, request.budget, context=context, profile=profile)
+        elif intent == "set_budget":
+            if request.budget is None:
+                return ActionResult(kind="clarify", text="What budget should I aim for?")
+            new = self.composer.set_budget(bundle, request.budget, context=context, profile=profile)
+            state.constraints["budget"] = request.budget
+        elif intent == "add":
+            new = self.composer.add(bundle, list(request.items), request.need, context=context, profile=profile)
+        else:
+            if target is None:
+                return ActionResult(kind="clarify", text="Which item do you mean? Say its number, e.g. 'swap 2'.")
+            op = {"swap": self.composer.swap, "remove": self.composer.remove,
+                  "more_like": self.composer.more_like}.get(intent)
+            if op is not None:
+                new = op(bundle, target, context=context, profile=profile)
+            else:
+                new = self.composer.lock(bundle, target, context=context)
+        self._store(state, new, profile)
+        return self._bundle_result(new, state.constraints.get("need") or self._need_from(new))
+
+    def _exclude(self, terms: Sequence[str], state: ConversationState) -> ActionResult:
+        """"Actually, no candles": every bundle item the words rule out is replaced by the
+        best allowed candidate (or dropped when there is none, or when it is an item the
+        shopper named or locked), and later edits keep the words out."""
+        bundle, context = self._current(state)
+        profile = self._profile(state)
+        context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms, terms))
+        hits = [p for p, bi in enumerate(bundle.items)
+                if any(mentions_all(stem_set(bi.item.title), content_stems(t)) for t in terms)]
+        new, removed = bundle, 0
+        for pos in reversed(hits):  # from the end, so earlier positions stay where they are
+            kept = new.items[pos].role == "anchor" or new.items[pos].locked
+            try:
+                if kept:
+                    raise BundleError("the shopper chose it; a ruled-out choice goes")
+                new = self.composer.swap(new, str(pos + 1), context=context, profile=profile)
+            except BundleError:
+                new = self.composer.remove(new, str(pos + 1), context=context, profile=profile)
+                removed += 1
+            context = self.composer.context_of(new)
+        new = dataclasses.replace(new, diff=bundle_diff(bundle, new.items))
+        self._store(state, new, profile, context)
+        state.constraints["exclude"] = list(context.exclude_terms)
+        served = Request(intent="swap" if hits and not removed else "remove", exclude=tuple(terms))
+        intro = "" if hits else "Nothing in this bundle matches that; I'll keep it out of later picks too."
+        result = self._bundle_result(new, state.constraints.get("need") or self._need_from(new), intro)
+        return dataclasses.replace(result, request=served)

@@ -1,0 +1,174 @@
+"""What the shopper asks about rather than composes: the cart, a comparison, a question.
+
+`CartAndAnswers` is the part of `actions.Actions` that answers in code from catalog facts
+and evidence (prices rendered by `money`, never by the language model): cart requests and
+cart contents, two items side by side, and a question about one item. `ActionResult` is
+what every action returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from assistant.compose.editor import BundleError
+from assistant.dialogue.session import ConversationState
+from assistant.records import Bundle, CartLine, Request
+from assistant.understand.slots import names_whole_bundle, positions_in
+from retrieval.records import Item, Query
+
+if TYPE_CHECKING:  # pragma: no cover
+    from assistant.compose.profiles import Profile
+    from assistant.dialogue.text_items import TextItems
+    from retrieval.catalog import Catalog
+    from retrieval.shop_index import ShopIndex
+
+GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
+            "Tell me an item you like, an occasion, or a budget.")
+THANKS = "You're welcome! Anything else I can put together for you?"
+OFF_TOPIC = ("I'm the shop's bundle assistant, so I can't help with that — but I can suggest items "
+             "that go together, for an occasion or a budget. What are you shopping for?")
+CLARIFY_NEED = "What is the bundle for? Name an item you like or an occasion, and a budget if you have one."
+NEED_BUNDLE = "There's no bundle yet. What should it be for — an item you like or an occasion?"
+
+
+def money(value: float | None) -> str:
+    return "price on request" if value is None else f"£{value:,.2f}"
+
+
+def item_line(item: Item) -> str:
+    return f"{item.title} ({money(item.price)})"
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionResult:
+    kind: str
+    text: str = ""
+    bundle: Bundle | None = None
+    alternatives: tuple[Item, ...] = ()
+    need_text: str = ""
+    footer: str = ""
+    request: Request | None = None  # set when the action served a different request than parsed
+
+
+class CartAndAnswers:
+    """Cart, comparison and question actions; mixed into `actions.Actions`, which provides
+    the shop, the tools and the helpers declared here."""
+
+    if TYPE_CHECKING:  # provided by Actions
+        catalog: Catalog
+        index: ShopIndex
+        text_items: TextItems
+        tools: dict[str, Any]
+
+        def _profile(self, state: ConversationState) -> Profile: ...
+        def _bundle(self, state: ConversationState) -> Bundle | None: ...
+        def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[str], list[str]]: ...
+
+    def note_cart_add(self, state: ConversationState, item_ids: Sequence[str]) -> None:
+        """A cart button (UI, API) is behaviour too: the live profile learns it, so later
+        bundles build on what the shopper took and do not offer it again."""
+        profile = self._profile(state)
+        for item_id in item_ids:
+            profile.observe("added_to_cart", item_id)
+        state.profile = profile.to_dict()
+
+    def _add_to_cart(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        """The items the shopper's words name (stock codes, positions, title words), else the
+        whole bundle; a mention that names nothing adds nothing."""
+        bundle = self._bundle(state)
+        picked, unresolved = self.text_items.cart_picks(text, request, bundle)
+        if unresolved and not picked and not names_whole_bundle(text):
+            listing = "; ".join(f"{n}. {bi.item.title}" for n, bi in enumerate(bundle.items, 1)) if bundle else ""
+            return ActionResult(kind="clarify", text=f"I couldn't find {', '.join(repr(m) for m in unresolved)} "
+                                "to add." + (f" The bundle has: {listing}. Which should I add?" if listing else ""))
+        if not picked:
+            if bundle is None:
+                raise BundleError(NEED_BUNDLE)
+            picked = [bi.item for bi in bundle.items]
+        picked = list({it.item_id: it for it in picked}.values())
+        profile = self._profile(state)
+        self.tools["add_to_cart"].invoke({"item_ids": [it.item_id for it in picked]})
+        for item in picked:
+            state.add_to_cart(CartLine(item.item_id, item.title, item.price))
+            profile.observe("added_to_cart", item.item_id)
+        state.profile = profile.to_dict()
+        total = sum((line.price or 0.0) * line.quantity for line in state.cart_lines())
+        names = ", ".join(item_line(it) for it in picked)
+        served = Request(intent="add_to_cart", items=tuple(it.item_id for it in picked))
+        return ActionResult(kind="cart", text=f"Added to your cart: {names}. Cart total: {money(total)}.",
+                            request=served)
+
+    def _cart_contents(self, state: ConversationState) -> ActionResult:
+        """"What's in my cart?": the lines and the total, rendered by code; nothing changes."""
+        lines = state.cart_lines()
+        served = Request(intent="question")
+        if not lines:
+            return ActionResult(kind="cart", text="Your cart is empty.", request=served)
+        parts = [(f"{line.quantity} x " if line.quantity > 1 else "") + f"{line.title} ({money(line.price)}"
+                 + (" each)" if line.quantity > 1 else ")") for line in lines]
+        total = sum((line.price or 0.0) * line.quantity for line in lines)
+        return ActionResult(kind="cart", text=f"Your cart: {'; '.join(parts)}. Cart total: {money(total)}.",
+                            request=served)
+
+    def _compare(self, request: Request, state: ConversationState, text: str,
+                 required: bool = True) -> ActionResult | None:
+        """Two items side by side: the parse's mentions, stock codes in the text, else both
+        sides of the text cut at "and"/"or"/"vs"/",". When two items are not found: a
+        question if a comparison was `required` (the parsed intent), else None."""
+        found, missing = self._resolve_items(request.items)
+        found = list(dict.fromkeys([*found, *self.text_items.ids_in(text)]))
+        if len(found) >= 2:
+            a, b = (self.catalog.get(i) for i in found[:2])
+        else:
+            pair = self.text_items.pair(text, self._bundle(state))
+            if pair is None:
+                if not required:
+                    return None
+                if not found and self.text_items.off_topic(text, self._bundle(state)):
+                    return ActionResult(kind="refusal", text=OFF_TOPIC)
+                what = f" I couldn't find {', '.join(repr(m) for m in missing)}." if missing else ""
+                return ActionResult(kind="clarify", text="Which two items should I compare?" + what)
+            a, b = pair
+        lines = [f"{item_line(a)} — {a.category or 'uncategorised'}",
+                 f"{item_line(b)} — {b.category or 'uncategorised'}"]
+        if a.price is not None and b.price is not None and a.price != b.price:
+            cheaper = a if a.price < b.price else b
+            lines.append(f"{cheaper.title} is {money(abs(a.price - b.price))} cheaper.")
+        together = self.index.sources.get("rules")
+        if together is not None:
+            cands = together.recommend(Query(seed_items=(a.item_id,)), k=200)
+            pair_ = next((c for c in cands if c.item_id == b.item_id), None)
+            if pair_ is not None and pair_.evidence:
+                lines.append(f"Shoppers often buy them together: {pair_.evidence[0].text}.")
+        served = Request(intent="compare", items=(a.item_id, b.item_id))
+        return ActionResult(kind="answer", text="\n".join(lines), request=served)
+
+    def _question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        bundle = self._bundle(state)
+        mentions = [m for m in (*request.items, request.target) if m and self.text_items.names_something(m)]
+        codes = self.text_items.ids_in(text)
+        item: Item | None = self.catalog.get(codes[0]) if codes else None
+        if item is None and bundle is not None:
+            # "how much is the first one?" / "the lunch bag": the shopper's bundle first
+            for mention in [*positions_in(text), *mentions]:
+                pos = self.text_items.in_bundle(bundle, mention)
+                if pos is not None:
+                    item = bundle.items[pos].item
+                    break
+        if item is None and mentions:
+            found, _ = self._resolve_items(mentions)
+            item = self.catalog.get(found[0]) if found else None
+        if item is None:
+            if self.text_items.off_topic(text, bundle):
+                return ActionResult(kind="refusal", text=OFF_TOPIC)
+            return ActionResult(kind="clarify", text="Which item is your question about?")
+        baskets = int(self.index.blend.data.baskets[:, self.catalog.index_of[item.item_id]].sum()) \
+            if self.index.blend.data is not None else 0
+        facts = [f"{item_line(item)}", f"Category: {item.category or 'uncategorised'}."]
+        if item.description and item.description.lower() != item.title.lower():
+            facts.append(item.description)
+        if baskets:
+            facts.append(f"It was in {baskets:,} orders in this shop.")
+        return ActionResult(kind="answer", text="\n".join(facts))

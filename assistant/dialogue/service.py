@@ -1,0 +1,153 @@
+"""The `Assistant`: one object that every surface (Gradio, HTTP API, CLI, evals) talks to.
+
+It wires the shop index, the bundle composer, the tuned language model (parser + writer),
+the session store and the LangChain dialogue pipeline, and offers the few verbs a surface
+needs: open a session, take a turn, read/change the cart, record an order, delete a session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from pathlib import Path
+from typing import Literal
+
+from assistant.compose.composer import BundleComposer, ComposerConfig
+from assistant.dialogue.actions import Actions
+from assistant.dialogue.chain import DialogueChain
+from assistant.dialogue.session import ConversationState, SessionStore
+from assistant.llm.loading import default_threads
+from assistant.records import CartLine, Reply
+from assistant.safety.guard import InputLimits
+from retrieval.config import Config, check
+from retrieval.datasets import REPO_ROOT
+from retrieval.errors import ConfigError
+from retrieval.shop_index import ShopIndex, default_index_dir
+from retrieval.storage import cache_dir
+
+log = logging.getLogger(__name__)
+
+
+SHIPPED_ADAPTER = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
+
+
+@dataclasses.dataclass(frozen=True)
+class AssistantConfig(Config):
+    index: str | None = None
+    sessions: str | None = None
+    model: str = "packaged:SmolLM2-135M-Instruct"
+    adapter: str | None = "shipped"
+    quantization: Literal["nf4", "none"] = "nf4"
+    # torch threads for the model: the cores this process may use, at most 4 (a 135M model
+    # gains nothing past that). On 2 quiet cores a decoding step is 1.22 x faster with 2
+    # threads than with 1 (bench/bench_serving.py). On a machine shared with other busy
+    # jobs use 1: OpenMP threads stall when the cores are oversubscribed.
+    threads: int = dataclasses.field(default_factory=default_threads)
+    writer: Literal["model", "template"] = "model"
+    bundle_size: int = 4
+    # Seconds the model may spend writing one answer before the template answers instead
+    # (the turn target is p95 <= 4 s; parsing takes up to about 1 s of it).
+    write_deadline_s: float = 2.5
+    max_input_chars: int = 2_000
+    max_turns_per_session: int = 200
+
+    def validate(self) -> None:
+        check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
+        check(self.max_input_chars >= 16, "assistant.max_input_chars", "must be at least 16")
+        check(self.max_turns_per_session >= 1, "assistant.max_turns_per_session", "must be at least 1")
+        check(self.threads >= 1, "assistant.threads", "must be at least 1")
+        check(self.write_deadline_s > 0, "assistant.write_deadline_s", "must be a positive number of seconds")
+
+    def index_path(self) -> Path:
+        return Path(self.index) if self.index else default_index_dir("online-retail")
+
+    def sessions_path(self) -> Path:
+        return Path(self.sessions) if self.sessions else cache_dir() / "sessions.sqlite3"
+
+    def adapter_path(self) -> str | None:
+        if self.adapter == "shipped":
+            return str(SHIPPED_ADAPTER) if (SHIPPED_ADAPTER / "cartsmith-adapter.json").exists() else None
+        if self.adapter and not Path(self.adapter).exists():
+            raise ConfigError(f"assistant.adapter: no adapter folder at {self.adapter}")
+        return self.adapter
+
+
+class Assistant:
+    def __init__(self, config: AssistantConfig | None = None, *, index: ShopIndex | None = None,
+                 store: SessionStore | None = None) -> None:
+        from assistant.llm.generation import LLMConfig, load_model
+        from assistant.understand.parser import RequestParser
+        from assistant.write.writer import BundleWriter, TemplateWriter
+
+        self.config = config = config or AssistantConfig()
+        self.index = index or ShopIndex.load(config.index_path())
+        self.store = store or SessionStore(config.sessions_path())
+        self.composer = BundleComposer(self.index, ComposerConfig(size=config.bundle_size))
+        self.llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,
+                                        adapter=config.adapter_path(), threads=config.threads))
+        self.actions = Actions(self.index, self.composer, config.bundle_size)
+        template = TemplateWriter()
+        # the writer's grounding check also refuses any other catalog title in an answer
+        shop_titles = [item.title for item in self.index.catalog.items]
+        writer = (BundleWriter(self.llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
+                  if config.writer == "model" else None)
+        self.chain = DialogueChain(self.actions, RequestParser(self.llm), writer, template, self.store,
+                                   InputLimits(config.max_input_chars, config.max_turns_per_session))
+        # One model, one decoding loop at a time; retrieval and composing are cheap.
+        self._model_lock = threading.Lock()
+
+    def open_session(self, user_id: str | None = None) -> str:
+        if user_id is not None and user_id not in self.index.blend.data.user_index:  # type: ignore[union-attr]
+            log.info("unknown user id: the session starts without a purchase history")
+        return self.store.create(user_id).session_id
+
+    def turn(self, session_id: str, text: str) -> Reply:
+        state = self.store.load(session_id)
+        with self._model_lock:
+            return self.chain.run(state, text)
+
+    def cart(self, session_id: str) -> tuple[CartLine, ...]:
+        return self.store.load(session_id).cart_lines()
+
+    def add_to_cart(self, session_id: str, item_id: str, quantity: int = 1) -> tuple[CartLine, ...]:
+        if not 1 <= quantity <= 999:
+            raise ConfigError(f"quantity: must be between 1 and 999, got {quantity}")
+        state = self.store.load(session_id)
+        item = self.index.catalog.get(item_id)
+        state.add_to_cart(CartLine(item.item_id, item.title, item.price, quantity))
+        self.actions.note_cart_add(state, [item.item_id])
+        self.store.save(state)
+        return state.cart_lines()
+
+    def remove_from_cart(self, session_id: str, item_id: str) -> tuple[CartLine, ...]:
+        state = self.store.load(session_id)
+        state.remove_from_cart(item_id)
+        self.store.save(state)
+        return state.cart_lines()
+
+    def record_order(self, item_ids: list[str], session_id: str | None = None) -> int:
+        """Count a completed order into the live co-purchase statistics; returns orders seen.
+
+        The association rules take the new pair counts at once (no restart, no refit); a
+        session's profile records the purchase. Unknown ids fail before anything changes.
+        """
+        indices = self.index.catalog.indices(item_ids)  # raises UnknownItemError naming them
+        if len(set(indices)) < 1:
+            raise ConfigError("items: an order needs at least one item")
+        with self._model_lock:
+            rules = self.index.sources.get("rules")
+            if rules is not None and hasattr(rules, "observe_basket"):
+                rules.observe_basket(indices)
+            self.index.blend.clear_cache()
+            if session_id is not None:
+                state = self.store.load(session_id)
+                state.cart = []
+                self.store.save(state)
+            return int(getattr(rules, "live_orders", 0))
+
+    def state(self, session_id: str) -> ConversationState:
+        return self.store.load(session_id)
+
+    def delete_session(self, session_id: str) -> bool:
+        return self.store.delete(session_id)

@@ -1,0 +1,1 @@
+"""The language model: loading (GGUF -> HF folder, NF4, adapter), guided decoding, lean LoRA serving."""

@@ -1,0 +1,1 @@
+"""Guardrails: input limits, PII redaction, injection and off-topic detection, grounding checks."""

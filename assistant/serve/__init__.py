@@ -1,0 +1,1 @@
+"""Surfaces: HTTP API, command line, terminal chat, the Gradio UI module."""

@@ -1,0 +1,272 @@
+"""The conversational commands of `cartsmith`: chat, ask, serve, ui.
+
+Only argparse is imported at module level, so `cartsmith --help` stays instant; the
+Assistant (5-10 s to load: index + language model) is built inside each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+COMMANDS = ("chat", "ask", "serve", "ui")
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the four subcommands to `cartsmith`'s subparsers."""
+    p_chat = sub.add_parser("chat", help="talk to the assistant in the terminal (/cart, /add N, /new, /quit)")
+    _add_assistant_args(p_chat)
+    p_chat.add_argument("--session", help="continue a saved session")
+
+    p_ask = sub.add_parser("ask", help="one turn: print the reply, the bundle and its total")
+    p_ask.add_argument("message", help="what the shopper says")
+    p_ask.add_argument("--session", help="continue this session (its id is printed to stderr)")
+    p_ask.add_argument("--json", action="store_true", help="print the whole reply as JSON")
+    _add_assistant_args(p_ask)
+
+    p_serve = sub.add_parser("serve", help="run the HTTP API (OpenAPI docs at /docs)")
+    p_serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p_serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p_serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                         help="require this key (Bearer or X-API-Key); repeatable; also $CARTSMITH_API_KEYS "
+                              "(comma-separated)")
+    p_serve.add_argument("--rate-limit", type=int, default=60, metavar="N",
+                         help="requests per minute per key or client IP (default 60; 0 = off)")
+    _add_assistant_args(p_serve)
+
+    p_ui = sub.add_parser("ui", help="run the Gradio web UI")
+    p_ui.add_argument("--host", default=None, help="interface (default $CARTSMITH_HOST or 127.0.0.1)")
+    p_ui.add_argument("--port", type=int, default=None, help="port (default $CARTSMITH_PORT or 7860)")
+    _add_assistant_args(p_ui)
+
+
+def _add_assistant_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", type=Path, help="index folder (default: the default shop's)")
+    parser.add_argument("--sessions", type=Path, help="session database (default: in the cache folder)")
+    parser.add_argument("--writer", choices=("model", "template"), default=None,
+                        help="who words bundles: the tuned model (default) or the deterministic template")
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"chat": cmd_chat, "ask": cmd_ask, "serve": cmd_serve, "ui": cmd_ui}[args.command](args)
+
+
+def build_assistant(args: argparse.Namespace) -> Any:
+    from assistant.dialogue.service import Assistant, AssistantConfig
+
+    values: dict[str, Any] = {}
+    if getattr(args, "index", None):
+        values["index"] = str(args.index)
+    if getattr(args, "sessions", None):
+        values["sessions"] = str(args.sessions)
+    if getattr(args, "writer", None):
+        values["writer"] = args.writer
+    return Assistant(AssistantConfig(**values))
+
+
+# ------------------------------------------------------------------------------------------
+# printing
+# ------------------------------------------------------------------------------------------
+def money(value: float | None) -> str:
+    return "price n/a" if value is None else f"£{value:,.2f}"
+
+
+def format_reply(reply: Any) -> str:
+    """The reply text, then the bundle (numbered items, prices, one reason each) and its total."""
+    lines = [reply.text.rstrip()]
+    bundle = reply.bundle
+    if bundle is not None and bundle.items:
+        lines.append("")
+        lines.append("Bundle:")
+        for n, bi in enumerate(bundle.items, start=1):
+            lock = " (kept)" if bi.locked else ""
+            lines.append(f"  {n}. {bi.item.title} [{bi.item.item_id}]  {money(bi.item.price)}{lock}")
+            if bi.reasons:
+                lines.append(f"       why: {bi.reasons[0].text}")
+        total = f"  Total: {money(bundle.total)}"
+        if bundle.budget:
+            total += f" (budget {money(bundle.budget)})"
+        lines.append(total)
+        diff = bundle.diff
+        if not diff.empty:
+            change = []
+            if diff.added:
+                change.append("added " + ", ".join(diff.added))
+            if diff.removed:
+                change.append("removed " + ", ".join(diff.removed))
+            if diff.total_before is not None:
+                change.append(f"total was {money(diff.total_before)}")
+            lines.append("  Changed: " + "; ".join(change))
+    if getattr(reply, "alternatives", ()):
+        lines.append("Alternatives: " + "; ".join(f"{it.title} {money(it.price)}" for it in reply.alternatives))
+    return "\n".join(lines)
+
+
+def format_cart(lines: Any) -> str:
+    lines = list(lines)
+    if not lines:
+        return "Your cart is empty."
+    out = ["Cart:"]
+    total = 0.0
+    for line in lines:
+        cost = (line.price or 0.0) * line.quantity
+        total += cost
+        out.append(f"  {line.quantity} x {line.title} [{line.item_id}]  {money(cost)}")
+    out.append(f"  Total: {money(round(total, 2))}")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------
+# commands
+# ------------------------------------------------------------------------------------------
+def cmd_ask(args: argparse.Namespace) -> int:
+    assistant = build_assistant(args)
+    session_id = args.session or assistant.open_session()
+    print(f"session: {session_id}", file=sys.stderr)
+    reply = assistant.turn(session_id, args.message)
+    if args.json:
+        print(json.dumps({**reply.to_dict(), "session_id": session_id}, ensure_ascii=False, indent=2))
+    else:
+        print(format_reply(reply))
+    return 0
+
+
+CHAT_HELP = """Commands: /cart (show the cart), /add N|all (put bundle item N, or all, in the cart),
+/remove ITEM_ID, /new (start over), /session (print the session id), /help, /quit"""
+
+
+def cmd_chat(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    from retrieval.errors import CartsmithError
+
+    stdin = stdin or sys.stdin
+    out = stdout or sys.stdout
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    say("Loading the assistant (index and language model)...")
+    assistant = build_assistant(args)
+    session_id = args.session or assistant.open_session()
+    if args.session:
+        assistant.state(session_id)  # fail early on an unknown id
+    bundle = None
+    say("Tell me what you're shopping for, e.g. 'a gift set for a tea lover under £20'.")
+    say(CHAT_HELP)
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            try:
+                text = input("you> ")
+            except EOFError:
+                say()
+                break
+        else:
+            raw = stdin.readline()
+            if not raw:
+                break
+            text = raw.rstrip("\n")
+        text = text.strip()
+        if not text:
+            continue
+        command, _, rest = text.partition(" ")
+        try:
+            if command in ("/quit", "/exit", "/q"):
+                break
+            if command == "/help":
+                say(CHAT_HELP)
+            elif command == "/session":
+                say(f"session: {session_id}")
+            elif command == "/cart":
+                say(format_cart(assistant.cart(session_id)))
+            elif command == "/new":
+                assistant.delete_session(session_id)
+                session_id, bundle = assistant.open_session(), None
+                say("Started over: the old conversation and cart are deleted.")
+            elif command == "/add":
+                targets = _pick_items(bundle, rest.strip())
+                for item_id in targets:
+                    assistant.add_to_cart(session_id, item_id)
+                say(format_cart(assistant.cart(session_id)) if targets else "Nothing to add: ask for a bundle first.")
+            elif command == "/remove":
+                say(format_cart(assistant.remove_from_cart(session_id, rest.strip())))
+            elif command.startswith("/"):
+                say(f"unknown command {command}; {CHAT_HELP}")
+            else:
+                reply = assistant.turn(session_id, text)
+                if reply.bundle is not None:
+                    bundle = reply.bundle
+                say("cartsmith> " + format_reply(reply).replace("\n", "\n           "))
+        except CartsmithError as exc:
+            say(f"(!) {exc}")
+    say(f"Bye. Your session id is {session_id} (continue with --session).")
+    return 0
+
+
+def _pick_items(bundle: Any, which: str) -> list[str]:
+    from retrieval.errors import ConfigError
+
+    if bundle is None or not bundle.items:
+        return []
+    if which in ("", "all"):
+        return list(bundle.item_ids)
+    if not which.isdigit() or not 1 <= int(which) <= len(bundle.items):
+        raise ConfigError(f"/add takes a bundle item number 1-{len(bundle.items)} or 'all'")
+    return [bundle.items[int(which) - 1].item.item_id]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from assistant.serve.api import create_app
+    from retrieval.errors import ConfigError
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.rate_limit < 0:
+        raise ConfigError(f"--rate-limit must be 0 or more, got {args.rate_limit}")
+    keys = list(args.api_key) + [k.strip() for k in os.environ.get("CARTSMITH_API_KEYS", "").split(",") if k.strip()]
+    if not keys and not _is_loopback(args.host):
+        print(f"cartsmith: warning: serving on {args.host} without API keys: anyone who can reach it can use it "
+              "(pass --api-key)", file=sys.stderr)
+    logging.getLogger("cartsmith.api").setLevel(logging.INFO)
+    app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
+    print(f"cartsmith API on http://{args.host}:{args.port} (docs at /docs); loading the assistant...",
+          file=sys.stderr)
+    # uvicorn's access log prints full paths (session ids); the app logs route templates instead.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info",
+                server_header=False, timeout_graceful_shutdown=5)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from retrieval.errors import ConfigError
+
+    host = args.host or os.environ.get("CARTSMITH_HOST", "127.0.0.1")
+    try:
+        port = args.port or int(os.environ.get("CARTSMITH_PORT", "7860"))
+    except ValueError:
+        raise ConfigError("CARTSMITH_PORT must be a port number") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {port}")
+    from assistant.serve import ui
+
+    print("loading the assistant (index and language model)...", file=sys.stderr)
+    assistant = build_assistant(args)
+    ui.launch(ui.build_ui(assistant), host=host, port=port)
+    return 0

@@ -1,0 +1,130 @@
+"""What a need says: its head noun, its separate wants, and its words without filler.
+
+Code, not a language model: the composer matches a need's text against item texts, and
+these helpers decide which words of "a few hanging wicker bits for me" or "something
+gingham and something from your star range" carry the want.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.understand.words import stem, tokens
+
+__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "PREPOSITIONS", "kind_mention", "need_core",
+           "need_head", "need_parts", "tidy_need", "wanted_things"]
+
+# Words that split a need into its head phrase and the rest ("gift FOR a child").
+PREPOSITIONS = frozenset({
+    "for", "with", "to", "of", "from", "in", "on", "at", "by", "under", "below", "about",
+    "like", "around", "within", "without", "than", "over"
+})
+NEED_FILLER = frozenset({
+    "a", "an", "the", "some", "my", "our", "your", "his", "her", "their", "nice", "good",
+    "cheap", "lovely", "pretty", "something", "anything", "stuff", "thing", "things", "bit",
+    "bits", "few", "one", "two", "three", "four", "five", "i", "me", "we", "us", "it"
+})
+GENERIC_HEADS = frozenset({
+    "gift", "present", "idea", "treat", "surprise", "bundle"
+})
+
+
+def need_head(need: str) -> str | None:
+    """The head noun of a need: the last meaningful word before a preposition
+    ("wedding dress" -> dress, "gift for a child" -> gift, "something for the garden" -> garden)."""
+    chunks: list[list[str]] = [[]]
+    for word in tokens(need):
+        if word in PREPOSITIONS:
+            chunks.append([])
+        elif word not in NEED_FILLER and not re.fullmatch(r"[\d.,£$€]+", word):
+            chunks[-1].append(word)
+    for chunk in chunks:
+        if chunk:
+            return stem(chunk[-1])
+    return None
+
+
+_PART_SPLIT = re.compile(r"\s*(?:[,;&+/]|\band\b|\bor\b|\bplus\b"
+                         r"|\b(?:who|that|which)\s+(?:likes?|loves?|enjoys?|adores?|is into|are into)\b)\s*",
+                         re.IGNORECASE)  # "a girl who likes unicorns": the person, then the want
+_RANGE_OF = re.compile(r"\b(?:from|in) (?:your|the) (.+?) (?:range|section|collection|department)\b", re.IGNORECASE)
+MAX_NEED_PARTS = 4
+
+
+_FILLER_WORD = re.compile(r"\b(?:" + "|".join(sorted(NEED_FILLER, key=len, reverse=True)) + r")\b",
+                          re.IGNORECASE)
+
+
+def need_core(need: str) -> str:
+    """The need without its filler words ("a few hanging wicker bits for me" -> "hanging
+    wicker"): "bits", "things", "a few" only dilute the text embedding. The need itself
+    when nothing else is left."""
+    words = _FILLER_WORD.sub(" ", need).split()
+    while words and words[-1].lower().strip(",.!?-") in PREPOSITIONS:
+        words.pop()
+    while words and words[0].lower().strip(",.!?-") in PREPOSITIONS:
+        words.pop(0)
+    core = " ".join(words).strip(" ,.!?-")
+    return core if re.search(r"[^\W\d_]{2,}", core) else need
+
+
+def need_parts(need: str) -> list[str]:
+    """The separate wants in one need ("gingham and star" -> ["gingham", "star"]; "from your
+    cushion cover range" -> "cushion cover"), at most MAX_NEED_PARTS, each with a word."""
+    text = _RANGE_OF.sub(lambda m: m.group(1), need)
+    parts = [p.strip(" .!?-") for p in _PART_SPLIT.split(text)]
+    parts = [p for p in dict.fromkeys(parts) if re.search(r"[^\W\d_]{3,}", p)]
+    return parts[:MAX_NEED_PARTS]
+
+
+def kind_mention(mention: str, text: str) -> bool:
+    """Does the shopper's text use this item mention as a kind of thing rather than one
+    item? "something lace", "some stool", "anything gingham", "from your cushion cover
+    range", or a mention that is itself a list ("gingham and", "bowl & jar"). A small parser
+    puts such words in `items`; resolved to one catalog item they would become an anchor the
+    shopper never chose."""
+    words = mention.strip().lower()
+    if not words:
+        return False
+    if re.search(r"(?:\band\b|&|,|\bor\b)", words):
+        return True
+    said = " ".join(text.lower().split())
+    quoted = re.escape(" ".join(words.split()))
+    return bool(re.search(rf"\b(?:something|some|anything|more)\s+(?:from\s+(?:your|the)\s+)?{quoted}\b", said)
+                or re.search(rf"\b(?:your|the)\s+{quoted}\s+(?:range|section|collection|department)\b", said))
+
+
+_LOOSE_ENDS = re.compile(r"^(?:\s*(?:and|or|&|,|\+)\s+)+|(?:\s+(?:and|or|&|,|\+))+\s*$|^[\s,&+]+|[\s,&+]+$",
+                         re.IGNORECASE)
+
+
+def tidy_need(need: str) -> str:
+    """A need without a dangling conjunction ("gingham and" -> "gingham")."""
+    tidy = _LOOSE_ENDS.sub("", need.strip()).strip()
+    return "" if re.fullmatch(r"(?:and|or|&|,|\+|\s)*", tidy, re.IGNORECASE) else tidy
+
+
+_WANT = re.compile(
+    r"\b(?:something|anything)\s+(?:(?:from|in)\s+(?:your|the)\s+(?P<range>.+?)\s+"
+    r"(?:range|section|collection|department)\b|(?P<kind>.+?)"
+    r"(?=\s+(?:and|or|&|plus)\s+(?:something|anything)\b|\s*[?.!,;]|$))", re.IGNORECASE)
+_NOT_A_WANT = re.compile(
+    r"^(?:to|that|which|who|else|similar|cheaper|different|like|more|less|other|for\s+(?:it|this|that|them))\b",
+    re.IGNORECASE)
+_RANGE_WORDS = re.compile(r"\s+(?:range|section|collection|department)$", re.IGNORECASE)
+
+
+def wanted_things(text: str) -> list[str]:
+    """The kinds of things the shopper spells out with "something X" ("i also need something
+    gingham and something from your cushion cover range" -> ["gingham", "cushion cover"]);
+    [] when the text has none, or only "something to go with it", "something else",
+    "something cheaper" (those are about the bundle, not a want). Pass the text without its
+    exclusions (`slots.strip_exclusions`): "but no lace" is no want."""
+    said = " ".join(text.split())
+    wants = []
+    for match in _WANT.finditer(said):
+        want = _RANGE_WORDS.sub("", (match.group("range") or match.group("kind") or "").strip(" -"))
+        if not want or _NOT_A_WANT.match(want) or not re.search(r"[^\W\d_]{3,}", want):
+            continue
+        wants.append(want)
+    return list(dict.fromkeys(wants))[:MAX_NEED_PARTS]

@@ -1,0 +1,59 @@
+"""Words as code reads them: tokens, a light plural stemmer, filler words and ordinals.
+
+Shared by the composer (matching a need to titles), the edits (which item "the red one" is)
+and the English rules of `assistant.understand` (slots, items the words name).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")
+FILLER = frozenset({
+    "a", "an", "the", "that", "this", "these", "those", "my", "our", "your", "his", "her",
+    "their", "its", "some", "any", "one", "ones", "item", "items", "thing", "things", "please",
+    "it", "them", "me", "us", "i", "and", "or", "with", "of", "for", "in", "on", "to", "from",
+    "by", "at"
+})
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+            "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens; hyphenated and apostrophe words stay whole ("t-light")."""
+    text = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'")
+    return _TOKEN.findall(text)
+
+
+def stem(word: str) -> str:
+    """A light English plural stemmer: candles -> candle, boxes -> box, cookies -> cooky."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def stem_set(text: str) -> frozenset[str]:
+    """Stems of every token, plus the stemmed parts of hyphenated tokens."""
+    out: set[str] = set()
+    for tok in tokens(text):
+        out.add(stem(tok))
+        if "-" in tok:
+            out.update(stem(part) for part in tok.split("-") if part)
+    return frozenset(out)
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry meaning (articles, pronouns, "item" dropped)."""
+    return list(dict.fromkeys(stem(t) for t in tokens(text) if t not in FILLER))
+
+
+def mentions_all(stems: frozenset[str], phrase_stems: Sequence[str]) -> bool:
+    return bool(phrase_stems) and all(s in stems for s in phrase_stems)

@@ -1,0 +1,398 @@
+"""Words for a composed bundle: the language model writes by slot, code names the items.
+
+The model sees each bundle item as a numbered slot with its evidence ("[2] Lunch Bag Apple
+Design — bought together with Lunch Bag Red Retrospot in 441 of 1,036 baskets") and writes
+one opening sentence plus one line per slot, "[n] reason", never an item name or a price.
+Code then replaces each "[n]" with the exact catalog title and a price it renders itself, so
+names cannot be misspelt and prices cannot be invented.
+
+Checks, exposed one by one so the evals can count them:
+
+* `check_slots(text, n)`: every slot 1..n starts exactly one line, no unknown slot appears;
+* `check_no_prices(text)`: the model wrote no money amount;
+* `check_reasons(text, facts)`: each item line's numbers are a non-empty subset of that
+  item's own evidence numbers (an item whose facts carry no number must cite none);
+* `is_grounded(final, bundle, titles)`: the substituted answer names every bundle item
+  exactly once and no other catalog title, and prices appear only where code wrote them.
+
+`BundleWriter(loaded).write(bundle, need)` runs the model greedily under a token guide
+(`answer_guide.SlotAnswerGuide`: line k starts "[k]", its numbers are item k's own, it
+claims nothing item k's evidence does not support, nothing follows the last line), and
+stops it at the first finished line that fails a check (`first_bad_line`); then it applies
+the guard and the reason check to the whole answer, regenerates once from the last good
+line (`good_prefix`) with a small temperature, then falls back to `TemplateWriter`, which
+builds the same kind of answer deterministically from the evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from assistant.records import Bundle, BundleItem
+from assistant.write.answer_checks import (
+    NUMBER,
+    _finished_lines,
+    check_no_prices,
+    check_reasons,
+    check_slots,
+    fact_numbers,
+    first_bad_line,
+    format_price,
+    good_prefix,
+    is_grounded,
+    parse_slot_lines,
+    substitute,
+)
+from assistant.write.answer_claims import allowed_claims
+from prompts import render
+from retrieval.records import Evidence
+
+__all__ = [
+    "BundleWriter",
+    "TemplateWriter",
+    "Writer",
+    "WrittenReply",
+    "check_no_prices",
+    "check_reasons",
+    "check_slots",
+    "claims_of",
+    "evidence_fact",
+    "fact_numbers",
+    "facts_of",
+    "first_bad_line",
+    "format_price",
+    "good_prefix",
+    "is_grounded",
+    "item_claims",
+    "item_fact",
+    "item_lines",
+    "item_numbers",
+    "numbers_of",
+    "parse_slot_lines",
+    "substitute",
+    "template_reason",
+    "write_prompt",
+]
+
+_SOFT_CLAUSES = (
+    re.compile(r"\s*\((?:confidence|similarity)[^)]*\)"),
+    re.compile(r",\s*similarity [\d.]+"),
+    re.compile(r"\s+that had it\b"),
+)
+MAX_NEW_TOKENS = 160
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenReply:
+    text: str
+    grounded: bool
+    reasons_ok: bool
+    attempts: int
+    writer: str  # "model" | "template"
+    tokens: int = 0
+    raw_text: str = ""  # the model's first reply (before substitution), for the evals
+    raw_grounded: bool | None = None  # first reply grounded after substitution, before any guard
+    raw_reasons_ok: bool | None = None
+
+
+class Writer(Protocol):
+    def write(self, bundle: Bundle, need: str | None) -> WrittenReply: ...
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def evidence_fact(evidence: Evidence) -> str:
+    """The evidence text, shortened to the facts a shopper cares about (counts, who with)."""
+    text = evidence.text
+    for pattern in _SOFT_CLAUSES:
+        text = pattern.sub("", text)
+    return text.strip()
+
+
+def _main_evidence(bi: BundleItem) -> Evidence | None:
+    for ev in bi.reasons:
+        if ev.kind not in ("anchor", "locked"):
+            return ev
+    return None
+
+
+# Evidence that names other items as its reason (a look-alike, shoppers of X, bought after
+# X): the item named may not be in the bundle, and a title's own digits ("Bag for 4") would
+# read as a count. The answer states the kind of reason instead.
+NAMING_FACTS = {
+    "similar_text": "a close match in style",
+    "taste_profile": "matches your taste",
+    "next_item": "often bought next",
+}
+
+
+def item_fact(bi: BundleItem) -> str:
+    """What the model is told about one item: "(your pick)", "(you kept this)" or a fact."""
+    if bi.role == "anchor":
+        return "(your pick)"
+    ev = _main_evidence(bi)
+    if ev is None:
+        return "(you kept this)" if bi.locked else "(a good fit)"
+    if ev.kind in NAMING_FACTS and not ev.text.startswith(("you often buy", "in your usual price")):
+        return NAMING_FACTS[ev.kind]
+    return evidence_fact(ev)
+
+
+def facts_of(bundle: Bundle) -> list[str]:
+    return [item_fact(bi) for bi in bundle.items]
+
+
+def item_numbers(bi: BundleItem) -> frozenset[str]:
+    """The numbers a reason for this item may cite: those of its fact that are also whole
+    numbers of its evidence record, so digits inside a title the fact names ("Set of 3
+    Cake Tins") never count as a fact about the item."""
+    shown = fact_numbers(item_fact(bi))
+    ev = _main_evidence(bi)
+    if ev is None or not ev.numbers or bi.role == "anchor":
+        return shown
+    recorded = {str(int(v)) for v in ev.numbers.values()
+                if isinstance(v, int | float) and math.isfinite(v) and float(v).is_integer()}
+    return frozenset(shown & recorded) if shown & recorded else shown
+
+
+def numbers_of(bundle: Bundle) -> list[frozenset[str]]:
+    return [item_numbers(bi) for bi in bundle.items]
+
+
+def item_claims(bi: BundleItem, picked: bool = True) -> frozenset[str]:
+    """The claim classes a reason for this item may make (`answer_claims`): "your pick" for
+    the shopper's own item, "bought together" for a pairing, "best seller" for popularity;
+    picked: the bundle holds an item the shopper chose (else no line may say "your pick")."""
+    if bi.role == "anchor":
+        return allowed_claims(["anchor"])
+    kinds = ["locked"] if bi.locked else []
+    ev = _main_evidence(bi)
+    if ev is not None:
+        kinds.append(ev.kind)
+    return allowed_claims(kinds, picked=picked)
+
+
+def has_pick(bundle: Bundle) -> bool:
+    return any(bi.role == "anchor" for bi in bundle.items)
+
+
+def claims_of(bundle: Bundle) -> list[frozenset[str]]:
+    picked = has_pick(bundle)
+    return [item_claims(bi, picked) for bi in bundle.items]
+
+
+def item_lines(bundle: Bundle) -> str:
+    lines = []
+    for n, bi in enumerate(bundle.items, 1):
+        fact = item_fact(bi)
+        sep = " " if fact.startswith("(") else " — "
+        lines.append(f"[{n}] {bi.item.title}{sep}{fact}")
+    return "\n".join(lines)
+
+
+def _need_text(bundle: Bundle, need: str | None) -> str:
+    if need:
+        return need
+    anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
+    if anchors:
+        return "items that go with " + " and ".join(a.lower() for a in anchors)
+    return bundle.need or "a few things that go well together"
+
+
+def write_prompt(bundle: Bundle, need: str | None) -> str:
+    return render("write", need=_need_text(bundle, need), items=item_lines(bundle))
+
+
+# --------------------------------------------------------------------------- template
+
+
+def _pick(options: Sequence[str], *keys: object) -> str:
+    digest = hashlib.sha256("|".join(map(str, keys)).encode()).digest()
+    return options[digest[0] % len(options)]
+
+
+def template_reason(bi: BundleItem, variant: int = 0, picked: bool = True) -> str:
+    """A friendly reason restating the item's own evidence (used by the template writer and
+    to build the fine-tuning targets); picked: the bundle holds an item the shopper chose,
+    else a pairing is told without "your pick"."""
+    from finetune import phrasings as P
+
+    if bi.role == "anchor":
+        return _pick(P.REASON_ANCHOR, bi.item.item_id, variant)
+    ev = _main_evidence(bi)
+    if ev is None:
+        bank = P.REASON_LOCKED if bi.locked else P.REASON_GENERIC
+        return _pick(bank, bi.item.item_id, variant)
+    fact = item_fact(bi)
+    if ev.kind == "similar_text" and fact == NAMING_FACTS["similar_text"]:
+        return _pick(P.REASON_SIMILAR, bi.item.item_id, variant)
+    if ev.kind in NAMING_FACTS and fact == NAMING_FACTS[ev.kind]:
+        return fact + "."
+    allowed = item_numbers(bi)
+    numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)
+               if m.group(0).rstrip(".").replace(",", "") in allowed]
+    if ev.kind == "association_rule" and len(numbers) >= 2:
+        rule_bank: Sequence[str] = P.REASON_RULE if picked else P.REASON_RULE_NO_PICK
+        return _pick(rule_bank, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
+    if ev.kind == "popular" and len(numbers) >= 2:
+        return _pick(P.REASON_POPULAR, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
+    if ev.kind == "co_purchase" and numbers:
+        pair_bank: Sequence[str] = P.REASON_COPURCHASE if picked else P.REASON_COPURCHASE_NO_PICK
+        return _pick(pair_bank, bi.item.item_id, variant).format(a=numbers[0])
+    if not numbers:
+        return _pick(P.REASON_SIMILAR if ev.kind == "similar_text" else P.REASON_GENERIC,
+                     bi.item.item_id, variant)
+    # Any other evidence: quote its fact, which carries its own numbers.
+    return fact[:1].lower() + fact[1:] + "."
+
+
+def is_quotable(need: str) -> bool:
+    """A need the opening may repeat: short, no money, no instruction, no prompt text."""
+    from assistant.safety.guard import injection_kind, prices_in, prompt_leaks
+    from prompts import template
+
+    return (len(need.split()) <= 12 and not prices_in(need) and injection_kind(need) is None
+            and not prompt_leaks(need, [template("write"), template("parse")]))
+
+
+def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
+    from finetune import phrasings as P
+
+    key = (bundle.item_ids, variant)
+    has_anchor = any(bi.role == "anchor" for bi in bundle.items)
+    if need and not is_quotable(need):
+        need = None  # the opening would repeat a price, an instruction or prompt text to the shopper
+    if need and not need.startswith("items that go with"):
+        opening = _pick(P.OPENINGS_NEED, *key).format(need=need)
+    elif has_anchor:
+        opening = _pick(P.OPENINGS_ITEM, *key)
+    else:
+        opening = _pick(P.OPENINGS_NEED, *key).format(need="you")
+    if bundle.budget is not None and bundle.total <= bundle.budget:
+        opening += _pick(P.OPENINGS_BUDGET, *key, "budget")
+    return opening
+
+
+def slot_text(bundle: Bundle, need: str | None, variant: int = 0) -> str:
+    """The slot-form answer the template writer gives (and the fine-tuning target)."""
+    lines = [template_opening(bundle, need, variant)]
+    picked = has_pick(bundle)
+    lines += [f"[{n}] {template_reason(bi, variant, picked)}" for n, bi in enumerate(bundle.items, 1)]
+    return "\n".join(lines)
+
+
+class TemplateWriter:
+    """Deterministic, always grounded: the same evidence in fixed friendly sentences."""
+
+    name = "template"
+
+    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+        raw = slot_text(bundle, need)
+        text = substitute(raw, bundle)
+        return WrittenReply(text=text, grounded=True, reasons_ok=True, attempts=0, writer="template",
+                            tokens=0, raw_text=raw, raw_grounded=True, raw_reasons_ok=True)
+
+
+# --------------------------------------------------------------------------- model
+
+
+class BundleWriter:
+    """The language model words the bundle by slot; code names items and prices.
+
+    other_titles: catalog titles the guard must not find in an answer (pass the shop's
+    titles; empty skips that part of the check).
+    """
+
+    name = "model"
+
+    def __init__(self, loaded: Any, *, other_titles: Iterable[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
+                 retry_temperature: float = 0.3, fallback: Writer | None = None,
+                 check_while_decoding: bool = True, guided: bool = True,
+                 deadline_s: float | None = None) -> None:
+        self.loaded = loaded
+        # A serving policy: past this many seconds of writing, decoding stops and the
+        # shopper gets the template's answer now rather than the model's one late. None
+        # (the evals) lets the model finish.
+        self.deadline_s = deadline_s
+        # Off only for the evals' "grounded before any guard" count: a reply cut at its
+        # first faulty line would read as ungrounded. The served answer is the same either
+        # way (greedy text is a prefix of itself; the repair starts from the same line).
+        self.check_while_decoding = check_while_decoding
+        # The token guide (`SlotAnswerGuide`); off only to measure the model on its own.
+        self.guided = guided
+        self.other_titles = tuple(other_titles)
+        self.max_new_tokens = max_new_tokens
+        self.retry_temperature = retry_temperature
+        self.fallback = fallback or TemplateWriter()
+
+    def _generate(self, prompt: str, temperature: float, bundle: Bundle, prefill: str = "",
+                  started: float | None = None) -> tuple[str, int]:
+        from assistant.llm.generation import generate
+        from assistant.write.answer_guide import SlotAnswerGuide
+
+        # An opening sentence plus one short line per item; a longer reply is a ramble the
+        # guard would reject anyway, so it is not worth waiting for.
+        n_items = len(bundle.items)
+        budget = min(self.max_new_tokens, 16 + 20 * n_items)
+        facts, claims = numbers_of(bundle), claims_of(bundle)
+
+        def until(text: str) -> bool:
+            if _finished_lines(text) > n_items or self._late(started):
+                return True
+            return self.check_while_decoding and first_bad_line(text, facts, claims) is not None
+
+        guide = SlotAnswerGuide(facts, claims) if self.guided else None
+        gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
+                       temperature=temperature, prefill=prefill, until=until, guide=guide)
+        return gen.text.strip(), gen.n_new_tokens
+
+    def _late(self, started: float | None) -> bool:
+        return self.deadline_s is not None and started is not None and \
+            time.perf_counter() - started > self.deadline_s
+
+    def check(self, raw: str, bundle: Bundle) -> tuple[bool, bool, str]:
+        """(passes the output guard, reasons faithful, substituted text) for one raw reply."""
+        n = len(bundle.items)
+        final = substitute(raw, bundle)
+        guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
+        reasons = guard and check_reasons(raw, numbers_of(bundle), claims_of(bundle))
+        return guard, reasons, final
+
+    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+        """Greedy first; decoding stops at the first finished line that fails a check. The
+        second try keeps the lines that passed and regenerates only from the faulty one on
+        (sampled a little), so a repair costs a line, not a whole answer."""
+        prompt = write_prompt(bundle, need)
+        facts, claims = numbers_of(bundle), claims_of(bundle)
+        tokens = 0
+        first_raw = ""
+        first: tuple[bool, bool] | None = None
+        prefill = ""
+        started = time.perf_counter()
+        made = 0
+        for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
+            if attempt > 1 and self._late(started):
+                break  # no time left for a repair: the template answers
+            raw, n_tokens = self._generate(prompt, temperature, bundle, prefill, started)
+            made, tokens = attempt, tokens + n_tokens
+            guard, reasons, final = self.check(raw, bundle)
+            if first is None:
+                first_raw = raw
+                first = (is_grounded(final, bundle, self.other_titles),
+                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts, claims))
+            if guard and reasons:
+                return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
+                                    writer="model", tokens=tokens, raw_text=first_raw,
+                                    raw_grounded=first[0], raw_reasons_ok=first[1])
+            prefill = good_prefix(raw, facts, claims)
+        fb = self.fallback.write(bundle, need)
+        return dataclasses.replace(fb, attempts=made, tokens=tokens, raw_text=first_raw,
+                                   raw_grounded=first[0] if first else None,
+                                   raw_reasons_ok=first[1] if first else None)
