@@ -17,13 +17,13 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.dialogue.actions import OFF_TOPIC, ActionResult, Actions
 from assistant.dialogue.session import ConversationState, SessionStore, bundle_from_state
-from assistant.records import Reply, Request
+from assistant.records import Bundle, Reply, Request
 from assistant.safety.guard import (
     InputLimits,
     InputRejected,
@@ -33,7 +33,9 @@ from assistant.safety.guard import (
     redact,
     without_pii,
 )
+from assistant.understand.parser import ParseResult
 from assistant.understand.slots import complete_slots, reconcile_intent
+from assistant.write.writer import Writer
 from retrieval.errors import CartsmithError
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,16 @@ class TurnContext:
     tokens: int = 0
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     reply: Reply | None = None
+    on_bundle: Callable[[Bundle], None] | None = None
+
+
+class Parser(Protocol):
+    """The model's first job: the shopper's (redacted) message -> a `ParseResult`.
+
+    Backends: `assistant.understand.parser.RequestParser` (the tuned model, guided), and
+    scripted parsers in the tests."""
+
+    def parse(self, message: str, bundle_summary: str = "(none)") -> ParseResult: ...
 
 
 def guarded_reply(text: str) -> ActionResult | None:
@@ -91,7 +103,7 @@ def _timed(name: str, step: Callable[[TurnContext], TurnContext]) -> Runnable:
 class DialogueChain:
     """Builds and runs the turn pipeline. `parser` and `writer` are the model's two jobs."""
 
-    def __init__(self, actions: Actions, parser: Any, writer: Any, fallback_writer: Any,
+    def __init__(self, actions: Actions, parser: Parser, writer: Writer | None, fallback_writer: Writer,
                  store: SessionStore, limits: InputLimits | None = None) -> None:
         self.actions = actions
         self.parser = parser
@@ -156,7 +168,21 @@ class DialogueChain:
                 ctx.result = ActionResult(kind="clarify", text=str(exc))
             if ctx.result.request is not None:
                 ctx.request = ctx.result.request
+        self._announce_bundle(ctx)
         return ctx
+
+    @staticmethod
+    def _announce_bundle(ctx: TurnContext) -> None:
+        """The bundle-ready hook: cards can be shown before the writer starts."""
+        result = ctx.result
+        if ctx.on_bundle is None or result is None or result.kind != "bundle" or result.bundle is None:
+            return
+        if not result.bundle.items:
+            return
+        try:
+            ctx.on_bundle(result.bundle)
+        except Exception:  # a surface's hook must never break the turn
+            log.warning("bundle-ready hook failed", exc_info=False)
 
     def _write(self, ctx: TurnContext) -> TurnContext:
         result = ctx.result
@@ -195,9 +221,10 @@ class DialogueChain:
         return ctx
 
     # -- running ----------------------------------------------------------------------------
-    def run(self, state: ConversationState, text: str) -> Reply:
+    def run(self, state: ConversationState, text: str,
+            on_bundle: Callable[[Bundle], None] | None = None) -> Reply:
         start = time.perf_counter()
-        ctx = self.pipeline.invoke(TurnContext(state=state, text=text))
+        ctx = self.pipeline.invoke(TurnContext(state=state, text=text, on_bundle=on_bundle))
         assert ctx.reply is not None
         timings = dict(ctx.reply.timings)
         timings["total"] = round(time.perf_counter() - start, 4)

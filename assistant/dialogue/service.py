@@ -10,15 +10,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.dialogue.actions import Actions
-from assistant.dialogue.chain import DialogueChain
+from assistant.dialogue.chain import DialogueChain, Parser, Writer
 from assistant.dialogue.session import ConversationState, SessionStore
 from assistant.llm.loading import default_threads
-from assistant.records import CartLine, Reply
+from assistant.records import Bundle, CartLine, Reply
 from assistant.safety.guard import InputLimits
 from retrieval.config import Config, check
 from retrieval.datasets import REPO_ROOT
@@ -75,24 +76,36 @@ class AssistantConfig(Config):
 
 class Assistant:
     def __init__(self, config: AssistantConfig | None = None, *, index: ShopIndex | None = None,
-                 store: SessionStore | None = None) -> None:
-        from assistant.llm.generation import LLMConfig, load_model
-        from assistant.understand.parser import RequestParser
-        from assistant.write.writer import BundleWriter, TemplateWriter
-
+                 store: SessionStore | None = None, llm: Any = None, parser: Parser | None = None,
+                 writer: Writer | None = None) -> None:
+        """Every part may be given ready (tests, a shared model); what is not given is built
+        from `config`. The language model is loaded only when the parser or the model writer
+        needs it: a caller that passes both `parser` and `writer` never loads it."""
         self.config = config = config or AssistantConfig()
         self.index = index or ShopIndex.load(config.index_path())
         self.store = store or SessionStore(config.sessions_path())
         self.composer = BundleComposer(self.index, ComposerConfig(size=config.bundle_size))
-        self.llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,
-                                        adapter=config.adapter_path(), threads=config.threads))
+        needs_model = parser is None or (writer is None and config.writer == "model")
+        if llm is None and needs_model:
+            from assistant.llm.generation import LLMConfig, load_model
+
+            llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,
+                                       adapter=config.adapter_path(), threads=config.threads))
+        self.llm = llm
         self.actions = Actions(self.index, self.composer, config.bundle_size)
-        template = TemplateWriter()
-        # the writer's grounding check also refuses any other catalog title in an answer
-        shop_titles = [item.title for item in self.index.catalog.items]
-        writer = (BundleWriter(self.llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
-                  if config.writer == "model" else None)
-        self.chain = DialogueChain(self.actions, RequestParser(self.llm), writer, template, self.store,
+        if parser is None:
+            from assistant.understand.parser import RequestParser
+
+            parser = RequestParser(llm)
+        if writer is None and config.writer == "model":
+            from assistant.write.writer import BundleWriter
+
+            # the writer's grounding check also refuses any other catalog title in an answer
+            shop_titles = [item.title for item in self.index.catalog.items]
+            writer = BundleWriter(llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
+        from assistant.write.writer import TemplateWriter
+
+        self.chain = DialogueChain(self.actions, parser, writer, TemplateWriter(), self.store,
                                    InputLimits(config.max_input_chars, config.max_turns_per_session))
         # One model, one decoding loop at a time; retrieval and composing are cheap.
         self._model_lock = threading.Lock()
@@ -102,10 +115,13 @@ class Assistant:
             log.info("unknown user id: the session starts without a purchase history")
         return self.store.create(user_id).session_id
 
-    def turn(self, session_id: str, text: str) -> Reply:
+    def turn(self, session_id: str, text: str, *, on_bundle: Callable[[Bundle], None] | None = None) -> Reply:
+        """One turn. `on_bundle(bundle)` is called as soon as the turn has composed a new
+        bundle, before the writer words it (the UI and the SSE stream show cards early); it
+        is not called for turns without a new bundle, and its errors never break the turn."""
         state = self.store.load(session_id)
         with self._model_lock:
-            return self.chain.run(state, text)
+            return self.chain.run(state, text, on_bundle=on_bundle)
 
     def cart(self, session_id: str) -> tuple[CartLine, ...]:
         return self.store.load(session_id).cart_lines()

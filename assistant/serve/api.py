@@ -25,12 +25,11 @@ route template (not the session id), the status and the time.
 Streaming: the chain has no token-level hook (the writer's text is checked by a guard
 before anyone may see it), so the SSE stream sends the bundle as soon as the composer has
 made it — before the language model starts writing — and the text, in word chunks, once
-the turn is done. `run_turn` is that hook; the Gradio UI uses it too.
+the turn is done (`Assistant.turn(..., on_bundle=...)`; the Gradio UI uses it too).
 """
 
 import asyncio
 import contextlib
-import contextvars
 import hmac
 import json
 import logging
@@ -40,19 +39,17 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.tracers.context import register_configure_hook
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from assistant.dialogue.session import SessionNotFound
-from assistant.records import Bundle, Reply
+from assistant.records import Reply
 from assistant.safety.guard import InputLimits, InputRejected, check_input
 from assistant.serve.api_guards import (
     RateLimiter,
@@ -95,57 +92,6 @@ log = logging.getLogger("cartsmith.api")
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 SessionId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
 ItemId = Annotated[str, Path(min_length=1, max_length=128)]
-
-
-# ------------------------------------------------------------------------------------------
-# The early-bundle hook: a LangChain callback that sees the chain's "act" step finish.
-# ------------------------------------------------------------------------------------------
-_BUNDLE_SPY: contextvars.ContextVar[BaseCallbackHandler | None] = contextvars.ContextVar(
-    "cartsmith_bundle_spy", default=None)
-register_configure_hook(_BUNDLE_SPY, inheritable=True)
-
-
-class _BundleSpy(BaseCallbackHandler):
-    """Calls `on_bundle(bundle)` once, when the chain's `act` step has composed a bundle."""
-
-    def __init__(self, on_bundle: Callable[[Bundle], None]) -> None:
-        self.on_bundle = on_bundle
-        self.act_runs: set[Any] = set()
-        self.sent = False
-
-    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any, **kwargs: Any) -> None:
-        if kwargs.get("name") == "act":
-            self.act_runs.add(run_id)
-
-    def on_chain_end(self, outputs: Any, *, run_id: Any, **kwargs: Any) -> None:
-        if run_id not in self.act_runs or self.sent:
-            return
-        try:
-            result = getattr(outputs, "result", None)
-            bundle = getattr(result, "bundle", None)
-            if isinstance(bundle, Bundle) and getattr(result, "kind", None) == "bundle" and bundle.items:
-                self.sent = True
-                self.on_bundle(bundle)
-        except Exception:  # the hook must never break a turn
-            log.warning("early-bundle hook failed", exc_info=False)
-
-
-def run_turn(assistant: Any, session_id: str, text: str,
-             on_bundle: Callable[[Bundle], None] | None = None) -> Reply:
-    """`assistant.turn`, calling `on_bundle` as soon as the turn's new bundle is composed.
-
-    `on_bundle` runs in the calling thread, before the writer generates text; it is not
-    called when the turn makes no new bundle (then the reply's bundle is the first sight).
-    """
-    if on_bundle is None:
-        return assistant.turn(session_id, text)
-    token = _BUNDLE_SPY.set(_BundleSpy(on_bundle))
-    try:
-        return assistant.turn(session_id, text)
-    finally:
-        _BUNDLE_SPY.reset(token)
-
-
 
 
 # ------------------------------------------------------------------------------------------
@@ -401,7 +347,7 @@ async def _stream_turn(assistant: Any, session_id: str, text: str, completion_id
 
     def work() -> None:
         try:
-            put("reply", run_turn(assistant, session_id, text, on_bundle=lambda b: put("bundle", b)))
+            put("reply", assistant.turn(session_id, text, on_bundle=lambda b: put("bundle", b)))
         except BaseException as exc:  # reported in-stream: the headers are gone
             put("error", exc)
 

@@ -9,7 +9,7 @@ previous bundle), an "Add to cart" button per card and one for the whole bundle,
 cart. The session id lives in `gr.State`; "New conversation" deletes the old session.
 
 The cards appear as soon as the composer has made the bundle, before the language model
-writes the explanation (`assistant.serve.api.run_turn`'s hook); the text follows when the turn ends.
+writes the explanation (`Assistant.turn(..., on_bundle=...)`); the text follows when the turn ends.
 Every title, price and reason is HTML-escaped before it is rendered.
 """
 
@@ -31,7 +31,6 @@ for _key, _value in OFFLINE_ENVIRONMENT:
 import gradio as gr  # noqa: E402
 
 from assistant.dialogue.session import SessionNotFound  # noqa: E402
-from assistant.serve.api import run_turn  # noqa: E402
 from retrieval.errors import CartsmithError  # noqa: E402
 
 log = logging.getLogger("cartsmith.ui")
@@ -208,7 +207,7 @@ def build_ui(assistant: Any) -> gr.Blocks:
 
             def work() -> None:
                 try:
-                    events.put(("reply", run_turn(assistant, sid, text,
+                    events.put(("reply", assistant.turn(sid, text,
                                                   on_bundle=lambda b: events.put(("bundle", b)))))
                 except Exception as exc:
                     events.put(("error", exc))

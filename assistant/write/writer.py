@@ -102,6 +102,9 @@ class WrittenReply:
 
 
 class Writer(Protocol):
+    """Words for a composed bundle. Backends: `BundleWriter` (the tuned model), `TemplateWriter`
+    (code only; the fallback), and scripted writers in the tests."""
+
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply: ...
 
 
