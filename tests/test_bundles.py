@@ -7,22 +7,21 @@ collaborative sources do propose the variant), and one unpriced gift voucher.
 
 from __future__ import annotations
 
+import ast
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from assistant.compose.composer import (
-    BundleComposer,
-    BundleContext,
-    BundleError,
-    ComposerConfig,
-    NoMatchError,
-    TargetNotFoundError,
-    best_subset,
-)
+import assistant.compose
+from assistant.compose.composer import BundleComposer, ComposerConfig
+from assistant.compose.context import BundleContext
+from assistant.compose.editor import BundleEditor
+from assistant.compose.errors import BundleError, NoMatchError, TargetNotFoundError
 from assistant.compose.profiles import Profile
+from assistant.compose.selection import best_subset
 from retrieval.catalog import Catalog, Interactions
 from retrieval.errors import CartsmithError, ConfigError
 from retrieval.records import Item
@@ -115,6 +114,11 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> ShopIndex:
 @pytest.fixture(scope="module")
 def composer(index: ShopIndex) -> BundleComposer:
     return BundleComposer(index)
+
+
+@pytest.fixture(scope="module")
+def editor(composer: BundleComposer) -> BundleEditor:
+    return BundleEditor(composer)
 
 
 def ids(bundle) -> list[str]:
@@ -279,7 +283,7 @@ def test_budget_selection_is_the_exact_optimum(composer: BundleComposer) -> None
     result = composer.compose(["T01"], need="tea party", budget=16.0, size=4)
     bundle = result.bundle
     ctx = result.context
-    scores = composer._score(["T01"], "tea party", composer._text_sims("tea party"), None, None)
+    scores = composer.score(["T01"], "tea party", composer.matcher.text_sims("tea party"), None, None)
     fixed = list(bundle.items[:1])
     pool = composer._pool(scores, fixed, ctx, None, budgeted=True, allow_similar=False)
     room = 16.0 - 9.95
@@ -347,107 +351,107 @@ def tea(composer: BundleComposer):
     return composer.compose(["T01"], need="tea party", budget=30.0, size=5).bundle
 
 
-def test_cheaper_keeps_anchor_and_locked(composer: BundleComposer, tea) -> None:
-    locked = composer.lock(tea, "3")
+def test_cheaper_keeps_anchor_and_locked(composer: BundleComposer, editor: BundleEditor, tea) -> None:
+    locked = editor.lock(tea, "3")
     assert locked.items[2].locked and locked.diff.empty and locked.total == tea.total
-    swapped = composer.swap(locked, "2")
+    swapped = editor.swap(locked, "2")
     assert swapped.items[2] == locked.items[2] and swapped.items[2].locked
     assert swapped.items[1].item.item_id != locked.items[1].item.item_id
-    cheaper = composer.cheaper(locked)
+    cheaper = editor.cheaper(locked)
     assert cheaper.total <= round(tea.total * 0.8, 2) + 1e-9
     assert "T01" in ids(cheaper) and locked.items[2].item.item_id in ids(cheaper)
     assert cheaper.diff.total_before == tea.total and cheaper.diff.removed
     assert cheaper.budget <= tea.total * 0.8
-    cheapest = composer.cheaper(cheaper, budget=cheaper.total - 1)
+    cheapest = editor.cheaper(cheaper, budget=cheaper.total - 1)
     assert cheapest.total <= cheaper.total - 1 + 1e-9
     with pytest.raises(BundleError, match="can't make it cheaper"):
-        composer.cheaper(composer.compose(["T02"], size=1).bundle)
+        editor.cheaper(composer.compose(["T02"], size=1).bundle)
 
 
-def test_swap_by_position_and_words(composer: BundleComposer, tea) -> None:
+def test_swap_by_position_and_words(composer: BundleComposer, editor: BundleEditor, tea) -> None:
     second = tea.items[1]
-    swapped = composer.swap(tea, "2")
+    swapped = editor.swap(tea, "2")
     assert len(swapped.items) == len(tea.items) and swapped.total <= 30.0 + 1e-9
     assert second.item.item_id not in ids(swapped)
     assert swapped.diff.removed == (second.item.title,) and len(swapped.diff.added) == 1
     new = swapped.items[1]
     assert new.role == "complement" and new.reasons
-    again = composer.swap(swapped, "2")  # never re-offers what was swapped out
+    again = editor.swap(swapped, "2")  # never re-offers what was swapped out
     assert second.item.item_id not in ids(again) and new.item.item_id not in ids(again)
     word = tea.items[-1].item.title.split()[-1]
-    by_words = composer.swap(tea, f"the {word.lower()}")
+    by_words = editor.swap(tea, f"the {word.lower()}")
     assert tea.items[-1].item.item_id not in ids(by_words)
     for bi in swapped.items[1:]:
         others = [composer.catalog.index_of[x.item.item_id] for x in swapped.items if x is not bi]
         assert not composer.substitutes.conflicts(composer.catalog.index_of[bi.item.item_id], others)
 
 
-def test_swap_locked_and_anchor(composer: BundleComposer) -> None:
+def test_swap_locked_and_anchor(composer: BundleComposer, editor: BundleEditor) -> None:
     bundle = composer.compose(["L01"]).bundle
-    variant = composer.swap(bundle, "the lunch bag")  # an anchor swaps for its variant
+    variant = editor.swap(bundle, "the lunch bag")  # an anchor swaps for its variant
     assert ids(variant)[0] == "L02" and variant.items[0].role == "anchor"
-    locked = composer.lock(bundle, "2")
+    locked = editor.lock(bundle, "2")
     with pytest.raises(BundleError, match="locked"):
-        composer.swap(locked, "2")
+        editor.swap(locked, "2")
 
 
-def test_unknown_target_names_the_bundle(composer: BundleComposer, tea) -> None:
+def test_unknown_target_names_the_bundle(editor: BundleEditor, tea) -> None:
     with pytest.raises(TargetNotFoundError) as info:
-        composer.swap(tea, "the garden gnome")
+        editor.swap(tea, "the garden gnome")
     message = str(info.value)
     assert "garden gnome" in message and tea.items[0].item.title in message
     assert isinstance(info.value, CartsmithError)
     with pytest.raises(TargetNotFoundError):
-        composer.remove(tea, "9")
+        editor.remove(tea, "9")
 
 
-def test_remove_add_and_profile(composer: BundleComposer, tea) -> None:
+def test_remove_add_and_profile(editor: BundleEditor, tea) -> None:
     profile = Profile()
     gone = tea.items[2]
-    removed = composer.remove(tea, "3", profile=profile)
+    removed = editor.remove(tea, "3", profile=profile)
     assert gone.item.item_id not in ids(removed) and removed.diff.removed == (gone.item.title,)
     assert gone.item.item_id in profile.rejected
-    added = composer.add(removed, ["watering can"])
+    added = editor.add(removed, ["watering can"])
     assert ids(added)[-1] == "G02" and added.items[-1].role == "anchor"
     assert added.diff.added == ("Watering Can Pink Bunny",)
-    by_need = composer.add(removed, need="christmas decorations")
+    by_need = editor.add(removed, need="christmas decorations")
     assert len(by_need.items) == len(removed.items) + 1
     assert by_need.items[-1].item.category in {"christmas", "lights", "wrap"}
     with pytest.raises(NoMatchError):
-        composer.add(removed, need="car tyres")
+        editor.add(removed, need="car tyres")
     with pytest.raises(NoMatchError):
-        composer.add(removed, ["a laptop"])
+        editor.add(removed, ["a laptop"])
 
 
-def test_add_under_budget_drops_complements(composer: BundleComposer) -> None:
+def test_add_under_budget_drops_complements(composer: BundleComposer, editor: BundleEditor) -> None:
     bundle = composer.compose(["T03"], need="tea party", budget=16.0).bundle
-    grown = composer.add(bundle, ["T02"])
+    grown = editor.add(bundle, ["T02"])
     assert "T02" in ids(grown) and "T03" in ids(grown) and grown.total <= 16.0 + 1e-9
     with pytest.raises(BundleError, match="budget"):
-        composer.add(grown, ["C04"])
+        editor.add(grown, ["C04"])
 
 
-def test_more_like_and_set_budget(composer: BundleComposer) -> None:
+def test_more_like_and_set_budget(composer: BundleComposer, editor: BundleEditor) -> None:
     bundle = composer.compose(["G01"], budget=20.0).bundle
     target = bundle.items[1]
-    similar = composer.more_like(bundle, "2")
+    similar = editor.more_like(bundle, "2")
     assert target.item.item_id in ids(similar) and similar.total <= 20.0 + 1e-9
     assert any(r.kind == "similar_text" for bi in similar.items[2:] for r in bi.reasons)
-    lower = composer.set_budget(bundle, 10.0)
+    lower = editor.set_budget(bundle, 10.0)
     assert lower.total <= 10.0 + 1e-9 and ids(lower)[0] == "G01" and len(lower.items) > 1
     assert lower.budget == 10.0 and lower.diff.total_before == bundle.total
     with pytest.raises(BundleError):
-        composer.set_budget(bundle, 5.0)  # the anchor alone costs 7.95
-    higher = composer.set_budget(bundle, 40.0)
+        editor.set_budget(bundle, 5.0)  # the anchor alone costs 7.95
+    higher = editor.set_budget(bundle, 40.0)
     assert higher.budget == 40.0 and higher.total <= 40.0 + 1e-9
 
 
-def test_context_travels_with_the_bundle(composer: BundleComposer) -> None:
+def test_context_travels_with_the_bundle(composer: BundleComposer, editor: BundleEditor) -> None:
     result = composer.compose([], need="christmas", exclude_terms=["lights"])
     bundle = result.bundle
     assert result.context.exclude_terms == ("lights",)
     for _ in range(3):
-        bundle = composer.swap(bundle, "1")
+        bundle = editor.swap(bundle, "1")
         assert not any("light" in bi.item.title.lower() for bi in bundle.items)
     restored = BundleContext.from_dict(composer.context_of(bundle).to_dict())
     assert restored.exclude_terms == ("lights",) and restored.shown
@@ -465,3 +469,89 @@ def test_tiers_are_ordered_by_total(composer: BundleComposer) -> None:
             assert totals[-1] <= budget + 1e-9
     with pytest.raises(NoMatchError):
         composer.tiers([], "car tyres")
+
+
+# -- how the package is put together -----------------------------------------------------
+COMPOSE = Path(assistant.compose.__file__).parent
+
+
+def composer_privates_reached(source: str) -> list[str]:
+    """Underscore attributes read through a composer in `source`: `self.composer._x`,
+    `composer._x`, or through a local name bound to either (`c = self.composer; c._x`)."""
+    tree = ast.parse(source)
+
+    def is_composer(node: ast.expr, aliases: set[str]) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id == "composer" or node.id in aliases
+        return (isinstance(node, ast.Attribute) and node.attr == "composer"
+                and isinstance(node.value, ast.Name) and node.value.id == "self")
+
+    aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and is_composer(node.value, set()):
+            aliases.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return sorted((f"line {node.lineno}: {node.attr}" for node in ast.walk(tree)
+                   if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                   and not node.attr.startswith("__") and is_composer(node.value, aliases)),
+                  key=lambda hit: int(hit.split()[1].rstrip(":")))
+
+
+def test_the_privacy_check_sees_every_way_in() -> None:
+    source = ("class E:\n"
+              "    def f(self, composer):\n"
+              "        self.composer._score()\n"
+              "        composer._nearest\n"
+              "        c = self.composer\n"
+              "        c._memory\n"
+              "        self.composer.score(); self._own(); other._fine\n")
+    assert composer_privates_reached(source) == ["line 3: _score", "line 4: _nearest", "line 6: _memory"]
+
+
+def test_the_editor_uses_only_the_composers_public_methods() -> None:
+    source = (COMPOSE / "editor.py").read_text(encoding="utf-8")
+    assert composer_privates_reached(source) == []
+    tree = ast.parse(source)
+    editor_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "BundleEditor")
+    assert editor_class.bases == []  # holds a composer; no mixin either way
+    assert "TYPE_CHECKING" not in source
+    assert not issubclass(BundleComposer, BundleEditor) and not issubclass(BundleEditor, BundleComposer)
+
+
+def compose_imports() -> dict[str, set[str]]:
+    """Module -> the assistant.compose modules it imports (TYPE_CHECKING imports too)."""
+    graph: dict[str, set[str]] = {}
+    for path in COMPOSE.glob("*.py"):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found.update(n.split(".")[2] for n in names if n.startswith("assistant.compose.")
+                         and (COMPOSE / f"{n.split('.')[2]}.py").exists())
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def test_compose_modules_import_each_other_without_cycles() -> None:
+    graph = compose_imports()
+    assert "composer" in graph["editor"] and "editor" not in graph["composer"]
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join([*path, module])
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
+
+
+def test_no_compose_module_is_over_400_lines() -> None:
+    lengths = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in COMPOSE.glob("*.py")}
+    assert max(lengths.values()) <= 400, lengths

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from assistant.compose.editor import BundleContext
+from assistant.compose.context import BundleContext
 from assistant.records import MAX_BUNDLE_SIZE, Bundle
 from retrieval.config import Config, check
 from retrieval.records import Item

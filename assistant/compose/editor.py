@@ -1,194 +1,50 @@
-"""Edits of a composed bundle, and the word helpers that composition shares with them.
+"""Edits of a composed bundle: cheaper, swap, remove, add, lock, more like this, set budget.
 
-`BundleEdits` is the half of `assistant.compose.composer.BundleComposer` that changes a bundle the
-shopper already sees: cheaper, swap, remove, add, lock, more like this, set budget. Every
-edit returns a new `Bundle` whose `diff` says what was added and removed and what the total
-was before. Anchors (what the shopper named) and locked items survive cheaper, swap,
-more-like and budget changes; only an explicit `remove` drops them.
+`BundleEditor(composer)` changes a bundle the shopper already sees, through the
+`BundleComposer`'s public steps only (scores, exact selection, evidence, the remembered
+context). Every edit returns a new `Bundle` whose `diff` says what was added and removed
+and what the total was before. Anchors (what the shopper named) and locked items survive
+cheaper, swap, more-like and budget changes; only an explicit `remove` drops them.
 
 What an edit must remember from the original request (excluded ids and words such as
 "no candles", the user, "more like this") travels in a `BundleContext`. The composer
-remembers the context of every bundle it produced while that bundle object is alive, so
-in-process callers may omit it; callers that persist bundles (JSON, SQLite) pass it back.
+remembers the context of every bundle it or an editor produced while that bundle object
+is alive, so in-process callers may omit it; callers that persist bundles (JSON, SQLite)
+pass it back. The editor holds no state of its own: any number may share one composer.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleDiff, BundleItem
-from assistant.understand.words import (
-    FILLER,
-    ORDINALS,
-    content_stems,
-    mentions_all,
-    stem_set,
-    tokens,
-)
+from assistant.compose.composer import BundleComposer
+from assistant.compose.context import ANCHOR_EVIDENCE, BundleContext, bundle_diff
+from assistant.compose.errors import BundleError, NoMatchError, price_text
+from assistant.compose.profiles import Profile
+from assistant.compose.scoring import Scores
+from assistant.compose.targets import resolve_target
+from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
 from retrieval.content import seed_evidence
-from retrieval.errors import CartsmithError
-from retrieval.records import Evidence, Item
-
-if TYPE_CHECKING:
-    from assistant.compose.composer import _Scores
-    from assistant.compose.config import ComposerConfig, Match
-    from assistant.compose.profiles import Profile
-    from assistant.compose.substitutes import Substitutes
-    from retrieval.catalog import Catalog
-    from retrieval.content import ContentSource
-
-_POSITION = re.compile(r"(?:item|number|no\.?|#)?\s*(\d{1,2})(?:st|nd|rd|th)?(?:\s+one)?")
-ANCHOR_EVIDENCE = Evidence("anchor", "you asked for this")
+from retrieval.records import Item
 
 
-def price_text(value: float | None) -> str:
-    return "no price" if value is None else f"£{value:.2f}"
+class BundleEditor:
+    """Edit operations on bundles of one `BundleComposer`. Thread-safe as the composer is."""
 
-
-# -- errors and context ------------------------------------------------------------------
-class BundleError(CartsmithError):
-    """An edit or composition cannot be done; the message says why and what to try."""
-
-
-class TargetNotFoundError(BundleError):
-    """A target ("the candles", "3") names nothing in the bundle."""
-
-    def __init__(self, target: str, bundle: Bundle) -> None:
-        self.target = target
-        self.titles = [bi.item.title for bi in bundle.items]
-        listing = "; ".join(f"{n}. {t}" for n, t in enumerate(self.titles, 1)) or "nothing yet"
-        super().__init__(f"I couldn't find \u201c{target}\u201d in this bundle. It has: {listing}.")
-
-
-class NoMatchError(BundleError):
-    """The shop has nothing close to a need or mention; `alternatives` are the nearest items."""
-
-    def __init__(self, message: str, alternatives: Sequence[Item] = (),
-                 best_similarity: float | None = None) -> None:
-        self.alternatives = tuple(alternatives)
-        self.best_similarity = best_similarity
-        super().__init__(message)
-
-
-@dataclasses.dataclass(frozen=True)
-class BundleContext:
-    """What edits must keep from the request: exclusions, the user, what was already shown.
-
-    `shown` grows with every edit (swapped-out and offered items), so a swap never offers
-    the same thing twice.
-    """
-
-    exclude_ids: frozenset[str] = frozenset()
-    exclude_terms: tuple[str, ...] = ()
-    user_id: str | None = None
-    allow_similar: bool = False
-    shown: frozenset[str] = frozenset()
-
-    def seen(self, *item_ids: str) -> BundleContext:
-        return dataclasses.replace(self, shown=self.shown | frozenset(item_ids))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"exclude_ids": sorted(self.exclude_ids), "exclude_terms": list(self.exclude_terms),
-                "user_id": self.user_id, "allow_similar": self.allow_similar,
-                "shown": sorted(self.shown)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BundleContext:
-        return cls(frozenset(data.get("exclude_ids", ())), tuple(data.get("exclude_terms", ())),
-                   data.get("user_id"), bool(data.get("allow_similar", False)),
-                   frozenset(data.get("shown", ())))
-
-
-def bundle_diff(before: Bundle, after_items: Sequence[BundleItem]) -> BundleDiff:
-    old = {bi.item.item_id for bi in before.items}
-    new = {bi.item.item_id for bi in after_items}
-    return BundleDiff(
-        added=tuple(bi.item.title for bi in after_items if bi.item.item_id not in old),
-        removed=tuple(bi.item.title for bi in before.items if bi.item.item_id not in new),
-        total_before=before.total,
-    )
-
-
-def resolve_target(bundle: Bundle, target: str,
-                   similar: Callable[[str, list[int]], tuple[int, float] | None]) -> int:
-    """The 0-based position in `bundle` that `target` names: "2", "#2", "the second one",
-    "last", an item id, words of a title ("the candles"), or a close paraphrase (via
-    `similar(text, positions) -> (position, cosine) | None`). Raises TargetNotFoundError."""
-    text = (target or "").strip()
-    n = len(bundle.items)
-    words = [t for t in tokens(text) if t not in FILLER]
-    number = _POSITION.fullmatch(" ".join(words)) if words else None
-    if number:
-        pos = int(number.group(1))
-        if 1 <= pos <= n:
-            return pos - 1
-        raise TargetNotFoundError(text, bundle)
-    if len(words) == 1 and words[0] in ORDINALS:
-        pos = ORDINALS[words[0]]
-        if pos == -1 and n:
-            return n - 1
-        if 1 <= pos <= n:
-            return pos - 1
-        raise TargetNotFoundError(text, bundle)
-    for pos, bi in enumerate(bundle.items):
-        if bi.item.item_id == text or bi.item.item_id.lower() == text.lower():
-            return pos
-    wanted = content_stems(text)
-    if wanted:
-        title_stems = [stem_set(bi.item.title) for bi in bundle.items]
-        full = [p for p, s in enumerate(title_stems) if mentions_all(s, wanted)]
-        if len(full) == 1:
-            return full[0]
-        overlap = [sum(w in s for w in wanted) for s in title_stems]
-        pool = full or [p for p, k in enumerate(overlap) if k and k == max(overlap)]
-        if len(pool) == 1 and (full or 2 * overlap[pool[0]] >= len(wanted)):
-            return pool[0]
-        hit = similar(text, pool or list(range(n)))
-        if hit is not None:
-            return hit[0]
-    raise TargetNotFoundError(text or "(nothing)", bundle)
-
-
-# -- the edits ---------------------------------------------------------------------------
-class BundleEdits:
-    """Edit operations; mixed into `BundleComposer`, which supplies the underscore methods."""
-
-    config: ComposerConfig
-
-    if TYPE_CHECKING:  # provided by BundleComposer
-        catalog: Catalog
-        content: ContentSource
-        embeddings: np.ndarray
-        substitutes: Substitutes
-        _by_title: dict[str, list[int]]
-
-        def _context(self, bundle: Bundle, context: BundleContext | None) -> BundleContext: ...
-        def _remember(self, bundle: Bundle, context: BundleContext) -> Bundle: ...
-        def resolve(self, mentions: Sequence[str]) -> list[Match]: ...
-        def need_match(self, need: str) -> tuple[bool, float, np.ndarray]: ...
-        def _need_wants(self, need: str) -> tuple[bool, float, np.ndarray, list[np.ndarray]]: ...
-        def _nearest(self, sims: np.ndarray, exclude: Iterable[int] = ()) -> tuple[Item, ...]: ...
-        def _score(self, fixed_ids: Sequence[str], need: str | None, sims: np.ndarray | None,
-                   user_id: str | None, profile: Profile | None,
-                   similar_to: int | None = None, wants: Sequence[np.ndarray] = ()) -> _Scores: ...
-        def _choose(self, fixed: Sequence[BundleItem], scores: _Scores, ctx: BundleContext,
-                    profile: Profile | None, budget: float | None, size: int, *,
-                    keep: Iterable[str] = (), allow_similar: bool = False, cap: int | None = None,
-                    ) -> list[BundleItem] | None: ...
-        def _banned(self, ctx: BundleContext, profile: Profile | None) -> set[str]: ...
-        def _term_excluded(self, i: int, ctx: BundleContext) -> bool: ...
-        def _ranked(self, scores: _Scores) -> np.ndarray: ...
-        def _reasons(self, scores: _Scores, i: int, profile: Profile | None
-                     ) -> tuple[Evidence, ...]: ...
+    def __init__(self, composer: BundleComposer) -> None:
+        self.composer = composer
+        self.catalog = composer.catalog
+        self.config = composer.config
+        self.substitutes = composer.substitutes
 
     def position(self, bundle: Bundle, target: str) -> int:
+        """The 0-based position `target` names ("2", "the candles", or a paraphrase close
+        enough to one title by embedding); raises TargetNotFoundError."""
         return resolve_target(bundle, target,
                               lambda text, positions: self._similar_position(text, bundle, positions))
 
@@ -197,11 +53,19 @@ class BundleEdits:
         bundle = Bundle(items=tuple(items), need=before.need, budget=budget,
                         diff=bundle_diff(before, items), tier=before.tier)
         shown = [bi.item.item_id for bi in items]
-        return self._remember(bundle, context.seen(*shown))
+        return self.composer.remember(bundle, context.seen(*shown))
 
     @staticmethod
     def _fixed(bundle: Bundle) -> list[BundleItem]:
         return [bi for bi in bundle.items if bi.role == "anchor" or bi.locked]
+
+    def _context(self, bundle: Bundle, context: BundleContext | None) -> BundleContext:
+        """The caller's context (a persisted bundle's), or the one the composer remembers;
+        what either has shown counts as shown."""
+        remembered = self.composer.context_of(bundle)
+        if context is None:
+            return remembered
+        return dataclasses.replace(context, shown=context.shown | remembered.shown)
 
     def cheaper(self, bundle: Bundle, budget: float | None = None, *,
                 context: BundleContext | None = None, profile: Profile | None = None) -> Bundle:
@@ -368,20 +232,20 @@ class BundleEdits:
         rows = self.catalog.indices([bundle.items[p].item.item_id for p in positions], strict=False)
         if len(rows) != len(positions):
             return None
-        sims = self.embeddings[rows] @ self.content.text_vector(text)
+        sims = self.composer.embeddings[rows] @ self.composer.content.text_vector(text)
         best = int(np.argmax(sims))
         if sims[best] < self.config.target_threshold:
             return None
         return positions[best], float(sims[best])
 
     def _score_for(self, bundle: Bundle, context: BundleContext, profile: Profile | None,
-                   need: str | None = None) -> _Scores:
+                   need: str | None = None) -> Scores:
         need = need or bundle.need
         fixed = [bi.item.item_id for bi in self._fixed(bundle)]
         if not need:
-            return self._score(fixed, None, None, context.user_id, profile)
-        _, _, sims, wants = self._need_wants(need)  # the need scored as the bundle was composed
-        return self._score(fixed, need, sims, context.user_id, profile, wants=wants)
+            return self.composer.score(fixed, None, None, context.user_id, profile)
+        _, _, sims, wants = self.composer.need_wants(need)  # scored as the bundle was composed
+        return self.composer.score(fixed, need, sims, context.user_id, profile, wants=wants)
 
     def _rebuild(self, bundle: Bundle, *, context: BundleContext, profile: Profile | None,
                  budget: float | None, size: int, fixed: Sequence[BundleItem],
@@ -391,26 +255,26 @@ class BundleEdits:
             cap = None
         else:
             target = self.catalog.index_of[bundle.items[seed_item].item.item_id]
-            scores = self._score([bi.item.item_id for bi in fixed], None, None, context.user_id,
-                                 profile, similar_to=target)
+            scores = self.composer.score([bi.item.item_id for bi in fixed], None, None,
+                                         context.user_id, profile, similar_to=target)
             cap = MAX_BUNDLE_SIZE
-        return self._choose(fixed, scores, context, profile, budget, size, keep=keep,
-                            allow_similar=context.allow_similar, cap=cap)
+        return self.composer.choose(fixed, scores, context, profile, budget, size, keep=keep,
+                                    allow_similar=context.allow_similar, cap=cap)
 
-    def _next_candidate(self, bundle: Bundle, scores: _Scores, keep: Sequence[BundleItem],
+    def _next_candidate(self, bundle: Bundle, scores: Scores, keep: Sequence[BundleItem],
                         removed: BundleItem | None, context: BundleContext,
                         profile: Profile | None, budget: float | None) -> BundleItem | None:
-        banned = self._banned(context, profile) | set(bundle.item_ids) | set(context.shown)
+        banned = context.banned(profile) | set(bundle.item_ids) | set(context.shown)
         banned.update(self.catalog.items[i].item_id for t in bundle.diff.removed
-                      for i in self._by_title.get(" ".join(tokens(t)), []))
+                      for i in self.composer.items_titled(t))
         refs = self.catalog.indices([bi.item.item_id for bi in keep], strict=False)
         gone = self.catalog.index_of.get(removed.item.item_id) if removed is not None else None
         room = None if budget is None else budget - sum(bi.item.price or 0.0 for bi in keep)
         used = Counter(bi.item.category for bi in keep if bi.item.category)
-        for i in self._ranked(scores):
+        for i in scores.ranked():
             i = int(i)
             item = self.catalog.items[i]
-            if item.item_id in banned or self._term_excluded(i, context):
+            if item.item_id in banned or self.composer.term_excluded(i, context):
                 continue
             if room is not None and (item.price is None or item.price > room + 1e-9):
                 continue
@@ -420,21 +284,21 @@ class BundleEdits:
                 continue
             if self.substitutes.conflicts(i, refs, context.allow_similar):
                 continue
-            return BundleItem(item, self._reasons(scores, i, profile), role="complement",
+            return BundleItem(item, self.composer.reasons(scores, i, profile), role="complement",
                               score=round(float(scores.total[i]), 4))
         return None
 
     def _variant_of(self, bundle: Bundle, anchor: BundleItem, context: BundleContext,
                     profile: Profile | None) -> BundleItem | None:
         pos = self.catalog.index_of[anchor.item.item_id]
-        banned = self._banned(context, profile) | set(bundle.item_ids) | set(context.shown)
+        banned = context.banned(profile) | set(bundle.item_ids) | set(context.shown)
         others = self.catalog.indices([bi.item.item_id for bi in bundle.items
                                        if bi.item.item_id != anchor.item.item_id], strict=False)
         room = None if bundle.budget is None else (
             bundle.budget - bundle.total + (anchor.item.price or 0.0))
-        for i, sim in self.content.similar_to_item(pos, k=200):
+        for i, sim in self.composer.content.similar_to_item(pos, k=200):
             item = self.catalog.items[i]
-            if item.item_id in banned or self._term_excluded(i, context):
+            if item.item_id in banned or self.composer.term_excluded(i, context):
                 continue
             if room is not None and (item.price is None or item.price > room + 1e-9):
                 continue
@@ -446,7 +310,7 @@ class BundleEdits:
 
     def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[Item], list[str]]:
         found, missing = [], []
-        for match in self.resolve(mentions):
+        for match in self.composer.resolve(mentions):
             if match.item is None:
                 missing.append(match.mention)
             else:
@@ -454,8 +318,8 @@ class BundleEdits:
         return found, missing
 
     def _need_no_match(self, need: str, context: BundleContext) -> NoMatchError | None:
-        matched, best, sims = self.need_match(need)
+        matched, best, sims = self.composer.need_match(need)
         if matched:
             return None
-        near = self._nearest(sims, self.catalog.indices(context.exclude_ids, strict=False))
+        near = self.composer.nearest(sims, self.catalog.indices(context.exclude_ids, strict=False))
         return NoMatchError(f"the shop has nothing close to \u201c{need}\u201d", near, round(best, 4))

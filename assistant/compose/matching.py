@@ -1,0 +1,145 @@
+"""The shopper's words against one catalog: which item a mention names (`resolve`), whether
+the shop has something for a need (`need_match`), and which titles a word rules out."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from assistant.compose.config import ComposerConfig, Match
+from assistant.understand.need_text import GENERIC_HEADS, need_core, need_head, need_parts
+from assistant.understand.words import content_stems, mentions_all, stem, stem_set, tokens
+from retrieval.catalog import Catalog
+from retrieval.content import ContentSource
+from retrieval.records import Item
+
+_ARTICLES = ("the", "a", "an", "my", "that", "this")
+
+
+class CatalogMatcher:
+    """Words -> catalog items by ids, titles, title words and text embeddings."""
+
+    def __init__(self, catalog: Catalog, content: ContentSource, config: ComposerConfig) -> None:
+        self.catalog = catalog
+        self.content = content
+        self.embeddings = content.embeddings
+        self.config = config
+        items = catalog.items
+        self._title_stems = [stem_set(it.title) for it in items]
+        vocab: dict[str, list[int]] = defaultdict(list)
+        for i, it in enumerate(items):
+            for s in self._title_stems[i] | stem_set(f"{it.description} {it.category}"):
+                vocab[s].append(i)
+        self._vocab = {s: np.array(v, dtype=np.int64) for s, v in vocab.items()}
+        self._by_title: dict[str, list[int]] = defaultdict(list)
+        for i, it in enumerate(items):
+            self._by_title[" ".join(tokens(it.title))].append(i)
+        self._id_lower = {it.item_id.lower(): i for i, it in enumerate(items)}
+
+    # -- mentions -> items ----------------------------------------------------------------
+    def resolve(self, mentions: Sequence[str]) -> list[Match]:
+        """Each mention as an item: exact id, exact title, all its words in a title (the
+        closest such title by embedding), else the nearest item by embedding if its cosine
+        >= resolve_threshold; otherwise unresolved, with the nearest items as alternatives."""
+        return [self._resolve_one(m) for m in ([mentions] if isinstance(mentions, str) else mentions)]
+
+    def _resolve_one(self, mention: str) -> Match:
+        text = (mention or "").strip()
+        if not text:
+            return Match(mention, None, 0.0, "none")
+        items = self.catalog.items
+        pos = self.catalog.index_of.get(text, self._id_lower.get(text.lower()))
+        if pos is not None:
+            return Match(mention, items[pos], 1.0, "id")
+        sims = self.text_sims(text)
+        words = tokens(text)
+        exact = self._by_title.get(" ".join(words)) or self._by_title.get(
+            " ".join(words[1:] if words and words[0] in _ARTICLES else words), [])
+        if exact:
+            return Match(mention, items[min(exact)], 1.0, "title")
+        wanted = content_stems(text)
+        attempts = [wanted, [w for w in wanted if not re.search(r"\d", w)]]
+        attempts += [[*wanted[:k], stem(wanted[k] + wanted[k + 1]), *wanted[k + 2:]]
+                     for k in range(len(wanted) - 1)]  # "tea pot" -> "teapot"
+        for attempt in attempts:
+            if not attempt:
+                continue
+            sets = [set(self._vocab_titles(w)) for w in attempt]
+            hits = sorted(set.intersection(*sets)) if sets else []
+            if hits:
+                best = max(hits, key=lambda i: (sims[i], -i))
+                return Match(mention, items[best], round(float(sims[best]), 4), "words")
+        best = int(np.argmax(sims))
+        if sims[best] >= self.config.resolve_threshold:
+            return Match(mention, items[best], round(float(sims[best]), 4), "similar")
+        return Match(mention, None, round(float(sims[best]), 4), "none", self.nearest(sims))
+
+    def _vocab_titles(self, word: str) -> list[int]:
+        return [int(i) for i in self._vocab.get(word, ()) if word in self._title_stems[int(i)]]
+
+    def text_sims(self, text: str) -> np.ndarray:
+        """Cosine of `text` to every catalog item."""
+        return self.embeddings @ self.content.text_vector(text)
+
+    def nearest(self, sims: np.ndarray, exclude: Iterable[int] = ()) -> tuple[Item, ...]:
+        """The `config.alternatives` items with the highest `sims`, `exclude` (rows) left out."""
+        k = self.config.alternatives
+        masked = sims.astype(np.float64).copy()
+        masked[list(exclude)] = -np.inf
+        order = np.lexsort((np.arange(len(masked)), -masked))[:k]
+        return tuple(self.catalog.items[i] for i in order if np.isfinite(masked[i]))
+
+    def items_titled(self, title: str) -> list[int]:
+        """Rows of the items with exactly this title (case and punctuation aside)."""
+        return list(self._by_title.get(" ".join(tokens(title)), []))
+
+    def term_excluded(self, i: int, exclude_terms: Iterable[str]) -> bool:
+        """Does any excluded word ("candles") rule out item row i by its title?"""
+        return any(mentions_all(self._title_stems[i], content_stems(term)) for term in exclude_terms)
+
+    # -- needs ----------------------------------------------------------------------------
+    def need_match(self, need: str) -> tuple[bool, float, np.ndarray]:
+        """(does the shop have something for this need, best cosine, cosine per item).
+
+        A need may list several wants ("something gingham and something star", "candles,
+        napkins"; `need_parts`). Its parts are matched one by one and served together when
+        the whole matches nothing, or when every part matches and the parts, on average,
+        match the catalog at least as well as the whole does: "gingham and lace" is two
+        wants, while "black and white photo frames" matches better as one."""
+        ok, best, sims, _ = self.need_wants(need)
+        return ok, best, sims
+
+    def need_wants(self, need: str) -> tuple[bool, float, np.ndarray, list[np.ndarray]]:
+        """need_match, plus each served want's own cosines ([] when the need is one want)."""
+        whole = self._match_one(need)
+        parts = need_parts(need)
+        if not parts or parts == [need.strip(" .!?-")] or (len(parts) < 2 and whole[0]):
+            return (*whole, [])
+        each = [self._match_one(p) for p in parts]
+        matched = [m for m in each if m[0]]
+        if not matched:
+            return (*whole, [])
+        if whole[0] and (len(matched) < len(each) or statistics.fmean(m[1] for m in matched) < whole[1]):
+            return (*whole, [])
+        best = max(m[1] for m in matched)
+        # Each part's cosines shifted so its own best item sits at the overall best: an item
+        # near any part's best scores as a match, whichever part is the easier one.
+        sims = np.max(np.stack([m[2] - (m[1] - best) for m in matched]), axis=0)
+        return True, best, sims, [m[2] for m in matched]
+
+    def _match_one(self, need: str) -> tuple[bool, float, np.ndarray]:
+        sims = self.text_sims(need_core(need))
+        best = float(sims.max(initial=-1.0))
+        cfg = self.config
+        if best >= cfg.no_match_threshold:
+            return True, best, sims
+        head = need_head(need)
+        if head is None or head in GENERIC_HEADS:
+            return best >= cfg.lexical_match_threshold, best, sims
+        having = self._vocab.get(head)
+        ok = having is not None and float(sims[having].max()) >= cfg.lexical_match_threshold
+        return ok, best, sims

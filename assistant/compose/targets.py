@@ -1,0 +1,60 @@
+"""Which bundle item the shopper's words point at ("2", "the second one", "the candles"),
+as edits and the dialogue's cart and question actions read them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from assistant.compose.errors import TargetNotFoundError
+from assistant.records import Bundle
+from assistant.understand.words import (
+    FILLER,
+    ORDINALS,
+    content_stems,
+    mentions_all,
+    stem_set,
+    tokens,
+)
+
+_POSITION = re.compile(r"(?:item|number|no\.?|#)?\s*(\d{1,2})(?:st|nd|rd|th)?(?:\s+one)?")
+
+
+def resolve_target(bundle: Bundle, target: str,
+                   similar: Callable[[str, list[int]], tuple[int, float] | None]) -> int:
+    """The 0-based position in `bundle` that `target` names: "2", "#2", "the second one",
+    "last", an item id, words of a title ("the candles"), or a close paraphrase (via
+    `similar(text, positions) -> (position, cosine) | None`). Raises TargetNotFoundError."""
+    text = (target or "").strip()
+    n = len(bundle.items)
+    words = [t for t in tokens(text) if t not in FILLER]
+    number = _POSITION.fullmatch(" ".join(words)) if words else None
+    if number:
+        pos = int(number.group(1))
+        if 1 <= pos <= n:
+            return pos - 1
+        raise TargetNotFoundError(text, bundle)
+    if len(words) == 1 and words[0] in ORDINALS:
+        pos = ORDINALS[words[0]]
+        if pos == -1 and n:
+            return n - 1
+        if 1 <= pos <= n:
+            return pos - 1
+        raise TargetNotFoundError(text, bundle)
+    for pos, bi in enumerate(bundle.items):
+        if bi.item.item_id == text or bi.item.item_id.lower() == text.lower():
+            return pos
+    wanted = content_stems(text)
+    if wanted:
+        title_stems = [stem_set(bi.item.title) for bi in bundle.items]
+        full = [p for p, s in enumerate(title_stems) if mentions_all(s, wanted)]
+        if len(full) == 1:
+            return full[0]
+        overlap = [sum(w in s for w in wanted) for s in title_stems]
+        pool = full or [p for p, k in enumerate(overlap) if k and k == max(overlap)]
+        if len(pool) == 1 and (full or 2 * overlap[pool[0]] >= len(wanted)):
+            return pool[0]
+        hit = similar(text, pool or list(range(n)))
+        if hit is not None:
+            return hit[0]
+    raise TargetNotFoundError(text or "(nothing)", bundle)
