@@ -18,8 +18,10 @@ from typing import Any
 from langchain_core.tools import StructuredTool
 
 from assistant.compose.composer import BundleComposer, Composition
-from assistant.compose.editor import BundleContext, BundleError, bundle_diff
-from assistant.compose.profiles import Profile, ProfileBuilder
+from assistant.compose.context import BundleContext, bundle_diff
+from assistant.compose.editor import BundleEditor
+from assistant.compose.errors import BundleError
+from assistant.compose.profiles import Profile
 from assistant.dialogue.cart_and_answers import (
     CLARIFY_NEED,
     GREETING,
@@ -32,7 +34,7 @@ from assistant.dialogue.cart_and_answers import (
     money,
 )
 from assistant.dialogue.session import ConversationState, bundle_from_state, bundle_to_state
-from assistant.dialogue.text_items import TextItems
+from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
 from assistant.understand.need_text import kind_mention, tidy_need, wanted_things
@@ -68,18 +70,20 @@ def _same_want(need: str | None, previous: str | None) -> bool:
     return " ".join((need or "").lower().split()) == " ".join((previous or "").lower().split())
 
 
-class Actions(CartAndAnswers):
-    """The tools and the intent router over one shop index (cart, comparisons and
-    questions in `answers.CartAndAnswers`)."""
+class Actions:
+    """The tools and the intent router over one shop index; cart, comparisons and
+    questions are answered by the `CartAndAnswers` it holds (`answers`)."""
 
     def __init__(self, index: ShopIndex, composer: BundleComposer, bundle_size: int = 4) -> None:
         self.index = index
         self.catalog: Catalog = index.catalog
         self.composer = composer
+        self.editor = BundleEditor(composer)
         self.bundle_size = bundle_size
-        self.profiles = ProfileBuilder(index)
-        self.text_items = TextItems(self.catalog, composer)
-        self.tools = {t.name: t for t in self._make_tools()}
+        self.shop = ShopReader(index, composer)
+        self.text_items = self.shop.text_items
+        self.answers = CartAndAnswers(self.shop)
+        self.tools = {t.name: t for t in [*self._make_tools(), self.answers.cart_tool]}
 
     # -- LangChain tools ---------------------------------------------------------------------
     def _make_tools(self) -> list[StructuredTool]:
@@ -104,23 +108,13 @@ class Actions(CartAndAnswers):
                                          user_id=user_id,
                                          profile=Profile.from_dict(profile) if profile is not None else None)
 
-        def add_to_cart(item_ids: list[str]) -> list[str]:
-            """Validate item ids for the cart (titles and prices come from the catalog)."""
-            return [self.catalog.get(i).item_id for i in item_ids]
-
-        return [StructuredTool.from_function(f) for f in
-                (search_catalog, complete_basket, compose_bundle, add_to_cart)]
+        return [StructuredTool.from_function(f) for f in (search_catalog, complete_basket, compose_bundle)]
 
     # -- helpers -----------------------------------------------------------------------------
     def bundle_summary(self, state: ConversationState) -> str:
         if not state.bundle:
             return "(none)"
         return "; ".join(f"[{n}] {entry['title']}" for n, entry in enumerate(state.bundle["items"], start=1))
-
-    def _profile(self, state: ConversationState) -> Profile:
-        if state.profile is not None:
-            return Profile.from_dict(state.profile)
-        return self.profiles.build(state.user_id)
 
     def _current(self, state: ConversationState) -> tuple[Bundle, BundleContext]:
         if not state.bundle:
@@ -138,6 +132,10 @@ class Actions(CartAndAnswers):
         for bi in bundle.items:
             profile.observe("viewed", bi.item.item_id)
         state.profile = profile.to_dict()
+
+    def note_cart_add(self, state: ConversationState, item_ids: Sequence[str]) -> None:
+        """A cart button (UI, API): see `CartAndAnswers.note_cart_add`."""
+        self.answers.note_cart_add(state, item_ids)
 
     def footer(self, bundle: Bundle) -> str:
         lines = [f"Total: {money(bundle.total)}"
@@ -158,7 +156,7 @@ class Actions(CartAndAnswers):
         intent = request.intent
         # What the shopper's words say unambiguously comes first, whatever the model parsed.
         if asks_about_cart(text):
-            return self._cart_contents(state)
+            return self.answers.cart_contents(state)
         if state.bundle and exclusion_only(text) and not (intent == "swap" and (request.target or request.items)):
             return self._exclude(exclusions_in(redact(text)), state)  # a parsed swap of a named item stays a swap
         # "could you also find something X": new things wanted, whatever a small parser made of it
@@ -173,13 +171,13 @@ class Actions(CartAndAnswers):
                 return dataclasses.replace(self._compose(served, state, text), request=served)
         if intent == "compare" or (intent in ("question", "bundle", "off_topic", "smalltalk", "cheaper") and (
                 comparison_cue(text) or (intent == "question" and len(request.items) >= 2))):
-            compared = self._compare(request, state, text, required=intent == "compare")
+            compared = self.answers.compare(request, state, text, required=intent == "compare")
             if compared is not None:
                 return compared
         if intent in ("smalltalk", "off_topic") and self.text_items.ids_in(text):
             # A typed stock code is shopping: a question about the item, or a bundle around it.
             if self.text_items.is_question(text) or text.rstrip().endswith("?"):
-                return self._question(Request(intent="question"), state, text)
+                return self.answers.question(Request(intent="question"), state, text)
             return self._compose(Request(intent="bundle", budget=budget_in(text), size=count_in(text),
                                          exclude=exclusions_in(redact(text))), state, text)
         if intent == "smalltalk":
@@ -199,17 +197,8 @@ class Actions(CartAndAnswers):
         if intent in ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget"):
             return self._edit(request, state, text)
         if intent == "add_to_cart":
-            return self._add_to_cart(request, state, text)
-        return self._question(request, state, text)
-
-    def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[str], list[str]]:
-        matches = self.composer.resolve(list(mentions)) if mentions else []
-        found = [m.item.item_id for m in matches if m.item is not None]
-        missing = [m.mention for m in matches if m.item is None]
-        return found, missing
-
-    def _bundle(self, state: ConversationState) -> Bundle | None:
-        return bundle_from_state(state.bundle, self.catalog) if state.bundle else None
+            return self.answers.add_to_cart(request, state, text)
+        return self.answers.question(request, state, text)
 
     def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         spelt = wanted_things(strip_exclusions(text))
@@ -226,7 +215,7 @@ class Actions(CartAndAnswers):
             wants = [tidy_need(w) for w in [*([request.need] if request.need else []), *kinds]]
             request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in kinds),
                                           need=" and ".join(dict.fromkeys(w for w in wants if w)) or None)
-        anchors, missing = self._resolve_items(request.items)
+        anchors, missing = self.shop.resolve_items(request.items)
         if not anchors:  # a title typed out in full is an item, whatever slot the parser put it in
             anchors = self.text_items.titles_in(text)
         codes = self.text_items.ids_in(text)
@@ -252,7 +241,7 @@ class Actions(CartAndAnswers):
                 # the need when the shop clearly has things for them (as for an off-topic
                 # parse); a question the shop has nothing for is answered as off-topic.
                 if state.bundle and positions_in(text) and self.text_items.is_question(text):
-                    return self._question(request, state, text)  # "how much is the first one?"
+                    return self.answers.question(request, state, text)  # "how much is the first one?"
                 need = self.text_items.need_in(text)
                 if need is None:
                     if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
@@ -262,7 +251,7 @@ class Actions(CartAndAnswers):
                     return ActionResult(kind="clarify", text=CLARIFY_NEED)
         served = dataclasses.replace(request, items=tuple(anchors), need=need) \
             if (codes or need != request.need) else None
-        profile = self._profile(state)
+        profile = self.shop.profile(state)
         for anchor in anchors:  # an item the shopper names is one they like: it seeds later bundles
             profile.observe("liked", anchor)
         budget = request.budget if request.budget is not None else state.constraints.get("budget")
@@ -310,8 +299,8 @@ class Actions(CartAndAnswers):
         """The shopper wants more but names nothing this shop has: items that go with what
         they picked so far (the live profile's CF seeds: cart, liked items, history), said
         plainly, rather than asking again what they already told."""
-        profile = self._profile(state)
-        bundle = self._bundle(state)
+        profile = self.shop.profile(state)
+        bundle = self.shop.bundle(state)
         composition: Composition | None = None
         if profile.seed_items() or state.user_id:
             shown = [bi.item.item_id for bi in bundle.items] if bundle else []
@@ -334,7 +323,7 @@ class Actions(CartAndAnswers):
 
     def _edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         bundle, context = self._current(state)
-        profile = self._profile(state)
+        profile = self.shop.profile(state)
         if request.exclude:  # "swap the second one, but no candles": later picks honour it too
             context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
                                                                                   request.exclude))
@@ -344,23 +333,23 @@ class Actions(CartAndAnswers):
             target = positions[0]  # "swap the second one": the shopper's position, not the model's guess
         intent = request.intent
         if intent == "cheaper":
-            new = self.composer.cheaper(bundle, request.budget, context=context, profile=profile)
+            new = self.editor.cheaper(bundle, request.budget, context=context, profile=profile)
         elif intent == "set_budget":
             if request.budget is None:
                 return ActionResult(kind="clarify", text="What budget should I aim for?")
-            new = self.composer.set_budget(bundle, request.budget, context=context, profile=profile)
+            new = self.editor.set_budget(bundle, request.budget, context=context, profile=profile)
             state.constraints["budget"] = request.budget
         elif intent == "add":
-            new = self.composer.add(bundle, list(request.items), request.need, context=context, profile=profile)
+            new = self.editor.add(bundle, list(request.items), request.need, context=context, profile=profile)
         else:
             if target is None:
                 return ActionResult(kind="clarify", text="Which item do you mean? Say its number, e.g. 'swap 2'.")
-            op = {"swap": self.composer.swap, "remove": self.composer.remove,
-                  "more_like": self.composer.more_like}.get(intent)
+            op = {"swap": self.editor.swap, "remove": self.editor.remove,
+                  "more_like": self.editor.more_like}.get(intent)
             if op is not None:
                 new = op(bundle, target, context=context, profile=profile)
             else:
-                new = self.composer.lock(bundle, target, context=context)
+                new = self.editor.lock(bundle, target, context=context)
         self._store(state, new, profile)
         return self._bundle_result(new, state.constraints.get("need") or self._need_from(new))
 
@@ -369,7 +358,7 @@ class Actions(CartAndAnswers):
         best allowed candidate (or dropped when there is none, or when it is an item the
         shopper named or locked), and later edits keep the words out."""
         bundle, context = self._current(state)
-        profile = self._profile(state)
+        profile = self.shop.profile(state)
         context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms, terms))
         hits = [p for p, bi in enumerate(bundle.items)
                 if any(mentions_all(stem_set(bi.item.title), content_stems(t)) for t in terms)]
@@ -379,9 +368,9 @@ class Actions(CartAndAnswers):
             try:
                 if kept:
                     raise BundleError("the shopper chose it; a ruled-out choice goes")
-                new = self.composer.swap(new, str(pos + 1), context=context, profile=profile)
+                new = self.editor.swap(new, str(pos + 1), context=context, profile=profile)
             except BundleError:
-                new = self.composer.remove(new, str(pos + 1), context=context, profile=profile)
+                new = self.editor.remove(new, str(pos + 1), context=context, profile=profile)
                 removed += 1
             context = self.composer.context_of(new)
         new = dataclasses.replace(new, diff=bundle_diff(bundle, new.items))

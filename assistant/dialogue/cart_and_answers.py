@@ -1,28 +1,24 @@
 """What the shopper asks about rather than composes: the cart, a comparison, a question.
 
-`CartAndAnswers` is the part of `actions.Actions` that answers in code from catalog facts
-and evidence (prices rendered by `money`, never by the language model): cart requests and
-cart contents, two items side by side, and a question about one item. `ActionResult` is
-what every action returns.
+`CartAndAnswers` answers in code from catalog facts and evidence (prices rendered by
+`money`, never by the language model): cart requests and cart contents, two items side by
+side, and a question about one item. `actions.Actions` holds one and routes to it.
+`ActionResult` is what every action returns.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
-from assistant.compose.editor import BundleError
+from langchain_core.tools import StructuredTool
+
+from assistant.compose.errors import BundleError
 from assistant.dialogue.session import ConversationState
+from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, CartLine, Request
 from assistant.understand.slots import names_whole_bundle, positions_in
 from retrieval.records import Item, Query
-
-if TYPE_CHECKING:  # pragma: no cover
-    from assistant.compose.profiles import Profile
-    from assistant.dialogue.text_items import TextItems
-    from retrieval.catalog import Catalog
-    from retrieval.shop_index import ShopIndex
 
 GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
             "Tell me an item you like, an occasion, or a budget.")
@@ -53,31 +49,35 @@ class ActionResult:
 
 
 class CartAndAnswers:
-    """Cart, comparison and question actions; mixed into `actions.Actions`, which provides
-    the shop, the tools and the helpers declared here."""
+    """Cart, comparison and question actions over one shop; `cart_tool` is the LangChain
+    tool that validates item ids for the cart (listed with `Actions.tools`)."""
 
-    if TYPE_CHECKING:  # provided by Actions
-        catalog: Catalog
-        index: ShopIndex
-        text_items: TextItems
-        tools: dict[str, Any]
+    def __init__(self, shop: ShopReader) -> None:
+        self.shop = shop
+        self.index = shop.index
+        self.catalog = shop.catalog
+        self.text_items = shop.text_items
+        self.cart_tool = self._make_cart_tool()
 
-        def _profile(self, state: ConversationState) -> Profile: ...
-        def _bundle(self, state: ConversationState) -> Bundle | None: ...
-        def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[str], list[str]]: ...
+    def _make_cart_tool(self) -> StructuredTool:
+        def add_to_cart(item_ids: list[str]) -> list[str]:
+            """Validate item ids for the cart (titles and prices come from the catalog)."""
+            return [self.catalog.get(i).item_id for i in item_ids]
+
+        return StructuredTool.from_function(add_to_cart)
 
     def note_cart_add(self, state: ConversationState, item_ids: Sequence[str]) -> None:
         """A cart button (UI, API) is behaviour too: the live profile learns it, so later
         bundles build on what the shopper took and do not offer it again."""
-        profile = self._profile(state)
+        profile = self.shop.profile(state)
         for item_id in item_ids:
             profile.observe("added_to_cart", item_id)
         state.profile = profile.to_dict()
 
-    def _add_to_cart(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+    def add_to_cart(self, request: Request, state: ConversationState, text: str) -> ActionResult:
         """The items the shopper's words name (stock codes, positions, title words), else the
         whole bundle; a mention that names nothing adds nothing."""
-        bundle = self._bundle(state)
+        bundle = self.shop.bundle(state)
         picked, unresolved = self.text_items.cart_picks(text, request, bundle)
         if unresolved and not picked and not names_whole_bundle(text):
             listing = "; ".join(f"{n}. {bi.item.title}" for n, bi in enumerate(bundle.items, 1)) if bundle else ""
@@ -88,8 +88,8 @@ class CartAndAnswers:
                 raise BundleError(NEED_BUNDLE)
             picked = [bi.item for bi in bundle.items]
         picked = list({it.item_id: it for it in picked}.values())
-        profile = self._profile(state)
-        self.tools["add_to_cart"].invoke({"item_ids": [it.item_id for it in picked]})
+        profile = self.shop.profile(state)
+        self.cart_tool.invoke({"item_ids": [it.item_id for it in picked]})
         for item in picked:
             state.add_to_cart(CartLine(item.item_id, item.title, item.price))
             profile.observe("added_to_cart", item.item_id)
@@ -100,7 +100,7 @@ class CartAndAnswers:
         return ActionResult(kind="cart", text=f"Added to your cart: {names}. Cart total: {money(total)}.",
                             request=served)
 
-    def _cart_contents(self, state: ConversationState) -> ActionResult:
+    def cart_contents(self, state: ConversationState) -> ActionResult:
         """"What's in my cart?": the lines and the total, rendered by code; nothing changes."""
         lines = state.cart_lines()
         served = Request(intent="question")
@@ -112,21 +112,21 @@ class CartAndAnswers:
         return ActionResult(kind="cart", text=f"Your cart: {'; '.join(parts)}. Cart total: {money(total)}.",
                             request=served)
 
-    def _compare(self, request: Request, state: ConversationState, text: str,
+    def compare(self, request: Request, state: ConversationState, text: str,
                  required: bool = True) -> ActionResult | None:
         """Two items side by side: the parse's mentions, stock codes in the text, else both
         sides of the text cut at "and"/"or"/"vs"/",". When two items are not found: a
         question if a comparison was `required` (the parsed intent), else None."""
-        found, missing = self._resolve_items(request.items)
+        found, missing = self.shop.resolve_items(request.items)
         found = list(dict.fromkeys([*found, *self.text_items.ids_in(text)]))
         if len(found) >= 2:
             a, b = (self.catalog.get(i) for i in found[:2])
         else:
-            pair = self.text_items.pair(text, self._bundle(state))
+            pair = self.text_items.pair(text, self.shop.bundle(state))
             if pair is None:
                 if not required:
                     return None
-                if not found and self.text_items.off_topic(text, self._bundle(state)):
+                if not found and self.text_items.off_topic(text, self.shop.bundle(state)):
                     return ActionResult(kind="refusal", text=OFF_TOPIC)
                 what = f" I couldn't find {', '.join(repr(m) for m in missing)}." if missing else ""
                 return ActionResult(kind="clarify", text="Which two items should I compare?" + what)
@@ -145,8 +145,10 @@ class CartAndAnswers:
         served = Request(intent="compare", items=(a.item_id, b.item_id))
         return ActionResult(kind="answer", text="\n".join(lines), request=served)
 
-    def _question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
-        bundle = self._bundle(state)
+    def question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        """Facts about one item: a stock code in the text, a bundle position or mention,
+        else a catalog item the mentions name."""
+        bundle = self.shop.bundle(state)
         mentions = [m for m in (*request.items, request.target) if m and self.text_items.names_something(m)]
         codes = self.text_items.ids_in(text)
         item: Item | None = self.catalog.get(codes[0]) if codes else None
@@ -158,7 +160,7 @@ class CartAndAnswers:
                     item = bundle.items[pos].item
                     break
         if item is None and mentions:
-            found, _ = self._resolve_items(mentions)
+            found, _ = self.shop.resolve_items(mentions)
             item = self.catalog.get(found[0]) if found else None
         if item is None:
             if self.text_items.off_topic(text, bundle):

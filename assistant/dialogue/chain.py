@@ -138,7 +138,7 @@ class DialogueChain:
             return ctx
         # The model sees the redacted text: PII never enters a prompt or a log.
         parsed = self.parser.parse(ctx.redacted, self.actions.bundle_summary(ctx.state))
-        ctx.tokens += getattr(parsed, "tokens", 0) or 0
+        ctx.tokens += parsed.tokens
         if parsed.request is None:
             log.info("unparseable turn: %s", parsed.error)
             # The shopper's words may still be plainly about things the shop sells: the

@@ -12,33 +12,48 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.dialogue.actions import Actions
-from assistant.dialogue.chain import DialogueChain, Parser, Writer
+from assistant.dialogue.chain import DialogueChain, Parser
 from assistant.dialogue.session import ConversationState, SessionStore
 from assistant.llm.loading import default_threads
+from assistant.llm.model_files import ADAPTER_MANIFEST
 from assistant.records import Bundle, CartLine, Reply
 from assistant.safety.guard import InputLimits
+from assistant.write.writer import TemplateWriter, Writer
 from retrieval.config import Config, check
 from retrieval.datasets import REPO_ROOT
 from retrieval.errors import ConfigError
 from retrieval.shop_index import ShopIndex, default_index_dir
 from retrieval.storage import cache_dir
 
+if TYPE_CHECKING:  # pragma: no cover
+    from assistant.llm.loading import LoadedModel
+
 log = logging.getLogger(__name__)
 
 
 SHIPPED_ADAPTER = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
+SHIPPED = "shipped"
+NO_ADAPTER = "none"
 
 
 @dataclasses.dataclass(frozen=True)
 class AssistantConfig(Config):
+    """How the assistant is served: the shop index, the session database, the model.
+
+    adapter: "shipped" (the tuned LoRA adapter in finetune/adapters/cartsmith-smollm2-lora;
+        its absence is an error, never a silent fall-back to the untuned model), "none" to
+        serve the bare base model on purpose (None from Python means the same), or the
+        folder of another adapter written by `cartsmith finetune`.
+    """
+
     index: str | None = None
     sessions: str | None = None
     model: str = "packaged:SmolLM2-135M-Instruct"
-    adapter: str | None = "shipped"
+    adapter: str | None = SHIPPED
     quantization: Literal["nf4", "none"] = "nf4"
     # torch threads for the model: the cores this process may use, at most 4 (a 135M model
     # gains nothing past that). On 2 quiet cores a decoding step is 1.22 x faster with 2
@@ -67,8 +82,16 @@ class AssistantConfig(Config):
         return Path(self.sessions) if self.sessions else cache_dir() / "sessions.sqlite3"
 
     def adapter_path(self) -> str | None:
-        if self.adapter == "shipped":
-            return str(SHIPPED_ADAPTER) if (SHIPPED_ADAPTER / "cartsmith-adapter.json").exists() else None
+        """The adapter folder to serve, or None for the bare base model (adapter "none")."""
+        if self.adapter is None or self.adapter == NO_ADAPTER:
+            return None
+        if self.adapter == SHIPPED:
+            if not (SHIPPED_ADAPTER / ADAPTER_MANIFEST).exists():
+                raise ConfigError(
+                    f"assistant.adapter: the shipped adapter is missing (no {ADAPTER_MANIFEST} in "
+                    f"{SHIPPED_ADAPTER}); restore it (`cartsmith finetune` writes it), or set "
+                    f"adapter = \"{NO_ADAPTER}\" to serve the untuned base model on purpose")
+            return str(SHIPPED_ADAPTER)
         if self.adapter and not Path(self.adapter).exists():
             raise ConfigError(f"assistant.adapter: no adapter folder at {self.adapter}")
         return self.adapter
@@ -76,8 +99,8 @@ class AssistantConfig(Config):
 
 class Assistant:
     def __init__(self, config: AssistantConfig | None = None, *, index: ShopIndex | None = None,
-                 store: SessionStore | None = None, llm: Any = None, parser: Parser | None = None,
-                 writer: Writer | None = None) -> None:
+                 store: SessionStore | None = None, llm: LoadedModel | None = None,
+                 parser: Parser | None = None, writer: Writer | None = None) -> None:
         """Every part may be given ready (tests, a shared model); what is not given is built
         from `config`. The language model is loaded only when the parser or the model writer
         needs it: a caller that passes both `parser` and `writer` never loads it."""
@@ -103,8 +126,6 @@ class Assistant:
             # the writer's grounding check also refuses any other catalog title in an answer
             shop_titles = [item.title for item in self.index.catalog.items]
             writer = BundleWriter(llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
-        from assistant.write.writer import TemplateWriter
-
         self.chain = DialogueChain(self.actions, parser, writer, TemplateWriter(), self.store,
                                    InputLimits(config.max_input_chars, config.max_turns_per_session))
         # One model, one decoding loop at a time; retrieval and composing are cheap.

@@ -13,7 +13,9 @@ import re
 from collections.abc import Sequence
 
 from assistant.compose.composer import BundleComposer
-from assistant.compose.editor import BundleError, resolve_target
+from assistant.compose.editor import BundleEditor
+from assistant.compose.errors import BundleError
+from assistant.compose.targets import resolve_target
 from assistant.records import MAX_MENTION_CHARS, Bundle, Request
 from assistant.safety.guard import redact
 from assistant.understand.slots import (
@@ -86,6 +88,7 @@ class TextItems:
     def __init__(self, catalog: Catalog, composer: BundleComposer) -> None:
         self.catalog = catalog
         self.composer = composer
+        self.editor = BundleEditor(composer)
         self._codes = {it.item_id.lower(): it.item_id for it in catalog.items if code_like(it.item_id)}
         # Whole titles of three words or more, longest first: typed out in full, they name
         # one item whatever the parser made of them.
@@ -185,7 +188,7 @@ class TextItems:
         if positions and bundle is None:
             raise BundleError("There's no bundle yet, so there is no item at that position.")
         if bundle is not None:
-            picked += [bundle.items[self.composer.position(bundle, p)].item for p in positions]
+            picked += [bundle.items[self.editor.position(bundle, p)].item for p in positions]
         if picked:
             return picked, []
         parsed = [m for m in (request.target, *request.items) if m and mentions_in_text(m, text)]

@@ -1,24 +1,29 @@
-"""The HTTP API's edges: API keys, rate limits, JSON error bodies, and a safety net that
-turns any unexpected exception into a logged 500 without the shopper's text."""
+"""The HTTP API's edges: API keys, rate limits, input limits, JSON error bodies, and a
+safety net that turns any unexpected exception into a logged 500 without the shopper's text.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import math
 import re
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.safety.guard import InputRejected
+from assistant.dialogue.session import SessionNotFound
+from assistant.safety.guard import InputLimits, InputRejected, check_input
+from retrieval.errors import CartsmithError
 
 log = logging.getLogger("cartsmith.api")
 
@@ -53,6 +58,27 @@ class RateLimiter:
         return None
 
 
+def make_guard(keys: Sequence[str], limiter: RateLimiter) -> Callable[[Request], str]:
+    """The /v1 dependency: auth (when `keys` is not empty) and the rate limit; it returns
+    the caller's identity (a key hash, else the client IP)."""
+
+    def guard(request: Request) -> str:
+        presented = _presented_key(request)
+        valid = presented is not None and any(hmac.compare_digest(presented.encode(), k.encode()) for k in keys)
+        client = request.client.host if request.client else "unknown"
+        identity = _key_id(presented) if (valid and presented) else f"ip:{client}"
+        wait = limiter.check(identity)
+        if wait is not None:
+            raise HTTPException(429, f"rate limit of {limiter.per_minute} requests per minute exceeded",
+                                headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        if keys and not valid:
+            raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return identity
+
+    return guard
+
+
 def _presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, value = auth.partition(" ")
@@ -67,8 +93,34 @@ def _key_id(key: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------
+# Input limits
+# ------------------------------------------------------------------------------------------
+def input_limits_of(assistant: Any) -> InputLimits:
+    """The assistant's own limits (its config), else the defaults."""
+    config = getattr(assistant, "config", None)
+    return InputLimits(getattr(config, "max_input_chars", 2_000), getattr(config, "max_turns_per_session", 200))
+
+
+def checked_text(assistant: Any, text: str) -> str:
+    """The text, once it passes the input limits: cheap, so a request is rejected before it
+    waits for the model."""
+    check_input(text, input_limits_of(assistant))
+    return text
+
+
+# ------------------------------------------------------------------------------------------
 # Errors and logging
 # ------------------------------------------------------------------------------------------
+def install_error_handlers(app: FastAPI) -> None:
+    """JSON error bodies for every failure, and the safety net around everything."""
+    app.add_middleware(_SafetyNet)
+    app.add_exception_handler(InputRejected, _on_input_rejected)
+    app.add_exception_handler(SessionNotFound, _on_session_not_found)
+    app.add_exception_handler(CartsmithError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+
+
 def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None,
            **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": kind, "message": message}
@@ -76,13 +128,13 @@ def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | No
     return JSONResponse({"error": body}, status_code=status, headers=dict(headers or {}))
 
 
-def _input_rejected_status(exc: InputRejected) -> int:
+def input_rejected_status(exc: InputRejected) -> int:
     return 413 if exc.field == "text" and exc.limit is not None else 422
 
 
 async def _on_input_rejected(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InputRejected)
-    return _error(_input_rejected_status(exc), "input_rejected", str(exc), field=exc.field, limit=exc.limit)
+    return _error(input_rejected_status(exc), "input_rejected", str(exc), field=exc.field, limit=exc.limit)
 
 
 async def _on_session_not_found(request: Request, exc: Exception) -> JSONResponse:

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_model.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write results JSON")
     p_model.add_argument("--n-parse", type=int, default=None, help="parse cases per model")
     p_model.add_argument("--n-write", type=int, default=None, help="write cases per model")
+    p_model.add_argument("--update-card", action="store_true",
+                         help="also write the metrics into the shipped adapter's manifest and MODEL_CARD.md "
+                              "(default: only --json OUT, or stdout)")
 
     p_dial = eval_sub.add_parser("dialogues", help="scripted dialogues with expectations checked by code")
     p_dial.add_argument("paths", nargs="*", type=Path, metavar="PATH",
@@ -236,7 +239,11 @@ def _cmd_eval_model(args: argparse.Namespace) -> int:
     from evals.model_eval import run_model_eval
 
     sizes = {k: v for k, v in (("n_parse", args.n_parse), ("n_write", args.n_write)) if v is not None}
-    run_model_eval(args.json_out, echo=print, **sizes)
+    # Without --json the report is the command's output, so progress goes to stderr.
+    echo = print if args.json_out else lambda line: print(line, file=sys.stderr, flush=True)
+    report = run_model_eval(args.json_out, echo=echo, update_card=args.update_card, **sizes)
+    if not args.json_out:
+        print(json.dumps({k: v for k, v in report.items() if k != "examples"}, indent=2))
     return 0
 
 
