@@ -18,12 +18,12 @@ from typing import Any
 
 from prompts import prompt_version
 from retrieval.config import read_toml
+from retrieval.datasets import REPO_ROOT
 from retrieval.errors import ConfigError
 
 from .data import DataConfig, build_dataset, chat_only, data_hash
 from .train import TrainConfig, train_lora
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "finetune" / "configs" / "default.toml"
 N_EVAL_LOSS = 32  # held-out examples used for the eval loss after training (time!)
 

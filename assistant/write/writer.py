@@ -21,20 +21,20 @@ claims nothing item k's evidence does not support, nothing follows the last line
 stops it at the first finished line that fails a check (`first_bad_line`); then it applies
 the guard and the reason check to the whole answer, regenerates once from the last good
 line (`good_prefix`) with a small temperature, then falls back to `TemplateWriter`, which
-builds the same kind of answer deterministically from the evidence.
+builds the same kind of answer deterministically from the evidence. What each slot says
+about its item comes from `item_facts`; the template's sentences from `wording`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
-import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from assistant.records import Bundle, BundleItem
+from assistant.write import wording
 from assistant.write.answer_checks import (
     NUMBER,
     _finished_lines,
@@ -49,9 +49,20 @@ from assistant.write.answer_checks import (
     parse_slot_lines,
     substitute,
 )
-from assistant.write.answer_claims import allowed_claims
-from prompts import render
-from retrieval.records import Evidence
+from assistant.write.item_facts import (
+    NAMING_FACTS,
+    claims_of,
+    evidence_fact,
+    facts_of,
+    has_pick,
+    item_claims,
+    item_fact,
+    item_lines,
+    item_numbers,
+    main_evidence,
+    numbers_of,
+    write_prompt,
+)
 
 __all__ = [
     "BundleWriter",
@@ -80,11 +91,6 @@ __all__ = [
     "write_prompt",
 ]
 
-_SOFT_CLAUSES = (
-    re.compile(r"\s*\((?:confidence|similarity)[^)]*\)"),
-    re.compile(r",\s*similarity [\d.]+"),
-    re.compile(r"\s+that had it\b"),
-)
 MAX_NEW_TOKENS = 160
 
 
@@ -108,111 +114,6 @@ class Writer(Protocol):
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply: ...
 
 
-# --------------------------------------------------------------------------- facts
-
-
-def evidence_fact(evidence: Evidence) -> str:
-    """The evidence text, shortened to the facts a shopper cares about (counts, who with)."""
-    text = evidence.text
-    for pattern in _SOFT_CLAUSES:
-        text = pattern.sub("", text)
-    return text.strip()
-
-
-def _main_evidence(bi: BundleItem) -> Evidence | None:
-    for ev in bi.reasons:
-        if ev.kind not in ("anchor", "locked"):
-            return ev
-    return None
-
-
-# Evidence that names other items as its reason (a look-alike, shoppers of X, bought after
-# X): the item named may not be in the bundle, and a title's own digits ("Bag for 4") would
-# read as a count. The answer states the kind of reason instead.
-NAMING_FACTS = {
-    "similar_text": "a close match in style",
-    "taste_profile": "matches your taste",
-    "next_item": "often bought next",
-}
-
-
-def item_fact(bi: BundleItem) -> str:
-    """What the model is told about one item: "(your pick)", "(you kept this)" or a fact."""
-    if bi.role == "anchor":
-        return "(your pick)"
-    ev = _main_evidence(bi)
-    if ev is None:
-        return "(you kept this)" if bi.locked else "(a good fit)"
-    if ev.kind in NAMING_FACTS and not ev.text.startswith(("you often buy", "in your usual price")):
-        return NAMING_FACTS[ev.kind]
-    return evidence_fact(ev)
-
-
-def facts_of(bundle: Bundle) -> list[str]:
-    return [item_fact(bi) for bi in bundle.items]
-
-
-def item_numbers(bi: BundleItem) -> frozenset[str]:
-    """The numbers a reason for this item may cite: those of its fact that are also whole
-    numbers of its evidence record, so digits inside a title the fact names ("Set of 3
-    Cake Tins") never count as a fact about the item."""
-    shown = fact_numbers(item_fact(bi))
-    ev = _main_evidence(bi)
-    if ev is None or not ev.numbers or bi.role == "anchor":
-        return shown
-    recorded = {str(int(v)) for v in ev.numbers.values()
-                if isinstance(v, int | float) and math.isfinite(v) and float(v).is_integer()}
-    return frozenset(shown & recorded) if shown & recorded else shown
-
-
-def numbers_of(bundle: Bundle) -> list[frozenset[str]]:
-    return [item_numbers(bi) for bi in bundle.items]
-
-
-def item_claims(bi: BundleItem, picked: bool = True) -> frozenset[str]:
-    """The claim classes a reason for this item may make (`answer_claims`): "your pick" for
-    the shopper's own item, "bought together" for a pairing, "best seller" for popularity;
-    picked: the bundle holds an item the shopper chose (else no line may say "your pick")."""
-    if bi.role == "anchor":
-        return allowed_claims(["anchor"])
-    kinds = ["locked"] if bi.locked else []
-    ev = _main_evidence(bi)
-    if ev is not None:
-        kinds.append(ev.kind)
-    return allowed_claims(kinds, picked=picked)
-
-
-def has_pick(bundle: Bundle) -> bool:
-    return any(bi.role == "anchor" for bi in bundle.items)
-
-
-def claims_of(bundle: Bundle) -> list[frozenset[str]]:
-    picked = has_pick(bundle)
-    return [item_claims(bi, picked) for bi in bundle.items]
-
-
-def item_lines(bundle: Bundle) -> str:
-    lines = []
-    for n, bi in enumerate(bundle.items, 1):
-        fact = item_fact(bi)
-        sep = " " if fact.startswith("(") else " — "
-        lines.append(f"[{n}] {bi.item.title}{sep}{fact}")
-    return "\n".join(lines)
-
-
-def _need_text(bundle: Bundle, need: str | None) -> str:
-    if need:
-        return need
-    anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
-    if anchors:
-        return "items that go with " + " and ".join(a.lower() for a in anchors)
-    return bundle.need or "a few things that go well together"
-
-
-def write_prompt(bundle: Bundle, need: str | None) -> str:
-    return render("write", need=_need_text(bundle, need), items=item_lines(bundle))
-
-
 # --------------------------------------------------------------------------- template
 
 
@@ -225,32 +126,30 @@ def template_reason(bi: BundleItem, variant: int = 0, picked: bool = True) -> st
     """A friendly reason restating the item's own evidence (used by the template writer and
     to build the fine-tuning targets); picked: the bundle holds an item the shopper chose,
     else a pairing is told without "your pick"."""
-    from finetune import phrasings as P
-
     if bi.role == "anchor":
-        return _pick(P.REASON_ANCHOR, bi.item.item_id, variant)
-    ev = _main_evidence(bi)
+        return _pick(wording.REASON_ANCHOR, bi.item.item_id, variant)
+    ev = main_evidence(bi)
     if ev is None:
-        bank = P.REASON_LOCKED if bi.locked else P.REASON_GENERIC
+        bank = wording.REASON_LOCKED if bi.locked else wording.REASON_GENERIC
         return _pick(bank, bi.item.item_id, variant)
     fact = item_fact(bi)
     if ev.kind == "similar_text" and fact == NAMING_FACTS["similar_text"]:
-        return _pick(P.REASON_SIMILAR, bi.item.item_id, variant)
+        return _pick(wording.REASON_SIMILAR, bi.item.item_id, variant)
     if ev.kind in NAMING_FACTS and fact == NAMING_FACTS[ev.kind]:
         return fact + "."
     allowed = item_numbers(bi)
     numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)
                if m.group(0).rstrip(".").replace(",", "") in allowed]
     if ev.kind == "association_rule" and len(numbers) >= 2:
-        rule_bank: Sequence[str] = P.REASON_RULE if picked else P.REASON_RULE_NO_PICK
+        rule_bank: Sequence[str] = wording.REASON_RULE if picked else wording.REASON_RULE_NO_PICK
         return _pick(rule_bank, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
     if ev.kind == "popular" and len(numbers) >= 2:
-        return _pick(P.REASON_POPULAR, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
+        return _pick(wording.REASON_POPULAR, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
     if ev.kind == "co_purchase" and numbers:
-        pair_bank: Sequence[str] = P.REASON_COPURCHASE if picked else P.REASON_COPURCHASE_NO_PICK
+        pair_bank: Sequence[str] = wording.REASON_COPURCHASE if picked else wording.REASON_COPURCHASE_NO_PICK
         return _pick(pair_bank, bi.item.item_id, variant).format(a=numbers[0])
     if not numbers:
-        return _pick(P.REASON_SIMILAR if ev.kind == "similar_text" else P.REASON_GENERIC,
+        return _pick(wording.REASON_SIMILAR if ev.kind == "similar_text" else wording.REASON_GENERIC,
                      bi.item.item_id, variant)
     # Any other evidence: quote its fact, which carries its own numbers.
     return fact[:1].lower() + fact[1:] + "."
@@ -266,20 +165,18 @@ def is_quotable(need: str) -> bool:
 
 
 def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
-    from finetune import phrasings as P
-
     key = (bundle.item_ids, variant)
     has_anchor = any(bi.role == "anchor" for bi in bundle.items)
     if need and not is_quotable(need):
         need = None  # the opening would repeat a price, an instruction or prompt text to the shopper
     if need and not need.startswith("items that go with"):
-        opening = _pick(P.OPENINGS_NEED, *key).format(need=need)
+        opening = _pick(wording.OPENINGS_NEED, *key).format(need=need)
     elif has_anchor:
-        opening = _pick(P.OPENINGS_ITEM, *key)
+        opening = _pick(wording.OPENINGS_ITEM, *key)
     else:
-        opening = _pick(P.OPENINGS_NEED, *key).format(need="you")
+        opening = _pick(wording.OPENINGS_NEED, *key).format(need="you")
     if bundle.budget is not None and bundle.total <= bundle.budget:
-        opening += _pick(P.OPENINGS_BUDGET, *key, "budget")
+        opening += _pick(wording.OPENINGS_BUDGET, *key, "budget")
     return opening
 
 

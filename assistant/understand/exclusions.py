@@ -1,0 +1,150 @@
+"""What the shopper rules out: "no candles", "without glass", "nothing pink", "but not
+mugs". Read from the text after a negation cue, as the shopper wrote it, and cut out of
+the text where a need is wanted without it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.records import MAX_MENTION_CHARS
+from assistant.understand.shopper_cues import positions_in
+from assistant.understand.words import FILLER, ORDINALS, content_stems
+
+# A negation cue, then the words it rules out. A bare "not" counts only where it starts a
+# clause ("..., but not mugs", "not pink"): inside one it is about something else ("I'm not
+# sure", "it's not for me").
+_NEGATION = re.compile(
+    r"(?P<lead>(?:[,;]\s*)?\b(?:but|and|or|just|please|actually|definitely|certainly)\s+)?"
+    r"(?P<cue>\bnot\s+|\b(?:no|without|nothing|avoid|excluding|except|minus)\s+"
+    r"|\b(?:other than|apart from|none of|leave out|keep out)\s+"
+    r"|\b(?:do not|don'?t|dont|doesn'?t|won'?t)\s+(?:want|need|like|include|add|give me|send)\s+)",
+    re.I)
+# Negation beyond the English cues of `_NEGATION` (the languages the guard's tests cover, and
+# "never", "hate", "dislike"): a model's exclusion needs one of them in the message.
+_OTHER_NEGATION = re.compile(
+    r"\b(?:never|hate|dislike|ohne|kein|keine|keinen|nicht|sans|pas|aucun|aucune|sin|ningún|ninguna|senza"
+    r"|niente|zonder|geen|niet|bez|nie|sem|nada)\b", re.IGNORECASE)
+_WORD_OR_MARK = re.compile(r"[\w'’-]+|[^\w\s]")
+# Words a ruled-out phrase never starts with: "no problem", "no more than £20", "nothing else".
+_NOT_THINGS = frozenset({
+    "problem", "problems", "thanks", "thank", "idea", "worries", "worry", "rush", "hurry", "pressure",
+    "less", "longer", "sure", "really", "too", "very", "so", "matter", "much", "many", "doubt",
+    "way", "need", "budget", "limit", "limits", "preference", "preferences", "clue", "one", "else",
+    "big", "fuss", "bother", "bothered", "expensive", "cheap", "pricey", "bad", "worse", "quite",
+    "exactly", "just", "only", "yet", "either", "all", "everything", "nothing", "hassle", "later",
+    "now", "reason", "point", "offence", "offense", "change", "changes", "difference", "wait",
+    "questions", "question", "comment", "comments", "thing", "things", "other", "it",
+})
+_LEAD_SKIP = frozenset({"any", "the", "a", "an", "of", "with", "that", "those", "these", "such",
+                        "anything", "something", "items", "products", "stuff", "made", "more"})
+_PHRASE_STOP = frozenset({
+    "please", "pls", "thanks", "thank", "thx", "ta", "cheers", "for", "in", "inside", "on", "at", "to",
+    "from", "under", "over", "below", "above", "about", "around", "within", "than", "i", "we", "you",
+    "me", "my", "it", "this", "that", "they", "them", "is", "are", "was", "be", "will", "would", "could",
+    "should", "can", "make", "keep", "add", "swap", "remove", "give", "show", "get", "put", "find",
+    "want", "need", "like", "then", "now", "too", "either", "time", "instead", "all", "again",
+    "anymore", "bundle", "basket", "cart", "because", "but", "since", "though", "although", "while",
+    "if", "unless", "as", "so", "just", "only", "really", "left", "whatsoever", "one", "ones", "else",
+    "more", "less",
+})
+_MAX_PHRASE_WORDS = 5  # long enough for a title ("the Jumbo Bag Red Retrospot")
+
+
+def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, phrases) of each negation in the text: "no candles or balloons" ->
+    ["candles", "balloons"]. A phrase ends at punctuation, a stop word or `_MAX_PHRASE_WORDS` words."""
+    out: list[tuple[int, int, list[str]]] = []
+    for cue in _NEGATION.finditer(text):
+        if cue.group("cue").lower().startswith("not") and not cue.group("lead") \
+                and not re.search(r"(?:^|[,;:.!?])\s*$", text[:cue.start()]):
+            continue
+        phrases: list[str] = []
+        words: list[str] = []
+        end = cue.end()
+        for tok in _WORD_OR_MARK.finditer(text, cue.end()):
+            word = tok.group().lower().replace("’", "'")
+            if not (word[0].isalnum() or word[0] == "_"):
+                break  # punctuation ends the clause
+            if word in ("and", "or", "nor"):
+                if not words:
+                    break
+                phrases.append(" ".join(words))
+                words = []
+                continue
+            if not words and word in _LEAD_SKIP:
+                continue
+            if not words and (word in _NOT_THINGS or word[0].isdigit() or word in ORDINALS):
+                break
+            if word in _PHRASE_STOP:
+                break
+            words.append(word)
+            end = tok.end()
+            if len(words) == _MAX_PHRASE_WORDS:
+                break
+        if words:
+            phrases.append(" ".join(words))
+        if phrases:
+            out.append((cue.start(), end, phrases))
+    return out
+
+
+def has_negation(text: str) -> bool:
+    """The message rules something out in some language ("no", "without", "ohne", "sans")."""
+    return bool(_NEGATION.search(text) or _OTHER_NEGATION.search(text))
+
+
+def exclusions_in(text: str) -> tuple[str, ...]:
+    """What the shopper rules out, as they wrote it: "no candles", "without glass",
+    "nothing pink", "but not mugs" -> ("candles", "glass", "pink", "mugs")."""
+    found = [p for _, _, phrases in _exclusion_spans(text) for p in phrases]
+    return merge_exclusions((), found)
+
+
+def merge_exclusions(have: tuple[str, ...], new: Any) -> tuple[str, ...]:
+    """`have` plus the phrases of `new` that rule out something `have` does not already."""
+    out = list(have)
+    for phrase in new:
+        phrase = phrase.strip()[:MAX_MENTION_CHARS]
+        stems = content_stems(phrase)
+        if stems and not any(excluded_by(phrase, p) for p in out) and len(out) < 8:
+            out.append(phrase)
+    return tuple(out)
+
+
+def excluded_by(mention: str, term: str) -> bool:
+    """`term` rules the mention out, as the composer reads exclusions against titles: every
+    word of the term is in it ("red candles" and "candle" by "candles")."""
+    ruled = content_stems(term)
+    return bool(ruled) and set(ruled) <= set(content_stems(mention))
+
+
+def strip_exclusions(text: str) -> str:
+    """The text without its negation phrases ("garden party, no candles" -> "garden party")."""
+    spans = _exclusion_spans(text)
+    for start, end, _ in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return re.sub(r"\s+", " ", text).strip(" ,.;")
+
+
+_CHATTER = FILLER | frozenset({
+    "actually", "please", "ok", "okay", "oh", "hmm", "well", "then", "also", "just", "but", "so", "thanks",
+    "thank", "you", "sorry", "want", "do", "need", "can", "could", "would", "in", "there", "any", "more",
+    "instead", "now", "wait", "hey", "yes", "yeah", "no", "take", "out", "get", "rid", "leave", "drop",
+    "bundle", "include", "have", "should", "be", "is", "are", "let's", "lets", "i'd", "i'm", "im", "id",
+    "really", "after", "all", "on", "second", "thought", "thoughts", "hm", "erm", "um", "make", "sure",
+    "there's", "theres", "ones", "anything", "things", "stuff", "swap", "replace", "change", "something",
+    "else", "different", "another", "for", "with", "it", "them",
+})
+
+
+def exclusion_only(text: str) -> bool:
+    """The message only rules things out ("actually, no candles please"): an edit of the
+    bundle the shopper has, not a new request."""
+    if not _exclusion_spans(text):
+        return False
+    rest = strip_exclusions(text)
+    if positions_in(rest):  # "no candles, and swap the second one" is more than an exclusion
+        return False
+    return all(word in _CHATTER for word in re.findall(r"[a-z0-9']+", rest.lower().replace("’", "'")))

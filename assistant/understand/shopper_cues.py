@@ -1,0 +1,131 @@
+"""What code recognises in a message whatever intent the model chose: bundle positions
+("the second one", "#2", "last"), the whole bundle ("all of them"), cart questions ("what's
+in my basket?") and cart requests ("add it to my cart"), comparisons ("which is cheaper, X
+or Y"), asking for more things, and whether a mention's words are the shopper's own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.records import MAX_BUNDLE_SIZE
+from assistant.understand.words import ORDINALS, content_stems, stem_set
+
+_ORDINAL_WORDS = "|".join(ORDINALS)
+_NOT_A_POSITION_AFTER = r"(?!\s*(?:items?|things?|pieces?|products?|gifts?|of\b|x\b|%|pounds?|quid|gbp|£|people|" \
+                        r"persons?|guests?|kids|children|years?|yrs?|months?|weeks?|days?|hours?|minutes?|p\b))"
+_POSITIONS = re.compile(
+    rf"\b(?P<ord>{_ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th))\b"
+    r"(?=\s*(?:$|[,.;:!?)]|one\b|ones\b|item\b|thing\b|product\b|and\b|or\b|to\b|in\b|into\b|on\b"
+    r"|from\b|please\b|too\b|as well\b|also\b|of (?:them|those|these|the bundle)\b))"
+    r"|(?:\b(?:number|item|no\.?|nr\.?|num)\s*|#\s*)(?P<num>\d{1,2})\b"
+    rf"|(?<![£$€\d.,])(?<!under )(?<!below )(?<!over )(?<!for )(?<!about )(?<!around )(?<!max )(?<!than )"
+    rf"\b(?P<bare>\d{{1,2}})\b(?![.,]\d){_NOT_A_POSITION_AFTER}"
+    r"(?=\s*(?:$|[,.;:!?)]|to\b|in\b|into\b|and\b|or\b|please\b|on\b|too\b))",
+    re.I)
+
+
+def positions_in(text: str) -> tuple[str, ...]:
+    """Bundle positions the shopper names, as `resolve_target` reads them: "the second one"
+    -> "2", "#3" / "number 3" / "item 3" / "3rd" -> "3", "the last one" -> "last"."""
+    out: list[str] = []
+    for match in _POSITIONS.finditer(text):
+        word = (match.group("ord") or match.group("num") or match.group("bare")).lower()
+        if word in ORDINALS:
+            value = "last" if ORDINALS[word] == -1 else str(ORDINALS[word])
+        else:
+            value = str(int(re.sub(r"\D", "", word)))
+        if value not in out and (value == "last" or 1 <= int(value) <= MAX_BUNDLE_SIZE):
+            out.append(value)
+    return tuple(out)
+
+
+_WHOLE_BUNDLE = re.compile(r"\b(?:all|everything|every(?:thing| item| one)|whole|entire|bundle|lot|them|these|"
+                           r"those|both)\b", re.I)
+
+
+def names_whole_bundle(text: str) -> bool:
+    """"Add it all / everything / the whole bundle / them"."""
+    return bool(_WHOLE_BUNDLE.search(text))
+
+
+_CART_NOUN = r"(?:my|the|our)\s+(?:shopping\s+)?(?:cart|basket|trolley|bag)\b(?![-\w])"
+_CART_QUESTION = re.compile(
+    rf"\bwhat(?:'s|’s| is| do i have| have i got| have i put| did i put| did i add)?\s+(?:in|on)\s+{_CART_NOUN}"
+    rf"|\b(?:show|view|see|list|check|open|display|review)\s+(?:me\s+)?(?:what'?s in\s+)?{_CART_NOUN}"
+    rf"|\b(?:how much|what)(?:'s|’s| is| does)\s+(?:in\s+)?{_CART_NOUN}(?:\s+(?:come to|cost|total|worth))?"
+    rf"|\b{_CART_NOUN}\s+(?:total|contents|so far)\b", re.I)
+_CART_CHANGE = re.compile(r"\b(?:add|put|pop|throw|place|stick|remove|delete|take out|empty|clear|buy)\b", re.I)
+_CART_WORDS_ONLY = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
+
+
+def asks_about_cart(text: str) -> bool:
+    """"What's in my cart?", "show my basket", "how much is my cart?": a question about
+    the cart, which changes nothing (wording that adds or removes things does not count)."""
+    if not _CART_WORDS_ONLY.search(text) or _CART_CHANGE.search(text):
+        return False
+    return bool(_CART_QUESTION.search(text))
+
+
+_ADD_TO_CART = re.compile(
+    r"\b(?:add|put|pop|throw|place|stick|move)\b(?!\s+together)[^.?!]{0,80}?\b(?:in|into|to|in ?to)\s+"
+    r"(?:my|the|our)\s+(?:shopping\s+)?(?:cart|basket|trolley)\b(?![-\w])", re.I)
+
+
+def asks_to_add_to_cart(text: str) -> bool:
+    """"Add the second one to my cart", "put it all in my basket"."""
+    return bool(_ADD_TO_CART.search(text))
+
+
+_COMPARATIVES = r"(?:cheaper|better|nicer|bigger|smaller|larger|dearer|pricier|more expensive|less expensive|" \
+                r"cheapest|best|nicest|biggest|smallest)"
+_LEAD_COMPARE = re.compile(
+    r"^.*?\b(?:compare|comparing|comparison of|(?:the )?differences? between"
+    rf"|which(?: one)?(?: of (?:them|these|the two))?(?:'s|’s| is| are| would be| will be)\s+(?:\w+\s+)?{_COMPARATIVES}"
+    r"|which(?: one)? should i (?:get|buy|choose|pick|go for)|which(?: one)? do you recommend)\b[\s,:]*",
+    re.I)
+_COMPARE_SEPARATOR = re.compile(
+    rf"\s*(?:[,;/]|\b(?:and|or|vs\.?|versus|with|to|against|(?:is |are )?{_COMPARATIVES} than)\b)\s*", re.I)
+_SIDE_EDGES = re.compile(rf"^(?:(?:is|are|the|a|an|between|is it|which)\s+)+|(?:\s+(?:is|are|{_COMPARATIVES}|"
+                         r"please|for me|one))+$|[?!.\s]+$", re.I)
+
+
+_WANTS_PRODUCTS = re.compile(
+    r"\b(?:i (?:also |still )?(?:need|want|would like|'d like)|i'm (?:also )?after|i am (?:also )?after"
+    r"|(?:i'm|i am) (?:also )?looking for|could you (?:also )?(?:find|show|suggest)|can you (?:also )?(?:find|show|suggest)"
+    r"|show me|what about|how about|do you (?:also )?have|got any|any ideas for)\b"
+    r".{0,80}?\b(?:something|anything|some|things?|bits|stuff|ideas|more)\b",
+    re.IGNORECASE)
+
+
+def wants_products(text: str) -> bool:
+    """The shopper asks for (more) things: "i also need something gingham", "what about
+    something for the garden?", "could you find some candles": a bundle request, whatever
+    intent a small model gave it."""
+    return bool(_WANTS_PRODUCTS.search(text))
+
+
+def comparison_cue(text: str) -> bool:
+    """"Compare X and Y", "X vs Y", "which is cheaper, X or Y?", "is X better than Y?"."""
+    return bool(_LEAD_COMPARE.search(text) or re.search(rf"\b(?:vs\.?|versus|{_COMPARATIVES} than)\b", text, re.I))
+
+
+def comparison_splits(text: str) -> list[tuple[str, str]]:
+    """Every way to cut a comparison into two sides at "and", "or", "vs", ",", "than"...,
+    lead-in words dropped: "which is cheaper, the A or the B?" -> [("A", "B")]. Titles may
+    hold a separator themselves ("Set with Jars"), so the caller picks the split whose two
+    sides both resolve best."""
+    body = _LEAD_COMPARE.sub("", text, count=1).strip(" ,.?!")
+    out: list[tuple[str, str]] = []
+    for sep in _COMPARE_SEPARATOR.finditer(body):
+        left, right = (_SIDE_EDGES.sub("", side.strip(" ,.?!")).strip(" ,.?!")
+                       for side in (body[:sep.start()], body[sep.end():]))
+        if left and right and (left, right) not in out:
+            out.append((left, right))
+    return out
+
+
+def mentions_in_text(mention: str, text: str) -> bool:
+    """Every meaningful word of the mention is in the shopper's text (not invented by the model)."""
+    words = content_stems(mention)
+    return bool(words) and set(words) <= stem_set(text)

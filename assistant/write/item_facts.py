@@ -1,0 +1,127 @@
+"""What the writer model is told about each bundle item, and what its line may say.
+
+Each item gets one fact (its main evidence, shortened; or "(your pick)", "(you kept
+this)"); from the fact and the evidence record come the numbers a reason for the item may
+cite (`item_numbers`) and the claims it may make (`item_claims`). `write_prompt` renders
+the numbered slots into the "write" prompt. The model writer, the template writer, the
+token guide's inputs and the fine-tuning targets all read these.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from assistant.records import Bundle, BundleItem
+from assistant.write.answer_checks import fact_numbers
+from assistant.write.answer_claims import allowed_claims
+from prompts import render
+from retrieval.records import Evidence
+
+_SOFT_CLAUSES = (
+    re.compile(r"\s*\((?:confidence|similarity)[^)]*\)"),
+    re.compile(r",\s*similarity [\d.]+"),
+    re.compile(r"\s+that had it\b"),
+)
+
+
+def evidence_fact(evidence: Evidence) -> str:
+    """The evidence text, shortened to the facts a shopper cares about (counts, who with)."""
+    text = evidence.text
+    for pattern in _SOFT_CLAUSES:
+        text = pattern.sub("", text)
+    return text.strip()
+
+
+def main_evidence(bi: BundleItem) -> Evidence | None:
+    for ev in bi.reasons:
+        if ev.kind not in ("anchor", "locked"):
+            return ev
+    return None
+
+
+# Evidence that names other items as its reason (a look-alike, shoppers of X, bought after
+# X): the item named may not be in the bundle, and a title's own digits ("Bag for 4") would
+# read as a count. The answer states the kind of reason instead.
+NAMING_FACTS = {
+    "similar_text": "a close match in style",
+    "taste_profile": "matches your taste",
+    "next_item": "often bought next",
+}
+
+
+def item_fact(bi: BundleItem) -> str:
+    """What the model is told about one item: "(your pick)", "(you kept this)" or a fact."""
+    if bi.role == "anchor":
+        return "(your pick)"
+    ev = main_evidence(bi)
+    if ev is None:
+        return "(you kept this)" if bi.locked else "(a good fit)"
+    if ev.kind in NAMING_FACTS and not ev.text.startswith(("you often buy", "in your usual price")):
+        return NAMING_FACTS[ev.kind]
+    return evidence_fact(ev)
+
+
+def facts_of(bundle: Bundle) -> list[str]:
+    return [item_fact(bi) for bi in bundle.items]
+
+
+def item_numbers(bi: BundleItem) -> frozenset[str]:
+    """The numbers a reason for this item may cite: those of its fact that are also whole
+    numbers of its evidence record, so digits inside a title the fact names ("Set of 3
+    Cake Tins") never count as a fact about the item."""
+    shown = fact_numbers(item_fact(bi))
+    ev = main_evidence(bi)
+    if ev is None or not ev.numbers or bi.role == "anchor":
+        return shown
+    recorded = {str(int(v)) for v in ev.numbers.values()
+                if isinstance(v, int | float) and math.isfinite(v) and float(v).is_integer()}
+    return frozenset(shown & recorded) if shown & recorded else shown
+
+
+def numbers_of(bundle: Bundle) -> list[frozenset[str]]:
+    return [item_numbers(bi) for bi in bundle.items]
+
+
+def item_claims(bi: BundleItem, picked: bool = True) -> frozenset[str]:
+    """The claim classes a reason for this item may make (`answer_claims`): "your pick" for
+    the shopper's own item, "bought together" for a pairing, "best seller" for popularity;
+    picked: the bundle holds an item the shopper chose (else no line may say "your pick")."""
+    if bi.role == "anchor":
+        return allowed_claims(["anchor"])
+    kinds = ["locked"] if bi.locked else []
+    ev = main_evidence(bi)
+    if ev is not None:
+        kinds.append(ev.kind)
+    return allowed_claims(kinds, picked=picked)
+
+
+def has_pick(bundle: Bundle) -> bool:
+    return any(bi.role == "anchor" for bi in bundle.items)
+
+
+def claims_of(bundle: Bundle) -> list[frozenset[str]]:
+    picked = has_pick(bundle)
+    return [item_claims(bi, picked) for bi in bundle.items]
+
+
+def item_lines(bundle: Bundle) -> str:
+    lines = []
+    for n, bi in enumerate(bundle.items, 1):
+        fact = item_fact(bi)
+        sep = " " if fact.startswith("(") else " — "
+        lines.append(f"[{n}] {bi.item.title}{sep}{fact}")
+    return "\n".join(lines)
+
+
+def _need_text(bundle: Bundle, need: str | None) -> str:
+    if need:
+        return need
+    anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
+    if anchors:
+        return "items that go with " + " and ".join(a.lower() for a in anchors)
+    return bundle.need or "a few things that go well together"
+
+
+def write_prompt(bundle: Bundle, need: str | None) -> str:
+    return render("write", need=_need_text(bundle, need), items=item_lines(bundle))
