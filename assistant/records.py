@@ -34,6 +34,7 @@ INTENTS = (
 EDIT_INTENTS = ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget")
 MAX_BUDGET = 1_000_000.0
 MAX_BUNDLE_SIZE = 10
+MAX_QUANTITY = 999  # the cart's own limit per line
 MAX_MENTION_CHARS = 120
 MAX_PARTY_SIZE = 500
 
@@ -137,12 +138,25 @@ class BundleItem:
     role: str = "complement"  # "anchor" (what the shopper named) or "complement"
     locked: bool = False
     score: float = 0.0
+    # Units to buy: 6 cups for six guests. Prices stay per unit; `cost` is what the line adds.
+    quantity: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.quantity <= MAX_QUANTITY:
+            raise CartsmithError(f"quantity: must be between 1 and {MAX_QUANTITY}, got {self.quantity}")
+
+    @property
+    def cost(self) -> float:
+        """quantity x unit price (an unpriced item adds nothing), computed by code."""
+        return round(self.quantity * (self.item.price or 0.0), 2)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "item_id": self.item.item_id,
             "title": self.item.title,
             "price": self.item.price,
+            "quantity": self.quantity,
+            "line_total": self.cost,
             "category": self.item.category,
             "role": self.role,
             "locked": self.locked,
@@ -176,7 +190,7 @@ class Bundle:
     @property
     def total(self) -> float:
         """Computed by code from catalog prices, never by the language model."""
-        return round(sum(bi.item.price or 0.0 for bi in self.items), 2)
+        return round(sum(bi.cost for bi in self.items), 2)
 
     @property
     def item_ids(self) -> tuple[str, ...]:

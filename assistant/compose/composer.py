@@ -24,6 +24,7 @@ Rules every bundle obeys:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import weakref
@@ -36,7 +37,11 @@ import numpy as np
 from assistant.compose.config import ComposerConfig, Composition, Match
 from assistant.compose.context import ANCHOR_EVIDENCE, LOCKED_EVIDENCE, BundleContext
 from assistant.compose.errors import BundleError, NoMatchError, price_text
+from assistant.compose.kind_planner import KindPlanner, KindRequest
 from assistant.compose.matching import CatalogMatcher
+from assistant.compose.need_kinds import kinds_for_request
+from assistant.compose.needs_book import NeedsBook
+from assistant.compose.needs_match import Kind
 from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scorer, Scores
 from assistant.compose.selection import best_subset
@@ -55,8 +60,12 @@ class BundleComposer:
     """Composes bundles over one loaded `ShopIndex`. Thread-safe for reads; deterministic
     (same inputs, same bundle)."""
 
-    def __init__(self, index: ShopIndex, config: ComposerConfig | None = None) -> None:
+    def __init__(self, index: ShopIndex, config: ComposerConfig | None = None, *,
+                 needs: NeedsBook | None = None) -> None:
+        """`needs`: the shop's needs book (occasions, persons, themes -> kinds of things);
+        without one, every need is matched by its words against item texts."""
         self.index = index
+        self.needs = needs
         self.config = config or ComposerConfig()
         self.catalog = index.catalog
         content = index.sources.get("content")
@@ -70,6 +79,8 @@ class BundleComposer:
         self.matcher = CatalogMatcher(self.catalog, content, self.config)
         self.scorer = Scorer(index, self.catalog, self.embeddings, self.config)
         self.substitutes = Substitutes(self.catalog, self.embeddings, self.config)
+        self.planner = KindPlanner(self.catalog, self.embeddings, content.text_vector, index.blend,
+                                   index.sources.get("popularity"))
         self._memory: dict[int, tuple[weakref.ref[Bundle], BundleContext]] = {}
         self._lock = threading.Lock()
 
@@ -117,24 +128,74 @@ class BundleComposer:
                 budget: float | None = None, *, exclude_ids: Iterable[str] = (),
                 exclude_terms: Iterable[str] = (), size: int | None = None,
                 user_id: str | None = None, profile: Profile | None = None,
-                locked: Sequence[str] = (), allow_similar: bool = False) -> Composition:
+                locked: Sequence[str] = (), allow_similar: bool = False, guests: int | None = None,
+                item_cap: float | None = None, cheapest: bool = False,
+                request_text: str | None = None) -> Composition:
         """A bundle for anchor item ids and/or a need, within a budget (hard).
 
         Anchors are included (role "anchor") and count towards `size` and the total, since
         the shopper buys them. `size` defaults to `config.size` (at least one more than the
         anchors and locked items). Unknown ids come back in `unresolved`.
+
+        A need the needs book knows (an occasion, a person, a theme; matched on
+        `request_text`, the shopper's words, when given) is filled kind by kind
+        (`KindPlanner`): `guests` sets quantities of per-guest kinds, a budget is a target,
+        `cheapest` asks for the cheapest sensible bundle. `item_cap` bounds every unit price.
         """
+        if need and need.strip() and not anchors and not locked and self.needs is not None:
+            by_kinds = self._compose_by_kinds(need.strip(), request_text, budget, exclude_ids, exclude_terms,
+                                              size, user_id, profile, guests, item_cap, cheapest)
+            if by_kinds is not None:
+                return by_kinds
         plan = self._plan(anchors, need, budget, exclude_ids, exclude_terms, size, user_id,
                           profile, locked, allow_similar)
         if isinstance(plan, Composition):
             return plan
         fixed, scores, size_total, ctx, extra = plan
+        if item_cap is not None:
+            ctx = dataclasses.replace(ctx, item_cap=item_cap)
         items = self.choose(fixed, scores, ctx, profile, budget, size_total,
                             allow_similar=allow_similar)
         assert items is not None  # _plan checked the budget against the fixed items
         bundle = self.remember(Bundle(tuple(items), need=scores.need, budget=budget),
                                 ctx.seen(*(bi.item.item_id for bi in items)))
         return Composition(bundle, context=self.context_of(bundle), **extra)
+
+    def kinds_for(self, text: str, need: str | None = None) -> tuple[list[Kind], tuple[str, ...]]:
+        """(the kinds this shop can fill for what the shopper said, the needs' style words);
+        see `need_kinds.kinds_for_request`. No kinds without a needs book."""
+        if self.needs is None:
+            return [], ()
+        return kinds_for_request(self.needs, self.planner, self.matcher, self.index.embedder.encode,
+                                 text, need)
+
+    def _compose_by_kinds(self, need: str, request_text: str | None, budget: float | None,
+                          exclude_ids: Iterable[str], exclude_terms: Iterable[str], size: int | None,
+                          user_id: str | None, profile: Profile | None, guests: int | None,
+                          item_cap: float | None, cheapest: bool) -> Composition | None:
+        if budget is not None and not (budget > 0 and math.isfinite(budget)):
+            raise BundleError(f"a budget must be a positive amount, got {budget}")
+        kinds, style = self.kinds_for(request_text or need, need)
+        if len(kinds) < 2:
+            return None
+        user_id = user_id if user_id is not None else (profile.user_id if profile else None)
+        ctx = BundleContext(frozenset(exclude_ids), tuple(t for t in exclude_terms if t.strip()),
+                            user_id, False, item_cap=item_cap)
+        banned = ctx.banned(profile)
+        items_of = self.catalog.items
+
+        def allowed(row: int) -> bool:
+            return items_of[row].item_id not in banned and not self.term_excluded(row, ctx)
+
+        wanted = self.config.size if size is None else max(int(size), 1)
+        request = KindRequest(tuple(kinds), need, min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap,
+                              cheapest, style)
+        chosen = self.planner.plan(request, allowed)
+        if chosen is None:
+            return None
+        bundle = self.remember(Bundle(tuple(chosen), need=need, budget=budget),
+                               ctx.seen(*(bi.item.item_id for bi in chosen)))
+        return Composition(bundle, context=self.context_of(bundle))
 
     def tiers(self, anchors: Sequence[str] = (), need: str | None = None,
               budget: float | None = None, *, exclude_ids: Iterable[str] = (),
@@ -157,13 +218,13 @@ class BundleComposer:
                                    plan.alternatives, plan.best_similarity)
             raise BundleError("; ".join(plan.notes))
         fixed, scores, size_total, ctx, _ = plan
-        fixed_cost = sum(bi.item.price or 0.0 for bi in fixed)
+        fixed_cost = sum(bi.cost for bi in fixed)
         pool = self._pool(scores, fixed, ctx, profile, budgeted=True, allow_similar=False)
         if budget is not None:
             reference = budget - fixed_cost
         else:
             base = self.choose(fixed, scores, ctx, profile, None, size_total, pool=pool) or fixed
-            reference = sum(bi.item.price or 0.0 for bi in base) - fixed_cost
+            reference = sum(bi.cost for bi in base) - fixed_cost
         prices = self._prices[pool] if pool else np.zeros(0)
         unit = float(np.median(prices)) if len(prices) else 1.0
         out: dict[str, Bundle] = {}
@@ -219,7 +280,7 @@ class BundleComposer:
             if not no_match:
                 extra["notes"] = (*notes, "nothing to build a bundle from: name an item or a need")
             return Composition(None, context=ctx, **extra)
-        fixed_cost = sum(bi.item.price or 0.0 for bi in fixed)
+        fixed_cost = sum(bi.cost for bi in fixed)
         if budget is not None and fixed_cost > budget + 1e-9:
             extra["notes"] = (*notes, f"the items you asked for cost {price_text(round(fixed_cost, 2))}, "
                                       f"over the {price_text(budget)} budget")
@@ -244,6 +305,8 @@ class BundleComposer:
             if self.catalog.items[i].item_id in banned or self.term_excluded(i, ctx):
                 continue
             if budgeted and not np.isfinite(self._prices[i]):
+                continue
+            if ctx.item_cap is not None and (not np.isfinite(self._prices[i]) or ctx.over_cap(self._prices[i])):
                 continue
             if self._conflicts(i, refs, pool, asked, allow_similar):
                 continue
@@ -281,7 +344,7 @@ class BundleComposer:
         `cap` replaces `max_per_category`, `pool`/`utility` replace the candidate pool and
         the scores the selection maximises."""
         fixed = list(fixed)
-        fixed_cost = sum(bi.item.price or 0.0 for bi in fixed)
+        fixed_cost = sum(bi.cost for bi in fixed)
         if budget is not None and fixed_cost > budget + 1e-9:
             return None
         n_free = size - len(fixed)

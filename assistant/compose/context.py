@@ -29,9 +29,15 @@ class BundleContext:
     user_id: str | None = None
     allow_similar: bool = False
     shown: frozenset[str] = frozenset()
+    # "nothing over £10 each": no pick may cost more per unit (edits keep it too)
+    item_cap: float | None = None
 
     def seen(self, *item_ids: str) -> BundleContext:
         return dataclasses.replace(self, shown=self.shown | frozenset(item_ids))
+
+    def over_cap(self, price: float) -> bool:
+        """Does a unit price break the shopper's per-item cap?"""
+        return self.item_cap is not None and price > self.item_cap + 1e-9
 
     def banned(self, profile: Profile | None) -> set[str]:
         """Item ids no pick may be: the excluded ones, and the profile's rejected and cart
@@ -45,13 +51,13 @@ class BundleContext:
     def to_dict(self) -> dict[str, Any]:
         return {"exclude_ids": sorted(self.exclude_ids), "exclude_terms": list(self.exclude_terms),
                 "user_id": self.user_id, "allow_similar": self.allow_similar,
-                "shown": sorted(self.shown)}
+                "shown": sorted(self.shown), "item_cap": self.item_cap}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BundleContext:
         return cls(frozenset(data.get("exclude_ids", ())), tuple(data.get("exclude_terms", ())),
                    data.get("user_id"), bool(data.get("allow_similar", False)),
-                   frozenset(data.get("shown", ())))
+                   frozenset(data.get("shown", ())), data.get("item_cap"))
 
 
 def bundle_diff(before: Bundle, after_items: Sequence[BundleItem]) -> BundleDiff:

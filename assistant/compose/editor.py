@@ -74,7 +74,7 @@ class BundleEditor:
         ctx = self._context(bundle, context)
         current = bundle.total
         fixed = self._fixed(bundle)
-        fixed_cost = round(sum(bi.item.price or 0.0 for bi in fixed), 2)
+        fixed_cost = round(sum(bi.cost for bi in fixed), 2)
         if budget is None:
             target = math.floor(current * self.config.cheaper_ratio * 100 + 1e-6) / 100
             if fixed_cost > target:  # cannot reach the ratio: anything strictly cheaper will do
@@ -91,7 +91,7 @@ class BundleEditor:
         items = self._rebuild(bundle, context=ctx, profile=profile, budget=target,
                               size=len(bundle.items), fixed=fixed,
                               keep=[bi.item.item_id for bi in bundle.items])
-        if items is None or round(sum(bi.item.price or 0.0 for bi in items), 2) >= current:
+        if items is None or round(sum(bi.cost for bi in items), 2) >= current:
             raise BundleError(f"nothing cheaper fits: every alternative costs more than "
                               f"{price_text(target)}")
         return self._finish(bundle, items, ctx, budget=target)
@@ -170,10 +170,10 @@ class BundleEditor:
         if size > MAX_BUNDLE_SIZE:
             raise BundleError(f"a bundle holds at most {MAX_BUNDLE_SIZE} items; remove one first")
         items = [*bundle.items, *added]
-        total = sum(bi.item.price or 0.0 for bi in items)
+        total = sum(bi.cost for bi in items)
         if bundle.budget is not None and total > bundle.budget + 1e-9:
             fixed = [*self._fixed(bundle), *added]
-            fixed_cost = sum(bi.item.price or 0.0 for bi in fixed)
+            fixed_cost = sum(bi.cost for bi in fixed)
             if fixed_cost > bundle.budget + 1e-9:
                 raise BundleError(
                     f"adding {', '.join(bi.item.title for bi in added)} takes the items you chose to "
@@ -216,7 +216,7 @@ class BundleEditor:
         if not (budget > 0 and math.isfinite(budget)):
             raise BundleError(f"a budget must be a positive amount, got {budget}")
         fixed = self._fixed(bundle)
-        fixed_cost = round(sum(bi.item.price or 0.0 for bi in fixed), 2)
+        fixed_cost = round(sum(bi.cost for bi in fixed), 2)
         if fixed_cost > budget:
             raise BundleError(f"the items you asked for or locked already cost "
                               f"{price_text(fixed_cost)}, over {price_text(budget)}")
@@ -269,7 +269,7 @@ class BundleEditor:
                       for i in self.composer.items_titled(t))
         refs = self.catalog.indices([bi.item.item_id for bi in keep], strict=False)
         gone = self.catalog.index_of.get(removed.item.item_id) if removed is not None else None
-        room = None if budget is None else budget - sum(bi.item.price or 0.0 for bi in keep)
+        room = None if budget is None else budget - sum(bi.cost for bi in keep)
         used = Counter(bi.item.category for bi in keep if bi.item.category)
         for i in scores.ranked():
             i = int(i)
@@ -295,7 +295,7 @@ class BundleEditor:
         others = self.catalog.indices([bi.item.item_id for bi in bundle.items
                                        if bi.item.item_id != anchor.item.item_id], strict=False)
         room = None if bundle.budget is None else (
-            bundle.budget - bundle.total + (anchor.item.price or 0.0))
+            bundle.budget - bundle.total + anchor.cost)
         for i, sim in self.composer.content.similar_to_item(pos, k=200):
             item = self.catalog.items[i]
             if item.item_id in banned or self.composer.term_excluded(i, context):

@@ -93,6 +93,10 @@ class CatalogMatcher:
         order = np.lexsort((np.arange(len(masked)), -masked))[:k]
         return tuple(self.catalog.items[i] for i in order if np.isfinite(masked[i]))
 
+    def items_with_word(self, word: str) -> list[int]:
+        """Rows whose titles have this word (stemmed: "candles" finds "Candle")."""
+        return self._vocab_titles(stem(word.lower()))
+
     def items_titled(self, title: str) -> list[int]:
         """Rows of the items with exactly this title (case and punctuation aside)."""
         return list(self._by_title.get(" ".join(tokens(title)), []))

@@ -37,6 +37,12 @@ from assistant.dialogue.session import ConversationState, bundle_from_state, bun
 from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
+from assistant.understand.amounts import (
+    item_cap_in,
+    party_size_in,
+    wants_cheapest,
+    without_item_cap,
+)
 from assistant.understand.need_text import kind_mention, tidy_need, wanted_things
 from assistant.understand.slots import (
     asks_about_cart,
@@ -100,13 +106,18 @@ class Actions:
         def compose_bundle(anchors: list[str], need: str | None = None, budget: float | None = None,
                            exclude_terms: list[str] | None = None, size: int | None = None,
                            user_id: str | None = None, exclude_ids: list[str] | None = None,
-                           profile: dict[str, Any] | None = None) -> Composition:
-            """Compose a bundle (exact budget, no substitutes, category spread); the session
-            profile (cart, liked, rejected) seeds CF and nudges scores."""
+                           profile: dict[str, Any] | None = None, guests: int | None = None,
+                           item_cap: float | None = None, cheapest: bool = False,
+                           request_text: str | None = None) -> Composition:
+            """Compose a bundle (exact budget, no substitutes, category spread); an occasion,
+            person or theme the needs book knows is filled kind by kind (quantities for
+            `guests`); the session profile (cart, liked, rejected) seeds CF and nudges scores."""
             return self.composer.compose(anchors, need, budget, exclude_ids=exclude_ids or (),
                                          exclude_terms=exclude_terms or (), size=size or self.bundle_size,
                                          user_id=user_id,
-                                         profile=Profile.from_dict(profile) if profile is not None else None)
+                                         profile=Profile.from_dict(profile) if profile is not None else None,
+                                         guests=guests, item_cap=item_cap, cheapest=cheapest,
+                                         request_text=request_text)
 
         return [StructuredTool.from_function(f) for f in (search_catalog, complete_basket, compose_bundle)]
 
@@ -255,11 +266,15 @@ class Actions:
         for anchor in anchors:  # an item the shopper names is one they like: it seeds later bundles
             profile.observe("liked", anchor)
         budget = request.budget if request.budget is not None else state.constraints.get("budget")
+        item_cap = item_cap_in(text)
+        if item_cap is not None and budget == item_cap and budget_in(without_item_cap(text)) is None:
+            budget = None  # "nothing over £10 each" caps each item; it is no budget for the bundle
         excluded, fresh_only = self._session_limits(request, state, need, anchors, profile)
         composition: Composition = self.tools["compose_bundle"].invoke({
             "anchors": anchors, "need": need, "budget": budget, "exclude_terms": list(excluded),
             "size": request.size, "user_id": state.user_id, "exclude_ids": fresh_only,
-            "profile": profile.to_dict()})
+            "profile": profile.to_dict(), "guests": request.party_size or party_size_in(text),
+            "item_cap": item_cap, "cheapest": wants_cheapest(text), "request_text": text or None})
         state.constraints = {"budget": budget, "need": need, "exclude": list(excluded)}
         if composition.bundle is None:
             if composition.over_budget:

@@ -90,8 +90,10 @@ class CartAndAnswers:
         picked = list({it.item_id: it for it in picked}.values())
         profile = self.shop.profile(state)
         self.cart_tool.invoke({"item_ids": [it.item_id for it in picked]})
+        # a bundle line of several units (six cups for six guests) goes in as that many
+        quantities = {bi.item.item_id: bi.quantity for bi in bundle.items} if bundle else {}
         for item in picked:
-            state.add_to_cart(CartLine(item.item_id, item.title, item.price))
+            state.add_to_cart(CartLine(item.item_id, item.title, item.price, quantities.get(item.item_id, 1)))
             profile.observe("added_to_cart", item.item_id)
         state.profile = profile.to_dict()
         total = sum((line.price or 0.0) * line.quantity for line in state.cart_lines())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from assistant.compose.composer import BundleComposer, ComposerConfig
+from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
 from assistant.dialogue.session import ConversationState, SessionStore
@@ -48,6 +49,10 @@ class AssistantConfig(Config):
         its absence is an error, never a silent fall-back to the untuned model), "none" to
         serve the bare base model on purpose (None from Python means the same), or the
         folder of another adapter written by `cartsmith finetune`.
+    needs: the needs book (occasions, persons, themes -> the kinds of things that serve
+        them; docs/NEEDS.md): "shipped" (data/needs/gift_and_home.yaml, written for a gift
+        and homeware shop), a path to the shop's own file, or "none" (every need matched by
+        its words against item texts only).
     """
 
     index: str | None = None
@@ -67,6 +72,7 @@ class AssistantConfig(Config):
     write_deadline_s: float = 2.5
     max_input_chars: int = 2_000
     max_turns_per_session: int = 200
+    needs: str = SHIPPED
 
     def validate(self) -> None:
         check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
@@ -80,6 +86,13 @@ class AssistantConfig(Config):
 
     def sessions_path(self) -> Path:
         return Path(self.sessions) if self.sessions else cache_dir() / "sessions.sqlite3"
+
+    def needs_book(self) -> NeedsBook | None:
+        """The needs book to compose with (None for "none"); a bad file is an error that
+        names the file, the need and the field."""
+        if self.needs == NO_ADAPTER:
+            return None
+        return NeedsBook.load(shipped_needs_path() if self.needs == SHIPPED else self.needs)
 
     def adapter_path(self) -> str | None:
         """The adapter folder to serve, or None for the bare base model (adapter "none")."""
@@ -107,7 +120,10 @@ class Assistant:
         self.config = config = config or AssistantConfig()
         self.index = index or ShopIndex.load(config.index_path())
         self.store = store or SessionStore(config.sessions_path())
-        self.composer = BundleComposer(self.index, ComposerConfig(size=config.bundle_size))
+        needs = config.needs_book()
+        if needs is not None:
+            needs.warm(self.index.embedder.encode)  # embed the needs' phrases now, not on a first turn
+        self.composer = BundleComposer(self.index, ComposerConfig(size=config.bundle_size), needs=needs)
         needs_model = parser is None or (writer is None and config.writer == "model")
         if llm is None and needs_model:
             from assistant.llm.generation import LLMConfig, load_model

@@ -87,7 +87,7 @@ def bundle_from_state(data: Mapping[str, Any], catalog: Catalog) -> Bundle:
         item = catalog.get(entry["item_id"])
         reasons = tuple(Evidence(e["kind"], e["text"], e.get("numbers", {})) for e in entry.get("evidence", []))
         items.append(BundleItem(item, reasons, entry.get("role", "complement"), bool(entry.get("locked")),
-                                float(entry.get("score", 0.0))))
+                                float(entry.get("score", 0.0)), int(entry.get("quantity", 1))))
     diff = data.get("diff") or {}
     return Bundle(tuple(items), data.get("need"), data.get("budget"),
                   BundleDiff(tuple(diff.get("added", ())), tuple(diff.get("removed", ())), diff.get("total_before")),

@@ -33,7 +33,9 @@ class EvidenceOut(BaseModel):
 class BundleItemOut(BaseModel):
     item_id: str
     title: str
-    price: float | None
+    price: float | None = Field(description="unit price")
+    quantity: int = Field(1, description="units the bundle suggests (6 cups for six guests)")
+    line_total: float = Field(0.0, description="quantity x unit price, computed by code")
     reasons: list[str]
     category: str = ""
     role: str = "complement"

@@ -85,7 +85,9 @@ def format_reply(reply: Any) -> str:
         lines.append("Bundle:")
         for n, bi in enumerate(bundle.items, start=1):
             lock = " (kept)" if bi.locked else ""
-            lines.append(f"  {n}. {bi.item.title} [{bi.item.item_id}]  {money(bi.item.price)}{lock}")
+            count = f"{bi.quantity} × " if bi.quantity > 1 else ""
+            each = " each" if bi.quantity > 1 else ""
+            lines.append(f"  {n}. {count}{bi.item.title} [{bi.item.item_id}]  {money(bi.item.price)}{each}{lock}")
             if bi.reasons:
                 lines.append(f"       why: {bi.reasons[0].text}")
         total = f"  Total: {money(bundle.total)}"

@@ -66,6 +66,19 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def quantity_prefix(item: dict[str, Any]) -> str:
+    quantity = int(item.get("quantity") or 1)
+    return f"{quantity} × " if quantity > 1 else ""
+
+
+def price_line(item: dict[str, Any]) -> str:
+    """"£3.75", or "£3.75 each · £22.50" for a line of several units."""
+    quantity = int(item.get("quantity") or 1)
+    if quantity == 1 or item.get("price") is None:
+        return money(item.get("price"))
+    return f"{money(item.get('price'))} each · {money(item.get('line_total'))}"
+
+
 def render_card(item: dict[str, Any], n: int) -> str:
     reasons = item.get("reasons") or []
     evidence = item.get("evidence") or [{"kind": "", "text": r} for r in reasons]
@@ -77,9 +90,9 @@ def render_card(item: dict[str, Any], n: int) -> str:
         role = (role + " · kept").strip(" ·")
     return (
         f"<div class='cs-card' data-item-id='{esc(item.get('item_id', ''))}'>"
-        f"<h4>{n}. {esc(item.get('title', ''))}"
+        f"<h4>{n}. {esc(quantity_prefix(item))}{esc(item.get('title', ''))}"
         + (f"<span class='cs-role'>{esc(role)}</span>" if role else "") + "</h4>"
-        f"<div class='cs-price'>{esc(money(item.get('price')))}</div>"
+        f"<div class='cs-price'>{esc(price_line(item))}</div>"
         + (f"<p class='cs-reason'>{esc(reasons[0])}</p>" if reasons else "")
         + (f"<details class='cs-why'><summary>Why this item</summary><ul>{why}</ul></details>" if why else "")
         + "</div>"
@@ -263,7 +276,7 @@ def build_ui(assistant: Any) -> gr.Blocks:
             try:
                 lines = None
                 for item in chosen:
-                    lines = assistant.add_to_cart(session_id, item["item_id"])
+                    lines = assistant.add_to_cart(session_id, item["item_id"], int(item.get("quantity") or 1))
             except CartsmithError as exc:
                 return [gr.skip(), gr.skip(), f"⚠️ {esc(exc)}", session_id]
             names = ", ".join(item["title"] for item in chosen) if len(chosen) < 3 else f"{len(chosen)} items"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.records import MAX_BUDGET, MAX_BUNDLE_SIZE
+from assistant.records import MAX_BUDGET, MAX_BUNDLE_SIZE, MAX_PARTY_SIZE
 
 _AMOUNT = r"(\d{1,6}(?:[.,]\d{1,2})?)"
 BUDGET_PATTERNS = [
@@ -57,3 +57,61 @@ def number_in(value: float, text: str) -> bool:
              "nine": 9, "ten": 10, "a dozen": 12, "twelve": 12, "twenty": 20}
     lowered = text.lower()
     return any(float(n) == float(value) and re.search(rf"\b{w}\b", lowered) for w, n in words.items())
+
+
+# -- per-item caps, the cheapest, party sizes ------------------------------------------------
+_NUMBER_WORD_VALUES = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                       "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a dozen": 12, "twenty": 20}
+_GUEST_NOUN = (r"(?:people|persons|guests|friends|kids|children|adults|girls|boys|ladies|lads|"
+               r"of us|mates|family members|grown-?ups|little ones)")
+# Rule "per-item cap": a price limit on each item, not on the whole bundle.
+#   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item"
+ITEM_CAP = re.compile(
+    rf"(?:(?:£\s?|gbp\s?){_AMOUNT}|{_AMOUNT}\s*(?:pounds?|quid))\s*"
+    r"(?:max(?:imum)?\s*)?(?:each|apiece|a piece|an item|per item|per thing|per gift)\b"
+    rf"|\b(?:each|every item|per item|any item|each item|each thing)\s+(?:under|below|no more than|"
+    rf"max(?:imum)?|at most|up to|less than|not over)\s*(?:£\s?)?{_AMOUNT}", re.I)
+# Rule "cheapest": the shopper wants the lowest total, not the budget used.
+#   "the cheapest possible birthday bundle", "as cheap as possible", "on a shoestring"
+CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?:price|cost)|"
+                      r"least expensive|on a shoestring|rock[- ]bottom)\b", re.I)
+# Rule "party size": how many the bundle serves.
+#   "for six friends", "for 8 kids", "a tea party for two", "party of 10", "there'll be 12 of us"
+PARTY = re.compile(
+    rf"\bfor\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?]|$|\s+(?:and|with|please|people|at|on|this|next))))"
+    rf"|\bparty of\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\b"
+    rf"|\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\s+{_GUEST_NOUN}", re.I)
+
+
+def item_cap_in(text: str) -> float | None:
+    """The most each item may cost, when the shopper says so ("nothing over £10 each")."""
+    match = ITEM_CAP.search(text.replace("’", "'"))
+    if not match:
+        return None
+    value = float(next(g for g in match.groups() if g).replace(",", "."))
+    return value if 0 < value <= MAX_BUDGET else None
+
+
+def without_item_cap(text: str) -> str:
+    """The text with its per-item cap phrase removed (what is left may state a budget)."""
+    return ITEM_CAP.sub(" ", text)
+
+
+def wants_cheapest(text: str) -> bool:
+    return CHEAPEST.search(text) is not None
+
+
+def party_size_in(text: str) -> int | None:
+    """How many guests or people the bundle is for, when the words say ("for six friends")."""
+    for match in PARTY.finditer(text.replace("’", "'")):
+        said = next(g for g in match.groups() if g).lower()
+        value = int(said) if said.isdigit() else _NUMBER_WORD_VALUES[said]
+        if 1 <= value <= MAX_PARTY_SIZE and not _is_money_at(text, match.start()):
+            return value
+    return None
+
+
+def _is_money_at(text: str, start: int) -> bool:
+    """"for 20" right after a money word is an amount ("a budget for 20"), not a party."""
+    before = text[max(0, start - 12):start].lower()
+    return bool(re.search(r"(?:budget|£|spend|pounds?|quid)\s*$", before))

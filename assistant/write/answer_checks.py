@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from assistant.records import Bundle
+from assistant.records import Bundle, BundleItem
 from assistant.write.answer_claims import claim_violation
 
 Claims = Sequence[frozenset[str]] | None  # per item: the claim classes its evidence supports
@@ -95,6 +95,14 @@ def check_reasons(text: str, facts: Sequence[str | frozenset[str]], claims: Clai
     return True
 
 
+def item_label(bi: BundleItem) -> str:
+    """How code names a bundle line: "Title (£2.10)", or with a quantity
+    "6 × Title (£2.10 each, £12.60)". The model never writes names, quantities or prices."""
+    if bi.quantity == 1:
+        return f"{bi.item.title} ({format_price(bi.item.price)})"
+    return f"{bi.quantity} × {bi.item.title} ({format_price(bi.item.price)} each, {format_price(bi.cost)})"
+
+
 def substitute(text: str, bundle: Bundle) -> str:
     """Replace each "[n] reason" line with "n. Title (£price) — reason"; drop stray slots."""
     opening, slots = parse_slot_lines(text)
@@ -102,7 +110,7 @@ def substitute(text: str, bundle: Bundle) -> str:
     for n, bi in enumerate(bundle.items, 1):
         for reason in slots.get(n, []):
             reason = ANY_SLOT.sub("", reason).strip(" -—:")
-            out.append(f"{n}. {bi.item.title} ({format_price(bi.item.price)}) — {reason}")
+            out.append(f"{n}. {item_label(bi)} — {reason}")
     return "\n".join(out)
 
 
@@ -111,7 +119,7 @@ def is_grounded(final: str, bundle: Bundle, other_titles: Iterable[str] = ()) ->
     price in it is one code rendered for a bundle item right after its title."""
     rest = final
     for bi in bundle.items:
-        named = f"{bi.item.title} ({format_price(bi.item.price)})"
+        named = item_label(bi)
         if rest.count(named) != 1:
             return False
         rest = rest.replace(named, "\x00")

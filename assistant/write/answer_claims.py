@@ -23,6 +23,10 @@ CLAIMS: dict[str, re.Pattern[str]] = {
     "locked": re.compile(r"\b(?:kept|staying in|as (?:you )?asked)\b"),
     # "your pick" as the other end of a pairing: only when the shopper picked an item
     "pick": re.compile(r"\byour (?:pick|choice|item)\b"),
+    # a role for the occasion ("the centrepiece", "for your guests"): only from the needs
+    # book's role for this item, never invented for an item picked by co-purchase or style
+    "role": re.compile(r"\b(?:centre ?piece|center ?piece|for (?:your|each|every|all the|the) guests?"
+                       r"|per guest|one each)\b"),
 }
 
 # evidence kind -> the claim classes it supports
@@ -32,6 +36,7 @@ KIND_CLAIMS: dict[str, frozenset[str]] = {
     "popular": frozenset({"popular"}),
     "anchor": frozenset({"anchor", "pick"}),
     "locked": frozenset({"locked"}),
+    "role": frozenset({"role"}),
 }
 
 

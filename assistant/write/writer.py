@@ -133,6 +133,8 @@ def template_reason(bi: BundleItem, variant: int = 0, picked: bool = True) -> st
         bank = wording.REASON_LOCKED if bi.locked else wording.REASON_GENERIC
         return _pick(bank, bi.item.item_id, variant)
     fact = item_fact(bi)
+    if ev.kind == "role":  # the item's role for the need, from the needs book, quantities by code
+        return fact[:1].lower() + fact[1:] + "."
     if ev.kind == "similar_text" and fact == NAMING_FACTS["similar_text"]:
         return _pick(wording.REASON_SIMILAR, bi.item.item_id, variant)
     if ev.kind in NAMING_FACTS and fact == NAMING_FACTS[ev.kind]:

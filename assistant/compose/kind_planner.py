@@ -1,0 +1,260 @@
+"""A bundle filled kind by kind: the things an occasion, a person or a theme takes.
+
+"A tea party for six, £40" is not served by the items whose titles say "tea party" (a card,
+wrapping paper) but by a cake stand, six cups and saucers, plates and napkins. The needs
+book (`needs_book`) says which kinds of things serve a need; this module fills them from the
+catalog:
+
+  * each kind's candidates are the titles that fit it (its synonyms, `Kind.fits_title`),
+    ranked by how well the item suits the need (embedding cosine to "kind for need" plus
+    the need's style words), how often the shop sells it (popularity) and how often it is
+    bought with the centrepiece's best match (collaborative filtering);
+  * a kind worn per guest gets a quantity: six guests, six cups, or one "set of 6";
+  * the selection is exact under the budget (`best_subset`, costs = quantity x price, at most
+    one item per kind); a stated budget is a target, not only a ceiling, so pricier fits
+    gain a little, and "the cheapest" turns that round; a per-item cap filters the pool;
+  * every line carries its role for the need as its first reason, then real evidence.
+
+No language model: the kinds come from data, the items and quantities from code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from assistant.compose.blas_threads import one_blas_thread
+from assistant.compose.needs_match import Kind
+from assistant.compose.scoring import normalised
+from assistant.compose.selection import best_subset
+from assistant.records import BundleItem
+from retrieval.blend import BlendSource
+from retrieval.catalog import Catalog
+from retrieval.records import Evidence, Query
+
+# "Set of 6", "pack of 12", "box of 24", "6 piece", "set/4", "12 pc": how many pieces one
+# unit of a title holds (a per-guest kind is bought by the set, not piece by piece).
+_PACK = re.compile(r"\b(?:set|pack|box|bag|tub)\s*(?:of|/)\s*(\d{1,3})\b|\b(\d{1,3})\s*(?:pc|pcs|piece|pieces)\b",
+                   re.IGNORECASE)
+ROLE_EVIDENCE_KIND = "role"
+
+
+def pieces_per_unit(title: str) -> int:
+    """Pieces in one unit of this product, from its title (1 when it says none)."""
+    match = _PACK.search(title)
+    if not match:
+        return 1
+    return max(1, int(match.group(1) or match.group(2)))
+
+
+def quantity_for(kind: Kind, guests: int | None, title: str) -> int:
+    """Units to buy of an item of `kind` for `guests` (1 for a kind not worn per guest)."""
+    if not kind.per_guest or not guests:
+        return 1
+    return max(1, math.ceil(guests * kind.per_guest / pieces_per_unit(title)))
+
+
+def role_evidence(kind: Kind, quantity: int, guests: int | None) -> Evidence:
+    """The item's role for the need, as the shopper reads it, with the quantity's reason."""
+    if kind.per_guest and guests and quantity > 1:
+        text = f"{kind.role}: {quantity} for {guests} guests"
+        return Evidence(ROLE_EVIDENCE_KIND, text, {"quantity": float(quantity), "guests": float(guests)})
+    if kind.per_guest and guests:
+        text = f"{kind.role}: one set for {guests} guests"
+        return Evidence(ROLE_EVIDENCE_KIND, text, {"guests": float(guests)})
+    return Evidence(ROLE_EVIDENCE_KIND, kind.role, {})
+
+
+@dataclasses.dataclass(frozen=True)
+class KindRequest:
+    """What the shopper asked for, as the planner needs it."""
+
+    kinds: tuple[Kind, ...]
+    need: str
+    size: int
+    budget: float | None = None
+    guests: int | None = None
+    item_cap: float | None = None
+    cheapest: bool = False
+    style_words: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannerWeights:
+    """How candidates of a kind are ranked, and how much a stated budget pulls the total up.
+
+    relevance (cosine to "kind for need", 0..1 within the kind) carries most weight; a
+    style word of the need in the title (a cat on a cat lover's mug) adds `style`; the
+    shop's best sellers add up to `popularity`; items bought with the centrepiece's best
+    match add up to `co_purchase`. `centrepiece` keeps the centrepiece in the bundle.
+    `spend`: a budgeted bundle gains spend x cost / budget, so between two fits the fuller
+    one wins and the total lands between about half and all of the budget; "the cheapest"
+    loses it instead.
+    """
+
+    relevance: float = 1.0
+    style: float = 0.25
+    popularity: float = 0.3
+    co_purchase: float = 0.4
+    centrepiece: float = 1.0
+    spend: float = 1.2
+    per_kind: int = 6
+
+
+@dataclasses.dataclass(frozen=True)
+class _Candidate:
+    row: int
+    kind: int
+    quantity: int
+    cost: float
+    value: float
+
+
+class KindPlanner:
+    """Fills the kinds of a need from one catalog (see the module's docstring)."""
+
+    def __init__(self, catalog: Catalog, embeddings: np.ndarray, text_vector: Callable[[str], np.ndarray],
+                 blend: BlendSource, popularity: object | None,
+                 weights: PlannerWeights | None = None) -> None:
+        self.catalog = catalog
+        self.embeddings = embeddings
+        self.text_vector = text_vector
+        self.blend = blend
+        self.weights = weights or PlannerWeights()
+        self._prices = catalog.prices
+        self._titles = [item.title for item in catalog.items]
+        self._popularity = self._popularity_scores(popularity)
+
+    def _popularity_scores(self, popularity: object | None) -> np.ndarray:
+        score = getattr(popularity, "score", None)
+        if score is None:  # a shop without a popularity source ranks by fit alone
+            return np.zeros(len(self.catalog))
+        with one_blas_thread():
+            raw = np.asarray(score(Query()), dtype=np.float64)
+        return normalised(raw, [])
+
+    def kind_rows(self, kind: Kind) -> list[int]:
+        """Catalog rows whose titles fit the kind."""
+        return [row for row, title in enumerate(self._titles) if kind.fits_title(title)]
+
+    def fillable(self, kinds: Sequence[Kind]) -> list[Kind]:
+        """The kinds this catalog has at least one item of."""
+        return [kind for kind in kinds if self.kind_rows(kind)]
+
+    def plan(self, request: KindRequest, allowed: Callable[[int], bool],
+             fixed_cost: float = 0.0) -> list[BundleItem] | None:
+        """The chosen items, kind by kind, in the kinds' order; None when fewer than two
+        kinds can be filled (the caller composes the usual way)."""
+        candidates, seed = self._candidates(request, allowed)
+        filled = sorted({c.kind for c in candidates})
+        if len(filled) < 2:
+            return None
+        chosen = self._select(candidates, request, fixed_cost)
+        if len(chosen) < 2:
+            return None
+        return self._bundle_items(chosen, request, seed)
+
+    # -- candidates ------------------------------------------------------------------------
+    def _candidates(self, request: KindRequest, allowed: Callable[[int], bool]
+                    ) -> tuple[list[_Candidate], int | None]:
+        """Each kind's best candidates, and the row whose co-purchases rank them (the
+        first filled kind's best fit: the centrepiece when there is one)."""
+        weights = self.weights
+        taken: set[int] = set()
+        per_kind: list[list[tuple[int, float]]] = []
+        for kind in request.kinds:
+            rows = [row for row in self.kind_rows(kind) if row not in taken and allowed(row)]
+            if request.budget is not None or request.item_cap is not None:
+                rows = [row for row in rows if np.isfinite(self._prices[row])]
+            if request.item_cap is not None:
+                rows = [row for row in rows if self._prices[row] <= request.item_cap + 1e-9]
+            if not rows:
+                per_kind.append([])
+                continue
+            cosine = self.embeddings[rows] @ self.text_vector(f"{kind.name} for {request.need}")
+            low, high = float(cosine.min()), float(cosine.max())
+            relevance = (cosine - low) / (high - low) if high > low else np.ones(len(rows))
+            scored = []
+            for position, row in enumerate(rows):
+                value = weights.relevance * float(relevance[position])
+                value += weights.popularity * float(self._popularity[row])
+                if request.style_words and _has_style(self._titles[row], request.style_words):
+                    value += weights.style
+                scored.append((row, value))
+            scored.sort(key=lambda pair: (-pair[1], pair[0]))
+            best = scored[: weights.per_kind]
+            taken.update(row for row, _ in best)
+            per_kind.append(best)
+        seed = next((scored[0][0] for scored in per_kind if scored), None)
+        co_bought = self._co_purchase(seed)
+        out: list[_Candidate] = []
+        for kind_index, (kind, scored) in enumerate(zip(request.kinds, per_kind, strict=True)):
+            for row, value in scored:
+                quantity = quantity_for(kind, request.guests, self._titles[row])
+                price = float(self._prices[row]) if np.isfinite(self._prices[row]) else 0.0
+                value += weights.co_purchase * float(co_bought[row])
+                if kind.centrepiece:
+                    value += weights.centrepiece
+                out.append(_Candidate(row, kind_index, quantity, round(quantity * price, 2), value))
+        return out, seed
+
+    def _co_purchase(self, seed: int | None) -> np.ndarray:
+        """How often each item is bought with the seed row (CF blend, normalised)."""
+        if seed is None:
+            return np.zeros(len(self.catalog))
+        with one_blas_thread():
+            raw = np.asarray(self.blend.score(self._seed_query(seed)), dtype=np.float64)
+        return normalised(raw, [seed])
+
+    def _seed_query(self, row: int) -> Query:
+        return Query(seed_items=(self.catalog.items[row].item_id,))
+
+    # -- selection -------------------------------------------------------------------------
+    def _select(self, candidates: Sequence[_Candidate], request: KindRequest,
+                fixed_cost: float) -> list[_Candidate]:
+        weights = self.weights
+        values = np.array([c.value for c in candidates], dtype=np.float64)
+        costs_money = np.array([c.cost for c in candidates], dtype=np.float64)
+        pennies = None
+        if request.budget is not None:
+            pennies = math.floor((request.budget - fixed_cost) * 100 + 1e-6)
+            if pennies <= 0:
+                return []
+            room = max(request.budget - fixed_cost, 0.01)
+            sign = -1.0 if request.cheapest else 1.0
+            values = values + sign * weights.spend * costs_money / room
+        elif request.cheapest and len(costs_money):
+            values = values - weights.spend * costs_money / max(float(np.median(costs_money)), 0.01)
+        costs = np.ceil(costs_money * 100 - 1e-6).astype(np.int64)
+        groups = [f"kind-{c.kind}" for c in candidates]
+        caps = {group: 1 for group in groups}
+        size = min(request.size, len(set(groups)))
+        picked = best_subset(values, costs, groups, size, pennies, caps)
+        chosen = [candidates[p] for p in picked]
+        chosen.sort(key=lambda c: (c.kind, c.row))
+        return chosen
+
+    def _bundle_items(self, chosen: Sequence[_Candidate], request: KindRequest,
+                      seed: int | None) -> list[BundleItem]:
+        query = self._seed_query(seed) if seed is not None else None
+        items = []
+        for candidate in chosen:
+            kind = request.kinds[candidate.kind]
+            reasons = [role_evidence(kind, candidate.quantity, request.guests)]
+            if query is not None and candidate.row != seed:
+                with one_blas_thread():
+                    evidence = self.blend.explain(query, candidate.row)
+                reasons.extend(ev for ev in evidence if ev.numbers)
+            items.append(BundleItem(self.catalog.items[candidate.row], tuple(reasons[:3]),
+                                    role="complement", score=round(candidate.value, 4),
+                                    quantity=candidate.quantity))
+        return items
+
+
+def _has_style(title: str, style_words: Sequence[str]) -> bool:
+    lowered = title.lower()
+    return any(re.search(rf"\b{re.escape(word.lower())}", lowered) for word in style_words)
