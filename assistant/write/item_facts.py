@@ -50,6 +50,19 @@ NAMING_FACTS = {
 }
 
 
+def taste_fact(evidence: Evidence) -> str:
+    """A taste reason says whose taste it is: "matches your taste" only with the shopper's
+    own history or profile behind it; CF from other shoppers' baskets says so."""
+    text = evidence.text
+    if text.startswith(("you often buy", "in your usual price")):
+        return evidence_fact(evidence)
+    if text.startswith("matches your taste"):
+        return NAMING_FACTS["taste_profile"]
+    if text.startswith("matches the taste of shoppers"):
+        return "liked by shoppers who buy the same things"
+    return "suits what is in your basket"
+
+
 def item_fact(bi: BundleItem) -> str:
     """What the model is told about one item: "(your pick)", "(you kept this)" or a fact."""
     if bi.role == "anchor":
@@ -57,7 +70,9 @@ def item_fact(bi: BundleItem) -> str:
     ev = main_evidence(bi)
     if ev is None:
         return "(you kept this)" if bi.locked else "(a good fit)"
-    if ev.kind in NAMING_FACTS and not ev.text.startswith(("you often buy", "in your usual price")):
+    if ev.kind == "taste_profile":
+        return taste_fact(ev)
+    if ev.kind in NAMING_FACTS:
         return NAMING_FACTS[ev.kind]
     return evidence_fact(ev)
 
