@@ -1,0 +1,348 @@
+"""What a needs book holds, and how a shopper's request finds its needs.
+
+A need (an occasion, a life event, a season, a person, an interest or a theme) lists the
+kinds of things that serve it. `NeedMatcher` finds the needs a request is about by sentence
+embeddings: every need is known by its name and its example phrasings, and the request is
+read whole and in its parts ("my sister who loves candles and gardening" is also the
+person "sister" and the interests "candles" and "gardening"), so a person, an occasion and
+interests can all match at once. The needs file format is in docs/NEEDS.md; loading it,
+and merging the matched needs' kinds into the ones to fill, is `needs_book`'s job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from assistant.understand.person_and_interests import recipient_in, without_interests
+from assistant.understand.words import content_stems, stem_set
+from retrieval.errors import ConfigError
+
+__all__ = ["CROSS_MARGIN", "GROUPS", "GROUP_MARGIN", "MATCH_THRESHOLD", "PERSON_THRESHOLD", "Embed", "Kind", "Need", "NeedMatch",
+           "NeedMatcher", "RequestPart", "gist", "request_parts"]
+
+GROUPS = ("occasion", "life_event", "season", "person", "interest", "theme")
+
+# Cosine (all-MiniLM-L6-v2) between a request part and a need's name or example phrasing,
+# both without money talk and gift scaffolding (`gist`). Measured on the shipped file with
+# the probes in tests/test_needs_book.py (`python tests/test_needs_book.py` prints them):
+#   wanted needs: lowest 0.586 ("kitting out my son's student room" -> going to university),
+#     then 0.590 ("do for my nan's 80th" -> birthday present), 0.732 ("my grandad is into
+#     birds" -> bird lover), 0.744 ("decorations for a spooky party" -> halloween), 0.865
+#     ("bits for a bbq" -> barbecue), 1.0 ("a little something for a new mum" -> new mum);
+#   requests with no need in the book: highest 0.511 ("a gift" -> secret santa), then 0.464
+#     ("the Lunch Bag Red Retrospot" -> picnic), 0.388 ("hello"), 0.365 ("4 winter tyres
+#     for my car" -> winter warmth), 0.318 ("a kilo of potatoes" -> cook).
+# 0.55 sits between the two. Not separable by score and left to the request's intent:
+# "thanks, that's lovely!" (0.77 to thank you present) and "fresh salmon and lemons for
+# tonight's dinner" (0.69 to dinner party).
+MATCH_THRESHOLD = 0.55
+# Within one part of a request, needs of one group are rivals ("a wedding" is not also an
+# engagement), so only those this close to the group's best are kept; needs of other groups
+# must come within CROSS_MARGIN of the part's best ("a tea party" is no tea lover's gift,
+# "new mum" no sympathy). Different parts never compete: "for my nan's 80th" is a nan (the
+# person part) and a birthday (its own part). A bundle is for one person: the best only.
+GROUP_MARGIN = 0.08
+CROSS_MARGIN = 0.15
+# A relation with no need of its own lands 0.55-0.65 from the nearest one ("son" 0.59 to
+# brother, "couple" 0.62 to partner, "kids" 0.55 to young child before the book named
+# them); relations the book has score 0.73 and up. Better no person than the wrong one.
+PERSON_THRESHOLD = 0.65
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+"""Texts -> one L2-normalised row per text (the product passes `Embedder.encode`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One kind of thing that serves a need: what to look for, and why it is there.
+
+    `synonyms` are the words a product title uses for it; a title fits a synonym when it
+    has all of the synonym's words (plural or singular, any order), unless it has all the
+    words of one of `avoid` (a "saucer" t-light holder is no saucer). `role` is shown to
+    the shopper as the reason for the item. `per_guest`: how many pieces each guest needs
+    (None: one for the bundle). A filler kind (cards, wrap, small sundries) only goes in
+    when the request asks for it or its need is all about such things.
+    """
+
+    name: str
+    synonyms: tuple[str, ...]
+    role: str
+    need: str
+    per_guest: int | None = None
+    centrepiece: bool = False
+    filler: bool = False
+    avoid: tuple[str, ...] = ()
+
+    def fits_title(self, title: str) -> bool:
+        """Is a product with this title one of this kind? ("Pink Regency Teacup and
+        Saucer" fits "cups and saucers"; "T-Light Holder Silver Saucer" does not.)"""
+        return self.fits_stems(stem_set(title))
+
+    def fits_stems(self, title_stems: frozenset[str]) -> bool:
+        """`fits_title` for a title's `words.stem_set`, computed once per catalog item."""
+        if any(phrase <= title_stems for phrase in self._avoid_stems):
+            return False
+        return any(phrase <= title_stems for phrase in self._synonym_stems)
+
+    @functools.cached_property
+    def _synonym_stems(self) -> tuple[frozenset[str], ...]:
+        return tuple(stems for phrase in self.synonyms if (stems := stem_set(phrase)))
+
+    @functools.cached_property
+    def _avoid_stems(self) -> tuple[frozenset[str], ...]:
+        return tuple(stems for phrase in self.avoid if (stems := stem_set(phrase)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Need:
+    """An occasion, life event, season, person, interest or theme, and what serves it.
+
+    `examples` are short phrasings a shopper might use; with the name they are what the
+    request is matched against. `style_words` are title words that give an item the need's
+    look (a cat lover's mug has a cat on it); the composer may prefer items with them.
+    """
+
+    name: str
+    group: str
+    examples: tuple[str, ...]
+    kinds: tuple[Kind, ...]
+    style_words: tuple[str, ...] = ()
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return (self.name, *self.examples)
+
+
+@dataclasses.dataclass(frozen=True)
+class NeedMatch:
+    """A need the request is about: its cosine `score`, the need's `phrase` that matched
+    best and the `part` of the request that matched it."""
+
+    need: Need
+    score: float
+    phrase: str
+    part: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestPart:
+    """A piece of the request and the groups of needs it may match (None: any group)."""
+
+    text: str
+    groups: frozenset[str] | None = None
+
+
+_MONEY = re.compile(
+    r"(?:\b(?:a\s+)?(?:budget|under|below|max(?:imum)?|around|about|up to|less than|no more than)"
+    r"(?:\s+(?:of|is))?\s*)?(?:£\s?\d[\d,]*(?:\.\d\d)?|\b\d[\d,]*(?:\.\d\d)?\s*(?:pounds?|quid|gbp)\b)"
+    r"|\b(?:on a|my|our|the)?\s*budget\b",
+    re.IGNORECASE)
+# Words every gift request has; left in, they make any two requests look alike ("a present
+# for my boss" came out 0.62 to "a present for a dog owner").
+_SCAFFOLD = re.compile(
+    r"\b(?:(?:i'?m|i am|we'?re|we are)\s+)?(?:looking|searching|shopping)\s+for\b"
+    r"|\b(?:i|we)\s+(?:need|want|would like|'d like)\b|\bi'd like\b|\bplease\b"
+    r"|\b(?:can|could) you\s+(?:find|suggest|recommend|put together|make)(?:\s+me)?\b|\bput together\b"
+    r"|\b(?:a\s+)?bundles?(?:\s+of)?\b|\b(?:a\s+)?(?:little\s+)?(?:something|anything)(?:\s+(?:nice|lovely))?\b"
+    r"|\b(?:gift|present|pressie)(?:\s+ideas?)?s?\b|\bideas?\b"
+    r"|\b(?:some\s+)?(?:bits(?:\s+and\s+bobs)?|stuff|things)\b",
+    re.IGNORECASE)
+_LOOSE_EDGE = re.compile(r"^(?:(?:a|an|the|some|for|to|with|of|and|or)\b[\s,]*)+|(?:[\s,]*\b(?:a|an|the|for|to|"
+                         r"with|of|and|or))+$", re.IGNORECASE)
+
+
+def _without_money(text: str) -> str:
+    return " ".join(_MONEY.sub(" ", text.replace("’", "'")).split()).strip(" ,.;:!?-")
+
+
+_BARE_ORDINAL = re.compile(r"\b(\d{1,3}(?:st|nd|rd|th))\b(?!\s+(?:birthday|bday|anniversary|wedding))",
+                           re.IGNORECASE)
+
+
+def _core(text: str) -> str:
+    """The text without money talk and gift scaffolding, a bare age spelt out as the
+    birthday it is ("her 40th" -> "her 40th birthday"); "" when nothing else is left."""
+    said = _BARE_ORDINAL.sub(r"\1 birthday", _without_money(text))
+    core = " ".join(_SCAFFOLD.sub(" ", said).split()).strip(" ,.;:!?-")
+    core = _LOOSE_EDGE.sub("", core).strip(" ,.;:!?-")
+    return core if re.search(r"[^\W\d_]{2,}", core) else ""
+
+
+def gist(text: str) -> str:
+    """A request or phrasing without money talk and gift scaffolding, which every request
+    shares ("a little something for a new mum, budget £20" -> "new mum"); the text without
+    money talk when nothing else is left ("a gift")."""
+    return _core(text) or _without_money(text)
+
+
+_NOT_PEOPLE = frozenset(g for g in GROUPS if g != "person")
+_LIKED = frozenset({"interest", "theme"})
+_PIECE_SPLIT = re.compile(r"\s*(?:[,;]|\bfor\b)\s*", re.IGNORECASE)
+# A piece made only of these says nothing on its own ("decorations" for the tree came out
+# 0.76 to "autumn decorations"; "ten" guests 0.54 to "ten years together").
+_VAGUE = frozenset(content_stems(
+    "decoration decor someone somebody everyone anyone people guest kid child children friend family "
+    "party do day night time home house one two three four five six seven eight nine ten eleven "
+    "twelve twenty thirty forty fifty hundred us them her him they hosting having making getting "
+    "kitchen garden room bedroom bathroom lounge hall office"))
+
+
+def _telling(piece: str, person: str | None) -> bool:
+    """Does a piece of the request say something of its own (not just the person again)?"""
+    stems = set(content_stems(piece))
+    if person:
+        stems -= set(content_stems(person))
+    return any(s not in _VAGUE and not s.isdigit() for s in stems)
+
+
+def request_parts(text: str) -> list[RequestPart]:
+    """What a request is matched by: its gist (any need); the pieces around "for" and
+    commas (any need but a person: "six friends" are guests); the person the English rules
+    find (people only); each interest (interests and themes only, so "likes tea" is no tea
+    party)."""
+    whole = gist(text)
+    if not re.search(r"[^\W\d_]{2,}", whole):
+        return []
+    parts = [RequestPart(whole)]
+    recipient = recipient_in(text)
+    for piece in _PIECE_SPLIT.split(without_interests(text)):
+        piece = _core(piece)
+        if piece and piece != whole and _telling(piece, recipient.person):
+            parts.append(RequestPart(piece, _NOT_PEOPLE))
+    if recipient.person:
+        parts.append(RequestPart(recipient.person, frozenset({"person"})))
+    parts.extend(RequestPart(interest, _LIKED) for interest in recipient.interests)
+    return list(dict.fromkeys(parts))
+
+
+class NeedMatcher:
+    """Finds the needs a request is about; the needs' phrase vectors are computed once
+    per embedding function (a book reused with the same embedder never re-embeds)."""
+
+    def __init__(self, needs: Sequence[Need]) -> None:
+        self.needs = tuple(needs)
+        self._phrases = [phrase for need in self.needs for phrase in need.phrases]
+        self._owner = np.array([index for index, need in enumerate(self.needs)
+                                for _ in need.phrases], dtype=np.int64)
+        self._lock = threading.Lock()
+        self._embedded: tuple[Embed, np.ndarray] | None = None
+
+    def phrase_vectors(self, embed: Embed) -> np.ndarray:
+        """Vectors of every need's phrases (rows in need order), embedded once per `embed`."""
+        with self._lock:
+            if self._embedded is not None and self._embedded[0] == embed:
+                return self._embedded[1]
+            gists = [gist(phrase) for phrase in self._phrases]
+            distinct = list(dict.fromkeys(gists))
+            row = {text: index for index, text in enumerate(distinct)}
+            vectors = _embedded_rows(embed, distinct)[[row[text] for text in gists]]
+            self._embedded = (embed, vectors)
+            return vectors
+
+    def match(self, text: str, embed: Embed, *, threshold: float = MATCH_THRESHOLD,
+              limit: int = 6) -> list[NeedMatch]:
+        """The needs `text` is about, best first, each at most once with its best score."""
+        parts = request_parts(text)
+        if not parts or not self.needs:
+            return []
+        phrase_vectors = self.phrase_vectors(embed)
+        scores = _embedded_rows(embed, [part.text for part in parts]) @ phrase_vectors.T
+        best: dict[int, NeedMatch] = {}
+        for part_index, part in enumerate(parts):
+            for need_index, score, phrase_index in self._part_matches(scores[part_index], part, threshold):
+                found = best.get(need_index)
+                if found is None or score > found.score:
+                    best[need_index] = NeedMatch(self.needs[need_index], round(score, 4),
+                                                 self._phrases[phrase_index], part.text)
+        ranked = sorted(best.values(), key=lambda m: (-m.score, m.need.name))
+        return _without_rivals(ranked)[:limit]
+
+    def _part_matches(self, scores: np.ndarray, part: RequestPart,
+                      threshold: float) -> list[tuple[int, float, int]]:
+        """(need index, score, phrase index) for the needs one request part matches."""
+        need_best = np.full(len(self.needs), -1.0)
+        need_phrase = np.zeros(len(self.needs), dtype=np.int64)
+        for phrase_index in np.argsort(scores)[::-1]:
+            owner = self._owner[phrase_index]
+            if need_best[owner] < 0:
+                need_best[owner] = scores[phrase_index]
+                need_phrase[owner] = phrase_index
+        allowed = [index for index, need in enumerate(self.needs)
+                   if part.groups is None or need.group in part.groups]
+        if not allowed:
+            return []
+        part_best = max(need_best[index] for index in allowed)
+        group_best: dict[str, float] = {}
+        for index in allowed:
+            group = self.needs[index].group
+            group_best[group] = max(group_best.get(group, -1.0), need_best[index])
+        return [(index, float(need_best[index]), int(need_phrase[index])) for index in allowed
+                if need_best[index] >= max(_bar(self.needs[index].group, threshold), part_best - CROSS_MARGIN,
+                                           group_best[self.needs[index].group] - GROUP_MARGIN)]
+
+
+def _bar(group: str, threshold: float) -> float:
+    return max(threshold, PERSON_THRESHOLD) if group == "person" else threshold
+
+
+_SETTINGS = frozenset({"occasion", "life_event", "season"})
+
+
+def _without_rivals(ranked: list[NeedMatch]) -> list[NeedMatch]:
+    """Drop matches a better one outranks, across the parts: one person (a bundle is for
+    one); occasions, events, seasons and themes within GROUP_MARGIN of their group's best
+    ("a hamper for a summer picnic" is a picnic, not a garden party); and what the bundle
+    is for (an occasion, event or season) within CROSS_MARGIN of the best of them
+    ("decorations for a spooky party" is halloween, not spring). Interests are exempt:
+    "loves candles and gardening" is two interests."""
+    group_best: dict[str, float] = {}
+    setting_best: float | None = None
+    kept = []
+    for match in ranked:
+        group = match.need.group
+        if group in group_best and (group == "person" or (
+                group != "interest" and match.score < group_best[group] - GROUP_MARGIN)):
+            continue
+        if group in _SETTINGS:
+            if setting_best is not None and match.score < setting_best - CROSS_MARGIN:
+                continue
+            setting_best = match.score if setting_best is None else setting_best
+        group_best.setdefault(group, match.score)
+        kept.append(match)
+    return kept
+
+
+def _embedded_rows(embed: Embed, texts: Sequence[str]) -> np.ndarray:
+    vectors = np.asarray(embed(list(texts)), dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(texts):
+        raise ConfigError(f"needs matching: the embedding function gave shape {vectors.shape} "
+                          f"for {len(texts)} texts; it must give one row per text")
+    return vectors
+
+
+def distinct_matches(matches: Sequence[NeedMatch]) -> list[NeedMatch]:
+    """The matches that each explain their own part of the request, best first.
+
+    A weaker match read from words a stronger match already explains is an echo, not a
+    second need: "baby shower" is not also a "brother" (from "baby") nor "rainy days", and
+    "a tea party" is not also a tea lover's gift; but "my sister who likes candles" is
+    both "sister" and "candle lover" (separate parts of the request)."""
+    kept: list[NeedMatch] = []
+    for match in sorted(matches, key=lambda m: (-m.score, m.need.name)):
+        part = match.part.casefold()
+        if any(part in k.part.casefold() or k.part.casefold() in part for k in kept):
+            continue
+        kept.append(match)
+    return kept
+
+
+def names_said(matches: Sequence[NeedMatch], text: str) -> list[NeedMatch]:
+    """The matches whose need is named outright in the text (all the words of its name)."""
+    said = stem_set(text)
+    return [m for m in matches if set(content_stems(m.need.name)) <= said]
