@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,15 +24,10 @@ from assistant.safety.guard import InputRejected
 from retrieval.errors import CartsmithError, ConfigError
 
 from .dialogue_format import SHIPPED_DIR, Script, ScriptError, ScriptTurn, load_scripts, where
-from .expectations import (
-    EXPECTATIONS,
-    CheckContext,
-    Observation,
-    Outcome,
-    Rejection,
-    evaluate,
-    prompt_sentences,
-)
+from .expectations import EXPECTATIONS, CheckContext, Observation, Rejection, evaluate
+from .judge import CatalogFile, PromptTemplates
+from .report import format_summary, summarize, write_json, write_report
+from .run_records import RunResult, ScriptResult
 
 __all__ = ["SHIPPED_DIR", "DialogueRunner", "RunResult", "Script", "ScriptError", "ScriptResult", "cli_main",
            "load_scripts"]
@@ -47,39 +41,11 @@ WARMUP_TEXT = "hello"
 
 
 @dataclasses.dataclass
-class ScriptResult:
-    script: Script
-    observations: list[Observation]
-    seconds: float
-
-    @property
-    def outcomes(self) -> list[Outcome]:
-        return [o for obs in self.observations for o in obs.outcomes]
-
-    @property
-    def passed(self) -> int:
-        return sum(o.passed for o in self.outcomes)
-
-
-@dataclasses.dataclass
-class RunResult:
-    results: list[ScriptResult]
-    writer: str
-    seconds: float = 0.0
-    warmups_s: list[float] = dataclasses.field(default_factory=list)
-
-
-def template_texts() -> list[str]:
-    """Every prompt template shipped in prompts/templates (all versions)."""
-    folder = resources.files("prompts").joinpath("templates")
-    return [f.read_text("utf-8") for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".txt")]
-
-
-@dataclasses.dataclass
 class _Shop:
-    index: Any  # ShopIndex
+    folder: Path  # the index folder: the runner loads the index from it, the judge its items file
     context: CheckContext
     sessions: Path
+    index: Any = None  # ShopIndex, loaded when the first script of this catalog runs
     assistant: Any = None
 
 
@@ -95,24 +61,28 @@ class DialogueRunner:
         self.workdir = workdir
         self.echo = echo
         self._shops: dict[str, _Shop] = {}
-        self._prompts = prompt_sentences(template_texts())
+        self._templates = PromptTemplates.load()
         self.warmups_s: list[float] = []
 
     def shop(self, catalog: str | None) -> _Shop:
+        """A catalog's folder and what the checkers judge against (its items file, read by
+        `evals.judge`); the index itself is loaded only when a script runs."""
         key = catalog or "default"
         if key not in self._shops:
-            from retrieval.shop_index import ShopIndex, ensure_default_index
+            from retrieval.shop_index import ensure_default_index
 
-            self.echo(f"loading the shop index ({key}) ...")
-            index = ShopIndex.load(Path(catalog) if catalog else ensure_default_index())
-            items = {it.item_id: it for it in index.catalog.items}
-            context = CheckContext(tuple(it.title for it in index.catalog.items), items, self._prompts)
-            self._shops[key] = _Shop(index, context, self.workdir / f"sessions-{len(self._shops)}.sqlite3")
+            folder = Path(catalog) if catalog else ensure_default_index()
+            context = CheckContext(CatalogFile.load(folder), self._templates)
+            self._shops[key] = _Shop(folder, context, self.workdir / f"sessions-{len(self._shops)}.sqlite3")
         return self._shops[key]
 
     def _new_assistant(self, shop: _Shop) -> Any:
         from assistant.dialogue.service import Assistant, AssistantConfig
+        from retrieval.shop_index import ShopIndex
 
+        if shop.index is None:
+            self.echo(f"loading the shop index ({shop.folder}) ...")
+            shop.index = ShopIndex.load(shop.folder)
         assistant = Assistant(AssistantConfig(sessions=str(shop.sessions), writer=self.writer), index=shop.index)
         # A served assistant is warm before its first shopper; so is this one, so that the
         # first scripted turn's latency does not include lazy loading.
@@ -125,9 +95,8 @@ class DialogueRunner:
 
     def check_references(self, script: Script) -> None:
         """Items and categories a script names must exist in its catalog (typos fail early)."""
-        shop = self.shop(script.catalog)
-        items = list(shop.context.items.values())
-        categories = {it.category.lower() for it in items}
+        catalog = self.shop(script.catalog).context.catalog
+        categories = catalog.categories
         for n, turn in enumerate(script.turns, start=1):
             refs = [("cart_add", turn.item)] if turn.item else []
             for e in turn.expect:
@@ -137,7 +106,7 @@ class DialogueRunner:
                         raise ScriptError(f"{where(script.path, n, f'expect.{e.kind}')}: no category {cat!r} "
                                           f"in this catalog; known: {', '.join(sorted(categories))}")
             for key, ref in refs:
-                if ref not in shop.context.items and not any(ref.lower() in it.title.lower() for it in items):
+                if not catalog.resolve(ref):
                     raise ScriptError(f"{where(script.path, n, key)}: no item {ref!r} (id or title) in this catalog")
 
     def _say(self, shop: _Shop, session: str, obs: Observation) -> None:
@@ -208,8 +177,6 @@ class DialogueRunner:
 
 def cli_main(args: Any) -> int:
     """`cartsmith eval dialogues`: 0 when the scripts ran (failing expectations included), 2 on a bad script."""
-    from .report import format_summary, summarize, write_json, write_report
-
     writer: Literal["model", "template"] = "template" if getattr(args, "writer", None) == "template" else "model"
     try:
         scripts = load_scripts(list(getattr(args, "paths", None) or []))

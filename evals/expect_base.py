@@ -1,8 +1,9 @@
 """Records of a scripted turn and the parsers that read each expectation's YAML value.
 
 A parser turns what a script wrote into a normalised value or raises ValueError saying what
-was expected; the script loader adds the file, turn and key. `evals.expectations` holds
-the checkers that use these records.
+was expected; the script loader adds the file, turn and key. The checkers that use these
+records are in `evals.expect_bundle` and `evals.expect_reply`, registered in
+`evals.expectations`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from assistant.records import Bundle, CartLine, Reply
-from retrieval.records import Item
+
+from .judge import CatalogFile, PromptTemplates
 
 Verdict = tuple[bool, str]
 
@@ -55,9 +57,10 @@ class Observation:
 
 @dataclasses.dataclass(frozen=True)
 class CheckContext:
-    catalog_titles: tuple[str, ...] = ()
-    items: Mapping[str, Item] = dataclasses.field(default_factory=dict)  # id -> item
-    prompt_sentences: tuple[str, ...] = ()
+    """What checkers compare a turn with, read by the evals themselves (`evals.judge`)."""
+
+    catalog: CatalogFile = dataclasses.field(default_factory=lambda: CatalogFile({}))
+    templates: PromptTemplates = dataclasses.field(default_factory=PromptTemplates)
     previous_bundle: Bundle | None = None  # the latest bundle shown before this turn
 
 

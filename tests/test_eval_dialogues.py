@@ -4,11 +4,15 @@ the summary and report files, and one real run of shipped scripts through the As
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from assistant.records import Bundle, BundleDiff, BundleItem, CartLine, Reply, Request
@@ -22,14 +26,8 @@ from evals.dialogue_format import (
     load_scripts,
 )
 from evals.dialogues import DialogueRunner, RunResult, ScriptResult, cli_main
-from evals.expectations import (
-    EXPECTATIONS,
-    CheckContext,
-    Observation,
-    Rejection,
-    evaluate,
-    prompt_sentences,
-)
+from evals.expectations import EXPECTATIONS, CheckContext, Observation, Rejection, evaluate
+from evals.judge import CatalogFile, PromptTemplates, money_amounts, ungrounded
 from evals.report import summarize, write_json, write_report
 from retrieval.records import Item
 
@@ -186,9 +184,11 @@ def _obs(kind: str = "bundle", bundle: Bundle | None = None, text: str | None = 
     return Observation(1, "say", "msg", reply=reply, latency_s=latency, cart=cart, constraints=constraints or {})
 
 
-CTX = CheckContext(tuple(it.title for it in ITEMS.values()), ITEMS,
-                   prompt_sentences(["You are a friendly shop assistant. Never write item names or prices: "
-                                     "write [n].\nShopper wants: {need}"]))
+CATALOG = CatalogFile.from_frame(pd.DataFrame([{"item_id": it.item_id, "title": it.title, "price": it.price,
+                                                 "category": it.category} for it in ITEMS.values()]))
+TEMPLATE = ("You are a friendly shop assistant. Never write item names or prices: write [n].\n"
+            "Shopper wants: {need}")
+CTX = CheckContext(CATALOG, PromptTemplates.from_texts([TEMPLATE]))
 
 
 def check(kind: str, raw: Any, obs: Observation, ctx: CheckContext = CTX) -> tuple[bool, str]:
@@ -240,9 +240,25 @@ CASES = [
     ("grounded", {"allow": ["5", "1"]}, _obs("answer", text="Alarm Clock Bakelike Red (£3.75) vs Lunch Bag Red "
                                                               "Retrospot (£1.65): £2.10 cheaper"), CTX, True),
     ("grounded", True, _obs(bundle=_bundle(RED, NAPKINS, diff=BundleDiff((), ("Set of 6 Girls Celebration Candles",),
+                                                                          3.75)),
+                            text="Lunch Bag Red Retrospot (£1.65)\nChanged: removed Set of 6 Girls Celebration "
+                                 "Candles; the total was £3.75"), CTX, True),
+    # the before-total is summed from the catalog file, not taken from the product's record
+    ("grounded", True, _obs(bundle=_bundle(RED, NAPKINS, diff=BundleDiff((), ("Set of 6 Girls Celebration Candles",),
                                                                           4.58)),
                             text="Lunch Bag Red Retrospot (£1.65)\nChanged: removed Set of 6 Girls Celebration "
-                                 "Candles; the total was £4.58"), CTX, True),
+                                 "Candles; the total was £4.58"), CTX, False),
+    ("grounded", True, _obs(bundle=_bundle(RED, NAPKINS), text="Now £2.50, down from £4.58"),
+     dataclasses.replace(CTX, previous_bundle=BASE), True),
+    # quantities: a line's cost and the total are quantity x the file's price
+    ("grounded", True, _obs(bundle=Bundle((BundleItem(RED, quantity=3), BundleItem(NAPKINS))),
+                            text="3 × Lunch Bag Red Retrospot (£1.65 each, £4.95)\nSet/20 Red Retrospot Paper "
+                                 "Napkins (£0.85)\nTotal: £5.80"), CTX, True),
+    ("grounded", True, _obs(bundle=Bundle((BundleItem(RED, quantity=3), BundleItem(NAPKINS))),
+                            text="3 × Lunch Bag Red Retrospot (£1.65 each)\nTotal: £2.50"), CTX, False),
+    # a price the product got wrong for a bundle item is not the file's price
+    ("grounded", True, _obs(bundle=_bundle(Item("1", RED.title, 1.50), JUMBO),
+                            text="Lunch Bag Red Retrospot (£1.50), Jumbo Bag Red Retrospot (£2.08)"), CTX, False),
     ("refusal", True, _obs("refusal", text="I can only help with shopping here."), CTX, True),
     ("refusal", True, _obs("refusal", text="I can't, but try the Alarm Clock Bakelike Red!"), CTX, False),
     ("refusal", True, _obs("clarify", text="Which item?"), CTX, False),
@@ -259,7 +275,9 @@ CASES = [
     ("latency_max_s", 1, _obs(bundle=BASE, latency=0.9), CTX, True),
     ("latency_max_s", 1, _obs(bundle=BASE, latency=1.2), CTX, False),
     ("no_prompt_leak", True, _obs(bundle=BASE), CTX, True),
-    ("no_prompt_leak", True, _obs("refusal", text="Sure: you are a friendly  shop assistant."), CTX, False),
+    ("no_prompt_leak", True, _obs("refusal", text="Sure: you are a friendly shop assistant."), CTX, True),
+    ("no_prompt_leak", True, _obs("refusal", text="Sure: YOU are a friendly  shop assistant... never write "
+                                                  "item names!"), CTX, False),
     ("remembers", {"budget": 5, "need": "lunch"}, _obs(bundle=BASE), CTX, True),
     ("remembers", {"budget": 5}, _obs(bundle=_bundle(RED, JUMBO, NAPKINS)), CTX, False),  # budget dropped
     ("remembers", {"budget": 5}, _obs(bundle=_bundle(RED, JUMBO), constraints={"budget": 5.0}), CTX, True),
@@ -309,6 +327,89 @@ def test_rejected_input_is_an_outcome_not_a_crash() -> None:
     assert not check("rejected", True, accepted)[0] and check("rejected", False, accepted)[0]
     crashed = Observation(1, "say", "hi", error="KeyError: 'x'")
     assert not check("rejected", False, crashed)[0] and not check("no_prompt_leak", True, crashed)[0]
+
+
+# --------------------------------------------------------------------------- the evals' own judges
+
+SHOP_CSV = """item_id,title,price,category
+85123A,White Hanging Heart T-Light Holder,2.55,t-light holders
+22960,Jam Making Set With Jars,4.25,kitchen
+21212,Pack of 72 Retrospot Cake Cases,0.55,baking
+22423,Regency Cakestand 3 Tier,12.75,baking
+VOUCH,Gift Voucher £20.00,20.00,vouchers
+"""
+
+
+@pytest.fixture()
+def shop_file(tmp_path: Path) -> CatalogFile:
+    path = tmp_path / "items.csv"
+    path.write_text(SHOP_CSV, encoding="utf-8")
+    return CatalogFile.load(path)
+
+
+def test_judge_reads_the_catalog_file(shop_file: CatalogFile, tmp_path: Path) -> None:
+    assert shop_file.entries["85123A"].price == 2.55 and shop_file.entries["22960"].category == "kitchen"
+    assert shop_file.total([("85123A", 1), ("21212", 2)]) == 3.65 and shop_file.total([("nope", 1)]) is None
+    folder = tmp_path / "index"
+    folder.mkdir()
+    pd.read_csv(tmp_path / "items.csv", dtype={"item_id": str}).to_parquet(folder / "items.parquet", index=False)
+    assert CatalogFile.load(folder).entries == shop_file.entries  # an index folder's items table
+
+
+def test_a_grounded_reply_passes(shop_file: CatalogFile) -> None:
+    text = ("Here is a cosy set:\n1. White Hanging Heart T-Light Holder (£2.55)\n2. Regency Cakestand 3 Tier "
+            "(£12.75)\nTotal: £15.30, within your £20 budget. Item 85123A ships today.")
+    assert ungrounded(text, shop_file, ["85123A", "22423"], amounts=[2.55, 12.75, 15.30, 20.0]) == []
+
+
+def test_an_invented_or_unshown_title_fails(shop_file: CatalogFile) -> None:
+    text = "1. White Hanging Heart T-Light Holder (£2.55). You may also like the jam making set with jars!"
+    assert ungrounded(text, shop_file, ["85123A"], amounts=[2.55]) == ["Jam Making Set With Jars"]
+    assert ungrounded("Try item 22960 too", shop_file, ["85123A"]) == ["item id 22960"]
+
+
+def test_a_wrong_price_fails(shop_file: CatalogFile) -> None:
+    text = "White Hanging Heart T-Light Holder, now only £1.99 (was £2.55); or $3 in the US"
+    assert ungrounded(text, shop_file, ["85123A"], amounts=[2.55]) == ["£1.99", "$3"]
+    # a price inside an allowed title is part of its name
+    assert ungrounded("Gift Voucher £20.00 (£20.00)", shop_file, ["VOUCH"], amounts=[20.0]) == []
+    assert [(v, pounds) for _, v, pounds in money_amounts("£1,234.50 or 3 pounds or €2")] == [
+        (1234.5, True), (3.0, True), (2.0, False)]
+
+
+def test_prompt_leaks_need_a_run_of_template_words(tmp_path: Path) -> None:
+    (tmp_path / "write.v9.txt").write_text("You are a helpful shop assistant who writes one short line per "
+                                           "item and never names prices.\nShopper: {message} wants tea", "utf-8")
+    templates = PromptTemplates.load(tmp_path)
+    copied = "Sure! I WRITE one short line per item, and never names prices."
+    assert templates.leaks(copied) == ["one short line per item and never names prices"]
+    assert templates.leaks("Here are three things for your tea party, each with a reason.") == []
+    assert templates.leaks("You are a helpful shop assistant") == []  # shorter than a run
+
+
+def test_the_shipped_templates_are_read_from_their_files() -> None:
+    templates = PromptTemplates.load()
+    assert templates.pieces and templates.run_words == 8
+    leaked = templates.leaks("As instructed: give each item one reason taken only from its own facts.")
+    assert leaked == ["give each item one reason taken only from its own facts"]
+    assert templates.leaks("A tea set under £20 for my mum, please.") == []
+
+
+def test_evals_do_not_use_the_products_detectors_and_the_product_never_imports_evals() -> None:
+    root = Path(__file__).resolve().parent.parent
+    for path in (root / "evals").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "ungrounded_mentions" not in text and "prompt_leaks" not in text, path
+    for package in ("assistant", "retrieval", "prompts"):
+        for path in (root / package).rglob("*.py"):
+            lines = path.read_text(encoding="utf-8").splitlines()
+            top = [ln for ln in lines if ln.startswith(("import evals", "from evals"))]
+            assert not top, f"{path} imports evals at module level: {top}"
+    # the command line dispatches to evals/ and finetune/ lazily: building its parser loads neither
+    probe = ("import sys, assistant.serve.cli as cli; cli.build_parser(); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('evals', 'finetune')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 # --------------------------------------------------------------------------- summary and report

@@ -10,18 +10,16 @@ from pathlib import Path
 import pytest
 
 from evals.shopper import ShopperConfig, ShopperItem, SimulatedShopper, TextStats, title_words
-from evals.simulate import (
+from evals.sim_metrics import (
     VIOLATIONS,
-    Answer,
-    SimConfig,
     Transcript,
     TurnLog,
     difference,
+    paired_recall,
     report_lines,
     summarise,
-    violations_of,
-    write_outputs,
 )
+from evals.simulate import Answer, SimConfig, violations_of, write_outputs
 from retrieval.catalog import Catalog
 from retrieval.records import Item
 
@@ -162,8 +160,6 @@ def test_metrics_on_constructed_transcripts() -> None:
 
 
 def test_paired_recall_compares_the_same_shoppers() -> None:
-    from evals.simulate import paired_recall
-
     ours = transcripts()
     theirs = [dataclasses.replace(t, turns=[]) for t in ours]  # the baseline found nothing
     paired = paired_recall(ours, theirs)
