@@ -101,8 +101,13 @@ class PlannerWeights:
     popularity: float = 0.3
     co_purchase: float = 0.4
     centrepiece: float = 1.0
-    spend: float = 1.2
-    per_kind: int = 6
+    # the kinds' order (what the bundle is for before who it is for): the first kind gains
+    # `order`, the last nothing, so a short bundle keeps the leading kinds
+    order: float = 0.5
+    # a budget the usual size leaves less than half used takes up to this many kinds
+    spend: float = 2.5
+    per_kind: int = 10
+    fuller_size: int = 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +158,23 @@ class KindPlanner:
         filled = sorted({c.kind for c in candidates})
         if len(filled) < 2:
             return None
-        chosen = self._select(candidates, request, fixed_cost)
+        # The kinds come in order (what the bundle is for first): a bundle of n items fills
+        # the first n kinds, and looks further down the list only for a kind it cannot fill.
+        kinds_filled = len(filled)
+        size = min(request.size, kinds_filled)
+        considered = size
+        chosen = self._select(candidates, request, fixed_cost, size, considered)
+        while len(chosen) < size and considered < len(request.kinds):
+            considered += 1
+            chosen = self._select(candidates, request, fixed_cost, size, considered)
+        # A budget is a target: while the bundle leaves more than half of it unspent and kinds
+        # are left, a fuller bundle serves the need better than pricier picks of the same few.
+        while (request.budget is not None and not request.cheapest and size < self.weights.fuller_size
+               and considered < len(request.kinds)
+               and fixed_cost + sum(c.cost for c in chosen) < 0.5 * request.budget):
+            size += 1
+            considered += 1
+            chosen = self._select(candidates, request, fixed_cost, size, considered)
         if len(chosen) < 2:
             return None
         return self._bundle_items(chosen, request, seed)
@@ -199,6 +220,7 @@ class KindPlanner:
                 value += weights.co_purchase * float(co_bought[row])
                 if kind.centrepiece:
                     value += weights.centrepiece
+                value += weights.order * (1.0 - kind_index / max(len(request.kinds), 1))
                 out.append(_Candidate(row, kind_index, quantity, round(quantity * price, 2), value))
         return out, seed
 
@@ -214,9 +236,12 @@ class KindPlanner:
         return Query(seed_items=(self.catalog.items[row].item_id,))
 
     # -- selection -------------------------------------------------------------------------
-    def _select(self, candidates: Sequence[_Candidate], request: KindRequest,
-                fixed_cost: float) -> list[_Candidate]:
+    def _select(self, candidates: Sequence[_Candidate], request: KindRequest, fixed_cost: float,
+                size: int, considered: int) -> list[_Candidate]:
+        """The exact best choice of at most one candidate for each of the first `considered`
+        kinds, `size` items at most, within the budget."""
         weights = self.weights
+        candidates = [c for c in candidates if c.kind < considered]
         values = np.array([c.value for c in candidates], dtype=np.float64)
         costs_money = np.array([c.cost for c in candidates], dtype=np.float64)
         pennies = None
@@ -232,8 +257,7 @@ class KindPlanner:
         costs = np.ceil(costs_money * 100 - 1e-6).astype(np.int64)
         groups = [f"kind-{c.kind}" for c in candidates]
         caps = {group: 1 for group in groups}
-        size = min(request.size, len(set(groups)))
-        picked = best_subset(values, costs, groups, size, pennies, caps)
+        picked = best_subset(values, costs, groups, min(size, len(caps)), pennies, caps)
         chosen = [candidates[p] for p in picked]
         chosen.sort(key=lambda c: (c.kind, c.row))
         return chosen
