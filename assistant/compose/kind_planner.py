@@ -249,11 +249,11 @@ class KindPlanner:
             pennies = math.floor((request.budget - fixed_cost) * 100 + 1e-6)
             if pennies <= 0:
                 return []
-            room = max(request.budget - fixed_cost, 0.01)
-            sign = -1.0 if request.cheapest else 1.0
-            values = values + sign * weights.spend * costs_money / room
-        elif request.cheapest and len(costs_money):
+        if request.cheapest and len(costs_money):
+            # the cheapest sensible bundle: cost weighs as much as fit, item against item
             values = values - weights.spend * costs_money / max(float(np.median(costs_money)), 0.01)
+        elif request.budget is not None:
+            values = values + weights.spend * costs_money / max(request.budget - fixed_cost, 0.01)
         costs = np.ceil(costs_money * 100 - 1e-6).astype(np.int64)
         groups = [f"kind-{c.kind}" for c in candidates]
         caps = {group: 1 for group in groups}

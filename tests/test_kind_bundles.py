@@ -1,0 +1,207 @@
+"""Bundles filled kind by kind (`KindPlanner`) on a made-up shop with its own needs file.
+
+Nothing here is keyed to the default shop: a small outdoor-and-kitchen shop, its baskets and
+a needs file written for it. The checks are what a shopper would judge: the kinds the need
+takes are all there, per-guest kinds come in the right quantities (sets counted by their
+pack size), a budget is never exceeded and is used as a target, a per-item cap and "the
+cheapest" are honoured, filler only when asked, and every line says its role.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assistant.compose.composer import BundleComposer
+from assistant.compose.kind_planner import pieces_per_unit, quantity_for
+from assistant.compose.needs_book import NeedsBook, NeedsFileError
+from assistant.compose.needs_match import Kind
+from assistant.records import Bundle
+from retrieval.catalog import Catalog, Interactions
+from retrieval.records import Item
+from retrieval.shop_index import ShopIndex, build_index
+
+ITEMS = [
+    ("P01", "Enamel Camping Mug Forest Green", 6.50, "camping"),
+    ("P02", "Set of 4 Enamel Camping Plates", 14.00, "camping"),
+    ("P03", "Two Person Dome Tent", 79.00, "camping"),
+    ("P04", "Four Person Family Tent", 149.00, "camping"),
+    ("P05", "Folding Camp Stove", 24.00, "camping"),
+    ("P06", "Budget Camp Stove Mini", 9.50, "camping"),
+    ("P07", "Head Torch Rechargeable", 18.00, "lights"),
+    ("P08", "Lantern Solar Hanging", 12.00, "lights"),
+    ("P09", "Sleeping Bag Three Season", 45.00, "sleep"),
+    ("P10", "Sleeping Bag Summer Lightweight", 22.00, "sleep"),
+    ("K01", "Chef Knife Stainless 20cm", 32.00, "kitchen"),
+    ("K02", "Bamboo Chopping Board Large", 15.00, "kitchen"),
+    ("K03", "Cast Iron Skillet 26cm", 38.00, "kitchen"),
+    ("K04", "Linen Apron Natural", 19.00, "kitchen"),
+    ("K05", "Wooden Spoon Set of 3", 7.50, "kitchen"),
+    ("G01", "Greeting Card Happy Camper", 2.50, "cards"),
+    ("G02", "Gift Wrap Mountains", 1.80, "cards"),
+]
+NEEDS_FILE = """
+version: 1
+description: An outdoor and kitchen shop's needs.
+needs:
+  - name: camping trip
+    group: occasion
+    examples: ["a weekend under canvas", "sleeping out in the hills"]
+    kinds:
+      - kind: tent
+        synonyms: [tent]
+        role: the shelter for the night
+        centrepiece: true
+      - kind: sleeping bag
+        synonyms: [sleeping bag]
+        role: one sleeping bag each
+        per_guest: 1
+      - kind: camp stove
+        synonyms: [camp stove, stove]
+        role: to cook on the site
+      - kind: camping mugs
+        synonyms: [camping mug, enamel mug]
+        role: a mug each for the morning brew
+        per_guest: 1
+      - kind: camping plates
+        synonyms: [camping plate, enamel plate]
+        role: plates for everyone
+        per_guest: 1
+      - kind: light
+        synonyms: [head torch, lantern, torch]
+        role: light after dark
+      - kind: card
+        synonyms: [card]
+        role: a card to go with it
+        filler: true
+  - name: keen cook
+    group: interest
+    examples: ["someone who loves cooking", "a budding chef"]
+    kinds:
+      - kind: knife
+        synonyms: [chef knife, knife]
+        role: the knife every cook reaches for
+        centrepiece: true
+      - kind: pan
+        synonyms: [skillet, frying pan, pan]
+        role: a pan for the hob
+      - kind: chopping board
+        synonyms: [chopping board]
+        role: a board to chop on
+      - kind: apron
+        synonyms: [apron]
+        role: an apron to keep clean
+"""
+
+
+def _baskets() -> Interactions:
+    rng = np.random.default_rng(5)
+    groups = [["P01", "P02", "P03", "P05", "P07", "P09"], ["P01", "P04", "P06", "P08", "P10"],
+              ["K01", "K02", "K03", "K04", "K05"]]
+    rows = []
+    for b in range(240):
+        members = groups[b % len(groups)]
+        for item in rng.choice(members, size=int(rng.integers(2, 5)), replace=False):
+            rows.append({"basket_id": f"B{b:04d}", "item_id": str(item), "user_id": f"U{b % 20}",
+                         "timestamp": pd.Timestamp("2012-01-01") + pd.Timedelta(hours=b), "quantity": 1.0})
+    return Interactions(pd.DataFrame(rows))
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[BundleComposer, Path]:
+    root = tmp_path_factory.mktemp("outdoor")
+    needs_path = root / "needs.yaml"
+    needs_path.write_text(NEEDS_FILE, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CARTSMITH_CACHE", str(root / "cache"))
+        catalog = Catalog([Item(i, t, p, category=c) for i, t, p, c in ITEMS])
+        build_index(catalog, _baskets(), root / "index")
+        index = ShopIndex.load(root / "index")
+        return BundleComposer(index, needs=NeedsBook.load(needs_path)), needs_path
+
+
+def _titles(bundle: Bundle) -> list[str]:
+    return [bi.item.title for bi in bundle.items]
+
+
+def test_pack_sizes_and_quantities_from_titles() -> None:
+    cups = Kind("cups", ("cup",), "a cup each", "party", per_guest=1)
+    assert pieces_per_unit("Set of 4 Enamel Camping Plates") == 4
+    assert pieces_per_unit("Set/6 Red Spotty Paper Cups") == 6
+    assert pieces_per_unit("Pack of 60 Pink Paisley Cake Cases") == 60
+    assert pieces_per_unit("Enamel Camping Mug Forest Green") == 1
+    assert quantity_for(cups, 6, "Roses Teacup and Saucer") == 6
+    assert quantity_for(cups, 6, "Set of 4 Paper Cups") == 2  # two sets of four for six guests
+    assert quantity_for(cups, None, "Roses Teacup and Saucer") == 1
+    assert quantity_for(Kind("stand", ("stand",), "the centrepiece", "party"), 6, "Cake Stand") == 1
+
+
+def test_an_occasion_is_filled_kind_by_kind_with_quantities_and_roles(shop) -> None:
+    composer, _ = shop
+    bundle = composer.compose(need="a camping trip", guests=3, budget=250.0,
+                              request_text="a camping trip for three of us, £250").bundle
+    assert bundle is not None
+    titles = _titles(bundle)
+    assert any("Tent" in t for t in titles) and any("Sleeping Bag" in t for t in titles)
+    assert bundle.items[0].item.title.endswith("Tent")  # the centrepiece leads
+    for bi in bundle.items:
+        assert bi.reasons and bi.reasons[0].kind == "role"  # every line says why it is there
+        if "Sleeping Bag" in bi.item.title or "Mug" in bi.item.title:
+            assert bi.quantity == 3 and "3 for 3 guests" in bi.reasons[0].text
+        if "Set of 4" in bi.item.title:
+            assert bi.quantity == 1  # one set of four covers three guests
+    assert bundle.total == round(sum(bi.quantity * (bi.item.price or 0) for bi in bundle.items), 2)
+    assert bundle.total <= 250.0
+    assert not any("Card" in t or "Wrap" in t for t in titles)  # filler only when asked
+
+
+def test_the_budget_is_a_target_and_a_ceiling(shop) -> None:
+    composer, _ = shop
+    for budget in (60.0, 120.0, 300.0):
+        bundle = composer.compose(need="camping trip", budget=budget, guests=2,
+                                  request_text=f"camping trip for two, £{budget:.0f}").bundle
+        assert bundle is not None and bundle.total <= budget + 1e-9
+        assert bundle.total >= 0.5 * budget or len(bundle.items) >= 5, (budget, _titles(bundle))
+
+
+def test_cheapest_and_per_item_cap(shop) -> None:
+    composer, _ = shop
+    usual = composer.compose(need="camping trip", budget=300.0, request_text="camping trip, £300").bundle
+    cheap = composer.compose(need="camping trip", budget=300.0, cheapest=True,
+                             request_text="the cheapest camping trip kit").bundle
+    assert usual is not None and cheap is not None and cheap.total < usual.total
+    capped = composer.compose(need="camping trip", item_cap=20.0,
+                              request_text="camping trip, nothing over £20 each").bundle
+    assert capped is not None and all((bi.item.price or 0) <= 20.0 for bi in capped.items)
+    assert not any("Tent" in t for t in _titles(capped))  # every tent costs more than the cap
+
+
+def test_an_interest_leads_and_a_need_the_book_lacks_falls_back(shop) -> None:
+    composer, _ = shop
+    cook = composer.compose(need="a gift for someone who loves cooking", budget=100.0,
+                            request_text="a gift for someone who loves cooking, £100").bundle
+    assert cook is not None
+    assert {"Chef Knife Stainless 20cm"} <= set(_titles(cook))
+    assert all(bi.reasons[0].kind == "role" for bi in cook.items)
+    plain = composer.compose(need="lanterns", request_text="some lanterns").bundle
+    assert plain is not None and all(bi.reasons[0].kind != "role" for bi in plain.items)
+
+
+def test_exclusions_hold_in_a_kind_plan(shop) -> None:
+    composer, _ = shop
+    bundle = composer.compose(need="camping trip", exclude_terms=["tent"], guests=2,
+                              request_text="camping trip for two but no tent").bundle
+    assert bundle is not None and not any("Tent" in t for t in _titles(bundle))
+
+
+def test_a_malformed_needs_file_names_file_need_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "needs.yaml"
+    bad.write_text(NEEDS_FILE.replace("per_guest: 1\n      - kind: camp stove", "per_guest: 0\n      - kind: camp stove"),
+                   encoding="utf-8")
+    with pytest.raises(NeedsFileError) as caught:
+        NeedsBook.load(bad)
+    message = str(caught.value)
+    assert str(bad) in message and "camping trip" in message and "per_guest" in message
