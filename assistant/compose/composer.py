@@ -39,9 +39,8 @@ from assistant.compose.context import ANCHOR_EVIDENCE, LOCKED_EVIDENCE, BundleCo
 from assistant.compose.errors import BundleError, NoMatchError, price_text
 from assistant.compose.kind_planner import KindPlanner, KindRequest
 from assistant.compose.matching import CatalogMatcher
-from assistant.compose.need_kinds import kinds_for_request
+from assistant.compose.need_kinds import KindPlan, kinds_for_request
 from assistant.compose.needs_book import NeedsBook
-from assistant.compose.needs_match import Kind
 from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scorer, Scores
 from assistant.compose.selection import best_subset
@@ -161,13 +160,13 @@ class BundleComposer:
                                 ctx.seen(*(bi.item.item_id for bi in items)))
         return Composition(bundle, context=self.context_of(bundle), **extra)
 
-    def kinds_for(self, text: str, need: str | None = None) -> tuple[list[Kind], tuple[str, ...]]:
-        """(the kinds this shop can fill for what the shopper said, the needs' style words);
-        see `need_kinds.kinds_for_request`. No kinds without a needs book."""
+    def kinds_for(self, text: str, need: str | None = None) -> KindPlan:
+        """The kinds this shop can fill for what the shopper said, the needs' style words and
+        the leading kinds it lacks (`need_kinds.kinds_for_request`); empty without a book."""
         if self.needs is None:
-            return [], ()
+            return KindPlan()
         return kinds_for_request(self.needs, self.planner, self.matcher, self.index.embedder.encode,
-                                 text, need)
+                                 text, need, self.config.size)
 
     def _compose_by_kinds(self, need: str, request_text: str | None, budget: float | None,
                           exclude_ids: Iterable[str], exclude_terms: Iterable[str], size: int | None,
@@ -175,8 +174,8 @@ class BundleComposer:
                           item_cap: float | None, cheapest: bool) -> Composition | None:
         if budget is not None and not (budget > 0 and math.isfinite(budget)):
             raise BundleError(f"a budget must be a positive amount, got {budget}")
-        kinds, style = self.kinds_for(request_text or need, need)
-        if len(kinds) < 2:
+        plan = self.kinds_for(request_text or need, need)
+        if len(plan.kinds) < 2:
             return None
         user_id = user_id if user_id is not None else (profile.user_id if profile else None)
         ctx = BundleContext(frozenset(exclude_ids), tuple(t for t in exclude_terms if t.strip()),
@@ -188,14 +187,14 @@ class BundleComposer:
             return items_of[row].item_id not in banned and not self.term_excluded(row, ctx)
 
         wanted = self.config.size if size is None else max(int(size), 1)
-        request = KindRequest(tuple(kinds), need, min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap,
-                              cheapest, style)
+        request = KindRequest(plan.kinds, need, min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap,
+                              cheapest, plan.style_words)
         chosen = self.planner.plan(request, allowed)
         if chosen is None:
             return None
         bundle = self.remember(Bundle(tuple(chosen), need=need, budget=budget),
                                ctx.seen(*(bi.item.item_id for bi in chosen)))
-        return Composition(bundle, context=self.context_of(bundle))
+        return Composition(bundle, context=self.context_of(bundle), lacking=plan.lacking)
 
     def tiers(self, anchors: Sequence[str] = (), need: str | None = None,
               budget: float | None = None, *, exclude_ids: Iterable[str] = (),

@@ -136,6 +136,8 @@ class Composition:
     unresolved: tuple[str, ...] = ()
     over_budget: bool = False
     notes: tuple[str, ...] = ()
+    # kinds the need takes that this shop has nothing for ("teapot"): told to the shopper
+    lacking: tuple[str, ...] = ()
     context: BundleContext = dataclasses.field(default_factory=BundleContext)
 
     def to_dict(self) -> dict[str, Any]:

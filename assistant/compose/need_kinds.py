@@ -14,6 +14,8 @@ rules about what the shopper asked for:
 
 from __future__ import annotations
 
+import dataclasses
+
 from assistant.compose.kind_planner import KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
@@ -23,20 +25,31 @@ from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import stem_set
 
 
+@dataclasses.dataclass(frozen=True)
+class KindPlan:
+    """The kinds to fill (in order), the needs' style words, and the leading kinds this
+    catalog has nothing for (said plainly to the shopper)."""
+
+    kinds: tuple[Kind, ...] = ()
+    style_words: tuple[str, ...] = ()
+    lacking: tuple[str, ...] = ()
+
+
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
-                      text: str, need: str | None) -> tuple[list[Kind], tuple[str, ...]]:
-    """(the kinds this catalog can fill for `text`, the matched needs' style words); no
-    kinds when the book knows nothing of the request."""
+                      text: str, need: str | None, size: int = 4) -> KindPlan:
+    """The kind plan for `text`; no kinds when the book knows nothing of the request."""
     matches = distinct_matches(book.match(text, embed))
     if not matches:
-        return [], ()
+        return KindPlan()
     interests = list(recipient_in(text).interests)
     head = need_head(need) if need else None
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     if head and head not in GENERIC_HEADS and head not in said_by_needs and matcher.items_with_word(head):
         matches = names_said(matches, text)
         if not matches:
-            return [], ()
+            return KindPlan()
         interests.insert(0, head)
-    kinds = planner.fillable(book.kinds_for(matches, interests, asked_for=text))
-    return kinds, book.style_words(matches)
+    wanted = book.kinds_for(matches, interests, asked_for=text)
+    kinds = planner.fillable(wanted)
+    lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
+    return KindPlan(tuple(kinds), book.style_words(matches), lacking)

@@ -292,6 +292,8 @@ class Actions:
             notes.append(f"I couldn't find {', '.join(repr(m) for m in missing)} in this shop.")
         if composition.no_match and need:
             notes.append(f"Nothing here matches \"{need}\" closely, so this is built around what you picked.")
+        if composition.lacking:
+            notes.append(f"This shop has no {' or '.join(composition.lacking)}, so the bundle goes without.")
         result = self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
         return dataclasses.replace(result, request=served)
 

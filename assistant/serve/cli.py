@@ -89,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_sim.add_argument("--writer", choices=("model", "template"), default="template",
                        help="who words bundles (the simulator reads only the structured bundle)")
 
+    p_bun = eval_sub.add_parser("bundles", help="usefulness of bundles for ordinary requests, before vs after "
+                                                "the needs book (kinds, budget use, quantities, filler, reasons)")
+    p_bun.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write the summary and per-request rows")
+    p_bun.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.html and metrics.png")
+    p_bun.add_argument("--writer", choices=("model", "template"), default="model",
+                       help="who words the replies (default: the tuned model, as served)")
+    p_bun.add_argument("--limit", type=int, metavar="N", help="run N requests, taken in turn from each group")
+    p_bun.add_argument("--requests", type=Path, metavar="YAML",
+                       help="the labelled request set (default: evals/bundle_requests.yaml)")
+
     p_ft = sub.add_parser("finetune", help="build training data from real baskets and train the LoRA adapter")
     p_ft.add_argument("--config", type=Path, default=Path("finetune/configs/default.toml"))
 
@@ -118,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from evals.dialogues import cli_main as _run_dialogues
 
             return _run_dialogues(args)
+        if args.command == "eval" and args.eval_command == "bundles":
+            from evals.bundle_eval import cli_main as _run_bundles
+
+            return _run_bundles(args)
         if args.command == "eval" and args.eval_command == "simulate":
             from evals.simulate import cli_main as _run_simulate
 
