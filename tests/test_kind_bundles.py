@@ -205,3 +205,21 @@ def test_a_malformed_needs_file_names_file_need_and_field(tmp_path: Path) -> Non
         NeedsBook.load(bad)
     message = str(caught.value)
     assert str(bad) in message and "camping trip" in message and "per_guest" in message
+
+
+def test_cheaper_and_a_new_budget_refill_the_same_kinds(shop) -> None:
+    from assistant.compose.editor import BundleEditor
+
+    composer, _ = shop
+    editor = BundleEditor(composer)
+    bundle = composer.compose(need="camping trip", guests=2, budget=300.0,
+                              request_text="camping trip for two, £300").bundle
+    assert bundle is not None
+    cheaper = editor.cheaper(bundle)
+    assert cheaper.total < bundle.total and cheaper.total <= round(bundle.total * 0.8, 2) + 1e-9
+    assert all(bi.reasons[0].kind == "role" for bi in cheaper.items)  # still kind by kind
+    sleeping = [bi for bi in cheaper.items if "Sleeping Bag" in bi.item.title]
+    assert not sleeping or sleeping[0].quantity == 2  # the guests are remembered
+    assert cheaper.diff.total_before == bundle.total
+    tighter = editor.set_budget(bundle, 150.0)
+    assert tighter.total <= 150.0 and all(bi.reasons[0].kind == "role" for bi in tighter.items)

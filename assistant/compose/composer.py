@@ -179,7 +179,7 @@ class BundleComposer:
             return None
         user_id = user_id if user_id is not None else (profile.user_id if profile else None)
         ctx = BundleContext(frozenset(exclude_ids), tuple(t for t in exclude_terms if t.strip()),
-                            user_id, False, item_cap=item_cap)
+                            user_id, False, item_cap=item_cap, plan_text=request_text or need, guests=guests)
         banned = ctx.banned(profile)
         items_of = self.catalog.items
 

@@ -31,6 +31,10 @@ class BundleContext:
     shown: frozenset[str] = frozenset()
     # "nothing over £10 each": no pick may cost more per unit (edits keep it too)
     item_cap: float | None = None
+    # a bundle filled kind by kind: the words its kinds were read from, and the guests, so
+    # "cheaper" or a new budget re-fills the same kinds (six cheaper cups, not six cards)
+    plan_text: str | None = None
+    guests: int | None = None
 
     def seen(self, *item_ids: str) -> BundleContext:
         return dataclasses.replace(self, shown=self.shown | frozenset(item_ids))
@@ -51,13 +55,15 @@ class BundleContext:
     def to_dict(self) -> dict[str, Any]:
         return {"exclude_ids": sorted(self.exclude_ids), "exclude_terms": list(self.exclude_terms),
                 "user_id": self.user_id, "allow_similar": self.allow_similar,
-                "shown": sorted(self.shown), "item_cap": self.item_cap}
+                "shown": sorted(self.shown), "item_cap": self.item_cap, "plan_text": self.plan_text,
+                "guests": self.guests}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BundleContext:
         return cls(frozenset(data.get("exclude_ids", ())), tuple(data.get("exclude_terms", ())),
                    data.get("user_id"), bool(data.get("allow_similar", False)),
-                   frozenset(data.get("shown", ())), data.get("item_cap"))
+                   frozenset(data.get("shown", ())), data.get("item_cap"), data.get("plan_text"),
+                   data.get("guests"))
 
 
 def bundle_diff(before: Bundle, after_items: Sequence[BundleItem]) -> BundleDiff:

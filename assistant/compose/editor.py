@@ -88,9 +88,10 @@ class BundleEditor:
             names = ", ".join(bi.item.title for bi in fixed) or "the bundle"
             raise BundleError(f"I can't make it cheaper: {names} (kept because you asked for or "
                               f"locked them) already cost {price_text(fixed_cost)}")
-        items = self._rebuild(bundle, context=ctx, profile=profile, budget=target,
-                              size=len(bundle.items), fixed=fixed,
-                              keep=[bi.item.item_id for bi in bundle.items])
+        refilled = self._refill_kinds(bundle, ctx, profile, target, fixed)
+        items = refilled if refilled is not None else self._rebuild(
+            bundle, context=ctx, profile=profile, budget=target, size=len(bundle.items), fixed=fixed,
+            keep=[bi.item.item_id for bi in bundle.items])
         if items is None or round(sum(bi.cost for bi in items), 2) >= current:
             raise BundleError(f"nothing cheaper fits: every alternative costs more than "
                               f"{price_text(target)}")
@@ -220,9 +221,27 @@ class BundleEditor:
         if fixed_cost > budget:
             raise BundleError(f"the items you asked for or locked already cost "
                               f"{price_text(fixed_cost)}, over {price_text(budget)}")
-        items = self._rebuild(bundle, context=ctx, profile=profile, budget=budget,
-                              size=len(bundle.items), fixed=fixed, keep=bundle.item_ids)
+        items = self._refill_kinds(bundle, ctx, profile, budget, fixed)
+        if items is None:
+            items = self._rebuild(bundle, context=ctx, profile=profile, budget=budget,
+                                  size=len(bundle.items), fixed=fixed, keep=bundle.item_ids)
         return self._finish(bundle, items if items is not None else fixed, ctx, budget=budget)
+
+    def _refill_kinds(self, bundle: Bundle, ctx: BundleContext, profile: Profile | None, budget: float,
+                      fixed: Sequence[BundleItem]) -> list[BundleItem] | None:
+        """A bundle filled kind by kind, re-filled for a new budget: the same kinds and
+        quantities from cheaper picks. None when the bundle was not such a bundle, or the
+        shopper fixed items in it (then the complements are re-chosen as usual)."""
+        if ctx.plan_text is None or fixed or bundle.need is None:
+            return None
+        composition = self.composer.compose(
+            need=bundle.need, budget=budget, exclude_ids=ctx.exclude_ids, exclude_terms=ctx.exclude_terms,
+            size=len(bundle.items), user_id=ctx.user_id, profile=profile, guests=ctx.guests,
+            item_cap=ctx.item_cap, request_text=ctx.plan_text)
+        refilled = composition.bundle
+        if refilled is None or not any(r.kind == "role" for bi in refilled.items for r in bi.reasons[:1]):
+            return None
+        return list(refilled.items)
 
     # -- helpers -------------------------------------------------------------------------
     def _similar_position(self, text: str, bundle: Bundle, positions: list[int]
