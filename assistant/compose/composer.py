@@ -89,9 +89,11 @@ class BundleComposer:
         return self.matcher.resolve(mentions)
 
     def need_match(self, need: str) -> tuple[bool, float, np.ndarray]:
-        """(does the shop have something for this need, best cosine, cosine per item);
-        a need of several wants is matched part by part (`CatalogMatcher.need_match`)."""
-        return self.matcher.need_match(need)
+        """(does the shop have something for this need, best cosine, cosine per item); a need
+        of several wants is matched part by part (`CatalogMatcher.need_match`); a need the
+        needs book fills kind by kind ("a cat lover") is served whatever its words match."""
+        ok, best, sims = self.matcher.need_match(need)
+        return ok or len(self.kinds_for(need, need).kinds) >= 2, best, sims
 
     def need_wants(self, need: str) -> tuple[bool, float, np.ndarray, list[np.ndarray]]:
         """need_match, plus each served want's own cosines ([] when the need is one want)."""

@@ -24,6 +24,10 @@ from assistant.understand.need_text import GENERIC_HEADS, need_head
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import stem_set
 
+# Words that hold a request's things rather than name them ("a set of things for a teacher"):
+# never a product the shopper asked for.
+_CONTAINERS = frozenset({"set", "selection", "collection", "bit", "thing", "stuff", "lot", "range", "few"})
+
 
 @dataclasses.dataclass(frozen=True)
 class KindPlan:
@@ -44,7 +48,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     interests = list(recipient_in(text).interests)
     head = need_head(need) if need else None
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
-    if head and head not in GENERIC_HEADS and head not in said_by_needs and matcher.items_with_word(head):
+    if (head and head not in GENERIC_HEADS and head not in _CONTAINERS and head not in said_by_needs
+            and matcher.items_with_word(head)):
         matches = names_said(matches, text)
         if not matches:
             return KindPlan()
