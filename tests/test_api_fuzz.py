@@ -2,18 +2,17 @@
 
 Every operation of the OpenAPI spec gets generated requests, valid and invalid; a response
 must never be a 5xx, and must match the status codes, content types and schemas the spec
-documents. The bulk runs over the API test stand-in (`FakeAssistant` from test_api.py: the
-real session store, records and guard, no model), with half the cases sent to a session
-that exists so the routes' real work runs, not only their 404s; a bounded run goes over the
-real Assistant (tuned model parser, template writer). `test_the_fuzzer_finds_a_planted_5xx`
+documents. The bulk runs over the real Assistant with the scripted model
+(`scripted_model.py`: the real composer, session store, records and guard), with half the
+cases sent to a session that exists so the routes' real work runs, not only their 404s; a
+bounded run goes over the tuned SmolLM2 parser (slow). `test_the_fuzzer_finds_a_planted_5xx`
 shows the harness would catch a server error.
 """
 
 from __future__ import annotations
 
-import os
 import zlib
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,27 +24,15 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_api import FakeAssistant
+from scripted_model import shared_scripted_assistant
 
+from assistant.dialogue.service import Assistant
 from assistant.serve.api import create_app
-from retrieval.errors import UnknownItemError
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Seconds one generated request may take: a turn on a long message takes a few on a busy machine.
+REQUEST_TIMEOUT_S = 60
 FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=40, database=None)
-
-
-class FuzzDouble(FakeAssistant):
-    """The API stand-in, with the one verb the API test does not need (orders)."""
-
-    def record_order(self, item_ids: list[str], session_id: str | None = None) -> int:
-        unknown = [i for i in item_ids if i not in self.items]
-        if unknown:
-            raise UnknownItemError(unknown)
-        if session_id is not None:
-            state = self.store.load(session_id)
-            state.cart = []
-            self.store.save(state)
-        return 1
 
 
 def aim_at_a_real_session(case: Any, assistant: Any) -> None:
@@ -57,37 +44,28 @@ def aim_at_a_real_session(case: Any, assistant: Any) -> None:
         case.path_parameters = path
 
 
-stand_in = FuzzDouble()
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(stand_in, rate_limit_per_minute=None))
+def scripted_app(wrap: Callable[[Assistant], Any] = lambda assistant: assistant) -> Any:
+    """The app over the shared scripted assistant (`wrap`ped), fetched on its first request:
+    collecting this module loads no index."""
+    return create_app(lambda: wrap(shared_scripted_assistant()), rate_limit_per_minute=None, load_on_startup=False)
+
+
+app = scripted_app()
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 @schema.parametrize()
 @FUZZ
 def test_no_5xx_and_the_spec_holds(case: Any) -> None:
-    aim_at_a_real_session(case, stand_in)
-    case.call_and_validate(checks=CHECKS)
+    aim_at_a_real_session(case, app.state.assistant_holder.get())
+    case.call_and_validate(checks=CHECKS, timeout=REQUEST_TIMEOUT_S)
 
 
 # ------------------------------------------------------------------------------------------
-# the real Assistant, bounded
+# the tuned parser, bounded
 # ------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def real_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    import torch
-
-    from assistant.dialogue.service import Assistant, AssistantConfig
-    from retrieval.shop_index import ShopIndex, ensure_default_index
-
-    torch.set_num_threads(1)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sessions = Path(tmp_path_factory.mktemp("fuzz")) / "sessions.sqlite3"
-    assistant = Assistant(AssistantConfig(sessions=str(sessions), writer="template"),
-                          index=ShopIndex.load(ensure_default_index()))
-    return create_app(assistant, rate_limit_per_minute=None)
-
-
 @pytest.mark.slow
-def test_no_5xx_over_the_real_assistant(real_app: Any) -> None:
+def test_no_5xx_over_the_tuned_parser(real_parser_assistant: Assistant) -> None:
     """Every operation, 15 generated cases each, valid or not (schemathesis' lazy pytest
     fixture does not run under pytest 9, so the cases are drawn with hypothesis here)."""
     from hypothesis import given
@@ -95,7 +73,7 @@ def test_no_5xx_over_the_real_assistant(real_app: Any) -> None:
     from schemathesis.core.result import Ok
     from schemathesis.generation.modes import GenerationMode
 
-    assistant = real_app.state.assistant_holder.get()
+    real_app = create_app(real_parser_assistant, rate_limit_per_minute=None)
     results = list(schemathesis.openapi.from_asgi("/openapi.json", real_app).get_all_operations())
     operations = [result.ok() for result in results if isinstance(result, Ok)]
     assert len(operations) == len(results) >= 10
@@ -105,8 +83,8 @@ def test_no_5xx_over_the_real_assistant(real_app: Any) -> None:
         @given(case=valid_or_not)
         @settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=15, database=None)
         def fuzz(case: Any) -> None:
-            aim_at_a_real_session(case, assistant)
-            case.call_and_validate(checks=CHECKS)
+            aim_at_a_real_session(case, real_parser_assistant)
+            case.call_and_validate(checks=CHECKS, timeout=REQUEST_TIMEOUT_S)
 
         fuzz()
 
@@ -114,14 +92,22 @@ def test_no_5xx_over_the_real_assistant(real_app: Any) -> None:
 # ------------------------------------------------------------------------------------------
 # the harness itself
 # ------------------------------------------------------------------------------------------
-class PlantedBug(FuzzDouble):
+class PlantedBug:
+    """The assistant with a planted server error: a non-ASCII user id breaks opening a session."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.assistant, name)
+
     def open_session(self, user_id: str | None = None) -> str:
         if user_id is not None and not user_id.isascii():
-            raise RuntimeError("planted: a non-ASCII user id breaks this stand-in")
-        return super().open_session(user_id)
+            raise RuntimeError("planted: a non-ASCII user id breaks this assistant")
+        return self.assistant.open_session(user_id)
 
 
-planted = schemathesis.openapi.from_asgi("/openapi.json", create_app(PlantedBug(), rate_limit_per_minute=None))
+planted = schemathesis.openapi.from_asgi("/openapi.json", scripted_app(PlantedBug))
 
 
 def test_the_fuzzer_finds_a_planted_5xx() -> None:

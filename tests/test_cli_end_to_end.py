@@ -8,6 +8,7 @@ benchmark are exercised together.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,25 @@ COLUMNS = ["--column", "item_id=sku", "--column", "title=name", "--column", "pri
            "--column", "basket_id=invoice", "--column", "user_id=customer", "--column", "timestamp=date"]
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One CPU thread for the numeric libraries (BLAS, OpenMP, torch): their calls here are
+    small, and on two cores shared with other jobs a second thread makes each call wait for
+    a descheduled one (this test took 55 s instead of 23 s), as the composer's own
+    `one_blas_thread` notes."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(torch_threads)
+
+
+@pytest.mark.usefixtures("one_thread")
 def test_index_recommend_eval(shop_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("CARTSMITH_CACHE", str(tmp_path / "cache"))

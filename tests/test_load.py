@@ -2,8 +2,9 @@
 
 `bench/bench_load.py` runs 32 sessions x 20 turns (about ten minutes on two cores, the
 model taking one turn at a time) and records throughput and latency; this runs the same
-code at 8 x 5 against a real uvicorn server and the real Assistant. The leak checks are
-first shown to fire on forged replies.
+code against a real uvicorn server and the real Assistant: 6 x 8 with the scripted model
+(`scripted_model.py`), and 4 x 4 with the tuned parser (slow). The leak checks are first
+shown to fire on forged replies.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from bench_load import Outcome, Plan, make_plans, reply_problems, run_load
+from scripted_model import ScriptedParser
 
+from assistant.dialogue.service import Assistant
+from assistant.records import Request
 from retrieval.records import Item
 
 
@@ -60,18 +64,36 @@ def test_the_leak_checks_fire() -> None:
         assert reply_problems(mine, body, plans), body
 
 
-@pytest.mark.slow
-def test_concurrent_sessions_over_http_stay_apart(tmp_path: Path) -> None:
-    import torch
+def plan_parses(plan: Plan) -> dict[str, str]:
+    """What the tuned parser replies to the messages of one session's plan that name its
+    anchor or budget (the fixed follow-ups are in the scripted model's own table)."""
+    title, budget = plan.anchor_title, plan.budget
+    around = Request(intent="bundle", items=(title,), budget=budget).to_json()
+    return {f"a bundle with {title} under £{budget:.2f}": around,
+            f"something to go with {title}, max £{budget:.2f}": around,
+            f"I need {title} and a few things that go with it, £{budget:.2f} max": around,
+            f"one more bundle with {title}, budget £{budget:.2f}": around,
+            f"a gift set around {title} for under £{budget:.2f}":
+                Request(intent="bundle", need="gift set", items=(title,), budget=budget).to_json(),
+            f"set the budget to £{budget:.2f}": Request(intent="set_budget", budget=budget).to_json()}
 
-    from assistant.dialogue.service import Assistant, AssistantConfig
-    from retrieval.shop_index import ShopIndex, ensure_default_index
 
-    torch.set_num_threads(1)
-    assistant = Assistant(AssistantConfig(sessions=str(tmp_path / "sessions.sqlite3"), writer="template"),
-                          index=ShopIndex.load(ensure_default_index()))
-    report = run_load(assistant, sessions=8, turns=5)
-    print(f"\n8 sessions x 5 turns: {report['wall_s']} s, latency {report['latency_s']}, kinds {report['kinds']}")
+def test_concurrent_sessions_over_http_stay_apart(scripted_assistant: Assistant,
+                                                  scripted_parser: ScriptedParser) -> None:
+    sessions, turns = 6, 8
+    for plan in make_plans(list(scripted_assistant.index.catalog.items), sessions, turns):
+        scripted_parser.add(plan_parses(plan))
+    report = run_load(scripted_assistant, sessions=sessions, turns=turns)
     assert report["errors"] == 0, report["error_examples"]
     assert report["leaks"] == 0, report["leak_examples"]
-    assert report["turns_answered"] == 40
+    assert report["turns_answered"] == sessions * turns
+    assert report["kinds"].get("bundle", 0) >= 4 * sessions and "clarify" not in report["kinds"], report["kinds"]
+
+
+@pytest.mark.slow
+def test_concurrent_sessions_with_the_tuned_parser(real_parser_assistant: Assistant) -> None:
+    report = run_load(real_parser_assistant, sessions=4, turns=4)
+    print(f"\n4 sessions x 4 turns: {report['wall_s']} s, latency {report['latency_s']}, kinds {report['kinds']}")
+    assert report["errors"] == 0, report["error_examples"]
+    assert report["leaks"] == 0, report["leak_examples"]
+    assert report["turns_answered"] == 16

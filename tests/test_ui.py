@@ -1,33 +1,30 @@
 """The Gradio UI, driven in headless Chromium with Playwright (Debian's chromium; no browser downloads).
 
-* rendering helpers: escaping, cards, cart (fast, no browser);
-* the UI over a deterministic stand-in assistant: cards appear before the explanation is
-  written, add-to-cart (one card, the whole bundle), remove, new conversation;
-* the UI over the real Assistant: a tea-party bundle with prices, add to cart, the cart
-  updates; a screenshot goes to reports/ui.png.
+* rendering helpers: escaping, cards, cart (no browser);
+* the UI over the real Assistant with the scripted model (`scripted_model.py`): cards appear
+  before the explanation is written, add-to-cart (one card, the whole bundle), new
+  conversation;
+* the UI over the real Assistant with the tuned SmolLM2 (slow): a tea-party bundle with
+  prices, add to cart, the cart updates; a screenshot goes to reports/ui.png.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
-import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted_model import ScriptedWriter
 
-for _key, _value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("ANONYMIZED_TELEMETRY", "False"),
-                     ("GRADIO_ANALYTICS_ENABLED", "False"), ("TOKENIZERS_PARALLELISM", "false")):
-    os.environ.setdefault(_key, _value)
-
-from assistant.records import CartLine  # noqa: E402
-from assistant.serve import ui  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_api import FakeAssistant, load_real_assistant  # noqa: E402
+from assistant.dialogue.service import Assistant
+from assistant.records import CartLine
+from assistant.serve import ui
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 CHROMIUM = os.environ.get("CARTSMITH_CHROMIUM", "/usr/bin/chromium")
@@ -106,35 +103,44 @@ def send(page: Any, text: str) -> None:
     page.click("#cs-send")
 
 
-@pytest.mark.slow
-def test_ui_over_stub_assistant(browser: Any) -> None:
-    fake = FakeAssistant(hold_writer=True)
-    demo, url = serve_ui(fake)
+def money(value: float | None) -> str:
+    return f"£{value or 0:,.2f}"
+
+
+def test_ui_over_the_scripted_model(browser: Any, scripted_assistant: Assistant,
+                                    scripted_writer: ScriptedWriter) -> None:
+    release = threading.Event()
+    assistant, writer = scripted_assistant, scripted_writer
+    writer.release = release
+    demo, url = serve_ui(assistant)
     try:
         page = open_page(browser, url)
         send(page, "a tea party under £20")
-        # The cards come while the writer is still held: bundle first, words after.
+        # The cards come while the writer still waits for the release: bundle first, words after.
         page.wait_for_selector("#cs-card-0 .cs-card")
-        assert not fake.release.is_set()
-        assert "Teapot <Blue & White>" in page.inner_text("#cs-card-0")  # escaped, shown literally
-        assert "£8.50" in page.inner_text("#cs-card-0 .cs-price")
-        assert page.get_attribute("#cs-card-0 .cs-card", "data-item-id") == "T1"
-        assert page.is_visible("#cs-slot-2") and not page.is_visible("#cs-slot-3")
-        assert "Bundle total: £16.75" in page.inner_text("#cs-summary")
+        assert writer.released == [] and not release.is_set()
+        item_ids = [page.get_attribute(f"#cs-slot-{n} .cs-card", "data-item-id") for n in range(2)]
+        items = [assistant.index.catalog.get(item_id) for item_id in item_ids]
+        assert items[0].title in page.inner_text("#cs-card-0")
+        assert money(items[0].price) in page.inner_text("#cs-card-0 .cs-price")
+        assert page.is_visible("#cs-slot-3") and not page.is_visible("#cs-slot-4")  # four items
+        shown_total = re.search(r"Bundle total: £([\d,]+\.\d\d)", page.inner_text("#cs-summary"))
+        assert shown_total is not None
+        total = float(shown_total.group(1).replace(",", ""))
         assert page.is_disabled("#cs-send")  # one turn at a time per browser session
-        fake.release.set()
-        page.wait_for_selector("#cs-chat :text('Here is a tea party bundle.')")
+        release.set()
+        page.wait_for_selector("#cs-chat :text('Picked for tea party:')")
         page.wait_for_function("() => !document.querySelector('#cs-send').disabled")
         assert page.is_enabled("#cs-input textarea")
-        assert fake.released_by_test
+        assert writer.released == [True]
 
         page.click("#cs-card-1 summary")
         assert page.is_visible("#cs-card-1 .cs-why li")
 
         page.click("#cs-add-1")
-        page.wait_for_selector("#cs-cart :text('Cart total: £6.25')")
+        page.wait_for_selector(f"#cs-cart :text('Cart total: {money(items[1].price)}')")
         page.click("#cs-add-all")
-        page.wait_for_selector("#cs-cart :text('Cart total: £23.00')")
+        page.wait_for_selector(f"#cs-cart :text('Cart total: {money(round(total + (items[1].price or 0), 2))}')")
         assert "2 ×" in page.inner_text("#cs-cart")
 
         page.click("#cs-new")
@@ -146,8 +152,8 @@ def test_ui_over_stub_assistant(browser: Any) -> None:
 
 
 @pytest.mark.slow
-def test_ui_over_real_assistant(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    assistant = load_real_assistant(tmp_path_factory.mktemp("ui") / "sessions.sqlite3")
+def test_ui_over_the_tuned_model(browser: Any, real_assistant: Assistant) -> None:
+    assistant = real_assistant
     demo, url = serve_ui(assistant)
     try:
         page = open_page(browser, url)
