@@ -32,6 +32,7 @@ from assistant.compose.needs_match import Kind
 from assistant.compose.scoring import normalised
 from assistant.compose.selection import best_subset
 from assistant.records import BundleItem
+from assistant.understand.words import stem_set
 from retrieval.blend import BlendSource
 from retrieval.catalog import Catalog
 from retrieval.records import Evidence, Query
@@ -132,6 +133,8 @@ class KindPlanner:
         self.weights = weights or PlannerWeights()
         self._prices = catalog.prices
         self._titles = [item.title for item in catalog.items]
+        self._title_stems = [stem_set(title) for title in self._titles]
+        self._rows_of_kind: dict[Kind, list[int]] = {}
         self._popularity = self._popularity_scores(popularity)
 
     def _popularity_scores(self, popularity: object | None) -> np.ndarray:
@@ -143,8 +146,12 @@ class KindPlanner:
         return normalised(raw, [])
 
     def kind_rows(self, kind: Kind) -> list[int]:
-        """Catalog rows whose titles fit the kind."""
-        return [row for row, title in enumerate(self._titles) if kind.fits_title(title)]
+        """Catalog rows whose titles fit the kind (computed once per kind)."""
+        rows = self._rows_of_kind.get(kind)
+        if rows is None:
+            rows = [row for row, stems in enumerate(self._title_stems) if kind.fits_stems(stems)]
+            self._rows_of_kind[kind] = rows  # a plain dict write: safe to race, same value
+        return rows
 
     def fillable(self, kinds: Sequence[Kind]) -> list[Kind]:
         """The kinds this catalog has at least one item of."""
