@@ -15,14 +15,15 @@ rules about what the shopper asked for:
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from assistant.compose.kind_planner import KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, distinct_matches, names_said
-from assistant.understand.need_text import GENERIC_HEADS, need_head
+from assistant.understand.need_text import GENERIC_HEADS, listed_wants, need_head
 from assistant.understand.person_and_interests import recipient_in
-from assistant.understand.words import stem_set
+from assistant.understand.words import content_stems, stem_set
 
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
@@ -43,18 +44,42 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
                       text: str, need: str | None, size: int = 4) -> KindPlan:
     """The kind plan for `text`; no kinds when the book knows nothing of the request."""
     matches = distinct_matches(book.match(text, embed))
-    if not matches:
+    asked = [want for want in listed_wants(text)
+             if not re.search(r"\d", want) and _reads_like_a_product(want, matcher)]
+    if not matches and len(asked) < 2:
         return KindPlan()
     interests = list(recipient_in(text).interests)
     head = need_head(need) if need else None
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
-    if (head and head not in GENERIC_HEADS and head not in _CONTAINERS and head not in said_by_needs
-            and matcher.items_with_word(head)):
+    if (head and head not in GENERIC_HEADS | _CONTAINERS and head not in said_by_needs and len(asked) < 2
+            and _reads_like_a_product(need or "", matcher)):
         matches = names_said(matches, text)
         if not matches:
             return KindPlan()
         interests.insert(0, head)
-    wanted = book.kinds_for(matches, interests, asked_for=text)
+    wanted = _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked)
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking)
+
+
+def _reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:
+    """A short need whose every word is a word of the shop's titles ("lunch bags", "red
+    candles"); "the tree up on Sunday" or "my 7 year old's bedroom" is not."""
+    words = content_stems(need)
+    return 0 < len(words) <= 3 and all(matcher.items_with_word(word) for word in words)
+
+
+def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
+    """The things the shopper listed ("bunting, lanterns and paper plates") lead, in the
+    order said: a listed thing a need's kind covers takes that kind (its role, its
+    quantity per guest); one no kind covers becomes a kind of its own."""
+    lead: list[Kind] = []
+    for want in asked:
+        words = stem_set(want)
+        kind = next((k for k in kinds if k not in lead and k.fits_stems(words)), None)
+        if kind is None:
+            kind = Kind(name=want, synonyms=(want,), role=f"the {want} you asked for", need="asked")
+        if all(kind.name != k.name for k in lead):
+            lead.append(kind)
+    return lead + [k for k in kinds if k not in lead]

@@ -288,7 +288,8 @@ class Actions:
         bundle = composition.bundle
         self._store(state, bundle, profile)
         notes = []
-        if missing:
+        by_kinds = all(bi.reasons[:1] and bi.reasons[0].kind == "role" for bi in bundle.items)
+        if missing and not by_kinds:  # words a kind-by-kind bundle served were no item to find
             notes.append(f"I couldn't find {', '.join(repr(m) for m in missing)} in this shop.")
         if composition.no_match and need:
             notes.append(f"Nothing here matches \"{need}\" closely, so this is built around what you picked.")

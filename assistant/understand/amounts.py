@@ -63,7 +63,8 @@ def number_in(value: float, text: str) -> bool:
 _NUMBER_WORD_VALUES = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                        "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a dozen": 12, "twenty": 20}
 _GUEST_NOUN = (r"(?:people|persons|guests|friends|kids|children|adults|girls|boys|ladies|lads|"
-               r"of us|mates|family members|grown-?ups|little ones)")
+               r"of us|of them|mates|family members|grown-?ups|little ones|round the table|"
+               r"around the table|at the table|coming)")
 # Rule "per-item cap": a price limit on each item, not on the whole bundle.
 #   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item"
 ITEM_CAP = re.compile(
@@ -76,11 +77,12 @@ ITEM_CAP = re.compile(
 CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?:price|cost)|"
                       r"least expensive|on a shoestring|rock[- ]bottom)\b", re.I)
 # Rule "party size": how many the bundle serves.
-#   "for six friends", "for 8 kids", "a tea party for two", "party of 10", "there'll be 12 of us"
+#   "for six friends", "for 8 kids", "a tea party for two", "party of 10", "there'll be 12 of us",
+#   "for about 20 people", "ten round the table", "5 of them"
 PARTY = re.compile(
-    rf"\bfor\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?]|$|\s+(?:and|with|please|people|at|on|this|next))))"
+    rf"\bfor\s+(?:about\s+|around\s+|roughly\s+|up to\s+)?(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?]|$|\s+(?:and|with|please|people|at|on|this|next))))"
     rf"|\bparty of\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\b"
-    rf"|\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\s+{_GUEST_NOUN}", re.I)
+    rf"|\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\s+(?:\w+\s+)?{_GUEST_NOUN}", re.I)
 
 
 def item_cap_in(text: str) -> float | None:

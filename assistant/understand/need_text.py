@@ -128,3 +128,24 @@ def wanted_things(text: str) -> list[str]:
             continue
         wants.append(want)
     return list(dict.fromkeys(wants))[:MAX_NEED_PARTS]
+
+
+# Rule "listed wants": things named one after another are each wanted.
+#   "bunting, lanterns and paper plates" -> bunting | lanterns | paper plates
+#   "need crackers, napkins, candles" -> crackers | napkins | candles
+_LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|&|\s[–—-]\s|[.!?:()])\s*", re.IGNORECASE)
+_LIST_LEAD = re.compile(r"^(?:(?:i\s+)?(?:need|want|would like|'d like)\s+|some\s+|a\s+|an\s+|the\s+|"
+                        r"nice\s+|little\s+|maybe\s+|please\s+|also\s+)+", re.IGNORECASE)
+_LIST_TAIL = re.compile(r"\s+(?:please|too|as well|etc|and so on)$", re.IGNORECASE)
+
+
+def listed_wants(text: str, limit: int = 6) -> list[str]:
+    """Short phrases (one to three words) the text lists, in the order said; whether each
+    names something a shop sells is for the caller to decide."""
+    out: list[str] = []
+    for piece in _LIST_SPLIT.split(text.replace("’", "'")):
+        piece = _LIST_TAIL.sub("", _LIST_LEAD.sub("", piece.strip())).strip()
+        words = piece.split()
+        if 1 <= len(words) <= 3 and re.search(r"[^\W\d_]{3,}", piece):
+            out.append(piece.lower())
+    return list(dict.fromkeys(out))[:limit]
