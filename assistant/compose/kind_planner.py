@@ -105,6 +105,8 @@ class PlannerWeights:
     # the kinds' order (what the bundle is for before who it is for): the first kind gains
     # `order`, the last nothing, so a short bundle keeps the leading kinds
     order: float = 0.5
+    # without a budget, an item priced at e times its kind's median loses this much
+    outlier: float = 0.3
     # a budget the usual size leaves less than half used takes up to this many kinds
     spend: float = 2.5
     per_kind: int = 10
@@ -194,8 +196,11 @@ class KindPlanner:
         weights = self.weights
         taken: set[int] = set()
         per_kind: list[list[tuple[int, float]]] = []
+        earlier: set[int] = set()  # a row fits the first kind it fits only: no two cake stands
         for kind in request.kinds:
-            rows = [row for row in self.kind_rows(kind) if row not in taken and allowed(row)]
+            fits = self.kind_rows(kind)
+            rows = [row for row in fits if row not in earlier and row not in taken and allowed(row)]
+            earlier.update(fits)
             if request.budget is not None or request.item_cap is not None:
                 rows = [row for row in rows if np.isfinite(self._prices[row])]
             if request.item_cap is not None:
@@ -206,9 +211,15 @@ class KindPlanner:
             cosine = self.embeddings[rows] @ self.text_vector(f"{kind.name} for {request.need}")
             low, high = float(cosine.min()), float(cosine.max())
             relevance = (cosine - low) / (high - low) if high > low else np.ones(len(rows))
+            prices = self._prices[rows]
+            typical = float(np.nanmedian(prices)) if np.isfinite(prices).any() else 0.0
             scored = []
             for position, row in enumerate(rows):
                 value = weights.relevance * float(relevance[position])
+                price = float(self._prices[row])
+                if request.budget is None and typical > 0 and np.isfinite(price) and price > typical:
+                    # no budget said: a kind's outliers (a £125 chest among £3 candles) lose
+                    value -= weights.outlier * math.log(price / typical)
                 value += weights.popularity * float(self._popularity[row])
                 if request.style_words and _has_style(self._titles[row], request.style_words):
                     value += weights.style

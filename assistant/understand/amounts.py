@@ -21,7 +21,16 @@ COUNT_PHRASE = re.compile(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|
                           r"(?:items?|things?|products?|pieces?|gifts?|bits)\b", re.I)
 
 
+# Rule "bare amount at the end": "..., candles. Around 40" or "anything for her? around 20":
+# an approximate number closing the message is money in a shop (not "about 20 people").
+_CLOSING_AMOUNT = re.compile(rf"\b(?:around|about|roughly|approx(?:imately)?)\s+{_AMOUNT}\s*(?:ish)?\W*$", re.I)
+
+
 def budget_in(text: str) -> float | None:
+    closing = _CLOSING_AMOUNT.search(text)
+    if closing and 0 < float(closing.group(1).replace(",", ".")) <= MAX_BUDGET and not re.search(
+            r"\b(?:budget|£|pounds?|quid)", text, re.I):
+        return float(closing.group(1).replace(",", "."))
     for pattern in BUDGET_PATTERNS:
         for match in pattern.finditer(text):
             if pattern is BUDGET_PATTERNS[0] and not _MONEY_WORD.search(match.group(0)):
@@ -81,6 +90,7 @@ CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?
 #   "for about 20 people", "ten round the table", "5 of them"
 PARTY = re.compile(
     rf"\bfor\s+(?:about\s+|around\s+|roughly\s+|up to\s+)?(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?]|$|\s+(?:and|with|please|people|at|on|this|next))))"
+    rf"|\bfor\s+({'|'.join(w for w in _NUMBER_WORD_VALUES if w != 'a dozen')})\b(?!\s*(?:pounds?|quid|p\b|pence|each|items?|things?))"
     rf"|\bparty of\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\b"
     rf"|\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\s+(?:\w+\s+)?{_GUEST_NOUN}", re.I)
 

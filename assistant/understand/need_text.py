@@ -139,13 +139,24 @@ _LIST_LEAD = re.compile(r"^(?:(?:i\s+)?(?:need|want|would like|'d like)\s+|some\
 _LIST_TAIL = re.compile(r"\s+(?:please|too|as well|etc|and so on)$", re.IGNORECASE)
 
 
+# Colours, materials and looks say how a thing should look, not what it is ("white and
+# natural wood": no white and no wood are wanted as things).
+_LOOK_WORDS = frozenset({
+    "white", "red", "pink", "blue", "green", "black", "yellow", "purple", "gold", "silver", "cream",
+    "natural", "wood", "wooden", "vintage", "retro", "pretty", "cute", "nice", "little", "big", "small",
+    "large", "fun", "pastel", "sparkly", "posh", "cosy", "rustic", "modern", "simple", "bright",
+})
+
+
 def listed_wants(text: str, limit: int = 6) -> list[str]:
-    """Short phrases (one to three words) the text lists, in the order said; whether each
-    names something a shop sells is for the caller to decide."""
+    """Short phrases (one to three words) the text lists, in the order said, that name a
+    thing rather than only a look; whether each is sold is for the caller to decide."""
     out: list[str] = []
     for piece in _LIST_SPLIT.split(text.replace("’", "'")):
         piece = _LIST_TAIL.sub("", _LIST_LEAD.sub("", piece.strip())).strip()
         words = piece.split()
+        if words and all(word.lower() in _LOOK_WORDS for word in words):
+            continue
         if 1 <= len(words) <= 3 and re.search(r"[^\W\d_]{3,}", piece):
             out.append(piece.lower())
     return list(dict.fromkeys(out))[:limit]
