@@ -29,8 +29,13 @@ from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scores
 from assistant.compose.targets import resolve_target
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
+from assistant.understand.words import content_stems
 from retrieval.content import seed_evidence
 from retrieval.records import Item
+
+# Words of an "add" that ask for more without saying what ("one more thing", "something else").
+_MORE_OF_THE_SAME = frozenset({"more", "thing", "another", "else", "extra", "one", "something", "anything",
+                               "bit", "other", "item", "idea", "just"})
 
 
 class BundleEditor:
@@ -156,6 +161,8 @@ class BundleEditor:
             added = [BundleItem(it, (ANCHOR_EVIDENCE,), role="anchor") for it in new_items]
         else:
             assert need is not None
+            if bundle.need and set(content_stems(need)) <= _MORE_OF_THE_SAME:
+                need = bundle.need  # "add one more thing": more for the bundle's own need
             failure = self._need_no_match(need, ctx)
             if failure is not None:
                 raise failure

@@ -20,7 +20,8 @@ import re
 from assistant.compose.kind_planner import KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
-from assistant.compose.needs_match import Embed, Kind, distinct_matches, names_said
+from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
+from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.need_text import GENERIC_HEADS, listed_wants, need_head
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem_set
@@ -28,6 +29,7 @@ from assistant.understand.words import content_stems, stem_set
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
 _CONTAINERS = frozenset({"set", "selection", "collection", "bit", "thing", "stuff", "lot", "range", "few"})
+_GENERIC_WORDS = _CONTAINERS | GENERIC_HEADS | {"something", "anything", "idea", "gift", "present", "bundle"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,13 +46,18 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
                       text: str, need: str | None, size: int = 4) -> KindPlan:
     """The kind plan for `text`; no kinds when the book knows nothing of the request."""
     matches = distinct_matches(book.match(text, embed))
-    asked = [want for want in listed_wants(text)
-             if not re.search(r"\d", want) and _reads_like_a_product(want, matcher)]
+    said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
+    # things listed in the words, less what was ruled out ("no candles") and less the need's
+    # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
+    listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"\d", want)
+              and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS]
+    asked = [want for want in listed if _reads_like_a_product(want, matcher)]
+    if listed and not asked and not _names_kinds(listed, matches):
+        return KindPlan()  # the shopper listed things this shop does not sell: say so, no stand-ins
     if not matches and len(asked) < 2:
         return KindPlan()
     interests = list(recipient_in(text).interests)
     head = need_head(need) if need else None
-    said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     if (head and head not in GENERIC_HEADS | _CONTAINERS and head not in said_by_needs and len(asked) < 2
             and _reads_like_a_product(need or "", matcher)):
         matches = names_said(matches, text)
@@ -83,3 +90,8 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
         if all(kind.name != k.name for k in lead):
             lead.append(kind)
     return lead + [k for k in kinds if k not in lead]
+
+
+def _names_kinds(listed: list[str], matches: list[NeedMatch]) -> bool:
+    """Does some listed phrase name a kind of a matched need ("table linen" for a dinner)?"""
+    return any(kind.fits_stems(stem_set(want)) for want in listed for m in matches for kind in m.need.kinds)
