@@ -223,3 +223,21 @@ def test_cheaper_and_a_new_budget_refill_the_same_kinds(shop) -> None:
     assert cheaper.diff.total_before == bundle.total
     tighter = editor.set_budget(bundle, 150.0)
     assert tighter.total <= 150.0 and all(bi.reasons[0].kind == "role" for bi in tighter.items)
+
+
+def test_a_swap_offers_another_item_of_the_same_kind(shop) -> None:
+    from assistant.compose.editor import BundleEditor
+
+    composer, _ = shop
+    editor = BundleEditor(composer)
+    bundle = composer.compose(need="camping trip", guests=2, budget=400.0,
+                              request_text="camping trip for two, £400").bundle
+    assert bundle is not None
+    tent = next(p for p, bi in enumerate(bundle.items) if "Tent" in bi.item.title)
+    swapped = editor.swap(bundle, str(tent + 1))
+    new = swapped.items[tent]
+    assert "Tent" in new.item.title and new.item.item_id != bundle.items[tent].item.item_id
+    assert new.reasons[0].kind == "role" and swapped.total <= 400.0
+    bags = next((p for p, bi in enumerate(bundle.items) if "Sleeping Bag" in bi.item.title), None)
+    if bags is not None:  # a per-guest kind keeps its quantity
+        assert editor.swap(bundle, str(bags + 1)).items[bags].quantity == 2

@@ -115,6 +115,8 @@ class BundleEditor:
         keep = [bi for p, bi in enumerate(bundle.items) if p != pos]
         if old.role == "anchor":
             new = self._variant_of(bundle, old, ctx, profile)
+        elif ctx.plan_text is not None and old.reasons[:1] and old.reasons[0].kind == "role":
+            new = self._same_kind(bundle, old, ctx, profile)  # another teapot, not "a close match"
         else:
             scores = self._score_for(bundle, ctx, profile)
             new = self._next_candidate(bundle, scores, keep, old, ctx, profile, bundle.budget)
@@ -233,6 +235,24 @@ class BundleEditor:
             items = self._rebuild(bundle, context=ctx, profile=profile, budget=budget,
                                   size=len(bundle.items), fixed=fixed, keep=bundle.item_ids)
         return self._finish(bundle, items if items is not None else fixed, ctx, budget=budget)
+
+    def _same_kind(self, bundle: Bundle, old: BundleItem, ctx: BundleContext,
+                   profile: Profile | None) -> BundleItem | None:
+        """The best other item of the swapped item's kind (a bundle filled kind by kind):
+        not shown before, allowed, and within what the budget leaves."""
+        plan = self.composer.kinds_for(ctx.plan_text or "", bundle.need)
+        kind = next((k for k in plan.kinds if old.reasons[0].text.startswith(k.role)), None)
+        if kind is None:
+            return None
+        banned = ctx.banned(profile) | set(bundle.item_ids) | ctx.shown
+        items = self.catalog.items
+
+        def allowed(row: int) -> bool:
+            return items[row].item_id not in banned and not self.composer.term_excluded(row, ctx)
+
+        room = None if bundle.budget is None else round(bundle.budget - (bundle.total - old.cost), 2)
+        return self.composer.planner.alternative(kind, bundle.need or "", ctx.guests, allowed, room,
+                                                 ctx.item_cap)
 
     def _refill_kinds(self, bundle: Bundle, ctx: BundleContext, profile: Profile | None, budget: float,
                       fixed: Sequence[BundleItem]) -> list[BundleItem] | None:

@@ -188,6 +188,19 @@ class KindPlanner:
             return None
         return self._bundle_items(chosen, request, seed)
 
+    def alternative(self, kind: Kind, need: str, guests: int | None, allowed: Callable[[int], bool],
+                    room: float | None, item_cap: float | None = None) -> BundleItem | None:
+        """The best allowed item of one kind whose line (quantity x price) fits in `room`:
+        what a swap offers in a bundle filled kind by kind."""
+        request = KindRequest((kind,), need, 1, room, guests, item_cap)
+        candidates, _ = self._candidates(request, allowed)
+        fitting = [c for c in candidates if room is None or c.cost <= room + 1e-9]
+        if not fitting:
+            return None
+        best = max(fitting, key=lambda c: (c.value, -c.row))
+        return BundleItem(self.catalog.items[best.row], (role_evidence(kind, best.quantity, guests),),
+                          role="complement", score=round(best.value, 4), quantity=best.quantity)
+
     # -- candidates ------------------------------------------------------------------------
     def _candidates(self, request: KindRequest, allowed: Callable[[int], bool]
                     ) -> tuple[list[_Candidate], int | None]:
