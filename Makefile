@@ -49,11 +49,13 @@ test-fast: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) bench/bench_retrieval.py --json reports/bench_retrieval.json
 	$(PY) bench/bench_cf_fit.py --json reports/bench_cf_fit.json
 	$(PY) -m assistant.serve.cli eval baskets --dataset online-retail --json reports/eval_online_retail.json --report reports/online_retail
+	$(PY) -m assistant.serve.cli eval bundles --writer template --json reports/eval_bundles.json --report reports/bundles
 
 clean:
 	rm -rf .cache reports .pytest_cache .mypy_cache .ruff_cache

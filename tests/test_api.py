@@ -338,7 +338,7 @@ def test_ask_prints_reply_bundle_total_and_session(cli_assistant: Assistant, cap
     sid = captured.err.strip().removeprefix("session: ")
     assert data["session_id"] == sid and data["reply"] and data["total"] == data["bundle"]["total"] <= 20
     assert {"item_id", "title", "price", "reasons"} <= set(data["bundle"]["items"][0])
-    assert main(["ask", "swap the second one", "--session", sid]) == 0
+    assert main(["ask", "swap the second one", f"--session={sid}"]) == 0
     text = capsys.readouterr().out
     for line in bundle_lines(cli_assistant, sid):
         assert line in text

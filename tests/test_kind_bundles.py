@@ -241,3 +241,10 @@ def test_a_swap_offers_another_item_of_the_same_kind(shop) -> None:
     bags = next((p for p, bi in enumerate(bundle.items) if "Sleeping Bag" in bi.item.title), None)
     if bags is not None:  # a per-guest kind keeps its quantity
         assert editor.swap(bundle, str(bags + 1)).items[bags].quantity == 2
+
+
+def test_a_named_item_is_the_anchor_not_a_kind_plan(shop) -> None:
+    composer, _ = shop
+    bundle = composer.compose(["P03"], need="camping trip", request_text="a camping trip with the Two Person Dome Tent").bundle
+    assert bundle is not None and bundle.items[0].item.item_id == "P03" and bundle.items[0].role == "anchor"
+    assert all(bi.reasons[0].kind != "role" for bi in bundle.items)

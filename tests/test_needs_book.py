@@ -316,7 +316,10 @@ PARAPHRASES = [
 ]
 UNRELATED = ["a laptop under £500", "4 winter tyres for my car", "I want a PlayStation 5", "hello",
              "write me a poem about the sea", "make it cheaper", "a kilo of potatoes", "a gift",
-             "the Lunch Bag Red Retrospot", "a bundle with the Spaceboy Baby Gift Set for under £10"]
+             "the Lunch Bag Red Retrospot"]
+# "a bundle with the Spaceboy Baby Gift Set" now reads as a new-baby need too (its title says
+# "baby", a new-baby style word); the composer serves a named item as the anchor whatever the
+# needs book matches (test_kind_bundles.test_a_named_item_is_the_anchor_not_a_kind_plan).
 
 
 slow = pytest.mark.slow

@@ -52,7 +52,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"\d", want)
               and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS]
     asked = [want for want in listed if _reads_like_a_product(want, matcher)]
-    if listed and not asked and not _names_kinds(listed, matches):
+    if listed and not asked and all(_unsold(want, matcher) for want in listed) and not _names_kinds(
+            listed, matches):
         return KindPlan()  # the shopper listed things this shop does not sell: say so, no stand-ins
     if not matches and len(asked) < 2:
         return KindPlan()
@@ -95,3 +96,10 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
 def _names_kinds(listed: list[str], matches: list[NeedMatch]) -> bool:
     """Does some listed phrase name a kind of a matched need ("table linen" for a dinner)?"""
     return any(kind.fits_stems(stem_set(want)) for want in listed for m in matches for kind in m.need.kinds)
+
+
+def _unsold(want: str, matcher: CatalogMatcher) -> bool:
+    """A listed thing whose head word no title has ("fresh salmon"); "cat-themed bits" is
+    sold (cat things)."""
+    words = [word for word in content_stems(want) if word not in _GENERIC_WORDS]
+    return bool(words) and not any(matcher.items_with_word(part) for part in words[-1].split("-") if part)

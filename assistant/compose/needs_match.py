@@ -55,8 +55,8 @@ CROSS_MARGIN = 0.15
 PERSON_THRESHOLD = 0.65
 # A chatty request reads far from every need's phrasing as a whole ("we're putting the tree
 # up on Sunday and ours looks a bit bare – baubles, £35" is 0.48 from christmas tree
-# decorating), while its words still say which need it is: the need's name, a kind it takes
-# ("baubles") or one of its style words ("cat-themed"). Such words add WORD_SUPPORT to that
+# decorating), while its words still say which need it is: the need's name, two kinds it
+# takes ("baubles", "something for the top") or one of its style words ("cat-themed"). Such words add WORD_SUPPORT to that
 # need's cosine. Measured on the tests' unrelated requests: none names a need's word and
 # reaches 0.40, so none crosses the threshold with the support.
 WORD_SUPPORT = 0.15
@@ -96,6 +96,11 @@ class Kind:
         if any(phrase <= title_stems for phrase in self._avoid_stems):
             return False
         return any(phrase <= title_stems for phrase in self._synonym_stems)
+
+    @property
+    def synonym_stems(self) -> tuple[frozenset[str], ...]:
+        """Each synonym's stems (what a title must hold to fit it)."""
+        return self._synonym_stems
 
     @functools.cached_property
     def _synonym_stems(self) -> tuple[frozenset[str], ...]:
@@ -278,7 +283,13 @@ class NeedMatcher:
         for index, need in enumerate(self.needs):
             named = set(content_stems(need.name)) <= said
             styled = any(stem_set(word) <= said for word in need.style_words)
-            if named or styled or any(kind.fits_stems(said) for kind in need.kinds if not kind.filler):
+            # one kind named may be a product's own title ("Lunch Bag Red Retrospot"); two or
+            # more are a list of what the need takes ("crackers, napkins, candles")
+            fitted = [phrase for kind in need.kinds if not kind.filler and kind.fits_stems(said)
+                      for phrase in kind.synonym_stems if phrase <= said]
+            # phrases inside a longer one count once: "Baby Gift Set" is one thing, not "baby" too
+            listed = sum(1 for phrase in set(fitted) if not any(phrase < other for other in fitted))
+            if named or styled or listed >= 2:
                 support[index] = 1.0
         return support
 

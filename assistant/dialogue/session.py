@@ -94,6 +94,15 @@ def bundle_from_state(data: Mapping[str, Any], catalog: Catalog) -> Bundle:
                   data.get("tier"))
 
 
+def new_session_id() -> str:
+    """A random session id that never starts with "-" (a command line would read
+    `--session -Xy...` as an option)."""
+    while True:
+        session_id = secrets.token_urlsafe(16)
+        if not session_id.startswith("-"):
+            return session_id
+
+
 class SessionStore:
     """SQLite-backed store; safe to share between threads of one process."""
 
@@ -109,7 +118,7 @@ class SessionStore:
         self._db.executescript(SCHEMA)
 
     def create(self, user_id: str | None = None) -> ConversationState:
-        state = ConversationState(session_id=secrets.token_urlsafe(16), user_id=user_id)
+        state = ConversationState(session_id=new_session_id(), user_id=user_id)
         now = time.time()
         with self._lock:
             self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
