@@ -248,3 +248,22 @@ def test_a_named_item_is_the_anchor_not_a_kind_plan(shop) -> None:
     bundle = composer.compose(["P03"], need="camping trip", request_text="a camping trip with the Two Person Dome Tent").bundle
     assert bundle is not None and bundle.items[0].item.item_id == "P03" and bundle.items[0].role == "anchor"
     assert all(bi.reasons[0].kind != "role" for bi in bundle.items)
+
+
+def test_listed_things_take_their_per_guest_quantity_and_say_their_need(shop) -> None:
+    composer, _ = shop
+    # "plates" is no kind of its own here, but plates are bought per guest for a camping trip
+    bundle = composer.compose(need="a camping trip", guests=8, budget=400.0,
+                              request_text="camping trip for 8 of us: a tent, plates and mugs please").bundle
+    assert bundle is not None
+    plates = [bi for bi in bundle.items if "Plates" in bi.item.title]
+    assert plates and plates[0].quantity == 2  # two sets of four for eight
+    tent = next(bi for bi in bundle.items if "Tent" in bi.item.title)
+    # a role that does not name its need says which need it serves
+    assert tent.reasons[0].text.startswith("camping trip: the shelter for the night")
+
+
+def test_a_list_of_things_the_shop_lacks_gets_no_stand_ins_but_a_need_named_outright_does(shop) -> None:
+    composer, _ = shop
+    assert composer.kinds_for("fresh salmon and lemons for supper at the campsite").kinds == ()
+    assert len(composer.kinds_for("I'm a budding chef, restock me!").kinds) >= 2

@@ -221,6 +221,41 @@ def test_a_kind_fits_titles_by_all_its_words_and_avoids() -> None:
     assert not cups.fits_title("Egg Cup Milkmaid Heidi")
 
 
+def test_a_present_leads_with_what_the_person_loves_and_named_kinds_and_wrap_lead() -> None:
+    birthday = matched("birthday present", "occasion", [kind("scented candle", "birthday present", centrepiece=True),
+                                                        kind("photo frame", "birthday present")])
+    knits = matched("knitting", "interest", [kind("knitting kit", "knitting", centrepiece=True),
+                                             kind("sewing box", "knitting")], part="knits")
+    auntie = matched("aunt", "person", [kind("mug", "aunt")])
+    # a person is named: the bundle is their present, and what they love leads the day
+    names = [k.name for k in NeedsBook([]).kinds_for([birthday, knits, auntie], ["knits"])]
+    assert names[:2] == ["knitting kit", "sewing box"]
+    # no person: the occasion leads, as before
+    assert next(k.name for k in NeedsBook([]).kinds_for([birthday, knits])) == "scented candle"
+    # a kind the shopper names outright leads ("party bags for 10 kids")
+    party = matched("kids party", "occasion", [kind("bunting", "kids party", centrepiece=True),
+                                               kind("party bags", "kids party", "party bag")])
+    assert next(k.name for k in NeedsBook([]).kinds_for([party], asked_for="the cheapest party bags for 10 kids")) \
+        == "party bags"
+    # cards or wrap the shopper names lead, even when an occasion matched better
+    wrap = matched("gift wrapping", "occasion", [kind("wrapping paper", "gift wrapping", "wrapping paper", "paper",
+                                                      filler=True)])
+    wedding = matched("wedding present", "occasion", [kind("photo frame", "wedding present", centrepiece=True)])
+    kinds = NeedsBook([]).kinds_for([wedding, wrap], asked_for="wrapping a wedding present, nice paper")
+    assert [k.name for k in kinds][:2] == ["wrapping paper", "photo frame"]
+
+
+def test_a_person_never_hides_the_occasion_they_are_part_of() -> None:
+    from assistant.compose.needs_match import distinct_matches
+
+    sister = NeedMatch(Need("sister", "person", ("x",), ()), 1.15, "sister", "my sister's wedding reception tables")
+    tables = NeedMatch(Need("celebration tables", "occasion", ("x",), ()), 0.78, "x", "my sister's wedding reception")
+    brother = NeedMatch(Need("brother", "person", ("x",), ()), 0.7, "x", "baby")
+    shower = NeedMatch(Need("baby shower", "occasion", ("x",), ()), 1.0, "x", "baby shower")
+    assert [m.need.name for m in distinct_matches([sister, tables])] == ["sister", "celebration tables"]
+    assert [m.need.name for m in distinct_matches([shower, brother])] == ["baby shower"]  # an echo is still dropped
+
+
 # --- matching without the model --------------------------------------------------------------
 def test_gist_and_parts_read_the_request() -> None:
     assert gist("a little something for a new mum, budget £20") == "new mum"

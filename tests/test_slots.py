@@ -29,14 +29,37 @@ def test_count_in() -> None:
     assert count_in("40 things") is None
 
 
-def test_complete_slots_fills_only_what_is_missing() -> None:
+def test_complete_slots_fills_what_is_missing_and_the_written_amounts_win() -> None:
     parsed = Request(intent="bundle", need="tea party under £20")
     done = complete_slots(parsed, "a bundle for a tea party under £20, 3 items")
     assert done.budget == 20.0 and done.size == 3 and done.need == "tea party"
-    kept = complete_slots(Request(intent="bundle", need="tea party", budget=18), "tea party under £20")
-    assert kept.budget == 18
+    # the amount the shopper wrote beats the model's guess; a count is never the budget
+    fixed = complete_slots(Request(intent="bundle", need="tea party", budget=18), "tea party under £20")
+    assert fixed.budget == 20
+    kids = complete_slots(Request(intent="bundle", need="party bits", budget=8, party_size=8),
+                          "my son turns 6 next week and we've got 8 kids coming round. party bits under £30")
+    assert kids.budget == 30 and kids.party_size == 8
     chat = complete_slots(Request(intent="smalltalk"), "thanks, £20 was fine")
     assert chat.budget is None
+
+
+@pytest.mark.parametrize(("text", "model_said", "guests"), [
+    ("present for grandad, he's 82 and likes a cuppa", 82, None),  # an age
+    ("girlfriend's birthday next week. £35", 35, None),  # the budget
+    ("ten round the table for christmas dinner", None, 10),
+    ("valentines night in for me and my other half", 25, 2),
+    ("Hosting a little tea party for six on Saturday", 6, 6),
+])
+def test_the_party_size_is_read_from_the_words(text: str, model_said: int | None, guests: int | None) -> None:
+    assert complete_slots(Request(intent="bundle", need="x", party_size=model_said), text).party_size == guests
+
+
+@pytest.mark.parametrize(("text", "budget"), [
+    ("fifteen quid tops", 15), ("a tenner", 10), ("under twenty quid", 20), ("forty-five pounds", 45),
+    ("I'm on a budget of 20 dollars", 20), ("25 euros", 25), ("twenty five pounds", 25), ("£40ish", 40),
+])
+def test_money_in_words_and_other_currencies(text: str, budget: float) -> None:
+    assert budget_in(text) == budget
 
 
 def test_cart_changes_need_the_shoppers_words() -> None:

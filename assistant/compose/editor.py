@@ -25,6 +25,7 @@ import numpy as np
 from assistant.compose.composer import BundleComposer
 from assistant.compose.context import ANCHOR_EVIDENCE, BundleContext, bundle_diff
 from assistant.compose.errors import BundleError, NoMatchError, price_text
+from assistant.compose.kind_planner import role_for_need
 from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scores
 from assistant.compose.targets import resolve_target
@@ -241,7 +242,7 @@ class BundleEditor:
         """The best other item of the swapped item's kind (a bundle filled kind by kind):
         not shown before, allowed, and within what the budget leaves."""
         plan = self.composer.kinds_for(ctx.plan_text or "", bundle.need)
-        kind = next((k for k in plan.kinds if old.reasons[0].text.startswith(k.role)), None)
+        kind = next((k for k in plan.kinds if old.reasons[0].text.startswith(role_for_need(k))), None)
         if kind is None:
             return None
         banned = ctx.banned(profile) | set(bundle.item_ids) | ctx.shown

@@ -42,6 +42,7 @@ from retrieval.records import Evidence, Query
 _PACK = re.compile(r"\b(?:set|pack|box|bag|tub)\s*(?:of|/)\s*(\d{1,3})\b|\b(\d{1,3})\s*(?:pc|pcs|piece|pieces)\b",
                    re.IGNORECASE)
 ROLE_EVIDENCE_KIND = "role"
+ASKED_NEED = "asked"  # `Kind.need` of a thing the shopper listed that no need's kind covers
 
 
 def pieces_per_unit(title: str) -> int:
@@ -59,15 +60,27 @@ def quantity_for(kind: Kind, guests: int | None, title: str) -> int:
     return max(1, math.ceil(guests * kind.per_guest / pieces_per_unit(title)))
 
 
+def role_for_need(kind: Kind) -> str:
+    """The kind's role, saying which need it serves when the role's words do not ("tea
+    party: a teapot to pour for everyone"; "the centrepiece for the tea party" stays as it
+    is). A bundle may serve two needs at once (a sister's wedding tables, a gardener's
+    retirement): each line says which one it is for."""
+    need = kind.need.split(" or ")[0].strip()  # "nan or grandma": the first name the book gives
+    if kind.need == ASKED_NEED or not need or stem_set(need) & stem_set(kind.role):
+        return kind.role
+    return f"{need}: {kind.role}"
+
+
 def role_evidence(kind: Kind, quantity: int, guests: int | None) -> Evidence:
     """The item's role for the need, as the shopper reads it, with the quantity's reason."""
+    role = role_for_need(kind)
     if kind.per_guest and guests and quantity > 1:
-        text = f"{kind.role}: {quantity} for {guests} guests"
+        text = f"{role} ({quantity} for {guests} guests)"
         return Evidence(ROLE_EVIDENCE_KIND, text, {"quantity": float(quantity), "guests": float(guests)})
     if kind.per_guest and guests:
-        text = f"{kind.role}: one set for {guests} guests"
+        text = f"{role} (one set for {guests} guests)"
         return Evidence(ROLE_EVIDENCE_KIND, text, {"guests": float(guests)})
-    return Evidence(ROLE_EVIDENCE_KIND, kind.role, {})
+    return Evidence(ROLE_EVIDENCE_KIND, role, {})
 
 
 @dataclasses.dataclass(frozen=True)

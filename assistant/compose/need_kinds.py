@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from assistant.compose.kind_planner import KindPlanner
+from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
@@ -52,8 +52,9 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"\d", want)
               and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS]
     asked = [want for want in listed if _reads_like_a_product(want, matcher)]
-    if listed and not asked and all(_unsold(want, matcher) for want in listed) and not _names_kinds(
-            listed, matches):
+    if (listed and not asked and all(_unsold(want, matcher) for want in listed)
+            and not _names_kinds(listed, matches) and not _named_outright(matches)
+            and not any(stem_set(want) & said_by_needs for want in listed)):
         return KindPlan()  # the shopper listed things this shop does not sell: say so, no stand-ins
     if not matches and len(asked) < 2:
         return KindPlan()
@@ -65,7 +66,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         if not matches:
             return KindPlan()
         interests.insert(0, head)
-    wanted = _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked)
+    wanted = _per_guest_as_elsewhere(
+        _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), book)
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking)
@@ -87,10 +89,37 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
         words = stem_set(want)
         kind = next((k for k in kinds if k not in lead and k.fits_stems(words)), None)
         if kind is None:
-            kind = Kind(name=want, synonyms=(want,), role=f"the {want} you asked for", need="asked")
+            kind = Kind(name=want, synonyms=(want,), role=f"the {want} you asked for", need=ASKED_NEED)
         if all(kind.name != k.name for k in lead):
             lead.append(kind)
     return lead + [k for k in kinds if k not in lead]
+
+
+def _per_guest_as_elsewhere(kinds: list[Kind], book: NeedsBook) -> list[Kind]:
+    """A thing the book buys per guest for one need is bought per guest for every need:
+    paper plates for a summer do as for a tea party; "plates" or "pastel napkins" the
+    shopper listed as well (the listed words hold a per-guest synonym whole, or are its
+    head word alone: "plates" for "paper plate")."""
+    whole = {stems for need in book.needs for kind in need.kinds if kind.per_guest
+             for stems in kind.synonym_stems}
+    heads = {content_stems(synonym)[-1] for need in book.needs for kind in need.kinds if kind.per_guest
+             for synonym in kind.synonyms if content_stems(synonym)}
+    fixed = []
+    for kind in kinds:
+        listed = kind.need == ASKED_NEED
+        head = _head(kind.name)
+        if not kind.per_guest and any(stems in whole or (listed and (
+                (len(stems) == 1 and head in heads) or frozenset({head}) in whole
+                or any(per_guest <= stems and len(per_guest) > 1 for per_guest in whole)))
+                for stems in kind.synonym_stems):
+            kind = dataclasses.replace(kind, per_guest=1)
+        fixed.append(kind)
+    return fixed
+
+
+def _head(phrase: str) -> str | None:
+    words = content_stems(phrase)
+    return words[-1] if words else None
 
 
 def _names_kinds(listed: list[str], matches: list[NeedMatch]) -> bool:
@@ -99,7 +128,18 @@ def _names_kinds(listed: list[str], matches: list[NeedMatch]) -> bool:
 
 
 def _unsold(want: str, matcher: CatalogMatcher) -> bool:
-    """A listed thing whose head word no title has ("fresh salmon"); "cat-themed bits" is
-    sold (cat things)."""
-    words = [word for word in content_stems(want) if word not in _GENERIC_WORDS]
-    return bool(words) and not any(matcher.items_with_word(part) for part in words[-1].split("-") if part)
+    """A listed thing no word of which a title has ("fresh salmon"); "cat-themed bits" and
+    "union jack everything" are sold (cat things, union jack things)."""
+    words = [part for word in content_stems(want) if word not in _GENERIC_WORDS
+             for part in word.split("-") if part]
+    return bool(words) and not any(matcher.items_with_word(word) for word in words)
+
+
+# A need matched this well was named outright ("a total candle fiend", "my daughter's
+# teacher"): its kinds serve the request whatever else the shopper listed ("restock me").
+# Groceries for a dinner ("fresh salmon and lemons for tonight's dinner") match 0.69.
+_NAMED_OUTRIGHT = 0.85
+
+
+def _named_outright(matches: list[NeedMatch]) -> bool:
+    return any(match.score >= _NAMED_OUTRIGHT for match in matches)

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from assistant.compose.kind_merge import merge_kinds, style_words_of
 from assistant.compose.needs_match import (
     GROUPS,
     MATCH_THRESHOLD,
@@ -30,7 +31,6 @@ from assistant.compose.needs_match import (
     NeedMatch,
     NeedMatcher,
 )
-from assistant.understand.words import content_stems, stem_set
 from retrieval.datasets import data_dir
 from retrieval.errors import ConfigError
 
@@ -227,85 +227,6 @@ def parse_needs(text: str, file: str) -> tuple[tuple[Need, ...], str]:
         first_entry[key] = index
         needs.append(need)
     return tuple(needs), description
-
-
-# What a bundle is for leads its kinds; who it is for comes last (see merge_kinds).
-_LEAD = {"occasion": 0, "life_event": 0, "season": 0, "theme": 0, "interest": 1, "person": 2}
-
-
-def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
-                asked_for: str = "") -> list[Kind]:
-    """The kinds to fill a bundle with, in the order to fill them.
-
-    What the bundle is for leads, who it is for follows: an occasion, life event, season or
-    theme comes first, then interests, then the person ("a housewarming gift for my friend"
-    is a housewarming bundle, not jewellery for a friend). Centrepieces come from the
-    leading needs (the best match first), then a kind for each interest no matched need
-    covers ("loves flamingos": flamingo things), then the needs' other kinds, lead by lead,
-    taken in turns within a lead (each need's first kind, then each need's second...), so
-    a short bundle still serves every need. A kind two needs share comes once: same name,
-    or one's main synonym among the other's ("mug" and "coffee mug" are one mug). Filler
-    kinds come last, and only those the shopper asked for (`asked_for`: the request's
-    words) or those of a need that is all filler (gift wrapping).
-    """
-    chosen: list[Kind] = []
-
-    def take(kind: Kind) -> None:
-        if not any(_same_kind(kind, other) for other in chosen):
-            chosen.append(kind)
-
-    needs = sorted((match.need for match in matches), key=lambda need: _LEAD.get(need.group, 0))
-    leading = [need for need in needs if _LEAD.get(need.group, 0) == _LEAD.get(needs[0].group, 0)] if needs else []
-    for need in leading:
-        for kind in need.kinds:
-            if kind.centrepiece and not kind.filler:
-                take(kind)
-    for interest in interests:
-        if not _interest_covered(interest, matches):
-            take(_interest_kind(interest))
-    for lead in sorted({_LEAD.get(need.group, 0) for need in needs}):
-        lists = [[kind for kind in need.kinds if not kind.filler]
-                 for need in needs if _LEAD.get(need.group, 0) == lead]
-        for position in range(max((len(kinds) for kinds in lists), default=0)):
-            for kinds in lists:
-                if position < len(kinds):
-                    take(kinds[position])
-    asked = stem_set(asked_for)
-    for need in needs:
-        all_filler = all(kind.filler for kind in need.kinds)
-        for kind in need.kinds:
-            if kind.filler and (all_filler or kind.fits_stems(asked)):
-                take(kind)
-    return chosen
-
-
-def style_words_of(matches: Sequence[NeedMatch]) -> tuple[str, ...]:
-    """The matched needs' style words, best match first, each once."""
-    return tuple(dict.fromkeys(word for match in matches for word in match.need.style_words))
-
-
-def _same_kind(one: Kind, other: Kind) -> bool:
-    if set(content_stems(one.name)) == set(content_stems(other.name)):
-        return True
-    one_synonyms = {stem_set(s) for s in one.synonyms}
-    other_synonyms = {stem_set(s) for s in other.synonyms}
-    return stem_set(one.synonyms[0]) in other_synonyms or stem_set(other.synonyms[0]) in one_synonyms
-
-
-def _interest_covered(interest: str, matches: Sequence[NeedMatch]) -> bool:
-    wanted = set(content_stems(interest))
-    if not wanted:
-        return True
-    for match in matches:
-        said = stem_set(" ".join((match.part, *match.need.phrases, *match.need.style_words)))
-        if wanted <= said:
-            return True
-    return False
-
-
-def _interest_kind(interest: str) -> Kind:
-    name = " ".join(interest.split())
-    return Kind(name=name, synonyms=(name,), role=f"for their love of {name}", need=name)
 
 
 class NeedsBook:

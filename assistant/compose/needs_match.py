@@ -331,12 +331,15 @@ def _without_rivals(ranked: list[NeedMatch]) -> list[NeedMatch]:
     ("a hamper for a summer picnic" is a picnic, not a garden party); and what the bundle
     is for (an occasion, event or season) within CROSS_MARGIN of the best of them
     ("decorations for a spooky party" is halloween, not spring). Interests are exempt:
-    "loves candles and gardening" is two interests."""
+    "loves candles and gardening" is two interests; so are needs all of cards or wrap."""
     group_best: dict[str, float] = {}
     setting_best: float | None = None
     kept = []
     for match in ranked:
         group = match.need.group
+        if _all_filler(match.need):
+            kept.append(match)  # cards or wrap go with any occasion ("wrapping a wedding present")
+            continue
         if group in group_best and (group == "person" or (
                 group != "interest" and match.score < group_best[group] - GROUP_MARGIN)):
             continue
@@ -347,6 +350,11 @@ def _without_rivals(ranked: list[NeedMatch]) -> list[NeedMatch]:
         group_best.setdefault(group, match.score)
         kept.append(match)
     return kept
+
+
+def _all_filler(need: Need) -> bool:
+    """A need all of cards or wrap, which goes with any occasion."""
+    return bool(need.kinds) and all(kind.filler for kind in need.kinds)
 
 
 def _embedded_rows(embed: Embed, texts: Sequence[str]) -> np.ndarray:
@@ -363,11 +371,15 @@ def distinct_matches(matches: Sequence[NeedMatch]) -> list[NeedMatch]:
     A weaker match read from words a stronger match already explains is an echo, not a
     second need: "baby shower" is not also a "brother" (from "baby") nor "rainy days", and
     "a tea party" is not also a tea lover's gift; but "my sister who likes candles" is
-    both "sister" and "candle lover" (separate parts of the request)."""
+    both "sister" and "candle lover" (separate parts of the request). A person says who
+    the bundle is for, never what it holds, so a person explains no words of an occasion
+    or an interest: "my sister's wedding" is a sister and a wedding."""
     kept: list[NeedMatch] = []
     for match in sorted(matches, key=lambda m: (-m.score, m.need.name)):
         part = match.part.casefold()
-        if any(part in k.part.casefold() or k.part.casefold() in part for k in kept):
+        if not _all_filler(match.need) and any(
+                (part in k.part.casefold() or k.part.casefold() in part)
+                and (k.need.group != "person" or match.need.group == "person") for k in kept):
             continue
         kept.append(match)
     return kept

@@ -34,6 +34,7 @@ from assistant.dialogue.cart_and_answers import (
     money,
 )
 from assistant.dialogue.session import ConversationState, bundle_from_state, bundle_to_state
+from assistant.dialogue.session_limits import passed_over, session_limits
 from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
@@ -44,6 +45,7 @@ from assistant.understand.amounts import (
     without_item_cap,
 )
 from assistant.understand.need_text import kind_mention, tidy_need, wanted_things
+from assistant.understand.shopper_cues import shopping_cue
 from assistant.understand.slots import (
     asks_about_cart,
     budget_in,
@@ -53,6 +55,7 @@ from assistant.understand.slots import (
     exclusions_in,
     mentions_in_text,
     merge_exclusions,
+    need_from_text,
     positions_in,
     strip_exclusions,
     wants_products,
@@ -64,17 +67,6 @@ from retrieval.shop_index import ShopIndex
 
 __all__ = ["CLARIFY_NEED", "GREETING", "NEED_BUNDLE", "OFF_TOPIC", "THANKS", "ActionResult", "Actions",
            "item_line", "money", "passed_over"]
-
-def passed_over(profile: Profile, keep: Sequence[str]) -> list[str]:
-    """Items shown earlier in the session that the shopper did not put in the cart: a new
-    bundle brings fresh ideas instead of repeating them (items named now are kept)."""
-    carted, kept = set(profile.cart), set(keep)
-    return [i for i in profile.viewed if i not in carted and i not in kept]
-
-
-def _same_want(need: str | None, previous: str | None) -> bool:
-    return " ".join((need or "").lower().split()) == " ".join((previous or "").lower().split())
-
 
 class Actions:
     """The tools and the intent router over one shop index; cart, comparisons and
@@ -191,13 +183,15 @@ class Actions:
                 return self.answers.question(Request(intent="question"), state, text)
             return self._compose(Request(intent="bundle", budget=budget_in(text), size=count_in(text),
                                          exclude=exclusions_in(redact(text))), state, text)
-        if intent == "smalltalk":
-            return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
-        if intent == "off_topic":
+        if intent in ("smalltalk", "off_topic"):
             # Injection attempts never get here (the guard answers them). A small model
-            # sometimes calls a real shopping request off-topic: if the shop clearly has
-            # things for the words, treat them as the need instead of turning the shopper away.
-            need = self.text_items.need_in(text)
+            # sometimes calls a real shopping request off-topic or chit-chat ("my sister's just
+            # had a baby girl!! want to send something lovely"): if the words ask for something
+            # the shop clearly has things for, they are the need; the shopper is not turned away.
+            asks = intent == "off_topic" or shopping_cue(text)
+            need = self.text_items.need_in(text) if asks else None
+            if need is None and intent == "smalltalk":
+                return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
             if need is None:
                 return ActionResult(kind="refusal", text=OFF_TOPIC)
             served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
@@ -229,6 +223,9 @@ class Actions:
         anchors, missing = self.shop.resolve_items(request.items)
         if not anchors:  # a title typed out in full is an item, whatever slot the parser put it in
             anchors = self.text_items.titles_in(text)
+        elif self._listed_for_a_need(request, text):
+            anchors, missing = [], []  # "teapot, pretty cups, a cake stand" for an afternoon tea: kinds to fill
+            request = dataclasses.replace(request, need=request.need or need_from_text(text))
         codes = self.text_items.ids_in(text)
         if codes:  # stock codes typed by the shopper are anchors, and no longer "missing"
             anchors = list(dict.fromkeys([*anchors, *codes]))
@@ -269,7 +266,7 @@ class Actions:
         item_cap = item_cap_in(text)
         if item_cap is not None and budget == item_cap and budget_in(without_item_cap(text)) is None:
             budget = None  # "nothing over £10 each" caps each item; it is no budget for the bundle
-        excluded, fresh_only = self._session_limits(request, state, need, anchors, profile)
+        excluded, fresh_only = session_limits(self.catalog, request, state, need, anchors, profile)
         composition: Composition = self.tools["compose_bundle"].invoke({
             "anchors": anchors, "need": need, "budget": budget, "exclude_terms": list(excluded),
             "size": request.size, "user_id": state.user_id, "exclude_ids": fresh_only,
@@ -298,20 +295,12 @@ class Actions:
         result = self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
         return dataclasses.replace(result, request=served)
 
-    def _session_limits(self, request: Request, state: ConversationState, need: str | None,
-                        anchors: Sequence[str], profile: Profile) -> tuple[tuple[str, ...], list[str]]:
-        """(exclusion phrases, item ids to leave out) for a new bundle in this session.
-
-        What the shopper ruled out stays out for the rest of the session, unless they now ask
-        for it ("no candles" ... later "some candles, please"). A new want gets fresh ideas
-        (`passed_over`); the same want asked again (with a new budget, say) may bring back
-        what fitted before."""
-        wanted = set(content_stems(" ".join([need or "", *(self.catalog.get(a).title for a in anchors)])))
-        kept = tuple(e for e in state.constraints.get("exclude") or () if not set(content_stems(e)) & wanted)
-        excluded = merge_exclusions(kept, request.exclude)
-        before = {e.get("item_id") for e in (state.bundle or {}).get("items", []) if e.get("role") == "anchor"}
-        same_want = _same_want(need, state.constraints.get("need")) and set(anchors) == before
-        return excluded, [] if same_want else passed_over(profile, anchors)
+    def _listed_for_a_need(self, request: Request, text: str) -> bool:
+        """Are the model's item mentions things listed for a need the needs book knows
+        (an occasion, a person, a theme), rather than catalog items the shopper chose? A
+        title typed out in full or a stock code is a choice."""
+        return bool(text) and not self.text_items.titles_in(text) and not self.text_items.ids_in(text) and len(
+            self.composer.kinds_for(text, request.need or need_from_text(text)).kinds) >= 2
 
     def _more_for_picks(self, request: Request, state: ConversationState, text: str) -> ActionResult:
         """The shopper wants more but names nothing this shop has: items that go with what

@@ -12,7 +12,8 @@ _AMOUNT = r"(\d{1,6}(?:[.,]\d{1,2})?)"
 BUDGET_PATTERNS = [
     re.compile(rf"(?:under|below|less than|no more than|max(?:imum)?|up to|within|budget(?: of| is)?|around|about|for)\s*(?:£|gbp\s*)?{_AMOUNT}\s*(?:£|pounds?|quid|gbp)?", re.I),
     re.compile(rf"(?:£|gbp\s?){_AMOUNT}", re.I),
-    re.compile(rf"{_AMOUNT}\s*(?:pounds?|quid|gbp)\b", re.I),
+    re.compile(rf"{_AMOUNT}\s*(?:pounds?|quid|gbp|bucks|dollars|euros?)\b", re.I),
+    re.compile(rf"(?:[$€]){_AMOUNT}", re.I),
 ]
 _MONEY_WORD = re.compile(r"£|pounds?|quid|gbp|budget|under|below|max", re.I)
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -26,7 +27,35 @@ COUNT_PHRASE = re.compile(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|
 _CLOSING_AMOUNT = re.compile(rf"\b(?:around|about|roughly|approx(?:imately)?)\s+{_AMOUNT}\s*(?:ish)?\W*$", re.I)
 
 
+# Rule "money in words": "twenty quid", "fifteen pounds tops", "a tenner", "a fiver",
+# "forty-five pounds" are read as the digits they stand for before any budget rule runs.
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+          "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90, "hundred": 100, "a hundred": 100}
+_SPELT_MONEY = re.compile(
+    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[\s-]+(?:and\s+)?(?P<unit>{'|'.join(_UNITS)}))?"
+    rf"|(?P<small>{'|'.join([*_TEENS, *_UNITS])}))\s+(?=(?:pounds?|quid|bucks|dollars|euros?|gbp)\b)", re.I)
+_SLANG_MONEY = {"a tenner": "£10", "a fiver": "£5", "a score": "£20"}
+
+
+def spelt_money_as_digits(text: str) -> str:
+    """"twenty quid" -> "20 quid", "a tenner" -> "£10": money in words, as digits."""
+    def digits(match: re.Match[str]) -> str:
+        if match.group("small"):
+            value = {**_TEENS, **_UNITS}[match.group("small").lower()]
+        else:
+            value = _TENS[match.group("tens").lower()] + _UNITS.get((match.group("unit") or "").lower(), 0)
+        return f"{value} "
+    text = _SPELT_MONEY.sub(digits, text)
+    for slang, amount in _SLANG_MONEY.items():
+        text = re.sub(rf"\b{slang}\b", amount, text, flags=re.I)
+    return text
+
+
 def budget_in(text: str) -> float | None:
+    text = spelt_money_as_digits(text)
     closing = _CLOSING_AMOUNT.search(text)
     if closing and 0 < float(closing.group(1).replace(",", ".")) <= MAX_BUDGET and not re.search(
             r"\b(?:budget|£|pounds?|quid)", text, re.I):
@@ -89,7 +118,7 @@ CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?
 #   "for six friends", "for 8 kids", "a tea party for two", "party of 10", "there'll be 12 of us",
 #   "for about 20 people", "ten round the table", "5 of them"
 PARTY = re.compile(
-    rf"\bfor\s+(?:about\s+|around\s+|roughly\s+|up to\s+)?(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?]|$|\s+(?:and|with|please|people|at|on|this|next))))"
+    rf"\bfor\s+(?:about\s+|around\s+|roughly\s+|up to\s+)?(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?;:–—-]|$|\s+(?:and|with|please|people|at|on|this|next|in|by|tomorrow|tonight))))"
     rf"|\bfor\s+({'|'.join(w for w in _NUMBER_WORD_VALUES if w != 'a dozen')})\b(?!\s*(?:pounds?|quid|p\b|pence|each|items?|things?))"
     rf"|\bparty of\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\b"
     rf"|\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\s+(?:\w+\s+)?{_GUEST_NOUN}", re.I)
@@ -113,8 +142,27 @@ def wants_cheapest(text: str) -> bool:
     return CHEAPEST.search(text) is not None
 
 
+# Rule "the two of us": "me and my other half", "the two of us", "for the pair of them",
+# "twin boys" serve two.
+_COUPLE = re.compile(r"\b(?:(?:me|myself) and (?:my|the) (?:other half|partner|husband|wife|boyfriend|girlfriend|"
+                     r"fiance|fiancee|hubby|missus|wife-to-be|husband-to-be)|the two of us|(?:for )?us two|just us two"
+                     r"|the pair of them|both of them|twins|twin (?:boys|girls|sisters|brothers))\b", re.I)
+# Rule "one gift each": more gifts than a bundle holds are gifts for that many people
+#   "twenty little gifts for the staff room", "30 party favours"
+_GIFTS_EACH = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)}|thirty|forty|fifty)\s+(?:\w+\s+)?"
+                         r"(?:gifts|presents|prizes|favours|party bags|stocking fillers|cards)\b", re.I)
+
+
 def party_size_in(text: str) -> int | None:
     """How many guests or people the bundle is for, when the words say ("for six friends")."""
+    if _COUPLE.search(text.replace("’", "'")):
+        return 2
+    each = _GIFTS_EACH.search(text)
+    if each:
+        said = each.group(1).lower()
+        value = int(said) if said.isdigit() else {**_NUMBER_WORD_VALUES, "thirty": 30, "forty": 40, "fifty": 50}[said]
+        if MAX_BUNDLE_SIZE < value <= MAX_PARTY_SIZE:
+            return value
     for match in PARTY.finditer(text.replace("’", "'")):
         said = next(g for g in match.groups() if g).lower()
         value = int(said) if said.isdigit() else _NUMBER_WORD_VALUES[said]

@@ -98,6 +98,20 @@ _WANTS_PRODUCTS = re.compile(
     re.IGNORECASE)
 
 
+# Rule "shopping cue": words that ask the shop for something, whatever else the message
+# says ("my sister's just had a baby girl!! want to send something lovely", "a present for
+# grandad", "what should I get", "£20"). "thanks, that's lovely!" has none.
+_SHOPPING_CUE = re.compile(
+    r"\b(?:want|wanted|need|needs|needed|looking for|after|get|getting|buy|buying|send|sending|gift|gifts|present|"
+    r"presents|pressie|prezzie|something|anything|ideas?|bundle|recommend|suggest|sort me|kit (?:her|him|them|me) out|"
+    r"budget|spend|stuff|bits|things|supplies)\b|[£$€]\s?\d|\d\s*(?:pounds?|quid)\b", re.IGNORECASE)
+
+
+def shopping_cue(text: str) -> bool:
+    """Do the words ask the shop for something (a want, a gift word, a budget)?"""
+    return bool(_SHOPPING_CUE.search(text.replace("’", "'")))
+
+
 def wants_products(text: str) -> bool:
     """The shopper asks for (more) things: "i also need something gingham", "what about
     something for the garden?", "could you find some candles": a bundle request, whatever

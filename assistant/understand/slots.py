@@ -28,6 +28,7 @@ from assistant.understand.amounts import (
     count_in,
     is_money_phrase,
     number_in,
+    party_size_in,
 )
 from assistant.understand.exclusions import (
     excluded_by,
@@ -75,14 +76,19 @@ def complete_slots(request: Request, text: str) -> Request:
     changes: dict[str, Any] = {}
     wants_money = request.intent in ("bundle", "cheaper", "set_budget", "add")
     stated, counted = budget_in(text), count_in(text)
-    if wants_money and request.budget is None:
-        if stated is not None:
-            changes["budget"] = stated
+    if wants_money and stated is not None and request.budget != stated:
+        # the amount the shopper wrote wins over the model's ("8 kids ... under £30" is 30)
+        changes["budget"] = stated
     elif request.budget is not None and stated is None and (
             not number_in(request.budget, text) or request.budget == counted):
         changes["budget"] = None  # an amount the shopper never wrote (or a count) is the model's invention
     if request.intent == "set_budget" and changes.get("budget", request.budget) is None and _CHEAPER.search(text):
         changes["intent"] = "cheaper"  # "make it cheaper": a cheaper bundle, not a budget to ask for
+    # How many people the bundle serves is read from the words ("for six", "8 of us"); a
+    # number the model took for it may be an age, a budget or a date ("my nan's 82").
+    guests = party_size_in(text)
+    if request.party_size != guests:
+        changes["party_size"] = guests
     if request.intent == "bundle" and request.size is None:
         if counted is not None:
             changes["size"] = counted
