@@ -267,3 +267,12 @@ def test_a_list_of_things_the_shop_lacks_gets_no_stand_ins_but_a_need_named_outr
     composer, _ = shop
     assert composer.kinds_for("fresh salmon and lemons for supper at the campsite").kinds == ()
     assert len(composer.kinds_for("I'm a budding chef, restock me!").kinds) >= 2
+
+
+@pytest.mark.parametrize(("title", "pieces"), [
+    ("Set 20 Napkins Fairy Cakes Design", 20), ("Set/6 Paper Plates", 6), ("Pack of 72 Cake Cases", 72),
+    ("12 Coloured Party Balloons", 12), ("60 Teatime Fairy Cake Cases", 60), ("Cake Stand 3 Tier Magic Garden", 1),
+    ("3 Tier Cake Tin", 1), ("5 Hook Hanger Magic Toadstool", 1), ("Tea Cup and Saucer", 1),
+])
+def test_pieces_a_title_states(title: str, pieces: int) -> None:
+    assert pieces_per_unit(title) == pieces

@@ -249,3 +249,19 @@ def test_a_message_without_negation_rules_nothing_out() -> None:
                           "Ein Geschenkset, aber nichts ohne Ostern")
     assert kept.exclude == ("Ostern",)
     assert complete_slots(Request(intent="bundle", need="tea", exclude=("mugs",)), "tea things, no mugs").exclude == ("mugs",)
+
+
+def test_a_long_message_gives_a_need_a_request_can_hold() -> None:
+    from assistant.records import MAX_MENTION_CHARS
+    from assistant.understand.slots import need_from_text
+
+    text = ("Moving into a little cottage in the village and I want it homely straight away – cushions, "
+            "a doormat, something for the mantelpiece and the hall. £75")
+    need = need_from_text(text)
+    assert 0 < len(need) <= MAX_MENTION_CHARS and text.startswith(need[:20])
+    Request(intent="bundle", need=need)  # valid
+
+
+def test_a_count_of_guests_is_no_budget() -> None:
+    parsed = Request(intent="bundle", items=("party bags",), budget=10, party_size=10)
+    assert complete_slots(parsed, "What's the cheapest way to do party bags for 10 kids?").budget is None

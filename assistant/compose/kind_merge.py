@@ -4,6 +4,7 @@ shopper named lead, a kind two needs share comes once."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from assistant.compose.needs_match import Kind, Need, NeedMatch
@@ -61,7 +62,7 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
     for need in needs:  # kinds the shopper named outright lead ("party bags for 10 kids")
         for kind in need.kinds:
             if not kind.filler and kind.fits_stems(asked):
-                take(kind)
+                take(dataclasses.replace(kind, asked=True))
     leading = [need for need in needs if lead(need) == lead(needs[0])] if needs else []
     for need in leading:
         for kind in need.kinds:

@@ -37,9 +37,13 @@ from retrieval.blend import BlendSource
 from retrieval.catalog import Catalog
 from retrieval.records import Evidence, Query
 
-# "Set of 6", "pack of 12", "box of 24", "6 piece", "set/4", "12 pc": how many pieces one
-# unit of a title holds (a per-guest kind is bought by the set, not piece by piece).
-_PACK = re.compile(r"\b(?:set|pack|box|bag|tub)\s*(?:of|/)\s*(\d{1,3})\b|\b(\d{1,3})\s*(?:pc|pcs|piece|pieces)\b",
+# "Set of 6", "Set/4", "Set 20 Napkins", "pack of 12", "box of 24", "6 piece", "12 pc",
+# "12 Coloured Party Balloons": how many pieces one unit of a title holds (a per-guest kind
+# is bought by the set, not piece by piece). A leading number that is a size or a part
+# ("3 Tier Cake Stand", "5 Hook Hanger") is no count.
+_PACK = re.compile(r"\b(?:set|pack|box|bag|tub|tube|tin)\s*(?:of\s*)?/?\s*(\d{1,3})\b(?!'s)"
+                   r"|\b(\d{1,3})\s*(?:pc|pcs|piece|pieces)\b"
+                   r"|^(\d{1,3})\s+(?!tier|hook|drawer|strand|wick|layer|shelf|door|cm\b|inch)[a-z]",
                    re.IGNORECASE)
 ROLE_EVIDENCE_KIND = "role"
 ASKED_NEED = "asked"  # `Kind.need` of a thing the shopper listed that no need's kind covers
@@ -47,10 +51,10 @@ ASKED_NEED = "asked"  # `Kind.need` of a thing the shopper listed that no need's
 
 def pieces_per_unit(title: str) -> int:
     """Pieces in one unit of this product, from its title (1 when it says none)."""
-    match = _PACK.search(title)
+    match = _PACK.search(title.strip())
     if not match:
         return 1
-    return max(1, int(match.group(1) or match.group(2)))
+    return max(1, int(next(group for group in match.groups() if group)))
 
 
 def quantity_for(kind: Kind, guests: int | None, title: str) -> int:
@@ -115,6 +119,8 @@ class PlannerWeights:
     popularity: float = 0.3
     co_purchase: float = 0.4
     centrepiece: float = 1.0
+    # a kind the shopper named outright ("party bags", "a dog bowl") stays in the bundle
+    asked: float = 2.0
     # the kinds' order (what the bundle is for before who it is for): the first kind gains
     # `order`, the last nothing, so a short bundle keeps the leading kinds
     order: float = 0.5
@@ -264,6 +270,8 @@ class KindPlanner:
                 value += weights.co_purchase * float(co_bought[row])
                 if kind.centrepiece:
                     value += weights.centrepiece
+                if kind.asked:
+                    value += weights.asked
                 value += weights.order * (1.0 - kind_index / max(len(request.kinds), 1))
                 out.append(_Candidate(row, kind_index, quantity, round(quantity * price, 2), value))
         return out, seed

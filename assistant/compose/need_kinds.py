@@ -66,8 +66,9 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         if not matches:
             return KindPlan()
         interests.insert(0, head)
-    wanted = _per_guest_as_elsewhere(
-        _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), book)
+    wanted = _per_guest_as_elsewhere(_nearest_sold(
+        _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), planner, book),
+        book)
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking)
@@ -87,12 +88,42 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
     lead: list[Kind] = []
     for want in asked:
         words = stem_set(want)
-        kind = next((k for k in kinds if k not in lead and k.fits_stems(words)), None)
-        if kind is None:
-            kind = Kind(name=want, synonyms=(want,), role=f"the {want} you asked for", need=ASKED_NEED)
+        kind = next((k for k in kinds if all(k.name != done.name for done in lead) and k.fits_stems(words)), None)
+        if kind is not None:
+            # "a dog bowl" takes the kind's dog bowls, not its collars
+            held = tuple(synonym for synonym in kind.synonyms if stem_set(synonym) <= words)
+            kind = dataclasses.replace(kind, synonyms=held or kind.synonyms, asked=True)
+        else:
+            # "a bowl" for a new kitten: the need's kind with a fuller phrase for it ("cat bowl")
+            fuller = [(k, tuple(synonym for synonym in k.synonyms if words and words < stem_set(synonym)))
+                      for k in kinds if all(k.name != done.name for done in lead)]
+            fuller = [(k, held) for k, held in fuller if held]
+            if fuller:
+                kind = dataclasses.replace(fuller[0][0], synonyms=fuller[0][1], asked=True)
+            else:
+                kind = Kind(name=want, synonyms=(want,), role=f"the {want} you asked for", need=ASKED_NEED,
+                            asked=True)
         if all(kind.name != k.name for k in lead):
             lead.append(kind)
-    return lead + [k for k in kinds if k not in lead]
+    return lead + [k for k in kinds if all(k.name != done.name for done in lead)]
+
+
+def _nearest_sold(kinds: list[Kind], planner: KindPlanner, book: NeedsBook) -> list[Kind]:
+    """A listed thing the shop has in no title with all its words ("pastel napkins") is
+    looked for by its last word ("napkins"), minus what the book says that word is not
+    ("napkin ring"): the shopper gets the nearest thing there is, and the line says only
+    what it is."""
+    nearest = []
+    for kind in kinds:
+        words = kind.name.split()
+        if kind.need == ASKED_NEED and len(words) > 1 and not planner.fillable([kind]):
+            head = stem_set(words[-1])
+            avoid = tuple(dict.fromkeys(phrase for need in book.needs for other in need.kinds
+                                        if head in other.synonym_stems for phrase in other.avoid))
+            kind = dataclasses.replace(kind, name=words[-1], synonyms=(words[-1],), avoid=avoid,
+                                       role=f"the {words[-1]} you asked for")
+        nearest.append(kind)
+    return nearest
 
 
 def _per_guest_as_elsewhere(kinds: list[Kind], book: NeedsBook) -> list[Kind]:

@@ -86,6 +86,7 @@ class Kind:
     centrepiece: bool = False
     filler: bool = False
     avoid: tuple[str, ...] = ()
+    asked: bool = False  # the shopper named it ("party bags for 10 kids"): not from the file
 
     def fits_title(self, title: str) -> bool:
         """Is a product with this title one of this kind? ("Pink Regency Teacup and

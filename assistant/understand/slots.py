@@ -19,7 +19,7 @@ import dataclasses
 import re
 from typing import Any
 
-from assistant.records import EDIT_INTENTS, Request
+from assistant.records import EDIT_INTENTS, MAX_MENTION_CHARS, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import (
     BUDGET_PATTERNS,
@@ -80,8 +80,9 @@ def complete_slots(request: Request, text: str) -> Request:
         # the amount the shopper wrote wins over the model's ("8 kids ... under £30" is 30)
         changes["budget"] = stated
     elif request.budget is not None and stated is None and (
-            not number_in(request.budget, text) or request.budget == counted):
-        changes["budget"] = None  # an amount the shopper never wrote (or a count) is the model's invention
+            not number_in(request.budget, text) or request.budget in (counted, party_size_in(text))):
+        # an amount the shopper never wrote (or a count: "party bags for 10 kids") is the model's invention
+        changes["budget"] = None
     if request.intent == "set_budget" and changes.get("budget", request.budget) is None and _CHEAPER.search(text):
         changes["intent"] = "cheaper"  # "make it cheaper": a cheaper bundle, not a budget to ask for
     # How many people the bundle serves is read from the words ("for six", "8 of us"); a
@@ -182,4 +183,7 @@ def need_from_text(text: str) -> str:
         need = re.sub(r"\s+(?:for|with|under|of|to|at|around|about|and|but|or)$", "", need, flags=re.I)
     # Placeholders for a product ("something gingham", "anything with stars") carry no meaning.
     need = re.sub(r"\b(?:something|anything|some)\s+(?=\w)", "", need, flags=re.I)
-    return re.sub(r"\s+", " ", need).strip(" ,.!?-–")
+    need = re.sub(r"\s+", " ", need).strip(" ,.!?-–")
+    if len(need) > MAX_MENTION_CHARS:  # a need is at most this long: a long message's first words
+        need = need[:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–")
+    return need
