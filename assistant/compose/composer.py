@@ -190,7 +190,7 @@ class BundleComposer:
 
         wanted = self.config.size if size is None else max(int(size), 1)
         request = KindRequest(plan.kinds, need, min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap,
-                              cheapest, plan.style_words)
+                              cheapest, plan.style_words, profile.seed_items() if profile else (), user_id)
         chosen = self.planner.plan(request, allowed)
         if chosen is None:
             return None

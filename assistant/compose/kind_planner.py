@@ -99,6 +99,10 @@ class KindRequest:
     item_cap: float | None = None
     cheapest: bool = False
     style_words: tuple[str, ...] = ()
+    # what the shopper already picked (cart, liked items) and who they are: collaborative
+    # filtering ranks each kind's items by what is bought with those too
+    seeds: tuple[str, ...] = ()
+    user_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,7 +265,7 @@ class KindPlanner:
             taken.update(row for row, _ in best)
             per_kind.append(best)
         seed = next((scored[0][0] for scored in per_kind if scored), None)
-        co_bought = self._co_purchase(seed)
+        co_bought = self._co_purchase(seed, request.seeds, request.user_id)
         out: list[_Candidate] = []
         for kind_index, (kind, scored) in enumerate(zip(request.kinds, per_kind, strict=True)):
             for row, value in scored:
@@ -276,13 +280,18 @@ class KindPlanner:
                 out.append(_Candidate(row, kind_index, quantity, round(quantity * price, 2), value))
         return out, seed
 
-    def _co_purchase(self, seed: int | None) -> np.ndarray:
-        """How often each item is bought with the seed row (CF blend, normalised)."""
-        if seed is None:
+    def _co_purchase(self, seed: int | None, picked: Sequence[str] = (),
+                     user_id: str | None = None) -> np.ndarray:
+        """How often each item is bought with the seed row and the shopper's own picks, for
+        this shopper (CF blend, normalised)."""
+        seeds = [*([self.catalog.items[seed].item_id] if seed is not None else []),
+                 *(item_id for item_id in picked if item_id in self.catalog)]
+        if not seeds and user_id is None:
             return np.zeros(len(self.catalog))
+        query = Query(seed_items=tuple(dict.fromkeys(seeds)), user_id=user_id)
         with one_blas_thread():
-            raw = np.asarray(self.blend.score(self._seed_query(seed)), dtype=np.float64)
-        return normalised(raw, [seed])
+            raw = np.asarray(self.blend.score(query), dtype=np.float64)
+        return normalised(raw, self.catalog.indices(query.seed_items, strict=False))
 
     def _seed_query(self, row: int) -> Query:
         return Query(seed_items=(self.catalog.items[row].item_id,))

@@ -29,7 +29,8 @@ from assistant.understand.words import content_stems, stem_set
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
 _CONTAINERS = frozenset({"set", "selection", "collection", "bit", "thing", "stuff", "lot", "range", "few"})
-_GENERIC_WORDS = _CONTAINERS | GENERIC_HEADS | {"something", "anything", "idea", "gift", "present", "bundle"}
+_GENERIC_WORDS = _CONTAINERS | GENERIC_HEADS | {"something", "anything", "everything", "idea", "gift", "present",
+                                                 "bundle", "themed"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,12 +159,17 @@ def _names_kinds(listed: list[str], matches: list[NeedMatch]) -> bool:
     return any(kind.fits_stems(stem_set(want)) for want in listed for m in matches for kind in m.need.kinds)
 
 
+_PLACE_WORDS = re.compile(r"\s+(?:for|with|to|from|in|on|at|by)\s+.*$", re.IGNORECASE)
+
+
 def _unsold(want: str, matcher: CatalogMatcher) -> bool:
-    """A listed thing no word of which a title has ("fresh salmon"); "cat-themed bits" and
-    "union jack everything" are sold (cat things, union jack things)."""
-    words = [part for word in content_stems(want) if word not in _GENERIC_WORDS
-             for part in word.split("-") if part]
-    return bool(words) and not any(matcher.items_with_word(word) for word in words)
+    """A listed thing whose head word no title has ("fresh salmon": salmon); the head is
+    the last telling word before any "for ..." ("a keepsake for later": keepsake), so
+    "cat-themed bits" and "union jack everything" are sold (cat things, union jack things)."""
+    thing = _PLACE_WORDS.sub("", want)
+    words = [part for word in content_stems(thing) if word not in _GENERIC_WORDS
+             for part in word.split("-") if part and part not in _GENERIC_WORDS]
+    return bool(words) and not matcher.items_with_word(words[-1])
 
 
 # A need matched this well was named outright ("a total candle fiend", "my daughter's

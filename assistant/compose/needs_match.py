@@ -387,6 +387,7 @@ def distinct_matches(matches: Sequence[NeedMatch]) -> list[NeedMatch]:
 
 
 def names_said(matches: Sequence[NeedMatch], text: str) -> list[NeedMatch]:
-    """The matches whose need is named outright in the text (all the words of its name)."""
-    said = stem_set(text)
-    return [m for m in matches if set(content_stems(m.need.name)) <= said]
+    """The matches whose need is named outright in the text (all the telling words of its
+    name: "valentines" names valentine's day, "cat-mad" a cat lover)."""
+    said = stem_set(text) | {part for stem in stem_set(text) for part in stem.split("-")}
+    return [m for m in matches if set(content_stems(m.need.name)) - _NAME_FILLER <= said]
