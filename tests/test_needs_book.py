@@ -256,6 +256,32 @@ def test_a_person_never_hides_the_occasion_they_are_part_of() -> None:
     assert [m.need.name for m in distinct_matches([shower, brother])] == ["baby shower"]  # an echo is still dropped
 
 
+def test_a_weaker_match_holding_a_stronger_one_stays_when_it_says_more() -> None:
+    from assistant.compose.needs_match import distinct_matches
+
+    birthday = NeedMatch(Need("mum's birthday", "occasion", ("x",), ()), 0.9, "x", "mum's birthday")
+    gardener = NeedMatch(Need("garden party", "occasion", ("x",), (), style_words=("garden",)), 0.6, "x",
+                         "garden bits for mum's birthday")
+    echo = NeedMatch(Need("mother's day", "occasion", ("x",), ()), 0.6, "x", "for mum's birthday")
+    kept = [m.need.name for m in distinct_matches([birthday, gardener, echo])]
+    # "garden" is a telling word of the garden party beyond the birthday; "for" tells nothing
+    assert kept == ["mum's birthday", "garden party"]
+
+
+def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:
+    from assistant.compose.need_kinds import _names_a_thing, _not_a_fan_of_a_list
+
+    candles = NeedMatch(Need("candle lover", "interest", ("x",), ()), 0.7, "x", "candles")
+    dinner = NeedMatch(Need("christmas dinner", "occasion", ("x",), ()), 0.9, "x", "christmas dinner")
+    listed = ["crackers", "napkins", "candles"]
+    assert [m.need.name for m in _not_a_fan_of_a_list([dinner, candles], listed, ())] == ["christmas dinner"]
+    assert len(_not_a_fan_of_a_list([dinner, candles], listed, ("candles",))) == 2  # "who likes candles"
+    assert len(_not_a_fan_of_a_list([dinner, candles], ["candles"], ())) == 2  # one thing alone is not a list
+    assert _names_a_thing("a hot water bottle") and _names_a_thing("pins")
+    assert not any(map(_names_a_thing, ["cosy stuff", "a tea and cake person", "kit her out", "the works",
+                                        "a little celebration gift", "garden bits"]))
+
+
 # --- matching without the model --------------------------------------------------------------
 def test_gist_and_parts_read_the_request() -> None:
     assert gist("a little something for a new mum, budget £20") == "new mum"
@@ -266,6 +292,9 @@ def test_gist_and_parts_read_the_request() -> None:
     assert without_interests("My sister who loves candles, budget £20") == "my sister, budget £20"
     assert without_interests("the kids love dinosaurs") == "the kids"
     assert request_parts("£20") == []
+    from assistant.compose.request_parts import NOT_PEOPLE
+
+    assert set(GROUPS) - {"person"} == NOT_PEOPLE
 
 
 def test_needs_are_embedded_once_per_book(tmp_path: Path) -> None:

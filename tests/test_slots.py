@@ -265,3 +265,25 @@ def test_a_long_message_gives_a_need_a_request_can_hold() -> None:
 def test_a_count_of_guests_is_no_budget() -> None:
     parsed = Request(intent="bundle", items=("party bags",), budget=10, party_size=10)
     assert complete_slots(parsed, "What's the cheapest way to do party bags for 10 kids?").budget is None
+
+
+@pytest.mark.parametrize(("text", "guests"), [
+    ("flowers and candles for 10 tables at my sister's wedding", 10),
+    ("a leaving do for 12 colleagues", 12),
+    ("treats for 30 pupils", 30),
+])
+def test_tables_and_groups_of_people_are_a_party_size(text: str, guests: int) -> None:
+    from assistant.understand.amounts import party_size_in
+
+    assert party_size_in(text) == guests
+
+
+def test_a_per_item_cap_is_never_the_whole_budget() -> None:
+    from assistant.understand.amounts import item_cap_in
+
+    text = "stocking fillers for the kids, each thing £2 or under"
+    assert item_cap_in(text) == 2 and budget_in(text) is None
+    # the model read the cap as the budget: the words say it is a cap, so it is dropped
+    assert complete_slots(Request(intent="bundle", need="stocking fillers", budget=2), text).budget is None
+    both = "a hamper under £30, nothing over £8 each"
+    assert budget_in(both) == 30 and item_cap_in(both) == 8

@@ -22,7 +22,7 @@ from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
 from assistant.understand.exclusions import strip_exclusions
-from assistant.understand.need_text import GENERIC_HEADS, listed_wants, need_head
+from assistant.understand.need_text import GENERIC_HEADS, NOT_A_THING_HEADS, listed_wants, need_head
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem_set
 
@@ -51,8 +51,9 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
     listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"\d", want)
-              and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS]
+              and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(want)]
     asked = [want for want in listed if _reads_like_a_product(want, matcher)]
+    matches = _not_a_fan_of_a_list(matches, asked, recipient_in(text).interests)
     if (listed and not asked and all(_unsold(want, matcher) for want in listed)
             and not _names_kinds(listed, matches) and not _named_outright(matches)
             and not any(stem_set(want) & said_by_needs for want in listed)):
@@ -73,6 +74,23 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking)
+
+
+def _not_a_fan_of_a_list(matches: list[NeedMatch], asked: list[str], interests: tuple[str, ...]) -> list[NeedMatch]:
+    """An interest or theme read from one thing in a list ("crackers, napkins, candles" for a
+    dinner is not a candle lover, nor a retro kitchen) is that thing, which leads anyway;
+    a thing the person is said to love ("my sister who likes candles") stays their interest."""
+    if len(asked) < 2:
+        return matches
+    things = {stem_set(want) for want in asked} - {stem_set(interest) for interest in interests}
+    return [m for m in matches if not (m.need.group in {"interest", "theme"} and stem_set(m.part) in things)]
+
+
+def _names_a_thing(want: str) -> bool:
+    """Does the listed phrase end in a thing ("a hot water bottle", "pins") rather than in a
+    word that leaves the thing open ("cosy stuff", "a tea and cake person", "the works")?"""
+    words = content_stems(_PLACE_WORDS.sub("", want))
+    return bool(words) and words[-1] not in NOT_A_THING_HEADS
 
 
 def _reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:

@@ -55,7 +55,8 @@ def spelt_money_as_digits(text: str) -> str:
 
 
 def budget_in(text: str) -> float | None:
-    text = spelt_money_as_digits(text)
+    """The whole bundle's budget the words state; a per-item cap ("£2 each") is not one."""
+    text = without_item_cap(spelt_money_as_digits(text))
     closing = _CLOSING_AMOUNT.search(text)
     if closing and 0 < float(closing.group(1).replace(",", ".")) <= MAX_BUDGET and not re.search(
             r"\b(?:budget|£|pounds?|quid)", text, re.I):
@@ -102,14 +103,18 @@ _NUMBER_WORD_VALUES = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "se
                        "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a dozen": 12, "twenty": 20}
 _GUEST_NOUN = (r"(?:people|persons|guests|friends|kids|children|adults|girls|boys|ladies|lads|"
                r"of us|of them|mates|family members|grown-?ups|little ones|round the table|"
-               r"around the table|at the table|coming)")
+               r"around the table|at the table|coming|tables|place settings|colleagues|teachers|"
+               r"classmates|pupils|neighbours|cousins|grandchildren|grandkids)")
 # Rule "per-item cap": a price limit on each item, not on the whole bundle.
-#   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item"
+#   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item",
+#   "each thing £2 or under"
 ITEM_CAP = re.compile(
     rf"(?:(?:£\s?|gbp\s?){_AMOUNT}|{_AMOUNT}\s*(?:pounds?|quid))\s*"
     r"(?:max(?:imum)?\s*)?(?:each|apiece|a piece|an item|per item|per thing|per gift)\b"
     rf"|\b(?:each|every item|per item|any item|each item|each thing)\s+(?:under|below|no more than|"
-    rf"max(?:imum)?|at most|up to|less than|not over)\s*(?:£\s?)?{_AMOUNT}", re.I)
+    rf"max(?:imum)?|at most|up to|less than|not over)\s*(?:£\s?)?{_AMOUNT}"
+    rf"|\b(?:each|every|any) (?:item|thing|gift|one)\s+(?:£\s?)?{_AMOUNT}\s*(?:pounds?|quid)?\s*"
+    r"(?:or (?:under|less|below)|max(?:imum)?|tops|at most)\b", re.I)
 # Rule "cheapest": the shopper wants the lowest total, not the budget used.
 #   "the cheapest possible birthday bundle", "as cheap as possible", "on a shoestring"
 CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?:price|cost)|"

@@ -11,7 +11,7 @@ import re
 
 from assistant.understand.words import stem, tokens
 
-__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "PREPOSITIONS", "kind_mention", "need_core",
+__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "NOT_A_THING_HEADS", "PREPOSITIONS", "kind_mention", "need_core",
            "need_head", "need_parts", "tidy_need", "wanted_things"]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
@@ -26,6 +26,13 @@ NEED_FILLER = frozenset({
 })
 GENERIC_HEADS = frozenset({
     "gift", "present", "idea", "treat", "surprise", "bundle"
+})
+# Last words (stems) that end a listed phrase without naming a thing to buy: the words
+# before them describe the need, not a product ("cosy stuff", "a tea and cake person",
+# "kit her out", "pins, the works", "a little celebration gift").
+NOT_A_THING_HEADS = GENERIC_HEADS | frozenset({
+    "stuff", "thing", "bit", "lot", "few", "set", "selection", "collection", "range", "person", "people",
+    "type", "sort", "kind", "one", "out", "up", "work", "everything", "something", "anything"
 })
 
 

@@ -27,6 +27,7 @@ from assistant.understand.amounts import (
     budget_in,
     count_in,
     is_money_phrase,
+    item_cap_in,
     number_in,
     party_size_in,
 )
@@ -80,7 +81,8 @@ def complete_slots(request: Request, text: str) -> Request:
         # the amount the shopper wrote wins over the model's ("8 kids ... under £30" is 30)
         changes["budget"] = stated
     elif request.budget is not None and stated is None and (
-            not number_in(request.budget, text) or request.budget in (counted, party_size_in(text))):
+            not number_in(request.budget, text)
+            or request.budget in (counted, party_size_in(text), item_cap_in(text))):
         # an amount the shopper never wrote (or a count: "party bags for 10 kids") is the model's invention
         changes["budget"] = None
     if request.intent == "set_budget" and changes.get("budget", request.budget) is None and _CHEAPER.search(text):
