@@ -7,7 +7,9 @@ needs code, so a change to the product cannot move the ruler it is measured with
 Per request (labels: evals/bundle_requests.yaml, read by `evals.bundle_labels`):
 
 kinds_covered   share of the labelled kinds with at least one bundle line whose title
-                matches one of the kind's phrases (`title_matches`); no bundle: 0.
+                matches one of the kind's phrases (`title_matches`; a phrase also matches
+                the shop's other names for the same thing, `SAME_THING`: "wrap" is
+                "wrapping paper", "cake case" "baking case"); no bundle: 0.
 budget_use      total / budget, where the shopper stated a budget; total = sum over lines of
                 quantity x price (quantity defaults to 1: today's `BundleItem` has none).
 over_budget     total > budget + 0.005.
@@ -76,8 +78,21 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
 
+# Other names the catalog gives the same thing, as a merchandiser reads them: a label that
+# says "cake case" accepts "Fairy Cake Baking Cases". One table for every label, so a fix
+# here holds for every request and is never tuned to one bundle.
+SAME_THING: dict[str, tuple[str, ...]] = {
+    "wrap": ("wrapping paper",),
+    "cake case": ("baking case",),
+    "cookie cutter": ("biscuit cutter",),
+    "t-light holder": ("votive holder", "tealight holder"),
+    "candle holder": ("votive holder",),
+}
+
+
 def title_matches(title: str, phrases: Iterable[str]) -> bool:
-    return any(phrase_pattern(p).search(title) for p in phrases)
+    return any(phrase_pattern(p).search(title)
+               for phrase in phrases for p in (phrase, *SAME_THING.get(phrase.lower(), ())))
 
 
 _FILLER = re.compile(

@@ -83,6 +83,13 @@ def facts() -> CatalogFacts:
     ("Scatter Cushion", ["cat"], False),
     ("Set/20 Paper Napkins", ["plate", "napkin"], True),
     ("Pink T-Light Holder", ["t-light holder"], True),
+    # the shop's other names for the same thing (SAME_THING), never a looser match
+    ("Set of 12 Fairy Cake Baking Cases", ["cake case"], True),
+    ("Tea Party Wrapping Paper", ["wrap"], True),
+    ("3 Traditional Biscuit Cutters Set", ["cookie cutter"], True),
+    ("Silver Glitter Flower Votive Holder", ["t-light holder"], True),
+    ("Baking Mould Heart Chocolate", ["cake case"], False),
+    ("Biscuit Tin Vintage Red", ["cookie cutter"], False),
 ])
 def test_title_matches_whole_words_and_plurals(title: str, phrases: list[str], expected: bool) -> None:
     assert title_matches(title, phrases) is expected

@@ -9,6 +9,8 @@ cheapest" are honoured, filler only when asked, and every line says its role.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +158,20 @@ def test_an_occasion_is_filled_kind_by_kind_with_quantities_and_roles(shop) -> N
     assert bundle.total == round(sum(bi.quantity * (bi.item.price or 0) for bi in bundle.items), 2)
     assert bundle.total <= 250.0
     assert not any("Card" in t or "Wrap" in t for t in titles)  # filler only when asked
+
+
+@pytest.mark.parametrize("budget", [60.0, 100.0, 130.0, 250.0])
+def test_evidence_speaks_of_items_in_the_bundle(shop, budget: float) -> None:
+    """ "bought together with X" or "similar to X" names a line the shopper sees, even when
+    the budget left out the item that ranked the others."""
+    composer, _ = shop
+    bundle = composer.compose(need="a camping trip", budget=budget, request_text="a camping trip").bundle
+    assert bundle is not None
+    titles = _titles(bundle)
+    for bi in bundle.items:
+        for reason in bi.reasons[1:]:
+            named = re.search(r"(?:together with|similar to) (.+?)(?: in \d+ of| \(|$)", reason.text)
+            assert named is None or any(named.group(1).startswith(t) for t in titles), (reason.text, titles)
 
 
 def test_the_budget_is_a_target_and_a_ceiling(shop) -> None:

@@ -268,6 +268,17 @@ def test_a_weaker_match_holding_a_stronger_one_stays_when_it_says_more() -> None
     assert kept == ["mum's birthday", "garden party"]
 
 
+@pytest.mark.parametrize(("text", "spelt"), [
+    ("off to uni", "off to university"), ("XMAS table", "christmas table"), ("her bday", "her birthday"),
+    ("pressies for the kids", "presents for the kids"),
+    ("a unicorn mug", "a unicorn mug"), ("union jack bunting", "union jack bunting"), ("universal", "universal"),
+])
+def test_short_forms_are_spelt_out(text: str, spelt: str) -> None:
+    from assistant.understand.need_text import spelt_out
+
+    assert spelt_out(text) == spelt
+
+
 def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:
     from assistant.compose.need_kinds import _names_a_thing, _not_a_fan_of_a_list
 
@@ -354,6 +365,13 @@ def test_needs_are_embedded_once_per_book(tmp_path: Path) -> None:
     ("a silk fan for my aunt", "aunt", ()),
     ("a pack of playing cards", None, ()),
     ("find me a teapot", None, ()),
+    # rule "does a hobby"
+    ("my nan knits constantly", "nan", ("knitting",)),
+    ("he's always gardening, £20", None, ("gardening",)),
+    ("for a friend who reads loads", "friend", ("reading",)),
+    ("I bake a lot, treat me", None, ()),
+    ("she runs a cafe", None, ()),
+    ("they cook for us every sunday", None, ()),
 ])
 def test_recipient(text: str, person: str | None, interests: tuple[str, ...]) -> None:
     assert recipient_in(text) == Recipient(person, interests)

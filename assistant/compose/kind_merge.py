@@ -16,6 +16,9 @@ __all__ = ["merge_kinds", "style_words_of"]
 _LEAD = {"occasion": 0, "life_event": 0, "season": 0, "theme": 0, "interest": 1, "person": 2}
 _LIKED_GROUPS = frozenset({"interest", "theme"})
 _SETTING_GROUPS = frozenset({"occasion", "life_event", "season"})
+# An occasion matched this well was named ("a garden party, the kids love dinosaurs"): with
+# no person named, it leads over the interests; matched more loosely, the interests lead.
+NAMED_SETTING = 0.85
 
 
 def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
@@ -43,9 +46,10 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
 
     interests = list(interests)
     loved = set()
-    if any(match.need.group == "person" for match in matches):
-        # a present for someone: what they love says more than the day
-        setting = max((match.score for match in matches if match.need.group in _SETTING_GROUPS), default=0.0)
+    setting = max((match.score for match in matches if match.need.group in _SETTING_GROUPS), default=0.0)
+    if any(match.need.group == "person" for match in matches) or (interests and setting < NAMED_SETTING):
+        # a present for someone: what they love says more than the day; so it does for "she
+        # bakes every weekend" (baking), which an occasion matched only loosely (a bake sale)
         loved = {match.need.name for match in matches if match.need.group in _LIKED_GROUPS and (
             match.score >= setting or any(_interest_covered(interest, [match]) for interest in interests))}
 

@@ -325,6 +325,11 @@ class KindPlanner:
 
     def _bundle_items(self, chosen: Sequence[_Candidate], request: KindRequest,
                       seed: int | None) -> list[BundleItem]:
+        # evidence speaks of an item the shopper sees: the seed when it made the bundle,
+        # otherwise the bundle's leading item ("bought with" a thing not shown says nothing)
+        rows = [candidate.row for candidate in chosen]
+        if seed not in rows:
+            seed = rows[0] if rows else None
         query = self._seed_query(seed) if seed is not None else None
         items = []
         for candidate in chosen:

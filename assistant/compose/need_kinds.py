@@ -46,7 +46,7 @@ class KindPlan:
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
                       text: str, need: str | None, size: int = 4) -> KindPlan:
     """The kind plan for `text`; no kinds when the book knows nothing of the request."""
-    matches = distinct_matches(book.match(text, embed))
+    matches = _named_first(book.match(text, embed), text)
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
@@ -74,6 +74,16 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking)
+
+
+def _named_first(found: list[NeedMatch], text: str) -> list[NeedMatch]:
+    """The distinct matches, a need the words name outright first ("garden party for 12 ...
+    want the table to look nice" is a garden party before it is celebration tables), and
+    never dropped as an echo of a need that only scored higher on the same words."""
+    matches = distinct_matches(found)
+    named = names_said(found, text)
+    matches += [match for match in named if match not in matches]
+    return sorted(matches, key=lambda match: match not in named)
 
 
 def _not_a_fan_of_a_list(matches: list[NeedMatch], asked: list[str], interests: tuple[str, ...]) -> list[NeedMatch]:

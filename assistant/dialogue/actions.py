@@ -50,7 +50,7 @@ from assistant.understand.slots import (
     asks_about_cart,
     budget_in,
     comparison_cue,
-    count_in,
+    complete_slots,
     exclusion_only,
     exclusions_in,
     mentions_in_text,
@@ -169,8 +169,7 @@ class Actions:
         if intent in misread and wants_products(text) and not comparison_cue(text):
             need = self.text_items.need_in(text)
             if need is not None:  # "what about something tea?" asks for things, not a fact
-                served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
-                                 exclude=exclusions_in(redact(text)))
+                served = self._served(need, text)
                 return dataclasses.replace(self._compose(served, state, text), request=served)
         if intent == "compare" or (intent in ("question", "bundle", "off_topic", "smalltalk", "cheaper") and (
                 comparison_cue(text) or (intent == "question" and len(request.items) >= 2))):
@@ -181,8 +180,7 @@ class Actions:
             # A typed stock code is shopping: a question about the item, or a bundle around it.
             if self.text_items.is_question(text) or text.rstrip().endswith("?"):
                 return self.answers.question(Request(intent="question"), state, text)
-            return self._compose(Request(intent="bundle", budget=budget_in(text), size=count_in(text),
-                                         exclude=exclusions_in(redact(text))), state, text)
+            return self._compose(self._served(None, text), state, text)
         if intent in ("smalltalk", "off_topic"):
             # Injection attempts never get here (the guard answers them). A small model
             # sometimes calls a real shopping request off-topic or chit-chat ("my sister's just
@@ -194,8 +192,7 @@ class Actions:
                 return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
             if need is None:
                 return ActionResult(kind="refusal", text=OFF_TOPIC)
-            served = Request(intent="bundle", need=need, budget=budget_in(text), size=count_in(text),
-                             exclude=exclusions_in(redact(text)))
+            served = self._served(need, text)
             return dataclasses.replace(self._compose(served, state, text), request=served)
         if intent == "bundle":
             return self._compose(request, state, text)
@@ -204,6 +201,12 @@ class Actions:
         if intent == "add_to_cart":
             return self.answers.add_to_cart(request, state, text)
         return self.answers.question(request, state, text)
+
+    @staticmethod
+    def _served(need: str | None, text: str) -> Request:
+        """The shopper's own words as a bundle request where the model's parse missed it:
+        the need and every slot the words state (budget, count, guests, exclusions)."""
+        return complete_slots(Request(intent="bundle", need=need, exclude=exclusions_in(redact(text))), text)
 
     def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         spelt = wanted_things(strip_exclusions(text))

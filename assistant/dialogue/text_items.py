@@ -215,7 +215,12 @@ class TextItems:
         """The shopper's words as a need (PII redacted, scaffolding cut) when the shop clearly
         has things for them (`BundleComposer.need_match`), else None."""
         need = _shopping_words(text)
-        return need if need and self.composer.need_match(need)[0] else None
+        if not need:
+            return None
+        # the whole message may fill a kind plan its shortened need does not ("garden party
+        # for 12 of us ... want the table to look nice")
+        return need if self.composer.need_match(need)[0] or len(self.composer.kinds_for(text, need).kinds) >= 2 \
+            else None
 
     @staticmethod
     def is_question(text: str) -> bool:

@@ -12,7 +12,7 @@ import re
 from assistant.understand.words import stem, tokens
 
 __all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "NOT_A_THING_HEADS", "PREPOSITIONS", "kind_mention", "need_core",
-           "need_head", "need_parts", "tidy_need", "wanted_things"]
+           "need_head", "need_parts", "spelt_out", "tidy_need", "wanted_things"]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
 PREPOSITIONS = frozenset({
@@ -34,6 +34,23 @@ NOT_A_THING_HEADS = GENERIC_HEADS | frozenset({
     "stuff", "thing", "bit", "lot", "few", "set", "selection", "collection", "range", "person", "people",
     "type", "sort", "kind", "one", "out", "up", "work", "everything", "something", "anything"
 })
+
+# Rule "short forms": shopper shorthand spelt out before a request is matched by meaning
+# (the sentence model places "off to university" near its need, "off to uni" nowhere).
+#   match: "off to uni" -> "off to university", "xmas table" -> "christmas table",
+#          "her bday" -> "her birthday", "pressies for the kids" -> "presents for the kids"
+#   no match: "unicorn", "union jack", "universal"
+SHORT_FORMS = {
+    "uni": "university", "xmas": "christmas", "bday": "birthday", "b'day": "birthday", "pressie": "present",
+    "pressies": "presents", "hols": "holidays", "hubby": "husband", "bestie": "best friend",
+    "bff": "best friend", "grandkids": "grandchildren", "prezzie": "present", "prezzies": "presents",
+}
+_SHORT_FORM = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, SHORT_FORMS)) + r")(?![\w'])", re.IGNORECASE)
+
+
+def spelt_out(text: str) -> str:
+    """`text` with each shopper short form spelt out (rule "short forms")."""
+    return _SHORT_FORM.sub(lambda m: SHORT_FORMS[m.group(1).lower()], text)
 
 
 def need_head(need: str) -> str | None:

@@ -334,7 +334,36 @@ def _plays(said: str) -> list[str]:
     return [m.group("game") for m in _PLAYS.finditer(said) if m.group("game") not in _NOT_PLAYED]
 
 
-_INTEREST_RULES = (_likes_things, _thing_lover, _hobbyist, _plays)
+def _third_person(verb: str) -> str:
+    return verb + "es" if verb.endswith(("ch", "sh", "s", "x")) else verb + "s"
+
+
+# verbs that name a pastime whatever follows them ("runs", "walks", "hosts" often do not)
+_PASTIMES = ("bake", "cook", "knit", "sew", "garden", "paint", "craft", "stitch", "crochet", "camp", "cycle",
+             "read", "swim", "sing", "dance")
+_DOES = re.compile(rf"\b(?:she|he|they|who|{_RELATION})\s+(?:also\s+|still\s+|really\s+|just\s+)?(?P<verb>"
+                   + _alternation([_third_person(verb) for verb in _PASTIMES] + list(_PASTIMES)) + r")\b"
+                   r"(?!\s+(?:to|for|me|us|you|with\s+me|in\s+it|out|up|over|back|home|on\s+time)\b)")
+_ALWAYS = re.compile(r"\b(?:always|forever|constantly|non-?stop)\s+(?P<doing>"
+                     + _alternation(list(_GERUNDS.values())) + r")\b")
+
+
+def _does(said: str) -> list[str]:
+    """Rule "does a hobby": what someone else does, said as a verb.
+    "she bakes every single weekend" -> baking; "my friend, who reads three books a week" ->
+    reading; "he's always gardening" -> gardening. Not "I bake" (the shopper), nor "they
+    cook for us", nor "she runs a cafe" or "he walks to work" (only verbs that name a
+    pastime whatever follows: `_PASTIMES`)."""
+    found = []
+    for match in _DOES.finditer(said):
+        verb = match.group("verb")
+        base = next(base for base in _PASTIMES if verb in (base, _third_person(base)))
+        found.append(_GERUNDS[base])
+    found += [m.group("doing") for m in _ALWAYS.finditer(said)]
+    return found
+
+
+_INTEREST_RULES = (_likes_things, _thing_lover, _hobbyist, _plays, _does)
 
 
 def recipient_in(text: str) -> Recipient:
