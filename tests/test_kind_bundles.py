@@ -10,7 +10,6 @@ cheapest" are honoured, filler only when asked, and every line says its role.
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import numpy as np

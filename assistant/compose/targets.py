@@ -34,6 +34,9 @@ def resolve_target(bundle: Bundle, target: str,
         if 1 <= pos <= n:
             return pos - 1
         raise TargetNotFoundError(text, bundle)
+    if words == ["middle"] and n:
+        # the middle of an even bundle is the earlier of the two middle lines
+        return (n - 1) // 2
     if len(words) == 1 and words[0] in ORDINALS:
         pos = ORDINALS[words[0]]
         if pos == -1 and n:

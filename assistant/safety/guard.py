@@ -52,6 +52,11 @@ class InputLimits:
     max_turns_per_session: int = 200
 
 
+_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                             "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+                             "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-"})
+
+
 def check_input(text: object, limits: InputLimits = InputLimits()) -> str:
     if not isinstance(text, str):
         raise InputRejected("text: expected a string")
@@ -62,6 +67,9 @@ def check_input(text: object, limits: InputLimits = InputLimits()) -> str:
         )
     cleaned = "".join(ch for ch in unicodedata.normalize("NFKC", text)
                       if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    # one spelling of quotes and dashes for every rule after the guard: a phone's "don’t"
+    # is "don't", "£15–25" is "£15-25"
+    cleaned = cleaned.translate(_TYPOGRAPHY)
     cleaned = re.sub(r"[ \t]+", " ", cleaned).strip()
     if not cleaned:
         raise InputRejected("text: the message is empty")

@@ -54,9 +54,38 @@ def spelt_money_as_digits(text: str) -> str:
     return text
 
 
+# Rule "budget range": two amounts with money around them; the top is the budget (never
+# exceeded), the bottom is what the shopper expects to spend at least.
+#   match: "between £10 and £20" (10, 20), "£15-25" (15, 25), "from 10 to 20 quid" (10, 20),
+#          "£15 – £25", "20 to 30 pounds"
+#   no match: "for 6-8 people", "between 10 and 12 guests", "10 to 15 kids"
+_MONEY_BEFORE = r"(?:£|gbp\s*|[$€])"
+_MONEY_AFTER = r"(?:pounds?|quid|gbp|bucks|dollars|euros?)\b"
+_RANGE = re.compile(
+    rf"(?P<between>\bbetween\s+|\bfrom\s+)?(?P<m1>{_MONEY_BEFORE})?\s*{_AMOUNT}\s*(?P<a1>{_MONEY_AFTER})?\s*"
+    rf"(?:-|to|and)\s*(?P<m2>{_MONEY_BEFORE})?\s*{_AMOUNT}\s*(?P<a2>{_MONEY_AFTER})?", re.I)
+
+
+def budget_range_in(text: str) -> tuple[float, float] | None:
+    """(lowest, highest) of a budget range the words state (rule "budget range")."""
+    for match in _RANGE.finditer(spelt_money_as_digits(text)):
+        said_money = match.group("m1") or match.group("m2") or match.group("a2") or match.group("a1")
+        uses_and = re.search(r"\band\b", match.group(0), re.I)
+        if not said_money or (uses_and and not match.group("between")):
+            continue
+        low, high = (float(match.group(i).replace(",", ".")) for i in (3, 6))
+        if 0 < low < high <= MAX_BUDGET:
+            return low, high
+    return None
+
+
 def budget_in(text: str) -> float | None:
-    """The whole bundle's budget the words state; a per-item cap ("£2 each") is not one."""
+    """The whole bundle's budget the words state; a per-item cap ("£2 each") is not one;
+    a range's top ("between £10 and £20" is 20)."""
     text = without_item_cap(spelt_money_as_digits(text))
+    ranged = budget_range_in(text)
+    if ranged is not None:
+        return ranged[1]
     closing = _CLOSING_AMOUNT.search(text)
     if closing and 0 < float(closing.group(1).replace(",", ".")) <= MAX_BUDGET and not re.search(
             r"\b(?:budget|£|pounds?|quid)", text, re.I):

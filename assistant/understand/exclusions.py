@@ -17,7 +17,10 @@ from assistant.understand.words import FILLER, ORDINALS, content_stems
 # sure", "it's not for me").
 _NEGATION = re.compile(
     r"(?P<lead>(?:[,;]\s*)?\b(?:but|and|or|just|please|actually|definitely|certainly)\s+)?"
-    r"(?P<cue>\bnot\s+|\b(?:no|without|nothing|avoid|excluding|except|minus)\s+"
+    r"(?P<cue>\b(?:i'?d|i would|we'?d|we would)\s+rather\s+(?:not\s+have|not\s+get|not|avoid)\s+"
+    r"|\bnot\s+(?:a\s+(?:big\s+|huge\s+|massive\s+)?fan\s+of|(?:too\s+|that\s+|very\s+)?keen\s+on|into)\s+"
+    r"|\b(?:skip|ditch)\s+"
+    r"|\bnot\s+|\b(?:no|without|nothing|avoid|excluding|except|minus)\s+"
     r"|\b(?:other than|apart from|none of|leave out|keep out)\s+"
     r"|\b(?:do not|don'?t|dont|doesn'?t|won'?t)\s+(?:want|need|like|include|add|give me|send)\s+)",
     re.I)
@@ -57,7 +60,7 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
     ["candles", "balloons"]. A phrase ends at punctuation, a stop word or `_MAX_PHRASE_WORDS` words."""
     out: list[tuple[int, int, list[str]]] = []
     for cue in _NEGATION.finditer(text):
-        if cue.group("cue").lower().startswith("not") and not cue.group("lead") \
+        if cue.group("cue").strip().lower() == "not" and not cue.group("lead") \
                 and not re.search(r"(?:^|[,;:.!?])\s*$", text[:cue.start()]):
             continue
         phrases: list[str] = []

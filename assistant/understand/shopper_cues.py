@@ -11,14 +11,16 @@ import re
 from assistant.records import MAX_BUNDLE_SIZE
 from assistant.understand.words import ORDINALS, content_stems, stem_set
 
-_ORDINAL_WORDS = "|".join(ORDINALS)
+_ORDINAL_WORDS = "|".join([*ORDINALS, "middle"])
+_POSITION_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 _NOT_A_POSITION_AFTER = r"(?!\s*(?:items?|things?|pieces?|products?|gifts?|of\b|x\b|%|pounds?|quid|gbp|£|people|" \
                         r"persons?|guests?|kids|children|years?|yrs?|months?|weeks?|days?|hours?|minutes?|p\b))"
 _POSITIONS = re.compile(
     rf"\b(?P<ord>{_ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th))\b"
     r"(?=\s*(?:$|[,.;:!?)]|one\b|ones\b|item\b|thing\b|product\b|and\b|or\b|to\b|in\b|into\b|on\b"
     r"|from\b|please\b|too\b|as well\b|also\b|of (?:them|those|these|the bundle)\b))"
-    r"|(?:\b(?:number|item|no\.?|nr\.?|num)\s*|#\s*)(?P<num>\d{1,2})\b"
+    r"|(?:\b(?:number|item|no\.?|nr\.?|num)\s*|#\s*)(?P<num>\d{1,2}\b|(?:" + "|".join(_POSITION_NUMBERS) + r")\b"
+    r"(?!\s*(?:items?|things?|people|guests?|of\b)))"
     rf"|(?<![£$€\d.,])(?<!under )(?<!below )(?<!over )(?<!for )(?<!about )(?<!around )(?<!max )(?<!than )"
     rf"\b(?P<bare>\d{{1,2}})\b(?![.,]\d){_NOT_A_POSITION_AFTER}"
     r"(?=\s*(?:$|[,.;:!?)]|to\b|in\b|into\b|and\b|or\b|please\b|on\b|too\b))",
@@ -27,15 +29,20 @@ _POSITIONS = re.compile(
 
 def positions_in(text: str) -> tuple[str, ...]:
     """Bundle positions the shopper names, as `resolve_target` reads them: "the second one"
-    -> "2", "#3" / "number 3" / "item 3" / "3rd" -> "3", "the last one" -> "last"."""
+    -> "2", "#3" / "number 3" / "number three" / "item 3" / "3rd" -> "3", "the last one" ->
+    "last", "the middle one" -> "middle"."""
     out: list[str] = []
     for match in _POSITIONS.finditer(text):
         word = (match.group("ord") or match.group("num") or match.group("bare")).lower()
-        if word in ORDINALS:
+        if word == "middle":
+            value = "middle"
+        elif word in _POSITION_NUMBERS:
+            value = str(_POSITION_NUMBERS[word])
+        elif word in ORDINALS:
             value = "last" if ORDINALS[word] == -1 else str(ORDINALS[word])
         else:
             value = str(int(re.sub(r"\D", "", word)))
-        if value not in out and (value == "last" or 1 <= int(value) <= MAX_BUNDLE_SIZE):
+        if value not in out and (value in ("last", "middle") or 1 <= int(value) <= MAX_BUNDLE_SIZE):
             out.append(value)
     return tuple(out)
 
@@ -54,7 +61,8 @@ _CART_QUESTION = re.compile(
     rf"\bwhat(?:'s|’s| is| do i have| have i got| have i put| did i put| did i add)?\s+(?:in|on)\s+{_CART_NOUN}"
     rf"|\b(?:show|view|see|list|check|open|display|review)\s+(?:me\s+)?(?:what'?s in\s+)?{_CART_NOUN}"
     rf"|\b(?:how much|what)(?:'s|’s| is| does)\s+(?:in\s+)?{_CART_NOUN}(?:\s+(?:come to|cost|total|worth))?"
-    rf"|\b{_CART_NOUN}\s+(?:total|contents|so far)\b", re.I)
+    rf"|\b{_CART_NOUN}\s+(?:total|contents|so far)\b"
+    rf"|\b(?:anything|something|much|what else)\s+(?:in|on)\s+{_CART_NOUN}", re.I)
 _CART_CHANGE = re.compile(r"\b(?:add|put|pop|throw|place|stick|remove|delete|take out|empty|clear|buy)\b", re.I)
 _CART_WORDS_ONLY = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 

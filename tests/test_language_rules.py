@@ -1,0 +1,78 @@
+"""English rules as shoppers write: phone typography, budget ranges, the ways of ruling a
+thing out, positions in words, cart questions. Each case must match or must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.safety.guard import check_input
+from assistant.understand.amounts import budget_range_in
+from assistant.understand.shopper_cues import asks_about_cart, positions_in
+from assistant.understand.slots import budget_in, exclusions_in
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("I don’t want candles", "I don't want candles"),
+    ("“pink” things – £15—25", '"pink" things - £15-25'),
+    ("my nan‘s 80th", "my nan's 80th"),
+])
+def test_the_guard_gives_every_rule_one_spelling_of_quotes_and_dashes(typed: str, read: str) -> None:
+    assert check_input(typed) == read
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    ("between £10 and £20", (10, 20)), ("£15-25", (15, 25)), ("from 10 to 20 quid", (10, 20)),
+    ("£15 - £25", (15, 25)), ("20 to 30 pounds", (20, 30)), ("a £5 to £10 gift", (5, 10)),
+    (check_input("somewhere £15–£25"), (15, 25)),
+    ("for 6-8 people", None), ("between 10 and 12 guests", None), ("10 to 15 kids", None),
+    ("£20 and £5 each", None), ("under £30", None),
+])
+def test_a_budget_range(text: str, span: tuple[float, float] | None) -> None:
+    assert budget_range_in(text) == span
+    if span is not None:
+        assert budget_in(text) == span[1]  # the top is never exceeded
+
+
+@pytest.mark.parametrize(("text", "ruled_out"), [
+    (check_input("I don’t want candles"), ("candles",)),
+    ("skip the candles", ("candles",)),
+    ("I'd rather not have candles", ("candles",)),
+    ("not a fan of pink", ("pink",)),
+    ("she's not a fan of pink", ("pink",)),
+    ("he's not keen on glass", ("glass",)),
+    ("no candles please", ("candles",)),
+    ("I'm not sure", ()),
+    ("it's not for me", ()),
+    ("a skipping rope for my son", ()),
+])
+def test_ways_of_ruling_a_thing_out(text: str, ruled_out: tuple[str, ...]) -> None:
+    assert exclusions_in(text) == ruled_out
+
+
+@pytest.mark.parametrize(("text", "positions"), [
+    ("swap the middle one", ("middle",)), ("replace number two", ("2",)), ("swap the last one", ("last",)),
+    ("number 3 please", ("3",)), ("the first one", ("1",)),
+    ("number two things", ()), ("two of them", ()),
+])
+def test_positions_in_words(text: str, positions: tuple[str, ...]) -> None:
+    assert positions_in(text) == positions
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("anything in my cart yet?", True), ("what's in my basket", True), ("show my cart", True),
+    ("add it to my cart", False), ("a bag for my shopping", False),
+])
+def test_cart_questions(text: str, asks: bool) -> None:
+    assert asks_about_cart(text) is asks
+
+
+def test_the_middle_one_is_the_middle_line() -> None:
+    from assistant.compose.targets import resolve_target
+    from assistant.records import Bundle, BundleItem
+    from retrieval.records import Item
+
+    def bundle(n: int) -> Bundle:
+        return Bundle(tuple(BundleItem(Item(f"I{i}", f"Thing {i}", 1.0), ()) for i in range(n)))
+
+    assert resolve_target(bundle(5), "middle", lambda *_: None) == 2
+    assert resolve_target(bundle(4), "the middle one", lambda *_: None) == 1
