@@ -287,3 +287,20 @@ def test_a_per_item_cap_is_never_the_whole_budget() -> None:
     assert complete_slots(Request(intent="bundle", need="stocking fillers", budget=2), text).budget is None
     both = "a hamper under £30, nothing over £8 each"
     assert budget_in(both) == 30 and item_cap_in(both) == 8
+
+
+@pytest.mark.parametrize(("text", "cap", "budget", "model_said", "kept_out"), [
+    ("gifts for the five people on my team, £4 or less per thing", 4, None, Request(intent="bundle", budget=4), ()),
+    ("housewarming gift - no single item over £10 please, £30 overall", 10, 30,
+     Request(intent="bundle", budget=10, exclude=("single item",)), ()),
+    ("stocking fillers for my three kids, nothing over a fiver each", 5, None,
+     Request(intent="bundle", exclude=("fiver",)), ()),
+    ("no candles, nothing over £10 each", 10, None, Request(intent="bundle"), ("candles",)),
+])
+def test_a_price_limit_per_item_is_neither_the_budget_nor_an_exclusion(
+        text: str, cap: float, budget: float | None, model_said: Request, kept_out: tuple[str, ...]) -> None:
+    from assistant.understand.amounts import item_cap_in
+
+    assert item_cap_in(text) == cap
+    done = complete_slots(model_said, text)
+    assert done.budget == budget and done.exclude == kept_out

@@ -136,10 +136,14 @@ _GUEST_NOUN = (r"(?:people|persons|guests|friends|kids|children|adults|girls|boy
                r"classmates|pupils|neighbours|cousins|grandchildren|grandkids)")
 # Rule "per-item cap": a price limit on each item, not on the whole bundle.
 #   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item",
-#   "each thing £2 or under"
+#   "each thing £2 or under", "£4 or less per thing", "no single item over £10",
+#   "nothing over a fiver each"
 ITEM_CAP = re.compile(
     rf"(?:(?:£\s?|gbp\s?){_AMOUNT}|{_AMOUNT}\s*(?:pounds?|quid))\s*"
-    r"(?:max(?:imum)?\s*)?(?:each|apiece|a piece|an item|per item|per thing|per gift)\b"
+    r"(?:max(?:imum)?\s*|or (?:less|under|below)\s*|tops\s*)?(?:each|apiece|a piece|an item|per item|per thing|"
+    r"per gift|per present)\b"
+    rf"|\b(?:no|not a|not one)\s+(?:single\s+)?(?:item|thing|gift|present|one)\s+(?:over|above|more than|dearer than)"
+    rf"\s*(?:£\s?)?{_AMOUNT}"
     rf"|\b(?:each|every item|per item|any item|each item|each thing)\s+(?:under|below|no more than|"
     rf"max(?:imum)?|at most|up to|less than|not over)\s*(?:£\s?)?{_AMOUNT}"
     rf"|\b(?:each|every|any) (?:item|thing|gift|one)\s+(?:£\s?)?{_AMOUNT}\s*(?:pounds?|quid)?\s*"
@@ -160,7 +164,7 @@ PARTY = re.compile(
 
 def item_cap_in(text: str) -> float | None:
     """The most each item may cost, when the shopper says so ("nothing over £10 each")."""
-    match = ITEM_CAP.search(text.replace("’", "'"))
+    match = ITEM_CAP.search(spelt_money_as_digits(text.replace("’", "'")))
     if not match:
         return None
     value = float(next(g for g in match.groups() if g).replace(",", "."))
@@ -168,8 +172,9 @@ def item_cap_in(text: str) -> float | None:
 
 
 def without_item_cap(text: str) -> str:
-    """The text with its per-item cap phrase removed (what is left may state a budget)."""
-    return ITEM_CAP.sub(" ", text)
+    """The text with its per-item cap phrase removed (what is left may state a budget or
+    rule things out); money in words is read as digits first."""
+    return ITEM_CAP.sub(" ", spelt_money_as_digits(text))
 
 
 def wants_cheapest(text: str) -> bool:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from assistant.records import MAX_MENTION_CHARS
+from assistant.understand.amounts import without_item_cap
 from assistant.understand.shopper_cues import positions_in
 from assistant.understand.words import FILLER, ORDINALS, content_stems
 
@@ -100,8 +101,9 @@ def has_negation(text: str) -> bool:
 
 def exclusions_in(text: str) -> tuple[str, ...]:
     """What the shopper rules out, as they wrote it: "no candles", "without glass",
-    "nothing pink", "but not mugs" -> ("candles", "glass", "pink", "mugs")."""
-    found = [p for _, _, phrases in _exclusion_spans(text) for p in phrases]
+    "nothing pink", "but not mugs" -> ("candles", "glass", "pink", "mugs"); a price limit
+    ("no single item over £10") rules nothing out."""
+    found = [p for _, _, phrases in _exclusion_spans(without_item_cap(text)) for p in phrases]
     return merge_exclusions((), found)
 
 

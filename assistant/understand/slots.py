@@ -30,6 +30,7 @@ from assistant.understand.amounts import (
     item_cap_in,
     number_in,
     party_size_in,
+    without_item_cap,
 )
 from assistant.understand.exclusions import (
     excluded_by,
@@ -101,14 +102,16 @@ def complete_slots(request: Request, text: str) -> Request:
     # message, never a money phrase ("under £35" excludes nothing).
     # A message with no negation at all (in any of the languages below) rules nothing out:
     # "Ein Geschenkset für Ostern" once came back with "Ostern" excluded.
-    said = set(content_stems(text))
-    negated = has_negation(text)
+    # a price limit is no exclusion: "nothing over a fiver each" rules out no fiver
+    uncapped = without_item_cap(text)
+    said = set(content_stems(uncapped))
+    negated = has_negation(uncapped)
     exclude = tuple(e for e in request.exclude if negated and not is_money_phrase(e)
                     and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said)
     if exclude != request.exclude:
         changes["exclude"] = exclude
     if request.intent in ("bundle", "off_topic", *EDIT_INTENTS):
-        exclude = merge_exclusions(exclude, exclusions_in(redact(text)))
+        exclude = merge_exclusions(exclude, exclusions_in(redact(uncapped)))
         if exclude != request.exclude:
             changes["exclude"] = exclude
         else:
