@@ -291,3 +291,25 @@ def test_a_list_of_things_the_shop_lacks_gets_no_stand_ins_but_a_need_named_outr
 ])
 def test_pieces_a_title_states(title: str, pieces: int) -> None:
     assert pieces_per_unit(title) == pieces
+
+
+def test_an_item_marked_for_another_need_ranks_lower(shop) -> None:
+    """A title word that ties an item to a need the request is not about (`marks`: Christmas
+    napkins at a Halloween party) costs the item `PlannerWeights.foreign`, nothing else."""
+    from assistant.compose.kind_planner import KindRequest
+
+    composer, _ = shop
+    mugs = Kind("camping mugs", ("camping mug", "enamel mug"), "a mug each", "camping trip")
+    plates = Kind("camping plates", ("camping plate", "enamel plate"), "plates", "camping trip")
+
+    def values(marks: tuple[str, ...]) -> dict[str, float]:
+        candidates, _ = composer.planner._candidates(KindRequest((mugs, plates), "a camping trip", 2,
+                                                                 foreign_marks=marks), lambda row: True)
+        return {composer.catalog.items[c.row].title: c.value for c in candidates}
+
+    plain, marked = values(()), values(("forest",))
+    assert plain.keys() == marked.keys()
+    for title in plain:
+        lost = composer.planner.weights.foreign if "Forest" in title else 0.0
+        assert marked[title] == pytest.approx(plain[title] - lost)
+    assert any("Forest" in title for title in plain)

@@ -143,6 +143,7 @@ def test_no_example_is_an_eval_dialogue_turn() -> None:
     (one_need("      - {kind: cups, synonyms: [cup], role: x}\n      - {kind: Cups, synonyms: [mug], role: y}"),
      "kind 2, field 'kind': the kind 'Cups' is already listed"),
     (one_need(need_lines="    colour: pink\n"), "need 'tea party', field 'colour': unknown field"),
+    (one_need(need_lines="    marks: christmas\n"), "need 'tea party', field 'marks': must be a list of texts"),
     (one_need().replace("group: occasion", "group: party"), "field 'group': must be one of occasion, life_event"),
     (one_need().replace("kinds:\n", "kinds: cups\n").replace(
         "      - {kind: cups, synonyms: [cup], role: for guests}\n", ""), "field 'kinds': must be a non-empty list"),
@@ -277,6 +278,21 @@ def test_short_forms_are_spelt_out(text: str, spelt: str) -> None:
     from assistant.understand.need_text import spelt_out
 
     assert spelt_out(text) == spelt
+
+
+def test_the_marks_of_other_needs_are_foreign_unless_matched_or_said() -> None:
+    from assistant.compose.need_kinds import _marks_of_other_needs
+
+    xmas = Need("christmas dinner", "occasion", ("x",), (), marks=("christmas", "santa"))
+    spooky = Need("halloween", "occasion", ("x",), (), marks=("halloween",))
+    book = NeedsBook([xmas, spooky])
+    party = [NeedMatch(spooky, 0.9, "x", "halloween party")]
+    assert _marks_of_other_needs(book, party, "a halloween party") == ("christmas", "santa")
+    assert _marks_of_other_needs(book, party, "a halloween party with christmas crackers") == ("santa",)
+    both = [*party, NeedMatch(xmas, 0.7, "x", "x")]
+    assert _marks_of_other_needs(book, both, "a halloween party") == ()
+    loaded = NeedsBook.load(shipped_needs_path())
+    assert {"christmas", "halloween", "birthday"} <= {m for need in loaded.needs for m in need.marks}
 
 
 def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:

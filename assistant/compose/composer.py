@@ -42,6 +42,7 @@ from assistant.compose.matching import CatalogMatcher
 from assistant.compose.need_kinds import KindPlan, kinds_for_request
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.profiles import Profile
+from assistant.compose.request_parts import gist
 from assistant.compose.scoring import Scorer, Scores
 from assistant.compose.selection import best_subset
 from assistant.compose.substitutes import Substitutes
@@ -176,23 +177,22 @@ class BundleComposer:
                           item_cap: float | None, cheapest: bool) -> Composition | None:
         if budget is not None and not (budget > 0 and math.isfinite(budget)):
             raise BundleError(f"a budget must be a positive amount, got {budget}")
-        plan = self.kinds_for(request_text or need, need)
-        if len(plan.kinds) < 2:
+        if len((plan := self.kinds_for(request_text or need, need)).kinds) < 2:
             return None
         user_id = user_id if user_id is not None else (profile.user_id if profile else None)
         ctx = BundleContext(frozenset(exclude_ids), tuple(t for t in exclude_terms if t.strip()),
                             user_id, False, item_cap=item_cap, plan_text=request_text or need, guests=guests)
-        banned = ctx.banned(profile)
-        items_of = self.catalog.items
+        banned, items_of = ctx.banned(profile), self.catalog.items
 
         def allowed(row: int) -> bool:
             return items_of[row].item_id not in banned and not self.term_excluded(row, ctx)
 
         wanted = self.config.size if size is None else max(int(size), 1)
-        request = KindRequest(plan.kinds, need, min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap,
-                              cheapest, plan.style_words, profile.seed_items() if profile else (), user_id)
-        chosen = self.planner.plan(request, allowed)
-        if chosen is None:
+        # kinds' items are ranked against the whole request ("a bowl" for a new kitten: a cat bowl)
+        request = KindRequest(plan.kinds, (gist(request_text) if request_text else "") or need,
+                              min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap, cheapest, plan.style_words,
+                              profile.seed_items() if profile else (), user_id, plan.foreign_marks)
+        if (chosen := self.planner.plan(request, allowed)) is None:
             return None
         bundle = self.remember(Bundle(tuple(chosen), need=need, budget=budget),
                                ctx.seen(*(bi.item.item_id for bi in chosen)))

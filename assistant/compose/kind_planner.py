@@ -103,6 +103,8 @@ class KindRequest:
     # filtering ranks each kind's items by what is bought with those too
     seeds: tuple[str, ...] = ()
     user_id: str | None = None
+    # title words that tie an item to another need ("christmas" napkins at a halloween party)
+    foreign_marks: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +136,8 @@ class PlannerWeights:
     spend: float = 2.5
     per_kind: int = 10
     fuller_size: int = 6
+    # an item marked for another need (Christmas napkins for Halloween) loses this much
+    foreign: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,6 +237,7 @@ class KindPlanner:
         taken: set[int] = set()
         per_kind: list[list[tuple[int, float]]] = []
         earlier: set[int] = set()  # a row fits the first kind it fits only: no two cake stands
+        foreign = stem_set(" ".join(request.foreign_marks))
         for kind in request.kinds:
             fits = self.kind_rows(kind)
             rows = [row for row in fits if row not in earlier and row not in taken and allowed(row)]
@@ -259,6 +264,8 @@ class KindPlanner:
                 value += weights.popularity * float(self._popularity[row])
                 if request.style_words and _has_style(self._titles[row], request.style_words):
                     value += weights.style
+                if foreign and self._title_stems[row] & foreign:
+                    value -= weights.foreign
                 scored.append((row, value))
             scored.sort(key=lambda pair: (-pair[1], pair[0]))
             best = scored[: weights.per_kind]

@@ -41,6 +41,7 @@ class KindPlan:
     kinds: tuple[Kind, ...] = ()
     style_words: tuple[str, ...] = ()
     lacking: tuple[str, ...] = ()
+    foreign_marks: tuple[str, ...] = ()
 
 
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
@@ -73,7 +74,14 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         book)
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
-    return KindPlan(tuple(kinds), book.style_words(matches), lacking)
+    return KindPlan(tuple(kinds), book.style_words(matches), lacking, _marks_of_other_needs(book, matches, text))
+
+
+def _marks_of_other_needs(book: NeedsBook, matches: list[NeedMatch], text: str) -> tuple[str, ...]:
+    """The marks of needs this request is not about ("christmas" for a halloween party):
+    not those of a matched need, nor a word the shopper used ("christmas crackers")."""
+    own = stem_set(text) | stem_set(" ".join(mark for match in matches for mark in match.need.marks))
+    return tuple(dict.fromkeys(mark for need in book.needs for mark in need.marks if not stem_set(mark) & own))
 
 
 def _named_first(found: list[NeedMatch], text: str) -> list[NeedMatch]:

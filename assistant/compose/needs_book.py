@@ -39,7 +39,7 @@ __all__ = ["FORMAT_VERSION", "NeedsBook", "NeedsBookHolder", "NeedsFileError", "
 
 FORMAT_VERSION = 1
 _TOP_FIELDS = ("version", "description", "needs")
-_NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words")
+_NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks")
 _KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "centrepiece", "filler", "avoid")
 
 
@@ -191,7 +191,8 @@ def _parse_need(data: Any, index: int, file: str) -> Need:
             raise kind_where.error(f"the kind {kind.name!r} is already listed in this need", "kind")
         kinds.append(kind)
     return Need(name=name, group=group, examples=_texts(fields, "examples", where, required=True),
-                kinds=tuple(kinds), style_words=_texts(fields, "style_words", where, required=False))
+                kinds=tuple(kinds), style_words=_texts(fields, "style_words", where, required=False),
+                marks=_texts(fields, "marks", where, required=False))
 
 
 def parse_needs(text: str, file: str) -> tuple[tuple[Need, ...], str]:

@@ -119,6 +119,8 @@ class Need:
     `examples` are short phrasings a shopper might use; with the name they are what the
     request is matched against. `style_words` are title words that give an item the need's
     look (a cat lover's mug has a cat on it); the composer may prefer items with them.
+    `marks` are title words that tie an item to this need alone ("christmas"): a bundle
+    for another need avoids items that carry them.
     """
 
     name: str
@@ -126,6 +128,7 @@ class Need:
     examples: tuple[str, ...]
     kinds: tuple[Kind, ...]
     style_words: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()
 
     @property
     def phrases(self) -> tuple[str, ...]:
