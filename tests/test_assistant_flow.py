@@ -105,6 +105,18 @@ def test_the_guard_answers_before_the_parser_is_asked(scripted_assistant: Assist
     assert scripted_assistant.state(session).turns == 3
 
 
+def test_a_message_in_another_language_is_answered_in_it(scripted_assistant: Assistant,
+                                                          scripted_parser: ScriptedParser) -> None:
+    """The catalog is English: a French request gets, in French, that the assistant works in
+    English and an example, not a bundle for words it cannot read; English goes on as usual."""
+    session = scripted_assistant.open_session()
+    french = scripted_assistant.turn(session, "je cherche un cadeau pour ma mère, moins de 20 euros")
+    assert french.kind == "clarify" and french.bundle is None and scripted_parser.seen == []
+    assert "anglais" in french.text and "a birthday gift for my mum under £20" in french.text
+    chinese = scripted_assistant.turn(session, "给我妈妈的生日礼物")
+    assert chinese.kind == "clarify" and "英语" in chinese.text and scripted_parser.seen == []
+
+
 def test_the_bundle_hook_fires_before_the_writer(scripted_assistant: Assistant,
                                                  scripted_writer: ScriptedWriter) -> None:
     """`on_bundle` sees the composed bundle before the writer starts, only for a turn that

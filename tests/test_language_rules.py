@@ -76,3 +76,36 @@ def test_the_middle_one_is_the_middle_line() -> None:
 
     assert resolve_target(bundle(5), "middle", lambda *_: None) == 2
     assert resolve_target(bundle(4), "the middle one", lambda *_: None) == 1
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("je cherche un cadeau pour ma mère", "anglais"), ("Ein Geschenkset für Ostern bitte", "Englisch"),
+    ("un regalo para una fiesta de té, menos de 20 libras", "inglés"), ("cerco un regalo per mia madre", "inglese"),
+    ("ik zoek een cadeau voor mijn moeder", "Engels"), ("procuro um presente para minha mãe", "inglês"),
+    ("szukam prezentu dla mojej mamy", "angielsku"), ("给我妈妈的生日礼物", "英语"),
+    ("подарок для мамы", "only work in English"),
+    ("a tea party for my nan", None), ("as cheap as possible", None), ("£5 per item, party favours", None),
+    ("the Fleur de Lys candle", None), ("La Vie en Rose mug for my sister", None), ("merci", None),
+    ("what goes with the Lunch Bag Red Retrospot?", None), ("Noël decorations please", None),
+])
+def test_another_language_is_told_the_shop_speaks_english(text: str, says: str | None) -> None:
+    from assistant.understand.languages import other_language_reply
+
+    reply = other_language_reply(text)
+    assert (reply is None) if says is None else (reply is not None and says in reply)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ([], "top level: must be a mapping"),
+    ({"version": 2}, "field 'version': must be 1"),
+    ({"version": 1, "english": ["a"] * 5, "languages": [{"code": "fr", "name": "French", "words": ["je"],
+                                                        "reply": "x"}],
+      "chinese_reply": "x", "other_script_reply": "x"}, "language 1, field 'words': must be a list of at least 5"),
+    ({"version": 1, "colour": "red"}, "field 'colour': unknown field"),
+])
+def test_a_malformed_languages_file_names_the_entry_and_field(data: object, message: str) -> None:
+    from assistant.understand.languages import LanguageFileError, Languages
+
+    with pytest.raises(LanguageFileError, match=r"languages file x\.yaml") as caught:
+        Languages.parse(data, "x.yaml")
+    assert message in str(caught.value)

@@ -33,6 +33,7 @@ from assistant.safety.guard import (
     redact,
     without_pii,
 )
+from assistant.understand.languages import other_language_reply
 from assistant.understand.parser import ParseResult
 from assistant.understand.slots import complete_slots, reconcile_intent
 from assistant.write.writer import Writer
@@ -131,6 +132,10 @@ class DialogueChain:
         if refusal is not None:
             ctx.request = Request(intent="off_topic")
             ctx.result = refusal
+        elif (in_english := other_language_reply(ctx.text)) is not None:
+            # the catalog and the model are English: say so in the shopper's language
+            ctx.request = Request(intent="smalltalk")
+            ctx.result = ActionResult(kind="clarify", text=in_english)
         return ctx
 
     def _parse(self, ctx: TurnContext) -> TurnContext:
