@@ -301,3 +301,15 @@ def test_past_its_deadline_the_writer_answers_with_the_template(monkeypatch):
     reply = BundleWriter(object(), other_titles=OTHER_TITLES, deadline_s=2.8).write(_bundle(), "a picnic")
     assert reply.writer == "template" and reply.attempts == 1 and len(calls) == 1  # no repair was tried
     assert reply.grounded and reply.reasons_ok
+
+
+@pytest.mark.parametrize(("need", "shown"), [
+    ("a picnic", "a picnic"), ("she bakes", None), ("we're moving house", None), ("I need a gift", None),
+    ("her 40th birthday", "her 40th birthday"), ("itsy bitsy things", "itsy bitsy things"),
+])
+def test_the_opening_names_a_need_only_when_it_reads_as_one(need: str, shown: str | None) -> None:
+    from assistant.write.writer import template_opening
+
+    bundle = Bundle(tuple(bi for bi in _bundle().items if bi.role != "anchor"), need=need)
+    opening = template_opening(bundle, need)
+    assert (shown in opening) if shown else (need not in opening and "you" in opening), opening

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
@@ -166,11 +167,17 @@ def is_quotable(need: str) -> bool:
             and not prompt_leaks(need, [template("write"), template("parse")]))
 
 
+# A need that starts as a sentence does ("she bakes", "we're moving", "I need"), not as a thing.
+_CLAUSE = re.compile(r"(?:i|we|she|he|they|it|you)(?:'(?:m|re|s|ve|d|ll))?\s+\w", re.IGNORECASE)
+
+
 def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
     key = (bundle.item_ids, variant)
     has_anchor = any(bi.role == "anchor" for bi in bundle.items)
     if need and not is_quotable(need):
         need = None  # the opening would repeat a price, an instruction or prompt text to the shopper
+    if need and _CLAUSE.match(need):
+        need = None  # "Ideas for she bakes:" is no English; the need is a clause, not a thing
     if need and not need.startswith("items that go with"):
         opening = _pick(wording.OPENINGS_NEED, *key).format(need=need)
     elif has_anchor:
