@@ -109,3 +109,13 @@ def test_a_malformed_languages_file_names_the_entry_and_field(data: object, mess
     with pytest.raises(LanguageFileError, match=r"languages file x\.yaml") as caught:
         Languages.parse(data, "x.yaml")
     assert message in str(caught.value)
+
+
+def test_no_reply_to_another_language_names_a_price() -> None:
+    import re
+
+    from assistant.understand.languages import shipped_languages
+
+    book = shipped_languages()
+    replies = [language.reply for language in book.languages] + [book.chinese_reply, book.other_script_reply]
+    assert not [reply for reply in replies if re.search(r"[£$€]|\d", reply)]

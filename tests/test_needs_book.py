@@ -313,6 +313,9 @@ def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:
 def test_gist_and_parts_read_the_request() -> None:
     assert gist("a little something for a new mum, budget £20") == "new mum"
     assert gist("a present for her 40th") == "her 40th birthday"
+    # what the shopper rules out is no part of what they want ("no candles" is no candle lover)
+    assert gist("a garden party bundle, no candles") == "garden party"
+    assert [p.text for p in request_parts("a garden party bundle, no candles")] == ["garden party"]
     parts = {p.text: p.groups for p in request_parts("my sister who loves candles and gardening, under £30")}
     assert parts["sister"] == {"person"} and parts["candles"] == {"interest", "theme"}
     assert "my sister" not in parts  # the person alone says nothing beyond the person part

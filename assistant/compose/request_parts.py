@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.need_text import spelt_out
 from assistant.understand.person_and_interests import recipient_in, without_interests
 from assistant.understand.words import content_stems
@@ -53,9 +54,10 @@ _BARE_ORDINAL = re.compile(r"\b(\d{1,3}(?:st|nd|rd|th))\b(?!\s+(?:birthday|bday|
 
 
 def _core(text: str) -> str:
-    """The text without money talk and gift scaffolding, a bare age spelt out as the
-    birthday it is ("her 40th" -> "her 40th birthday"); "" when nothing else is left."""
-    said = _BARE_ORDINAL.sub(r"\1 birthday", _without_money(spelt_out(text)))
+    """The text without money talk, gift scaffolding and what it rules out ("no candles" is
+    no candle lover), a bare age spelt out as the birthday it is ("her 40th" -> "her 40th
+    birthday"); "" when nothing else is left."""
+    said = _BARE_ORDINAL.sub(r"\1 birthday", _without_money(spelt_out(strip_exclusions(text))))
     core = " ".join(_SCAFFOLD.sub(" ", said).split()).strip(" ,.;:!?-")
     core = _LOOSE_EDGE.sub("", core).strip(" ,.;:!?-")
     return core if re.search(r"[^\W\d_]{2,}", core) else ""
