@@ -313,3 +313,14 @@ def test_an_item_marked_for_another_need_ranks_lower(shop) -> None:
         lost = composer.planner.weights.foreign if "Forest" in title else 0.0
         assert marked[title] == pytest.approx(plain[title] - lost)
     assert any("Forest" in title for title in plain)
+
+
+def test_a_redacted_placeholder_is_no_thing_to_buy(shop_index) -> None:
+    """The guard turns a phone number into "[phone]"; this shop sells phone charms, and a
+    placeholder must still never become a kind to fill."""
+    from assistant.compose.needs_book import shipped_needs_path
+
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    assert composer.matcher.items_with_word("phone")
+    kinds = [k.name for k in composer.kinds_for("hi, I'm [name], [phone], need something for my nan's 80th").kinds]
+    assert kinds and not any("[" in name or "phone" in name for name in kinds), kinds

@@ -306,6 +306,7 @@ def test_past_its_deadline_the_writer_answers_with_the_template(monkeypatch):
 @pytest.mark.parametrize(("need", "shown"), [
     ("a picnic", "a picnic"), ("she bakes", None), ("we're moving house", None), ("I need a gift", None),
     ("her 40th birthday", "her 40th birthday"), ("itsy bitsy things", "itsy bitsy things"),
+    ("for my nan's 80th", "for my nan's 80th:"),
 ])
 def test_the_opening_names_a_need_only_when_it_reads_as_one(need: str, shown: str | None) -> None:
     from assistant.write.writer import template_opening
@@ -313,3 +314,4 @@ def test_the_opening_names_a_need_only_when_it_reads_as_one(need: str, shown: st
     bundle = Bundle(tuple(bi for bi in _bundle().items if bi.role != "anchor"), need=need)
     opening = template_opening(bundle, need)
     assert (shown in opening) if shown else (need not in opening and "you" in opening), opening
+    assert "for for" not in opening

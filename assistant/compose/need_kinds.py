@@ -51,7 +51,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
-    listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"\d", want)
+    # (a redacted "[phone]" or "[email]" is no thing to buy)
+    listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"[\d\[\]]", want)
               and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(want)]
     asked = [want for want in listed if _reads_like_a_product(want, matcher)]
     matches = _not_a_fan_of_a_list(matches, asked, recipient_in(text).interests)

@@ -178,6 +178,8 @@ def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
         need = None  # the opening would repeat a price, an instruction or prompt text to the shopper
     if need and _CLAUSE.match(need):
         need = None  # "Ideas for she bakes:" is no English; the need is a clause, not a thing
+    if need:
+        need = re.sub(r"^(?:for|to)\s+", "", need)  # "A set for for my nan's 80th"
     if need and not need.startswith("items that go with"):
         opening = _pick(wording.OPENINGS_NEED, *key).format(need=need)
     elif has_anchor:
