@@ -315,3 +315,30 @@ def test_the_opening_names_a_need_only_when_it_reads_as_one(need: str, shown: st
     opening = template_opening(bundle, need)
     assert (shown in opening) if shown else (need not in opening and "you" in opening), opening
     assert "for for" not in opening
+
+
+def test_a_line_the_deadline_cuts_off_is_never_shown(monkeypatch):
+    """The deadline stops decoding mid-line ("[3] your pick, the he"): that line is no
+    reason, so the answer falls to the template instead of showing half a sentence."""
+    import assistant.llm.generation as llm
+
+    anchor, apple, mug = _bundle().items
+    bundle = Bundle((apple, mug, anchor), need="a picnic")
+    answer = ("Here are a few ideas for a picnic:\n"
+              "[1] a favourite pairing: 441 of 1,036 shoppers who bought your pick took this too.\n"
+              "[2] often in the same basket as your pick (87 baskets).\n[3] your pick, the heart of the bundle.")
+    cut_at = answer.index("the heart") + len("the he")
+    calls = {"n": 0}
+
+    def clock() -> float:  # call 1 starts the writer; call 1 + k is the decoder's k-th character
+        calls["n"] += 1
+        return 0.0 if calls["n"] <= 1 + cut_at else 5.0
+
+    monkeypatch.setattr(writer_mod.time, "perf_counter", clock)
+    fake, made = _fake_generate([answer])
+    monkeypatch.setattr(llm, "generate", fake)
+    reply = BundleWriter(object(), other_titles=OTHER_TITLES, deadline_s=2.5).write(bundle, "a picnic")
+    assert len(made) == 1 and "the he" not in reply.text
+    assert reply.writer == "template" and reply.grounded and reply.reasons_ok
+    assert writer_mod._finished_part("[1] a.\n[2] b", cut=True) == "[1] a."
+    assert writer_mod._finished_part("[1] a.\n[2] b.", cut=False) == "[1] a.\n[2] b."

@@ -167,6 +167,15 @@ def is_quotable(need: str) -> bool:
             and not prompt_leaks(need, [template("write"), template("parse")]))
 
 
+def _finished_part(text: str, *, cut: bool) -> str:
+    """The answer without a line the token budget or the deadline cut off mid-way ("a good
+    fit for your garden: a set around"): such a line is no reason, and its slot then fails
+    the checks like a missing one."""
+    if cut and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    return text.strip()
+
+
 # A need that starts as a sentence does ("she bakes", "we're moving", "I need"), not as a thing.
 _CLAUSE = re.compile(r"(?:i|we|she|he|they|it|you)(?:'(?:m|re|s|ve|d|ll))?\s+\w", re.IGNORECASE)
 
@@ -262,7 +271,8 @@ class BundleWriter:
         guide = SlotAnswerGuide(facts, claims) if self.guided else None
         gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
                        temperature=temperature, prefill=prefill, until=until, guide=guide)
-        return gen.text.strip(), gen.n_new_tokens
+        return _finished_part(gen.text, cut=gen.finish_reason == "length" or (
+            gen.finish_reason == "stop" and self._late(started))), gen.n_new_tokens
 
     def _late(self, started: float | None) -> bool:
         return self.deadline_s is not None and started is not None and \
