@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from assistant.records import MAX_BUDGET, MAX_BUNDLE_SIZE, MAX_PARTY_SIZE
+from assistant.understand.words import UNITS
 
 _AMOUNT = r"(\d{1,6}(?:[.,]\d{1,2})?)"
 BUDGET_PATTERNS = [
@@ -29,7 +30,7 @@ _CLOSING_AMOUNT = re.compile(rf"\b(?:around|about|roughly|approx(?:imately)?)\s+
 
 # Rule "money in words": "twenty quid", "fifteen pounds tops", "a tenner", "a fiver",
 # "forty-five pounds" are read as the digits they stand for before any budget rule runs.
-_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_UNITS = UNITS
 _TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
           "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 from assistant.records import MAX_BUNDLE_SIZE
-from assistant.understand.words import ORDINALS, content_stems, stem_set
+from assistant.understand.words import ORDINALS, UNITS, content_stems, stem_set
 
 _ORDINAL_WORDS = "|".join([*ORDINALS, "middle"])
-_POSITION_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+_POSITION_NUMBERS = {word: n for word, n in UNITS.items() if n <= MAX_BUNDLE_SIZE}
 _NOT_A_POSITION_AFTER = r"(?!\s*(?:items?|things?|pieces?|products?|gifts?|of\b|x\b|%|pounds?|quid|gbp|£|people|" \
                         r"persons?|guests?|kids|children|years?|yrs?|months?|weeks?|days?|hours?|minutes?|p\b))"
 _POSITIONS = re.compile(

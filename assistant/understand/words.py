@@ -17,6 +17,8 @@ FILLER = frozenset({
     "it", "them", "me", "us", "i", "and", "or", "with", "of", "for", "in", "on", "to", "from",
     "by", "at"
 })
+# The number words every rule reads (amounts, positions): one lexicon, not one per rule.
+UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
 
