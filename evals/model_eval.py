@@ -23,6 +23,12 @@ Per model (M):
   reasons_faithful_first  the first answer's reasons pass the check
   model_answer_rate answers served from the model (not the template fallback)
   n                 parse cases + write cases
+  handwritten       the hand-written parse set (evals/parse/, never generated, never trained on)
+                    as served: n, intent_accuracy, exact_match, slot_accuracy per slot
+                    (budget, budget_min, item_cap, sort, size, party_size, need, items,
+                    exclude, target), slot_cases, parse_seconds_median and every failure;
+                    the tuned variant's copy (without failures) is also the report's top-level
+                    "handwritten"
 
 tokens_per_s: decode speed of fp32 and NF4 (bench/bench_llm.py's measurement, in-process)
 and llama.cpp on the same GGUF when llama-cpp-python is installed (else null), all with the
@@ -173,8 +179,33 @@ def score_write(replies: Sequence[Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- running
 
 
+def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Echo,
+                         need_judge: Any = None) -> dict[str, Any]:
+    """The hand-written set as served: the guard's typography, the redacted text parsed with
+    the bundle on screen, then the product's reconciliation (`evals.parse_set`)."""
+    from assistant.safety.guard import check_input, redact
+
+    from .parse_set import score_parse_set, served_reading
+
+    readings, seconds = [], []
+    for i, case in enumerate(cases, 1):
+        started = time.perf_counter()
+        parsed = parser.parse(redact(check_input(case.say)), case.summary)
+        seconds.append(time.perf_counter() - started)
+        readings.append(served_reading(case, parsed.request))
+        if i % 50 == 0:
+            echo(f"[eval] {name}: hand-written {i}/{len(cases)} ({sum(seconds):.0f}s)")
+    report = score_parse_set(cases, readings, need_judge)
+    report["parse_seconds_median"] = round(sorted(seconds)[len(seconds) // 2], 3) if seconds else None
+    echo(f"[eval] {name}: hand-written {json.dumps({k: v for k, v in report.items() if k != 'failures'})}")
+    for failure in report["failures"]:
+        echo(f"[eval] {name}: hand-written miss {failure['id']} ({', '.join(failure['wrong'])}): {failure['say']!r}")
+    return report
+
+
 def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo,
-                     examples_out: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                     examples_out: list[dict[str, Any]] | None = None, handwritten: Sequence[Any] = (),
+                     need_judge: Any = None) -> dict[str, Any]:
     from assistant.llm.generation import LLMConfig, load_model
     from assistant.understand.parser import RequestParser
     from assistant.write.writer import BundleWriter
@@ -190,6 +221,8 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
         if i % 25 == 0:
             echo(f"[eval] {name}: parsed {i}/{len(data.parse_cases)} ({time.perf_counter() - started:.0f}s)")
     parse_s = time.perf_counter() - started
+    if handwritten:
+        metrics_hw = evaluate_handwritten(name, parser, handwritten, echo, need_judge)
     writer = BundleWriter(loaded, other_titles=data.titles, check_while_decoding=False)
     started = time.perf_counter()
     replies = []
@@ -202,6 +235,8 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
     metrics["n"] = len(data.parse_cases) + len(data.write_cases)
     metrics["seconds"] = {"parse": round(parse_s, 1), "write": round(write_s, 1)}
     metrics["memory_bytes"] = loaded.memory_bytes
+    if handwritten:
+        metrics["handwritten"] = metrics_hw
     if examples_out is not None:
         for (message, summary, want), r in list(zip(data.parse_cases, parse_results, strict=True))[:20]:
             examples_out.append({"variant": name, "kind": "parse", "message": message, "summary": summary,
@@ -272,13 +307,15 @@ def _own_decode_speed(quantization: Literal["nf4", "none"], new_tokens: int) -> 
 def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_parse: int = N_PARSE,
                    n_write: int = N_WRITE, *, variants: Sequence[str] = ("base", "tuned"),
                    adapter: str | Path = ADAPTER_DIR, reuse: str | Path | None = None,
-                   speed: bool = True, update_card: bool = False) -> dict[str, Any]:
+                   speed: bool = True, update_card: bool = False,
+                   with_handwritten: bool = True) -> dict[str, Any]:
     """Base vs tuned on the held-out split; returns (and with json_out writes) the report.
 
     reuse: JSON report(s) (a path, or several joined by ",") whose results are copied in
     before `variants` run (e.g. a base measured earlier in another process).
     update_card: also write the metrics into the adapter's manifest and MODEL_CARD.md;
     without it no file of the adapter changes.
+    with_handwritten: also read the hand-written parse set (`evals/parse/`) as served.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
@@ -302,8 +339,19 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
         manifest = read_adapter_manifest(adapter)
         if manifest.get("data_hash") != data.data_hash:
             echo(f"[eval] warning: adapter data hash {manifest.get('data_hash')} != rebuilt {data.data_hash}")
+    handwritten: list[Any] = []
+    need_judge = None
+    if with_handwritten:
+        from .parse_set import load_parse_set, needs_book_judge
+
+        handwritten = load_parse_set()
+        need_judge = needs_book_judge()
+        echo(f"[eval] hand-written parse set: {len(handwritten)} messages (evals/parse/)")
     for name in variants:
-        report[name] = evaluate_variant(name, adapter if name == "tuned" else None, data, echo, examples)
+        report[name] = evaluate_variant(name, adapter if name == "tuned" else None, data, echo, examples,
+                                        handwritten, need_judge)
+    if "handwritten" in report.get("tuned", {}):
+        report["handwritten"] = {k: v for k, v in report["tuned"]["handwritten"].items() if k != "failures"}
     if speed:
         report["tokens_per_s"] = measure_tokens_per_s(echo)
     report.setdefault("tokens_per_s", {"fp32": None, "nf4": None, "llama_cpp": None})
@@ -344,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-parse", type=int, default=N_PARSE)
     parser.add_argument("--n-write", type=int, default=N_WRITE)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--no-handwritten", action="store_true", help="skip the hand-written parse set")
     parser.add_argument("--adapter", default=str(ADAPTER_DIR), help="the tuned adapter's folder")
     parser.add_argument("--update-card", action="store_true",
                         help="write the metrics into the adapter's manifest and MODEL_CARD.md")
@@ -351,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run_model_eval(args.json_out, lambda s: print(s, file=sys.stderr, flush=True), args.n_parse,
                             args.n_write, variants=tuple(v for v in args.variants.split(",") if v),
                             adapter=args.adapter, reuse=args.reuse, speed=not args.no_speed,
-                            update_card=args.update_card)
+                            update_card=args.update_card, with_handwritten=not args.no_handwritten)
     print(json.dumps({k: v for k, v in report.items() if k != "examples"}, indent=2))
     return 0
 

@@ -15,7 +15,13 @@ from assistant.records import Request
 from prompts import render
 
 from . import phrasings
+from .shopper_requests import followup, need_request
 from .training_shop import Shop
+
+# Shares of the parse examples made by `shopper_requests` (needs in a shopper's words, money
+# in words and ranges, positions in words, ...): the rest come from the banks of `phrasings`.
+NEED_SHARE = 0.3
+FOLLOWUP_SHARE = 0.25
 
 ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 COLOURS = {"red", "pink", "blue", "green", "white", "black", "ivory", "cream", "gold", "silver",
@@ -84,6 +90,15 @@ def parse_example(shop: Shop, basket: list[str], rng: random.Random) -> tuple[st
     item = mention(rng.choice(titles), rng)
     other = mention(rng.choice([t for t in titles if t != current[pos - 1]] or titles), rng)
     need = rng.choice(phrasings.OCCASIONS)
+    made = rng.random()
+    if made < NEED_SHARE + FOLLOWUP_SHARE:
+        if made < NEED_SHARE:
+            msg, target = need_request(rng)
+            summary = "(none)" if rng.random() < 0.75 else summary
+        else:
+            msg, target = followup(current, [t for t in titles if t not in current], mention, rng)
+        msg = _style(msg, rng)
+        return msg, summary, Request.from_dict(_upper_mentions(target) if msg.isupper() else target)
     intent = rng.choices(
         ["bundle_item", "bundle_need", "cheaper", "swap", "remove", "add", "lock", "more_like",
          "set_budget", "add_to_cart", "compare", "question", "smalltalk", "off_topic"],

@@ -11,7 +11,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
+from independence import (
+    bank_strings,
+    dialogue_turns,
+    fills_a_template,
+    needs_examples,
+    normalise,
+    training_messages,
+)
 
 from assistant.records import Bundle, BundleItem, Reply
 from evals.bundle_eval import build_parser, pick_requests, run_bundle_eval
@@ -376,69 +383,21 @@ def test_every_phrase_matches_a_title_of_the_shop(requests: list[BundleRequest])
     assert not unsold
 
 
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w£']+", " ", text.lower()).split())
-
-
-# What each placeholder of finetune/phrasings.py stands for (after `normalise`): numbers
-# for amounts and counts, a short money phrase for {budget}, any words for mentions.
-PLACEHOLDERS = {"n": r"\d+(?: \d+)?", "a": r"\d+(?: \d+)?", "b": r"\d+(?: \d+)?", "num": r"\w+", "size": r"\w+",
-                "party": r"\w+", "pos": r"\w+(?: \w+)?", "budget": r"\S+(?: \S+){0,3}"}
-
-
-def template_pattern(template: str) -> re.Pattern[str]:
-    """A phrasing bank string as a pattern over normalised text: each {placeholder} stands
-    for what the data builder puts there ({item}, {need}, ...: any words)."""
-    out = ""
-    for n, part in enumerate(re.split(r"\{(\w+)\}", template)):
-        if n % 2:
-            out += r"\s*(?:" + PLACEHOLDERS.get(part, r".+?") + r")\s*"
-        elif normalise(part):
-            out += re.escape(normalise(part))
-    return re.compile(out)
-
-
-def bank_strings() -> list[str]:
-    import finetune.phrasings as banks
-
-    out = []
-    for value in vars(banks).values():
-        if isinstance(value, tuple | list):
-            out += [s for s in value if isinstance(s, str)]
-    return out
-
-
 def test_texts_are_not_phrasing_bank_strings(requests: list[BundleRequest]) -> None:
-    banks = bank_strings()
-    assert len(banks) > 100
-    patterns = [template_pattern(s) for s in banks if normalise(s)]
-    copied = [r.id for r in requests for p in patterns if p.fullmatch(normalise(r.text))]
-    assert not copied
+    assert len(bank_strings()) > 100
+    assert not [r.id for r in requests if fills_a_template(r.text)]
 
 
 def test_texts_are_not_in_the_dialogue_scripts(requests: list[BundleRequest]) -> None:
-    said = set()
-    for path in (REPO / "evals" / "dialogues").glob("*.yaml"):
-        for turn in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("turns") or []:
-            if isinstance(turn, dict) and isinstance(turn.get("say"), str):
-                said.add(normalise(turn["say"]))
+    said = dialogue_turns()
     assert said
     assert not [r.id for r in requests if normalise(r.text) in said]
 
 
 def test_texts_are_not_needs_examples(requests: list[BundleRequest]) -> None:
-    folder = REPO / "data" / "needs"
-    if not folder.is_dir():
+    if not (REPO / "data" / "needs").is_dir():
         pytest.skip("no data/needs folder in this checkout")
-
-    def examples(node: Any) -> list[str]:
-        if isinstance(node, dict):
-            found = [e for e in node.get("examples") or [] if isinstance(e, str)]
-            return found + [e for v in node.values() for e in examples(v)]
-        return [e for v in node for e in examples(v)] if isinstance(node, list) else []
-
-    known = {normalise(e) for path in sorted(folder.glob("*.yaml"))
-             for e in examples(yaml.safe_load(path.read_text(encoding="utf-8")))}
+    known = needs_examples()
     assert known
     assert not [r.id for r in requests if normalise(r.text) in known]
     # nor inside one: an example of three words or more is a phrasing, not a common word pair
@@ -449,12 +408,6 @@ def test_texts_are_not_needs_examples(requests: list[BundleRequest]) -> None:
 
 def test_texts_are_not_training_messages(requests: list[BundleRequest]) -> None:
     """Every shopper message of the shipped adapter's data (train and held out), rebuilt."""
-    from finetune.data import build_dataset, load_training_shop
-    from finetune.run import load_configs
-
-    data_config, _, _ = load_configs(REPO / "finetune" / "configs" / "default.toml")
-    dataset = build_dataset(data_config, load_training_shop(data_config.cutoff))
-    messages = {normalise(m["content"].rsplit("Shopper: ", 1)[-1]) for ex in dataset.train + dataset.heldout
-                if ex["meta"]["kind"] == "parse" for m in ex["messages"][:1]}
+    messages = training_messages()
     assert len(messages) > 1000
     assert not [r.id for r in requests if normalise(r.text) in messages]

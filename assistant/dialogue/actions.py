@@ -3,14 +3,16 @@
 All wording here is deterministic and built from catalog facts and evidence; prices and
 totals are rendered by `money`, never by the language model.
 
-The router trusts the shopper's words over the model's parse where they are unambiguous
-(`slots`, `text_items`): a cart question, an exclusion-only message, a comparison, a typed
-stock code, a bundle position ("the second one") are acted on whatever intent was parsed.
+The router (`router.ROUTES`, an ordered table) trusts the shopper's words over the model's
+parse where they are unambiguous (`slots`, `text_items`): a cart question, an exclusion-only
+message, a comparison, a typed stock code, a bundle position ("the second one") are acted on
+whatever intent was parsed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -33,30 +35,24 @@ from assistant.dialogue.cart_and_answers import (
     item_line,
     money,
 )
+from assistant.dialogue.router import route
 from assistant.dialogue.session import ConversationState, bundle_from_state, bundle_to_state
 from assistant.dialogue.session_limits import passed_over, session_limits
 from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import (
-    item_cap_in,
     party_size_in,
-    wants_cheapest,
-    without_item_cap,
 )
 from assistant.understand.need_text import kind_mention, tidy_need, wanted_things
-from assistant.understand.shopper_cues import shopping_cue
 from assistant.understand.slots import (
-    asks_about_cart,
-    budget_in,
-    comparison_cue,
     complete_slots,
-    exclusion_only,
+    edit_target,
     exclusions_in,
-    mentions_in_text,
     merge_exclusions,
     need_from_text,
     positions_in,
+    spending_in,
     strip_exclusions,
     wants_products,
 )
@@ -64,6 +60,8 @@ from assistant.understand.words import content_stems, mentions_all, stem_set
 from retrieval.catalog import Catalog
 from retrieval.records import Query
 from retrieval.shop_index import ShopIndex
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CLARIFY_NEED", "GREETING", "NEED_BUNDLE", "OFF_TOPIC", "THANKS", "ActionResult", "Actions",
            "item_line", "money", "passed_over"]
@@ -80,7 +78,7 @@ class Actions:
         self.bundle_size = bundle_size
         self.shop = ShopReader(index, composer)
         self.text_items = self.shop.text_items
-        self.answers = CartAndAnswers(self.shop)
+        self.answers: CartAndAnswers = CartAndAnswers(self.shop)
         self.tools = {t.name: t for t in [*self._make_tools(), self.answers.cart_tool]}
 
     # -- LangChain tools ---------------------------------------------------------------------
@@ -154,61 +152,19 @@ class Actions:
     def _bundle_result(self, bundle: Bundle, need: str, intro: str = "") -> ActionResult:
         return ActionResult(kind="bundle", text=intro, bundle=bundle, need_text=need, footer=self.footer(bundle))
 
-    # -- the router --------------------------------------------------------------------------
+    # -- the router (an ordered table: `router.ROUTES`) ---------------------------------------
     def run(self, request: Request, state: ConversationState, text: str) -> ActionResult:
-        intent = request.intent
-        # What the shopper's words say unambiguously comes first, whatever the model parsed.
-        if asks_about_cart(text):
-            return self.answers.cart_contents(state)
-        if state.bundle and exclusion_only(text) and not (intent == "swap" and (request.target or request.items)):
-            return self._exclude(exclusions_in(redact(text)), state)  # a parsed swap of a named item stays a swap
-        # "could you also find something X": new things wanted, whatever a small parser made of it
-        # (a question, an "add" of one item, a budget change with no amount, ...)
-        misread = ("question", "compare", "smalltalk", "off_topic", "add") + (
-            ("set_budget",) if request.budget is None else ())
-        if intent in misread and wants_products(text) and not comparison_cue(text):
-            need = self.text_items.need_in(text)
-            if need is not None:  # "what about something tea?" asks for things, not a fact
-                served = self._served(need, text)
-                return dataclasses.replace(self._compose(served, state, text), request=served)
-        if intent == "compare" or (intent in ("question", "bundle", "off_topic", "smalltalk", "cheaper") and (
-                comparison_cue(text) or (intent == "question" and len(request.items) >= 2))):
-            compared = self.answers.compare(request, state, text, required=intent == "compare")
-            if compared is not None:
-                return compared
-        if intent in ("smalltalk", "off_topic") and self.text_items.ids_in(text):
-            # A typed stock code is shopping: a question about the item, or a bundle around it.
-            if self.text_items.is_question(text) or text.rstrip().endswith("?"):
-                return self.answers.question(Request(intent="question"), state, text)
-            return self._compose(self._served(None, text), state, text)
-        if intent in ("smalltalk", "off_topic"):
-            # Injection attempts never get here (the guard answers them). A small model
-            # sometimes calls a real shopping request off-topic or chit-chat ("my sister's just
-            # had a baby girl!! want to send something lovely"): if the words ask for something
-            # the shop clearly has things for, they are the need; the shopper is not turned away.
-            asks = intent == "off_topic" or shopping_cue(text)
-            need = self.text_items.need_in(text) if asks else None
-            if need is None and intent == "smalltalk":
-                return ActionResult(kind="smalltalk", text=THANKS if "thank" in text.lower() else GREETING)
-            if need is None:
-                return ActionResult(kind="refusal", text=OFF_TOPIC)
-            served = self._served(need, text)
-            return dataclasses.replace(self._compose(served, state, text), request=served)
-        if intent == "bundle":
-            return self._compose(request, state, text)
-        if intent in ("cheaper", "swap", "remove", "add", "lock", "more_like", "set_budget"):
-            return self._edit(request, state, text)
-        if intent == "add_to_cart":
-            return self.answers.add_to_cart(request, state, text)
-        return self.answers.question(request, state, text)
+        name, result = route(self, request, state, text)
+        log.debug("route: %s", name)
+        return result
 
     @staticmethod
-    def _served(need: str | None, text: str) -> Request:
+    def served_words(need: str | None, text: str) -> Request:
         """The shopper's own words as a bundle request where the model's parse missed it:
         the need and every slot the words state (budget, count, guests, exclusions)."""
         return complete_slots(Request(intent="bundle", need=need, exclude=exclusions_in(redact(text))), text)
 
-    def _compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+    def compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         spelt = wanted_things(strip_exclusions(text))
         if spelt:  # "something X and something Y" written out: the shopper's own words are the need
             inside = [m for m in request.items if kind_mention(m, text) or any(
@@ -265,16 +221,15 @@ class Actions:
         profile = self.shop.profile(state)
         for anchor in anchors:  # an item the shopper names is one they like: it seeds later bundles
             profile.observe("liked", anchor)
-        budget = request.budget if request.budget is not None else state.constraints.get("budget")
-        item_cap = item_cap_in(text)
-        if item_cap is not None and budget == item_cap and budget_in(without_item_cap(text)) is None:
-            budget = None  # "nothing over £10 each" caps each item; it is no budget for the bundle
+        spending = spending_in(request, text)
+        budget = spending.budget if request.budget is not None else state.constraints.get("budget")
+        item_cap = spending.item_cap
         excluded, fresh_only = session_limits(self.catalog, request, state, need, anchors, profile)
         composition: Composition = self.tools["compose_bundle"].invoke({
             "anchors": anchors, "need": need, "budget": budget, "exclude_terms": list(excluded),
             "size": request.size, "user_id": state.user_id, "exclude_ids": fresh_only,
             "profile": profile.to_dict(), "guests": request.party_size or party_size_in(text),
-            "item_cap": item_cap, "cheapest": wants_cheapest(text), "request_text": text or None})
+            "item_cap": item_cap, "cheapest": spending.cheapest, "request_text": text or None})
         state.constraints = {"budget": budget, "need": need, "exclude": list(excluded)}
         if composition.bundle is None:
             if composition.over_budget:
@@ -331,16 +286,13 @@ class Actions:
         anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
         return f"items that go with {anchors[0]}" if anchors else "a bundle"
 
-    def _edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+    def edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         bundle, context = self._current(state)
         profile = self.shop.profile(state)
         if request.exclude:  # "swap the second one, but no candles": later picks honour it too
             context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
                                                                                   request.exclude))
-        target = request.target or (request.items[0] if request.items else None)
-        positions = positions_in(text)
-        if positions and (target is None or not mentions_in_text(target, text)):
-            target = positions[0]  # "swap the second one": the shopper's position, not the model's guess
+        target = edit_target(request, text)
         intent = request.intent
         if intent == "cheaper":
             new = self.editor.cheaper(bundle, request.budget, context=context, profile=profile)
@@ -363,7 +315,7 @@ class Actions:
         self._store(state, new, profile)
         return self._bundle_result(new, state.constraints.get("need") or self._need_from(new))
 
-    def _exclude(self, terms: Sequence[str], state: ConversationState) -> ActionResult:
+    def exclude_terms(self, terms: Sequence[str], state: ConversationState) -> ActionResult:
         """"Actually, no candles": every bundle item the words rule out is replaced by the
         best allowed candidate (or dropped when there is none, or when it is an item the
         shopper named or locked), and later edits keep the words out."""

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_model.add_argument("--update-card", action="store_true",
                          help="also write the metrics into the shipped adapter's manifest and MODEL_CARD.md "
                               "(default: only --json OUT, or stdout)")
+    p_model.add_argument("--no-handwritten", action="store_true",
+                         help="skip the hand-written parse set (evals/parse/)")
 
     p_dial = eval_sub.add_parser("dialogues", help="scripted dialogues with expectations checked by code")
     p_dial.add_argument("paths", nargs="*", type=Path, metavar="PATH",
@@ -255,7 +257,8 @@ def _cmd_eval_model(args: argparse.Namespace) -> int:
     sizes = {k: v for k, v in (("n_parse", args.n_parse), ("n_write", args.n_write)) if v is not None}
     # Without --json the report is the command's output, so progress goes to stderr.
     echo = print if args.json_out else lambda line: print(line, file=sys.stderr, flush=True)
-    report = run_model_eval(args.json_out, echo=echo, update_card=args.update_card, **sizes)
+    report = run_model_eval(args.json_out, echo=echo, update_card=args.update_card,
+                            with_handwritten=not args.no_handwritten, **sizes)
     if not args.json_out:
         print(json.dumps({k: v for k, v in report.items() if k != "examples"}, indent=2))
     return 0

@@ -7,19 +7,21 @@ from __future__ import annotations
 import re
 
 from assistant.records import MAX_BUDGET, MAX_BUNDLE_SIZE, MAX_PARTY_SIZE
-from assistant.understand.words import UNITS
+from assistant.understand.words import NUMBER_WORDS, TEENS, TENS, UNITS, number_words_pattern
 
 _AMOUNT = r"(\d{1,6}(?:[.,]\d{1,2})?)"
 BUDGET_PATTERNS = [
     re.compile(rf"(?:under|below|less than|no more than|max(?:imum)?|up to|within|budget(?: of| is)?|around|about|for)\s*(?:£|gbp\s*)?{_AMOUNT}\s*(?:£|pounds?|quid|gbp)?", re.I),
-    re.compile(rf"(?:£|gbp\s?){_AMOUNT}", re.I),
-    re.compile(rf"{_AMOUNT}\s*(?:pounds?|quid|gbp|bucks|dollars|euros?)\b", re.I),
+    re.compile(rf"(?:£|gbp)\s?{_AMOUNT}", re.I),
+    re.compile(rf"{_AMOUNT}\s*(?:(?:pounds?|quid|gbp|bucks|dollars|euros?)\b|£)", re.I),
     re.compile(rf"(?:[$€]){_AMOUNT}", re.I),
+    re.compile(rf"\b{_AMOUNT}\s*(?:overall|in total|total|all in)\b", re.I),
 ]
 _MONEY_WORD = re.compile(r"£|pounds?|quid|gbp|budget|under|below|max", re.I)
-_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                 "ten": 10, "a couple of": 2, "a few": 3}
-COUNT_PHRASE = re.compile(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)\s+"
+_NUMBER_WORDS = {w: n for w, n in NUMBER_WORDS.items() if 2 <= n <= 10 and w not in ("a couple", "half a dozen")}
+# "three things", "2 nice things", "a couple of bits": how many items the shopper wants
+COUNT_PHRASE = re.compile(rf"\b(\d{{1,2}}|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\s+"
+                          r"(?:(?:nice|little|small|good|lovely|different|more|extra)\s+)?"
                           r"(?:items?|things?|products?|pieces?|gifts?|bits)\b", re.I)
 
 
@@ -31,14 +33,12 @@ _CLOSING_AMOUNT = re.compile(rf"\b(?:around|about|roughly|approx(?:imately)?)\s+
 # Rule "money in words": "twenty quid", "fifteen pounds tops", "a tenner", "a fiver",
 # "forty-five pounds" are read as the digits they stand for before any budget rule runs.
 _UNITS = UNITS
-_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-          "seventeen": 17, "eighteen": 18, "nineteen": 19}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-         "ninety": 90, "hundred": 100, "a hundred": 100}
+_TEENS = TEENS
+_TENS = TENS
 _SPELT_MONEY = re.compile(
     rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[\s-]+(?:and\s+)?(?P<unit>{'|'.join(_UNITS)}))?"
     rf"|(?P<small>{'|'.join([*_TEENS, *_UNITS])}))\s+(?=(?:pounds?|quid|bucks|dollars|euros?|gbp)\b)", re.I)
-_SLANG_MONEY = {"a tenner": "£10", "a fiver": "£5", "a score": "£20"}
+_SLANG_MONEY = {"a tenner": "£10", "a fiver": "£5", "a score": "£20", "a quid": "£1"}
 
 
 def spelt_money_as_digits(text: str) -> str:
@@ -64,7 +64,7 @@ _MONEY_BEFORE = r"(?:£|gbp\s*|[$€])"
 _MONEY_AFTER = r"(?:pounds?|quid|gbp|bucks|dollars|euros?)\b"
 _RANGE = re.compile(
     rf"(?P<between>\bbetween\s+|\bfrom\s+)?(?P<m1>{_MONEY_BEFORE})?\s*{_AMOUNT}\s*(?P<a1>{_MONEY_AFTER})?\s*"
-    rf"(?:-|to|and)\s*(?P<m2>{_MONEY_BEFORE})?\s*{_AMOUNT}\s*(?P<a2>{_MONEY_AFTER})?", re.I)
+    rf"(?:-|to|up to|and)\s*(?P<m2>{_MONEY_BEFORE})?\s*{_AMOUNT}\s*(?P<a2>{_MONEY_AFTER})?", re.I)
 
 
 def budget_range_in(text: str) -> tuple[float, float] | None:
@@ -129,9 +129,10 @@ def number_in(value: float, text: str) -> bool:
 
 
 # -- per-item caps, the cheapest, party sizes ------------------------------------------------
-_NUMBER_WORD_VALUES = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                       "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a dozen": 12, "twenty": 20}
-_GUEST_NOUN = (r"(?:people|persons|guests|friends|kids|children|adults|girls|boys|ladies|lads|"
+_NUMBER_WORD_VALUES = {w: n for w, n in NUMBER_WORDS.items()
+                       if (2 <= n <= 12 or n in (20, 30)) and w not in ("a couple", "a couple of", "a few")}
+_PARTY_WORDS = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
+_GUEST_NOUN = (r"(?:people|ppl|persons|guests|friends|kids|children|adults|girls|boys|ladies|lads|"
                r"of us|of them|mates|family members|grown-?ups|little ones|round the table|"
                r"around the table|at the table|coming|tables|place settings|colleagues|teachers|"
                r"classmates|pupils|neighbours|cousins|grandchildren|grandkids)")
@@ -141,26 +142,33 @@ _GUEST_NOUN = (r"(?:people|persons|guests|friends|kids|children|adults|girls|boy
 #   "nothing over a fiver each"
 ITEM_CAP = re.compile(
     rf"(?:(?:£\s?|gbp\s?){_AMOUNT}|{_AMOUNT}\s*(?:pounds?|quid))\s*"
-    r"(?:max(?:imum)?\s*|or (?:less|under|below)\s*|tops\s*)?(?:each|apiece|a piece|an item|per item|per thing|"
-    r"per gift|per present)\b"
+    r"(?:max(?:imum)?\s*|or (?:less|under|below)\s*|tops\s*)?(?:each|apiece|a piece|a pop|a thing|an item|per item|"
+    r"per thing|per gift|per present)\b"
     rf"|\b(?:no|not a|not one)\s+(?:single\s+)?(?:item|thing|gift|present|one)\s+(?:over|above|more than|dearer than)"
     rf"\s*(?:£\s?)?{_AMOUNT}"
-    rf"|\b(?:each|every item|per item|any item|each item|each thing)\s+(?:under|below|no more than|"
+    rf"|\b(?:each|every item|per item|any item|each (?:item|thing|one|bit|piece|gift|present))\s+(?:under|below|no more than|"
     rf"max(?:imum)?|at most|up to|less than|not over)\s*(?:£\s?)?{_AMOUNT}"
     rf"|\b(?:each|every|any) (?:item|thing|gift|one)\s+(?:£\s?)?{_AMOUNT}\s*(?:pounds?|quid)?\s*"
     r"(?:or (?:under|less|below)|max(?:imum)?|tops|at most)\b", re.I)
 # Rule "cheapest": the shopper wants the lowest total, not the budget used.
 #   "the cheapest possible birthday bundle", "as cheap as possible", "on a shoestring"
-CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?:price|cost)|"
+CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?:price|cost)|the cheaper the better|"
                       r"least expensive|on a shoestring|rock[- ]bottom)\b", re.I)
 # Rule "party size": how many the bundle serves.
 #   "for six friends", "for 8 kids", "a tea party for two", "party of 10", "there'll be 12 of us",
 #   "for about 20 people", "ten round the table", "5 of them"
 PARTY = re.compile(
-    rf"\bfor\s+(?:about\s+|around\s+|roughly\s+|up to\s+)?(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?;:–—-]|$|\s+(?:and|with|please|people|at|on|this|next|in|by|tomorrow|tonight))))"
+    rf"\bfor\s+(?:about\s+|around\s+|roughly\s+|up to\s+)?(\d{{1,3}}|{_PARTY_WORDS})(?:\s+{_GUEST_NOUN}|(?=\s*(?:[,.!?;:–—-]|$|\s+(?:and|with|please|people|at|on|this|next|in|by|tomorrow|tonight))))"
     rf"|\bfor\s+({'|'.join(w for w in _NUMBER_WORD_VALUES if w != 'a dozen')})\b(?!\s*(?:pounds?|quid|p\b|pence|each|items?|things?))"
-    rf"|\bparty of\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\b"
-    rf"|\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)})\s+(?:\w+\s+)?{_GUEST_NOUN}", re.I)
+    rf"|\b(?:party|family|group|table) of\s+(\d{{1,3}}|{_PARTY_WORDS})\b"
+    rf"|\b(\d{{1,3}}|{_PARTY_WORDS})(?:ish)?\s+(?:\w+\s+)?{_GUEST_NOUN}", re.I)
+# Rule "me and my mates": "me and three mates" are four.
+_ME_AND = re.compile(rf"\b(?:me|myself) and (?:my )?(\d{{1,2}}|{_PARTY_WORDS}) (?:\w+ )?(?:mates|friends|pals|others|"
+                     r"colleagues|girls|lads|kids|children)\b", re.I)
+# Rule "correction": "for 6, actually make that 8", "10... no wait, 12 of us": the last number said.
+_CORRECTED_TO = re.compile(rf"\b(?:make (?:that|it)|actually|no wait,?|i mean)\s+(\d{{1,3}}|{_PARTY_WORDS})\b(?!\s*(?:£|pounds?|quid))",
+                           re.I)
+_CORRECTION = re.compile(r"\b(?:actually|no wait|make (?:that|it)|scratch that|i mean|sorry)\b", re.I)
 
 
 def item_cap_in(text: str) -> float | None:
@@ -189,24 +197,41 @@ _COUPLE = re.compile(r"\b(?:(?:me|myself) and (?:my|the) (?:other half|partner|h
                      r"|the pair of them|both of them|twins|twin (?:boys|girls|sisters|brothers))\b", re.I)
 # Rule "one gift each": more gifts than a bundle holds are gifts for that many people
 #   "twenty little gifts for the staff room", "30 party favours"
-_GIFTS_EACH = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_NUMBER_WORD_VALUES)}|thirty|forty|fifty)\s+(?:\w+\s+)?"
+_GIFTS_EACH = re.compile(rf"\b(\d{{1,3}}|{_PARTY_WORDS}|thirty|forty|fifty)\s+(?:\w+\s+)?"
                          r"(?:gifts|presents|prizes|favours|party bags|stocking fillers|cards)\b", re.I)
 
 
 def party_size_in(text: str) -> int | None:
-    """How many guests or people the bundle is for, when the words say ("for six friends")."""
-    if _COUPLE.search(text.replace("’", "'")):
+    """How many guests or people the bundle is for, when the words say ("for six friends");
+    a correction counts the last number said ("for 6, actually make that 8")."""
+    text = text.replace("’", "'")
+    counted = []
+    for match in PARTY.finditer(text):
+        said = next(g for g in match.groups() if g).lower()
+        value = int(said) if said.isdigit() else _NUMBER_WORD_VALUES[said]
+        if 1 <= value <= MAX_PARTY_SIZE and not _is_money_at(text, match.start()):
+            counted.append((match.start(), value))
+    me_and = _ME_AND.search(text)
+    if me_and:
+        said = me_and.group(1).lower()
+        counted.append((me_and.start(), 1 + (int(said) if said.isdigit() else _NUMBER_WORD_VALUES[said])))
+    counted.sort()
+    if counted:
+        corrected = _CORRECTED_TO.search(text, counted[0][0])
+        if corrected:
+            said = corrected.group(1).lower()
+            counted.append((corrected.start(), int(said) if said.isdigit() else _NUMBER_WORD_VALUES[said]))
+    if len(counted) > 1 and _CORRECTION.search(text, counted[0][0]):
+        return counted[-1][1]
+    if counted:  # a number said beats "twins" or "me and my husband" ("my twins' party, ten kids")
+        return counted[0][1]
+    if _COUPLE.search(text):
         return 2
     each = _GIFTS_EACH.search(text)
     if each:
         said = each.group(1).lower()
         value = int(said) if said.isdigit() else {**_NUMBER_WORD_VALUES, "thirty": 30, "forty": 40, "fifty": 50}[said]
         if MAX_BUNDLE_SIZE < value <= MAX_PARTY_SIZE:
-            return value
-    for match in PARTY.finditer(text.replace("’", "'")):
-        said = next(g for g in match.groups() if g).lower()
-        value = int(said) if said.isdigit() else _NUMBER_WORD_VALUES[said]
-        if 1 <= value <= MAX_PARTY_SIZE and not _is_money_at(text, match.start()):
             return value
     return None
 

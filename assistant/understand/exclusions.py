@@ -21,14 +21,15 @@ _NEGATION = re.compile(
     r"(?P<cue>\b(?:i'?d|i would|we'?d|we would)\s+rather\s+(?:not\s+have|not\s+get|not|avoid)\s+"
     r"|\bnot\s+(?:a\s+(?:big\s+|huge\s+|massive\s+)?fan\s+of|(?:too\s+|that\s+|very\s+)?keen\s+on|into)\s+"
     r"|\b(?:skip|ditch)\s+"
-    r"|\bnot\s+|\b(?:no|without|nothing|avoid|excluding|except|minus)\s+"
+    r"|\b(?:hates?|hated|detests?|can'?t stand|cannot stand|(?:is |am |are )?allergic to|anything but)\s+"
+    r"|\bnot\s+|\b(?:no|zero|without|nothing|avoid|excluding|except|minus)\s+"
     r"|\b(?:other than|apart from|none of|leave out|keep out)\s+"
     r"|\b(?:do not|don'?t|dont|doesn'?t|won'?t)\s+(?:want|need|like|include|add|give me|send)\s+)",
     re.I)
 # Negation beyond the English cues of `_NEGATION` (the languages the guard's tests cover, and
 # "never", "hate", "dislike"): a model's exclusion needs one of them in the message.
 _OTHER_NEGATION = re.compile(
-    r"\b(?:never|hate|dislike|ohne|kein|keine|keinen|nicht|sans|pas|aucun|aucune|sin|ningún|ninguna|senza"
+    r"\b(?:never|hates?|hated|dislikes?|detests?|can'?t stand|cannot stand|allergic|anything but|ohne|kein|keine|keinen|nicht|sans|pas|aucun|aucune|sin|ningún|ninguna|senza"
     r"|niente|zonder|geen|niet|bez|nie|sem|nada)\b", re.IGNORECASE)
 _WORD_OR_MARK = re.compile(r"[\w'’-]+|[^\w\s]")
 # Words a ruled-out phrase never starts with: "no problem", "no more than £20", "nothing else".
@@ -40,6 +41,9 @@ _NOT_THINGS = frozenset({
     "exactly", "just", "only", "yet", "either", "all", "everything", "nothing", "hassle", "later",
     "now", "reason", "point", "offence", "offense", "change", "changes", "difference", "wait",
     "questions", "question", "comment", "comments", "thing", "things", "other", "it",
+    # idioms and prices: "not feeling it", "money no object", "not a penny more", "nothing that costs over £5"
+    "feeling", "loving", "object", "cent", "penny", "pennies", "costs", "costing", "priced", "over", "above",
+    "middle", "number",
 })
 _LEAD_SKIP = frozenset({"any", "the", "a", "an", "of", "with", "that", "those", "these", "such",
                         "anything", "something", "items", "products", "stuff", "made", "more"})

@@ -25,11 +25,13 @@ from assistant.understand.amounts import (
     BUDGET_PATTERNS,
     COUNT_PHRASE,
     budget_in,
+    budget_range_in,
     count_in,
     is_money_phrase,
     item_cap_in,
     number_in,
     party_size_in,
+    wants_cheapest,
     without_item_cap,
 )
 from assistant.understand.exclusions import (
@@ -53,6 +55,7 @@ from assistant.understand.shopper_cues import (
 from assistant.understand.words import content_stems
 
 __all__ = [
+    "Spending",
     "asks_about_cart",
     "asks_to_add_to_cart",
     "budget_in",
@@ -60,6 +63,7 @@ __all__ = [
     "comparison_splits",
     "complete_slots",
     "count_in",
+    "edit_target",
     "exclusion_only",
     "exclusions_in",
     "mentions_in_text",
@@ -68,6 +72,7 @@ __all__ = [
     "need_from_text",
     "positions_in",
     "reconcile_intent",
+    "spending_in",
     "strip_exclusions",
     "wants_products",
 ]
@@ -192,3 +197,37 @@ def need_from_text(text: str) -> str:
     if len(need) > MAX_MENTION_CHARS:  # a need is at most this long: a long message's first words
         need = need[:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–")
     return need
+
+
+@dataclasses.dataclass(frozen=True)
+class Spending:
+    """What a turn says about money: the bundle's budget (the top of a range), the range's
+    low end, the most for any one item, and whether the shopper wants the lowest prices."""
+
+    budget: float | None = None
+    budget_min: float | None = None
+    item_cap: float | None = None
+    cheapest: bool = False
+
+
+def spending_in(request: Request, text: str) -> Spending:
+    """The money slots of a served request (`complete_slots` already reconciled its budget
+    with the words): "between £10 and £20" is a budget of 20 from 10; "nothing over £10
+    each" caps each item and is no budget for the bundle; "the cheapest" sorts by price."""
+    item_cap = item_cap_in(text)
+    budget = request.budget
+    if item_cap is not None and budget == item_cap and budget_in(without_item_cap(text)) is None:
+        budget = None
+    ranged = budget_range_in(without_item_cap(text))
+    budget_min = ranged[0] if ranged is not None and budget == ranged[1] else None
+    return Spending(budget, budget_min, item_cap, wants_cheapest(text))
+
+
+def edit_target(request: Request, text: str) -> str | None:
+    """Which bundle item an edit points at: a position the shopper wrote ("swap the second
+    one") wins over the model's mention unless the mention's words are in the message."""
+    target = request.target or (request.items[0] if request.items else None)
+    positions = positions_in(text)
+    if positions and (target is None or not mentions_in_text(target, text)):
+        return positions[0]
+    return target

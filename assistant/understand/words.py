@@ -17,8 +17,22 @@ FILLER = frozenset({
     "it", "them", "me", "us", "i", "and", "or", "with", "of", "for", "in", "on", "to", "from",
     "by", "at"
 })
-# The number words every rule reads (amounts, positions): one lexicon, not one per rule.
+# The number words every rule reads (amounts, counts, party sizes, positions): one lexicon,
+# not one per rule. Longer phrases first where one contains another ("half a dozen").
 UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+         "seventeen": 17, "eighteen": 18, "nineteen": 19}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+        "ninety": 90, "hundred": 100, "a hundred": 100}
+# Rough counts people say for a number of things or people.
+COUNT_PHRASES = {"half a dozen": 6, "a dozen": 12, "a couple of": 2, "a couple": 2, "a few": 3}
+NUMBER_WORDS = {**COUNT_PHRASES, **UNITS, **TEENS, **TENS}
+
+
+def number_words_pattern(values: range) -> str:
+    """An alternation of the lexicon's number words for the values in `values`, longest first."""
+    words = sorted((w for w, n in NUMBER_WORDS.items() if n in values), key=len, reverse=True)
+    return "|".join(re.escape(w) for w in words)
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
 

@@ -1,0 +1,100 @@
+"""Every English rule that reads a slot from the shopper's words, named, with examples it
+must read and examples it must leave alone. `tests/test_rules.py` runs each example as
+written and in the shared variants shoppers produce (curly quotes and dashes from a phone,
+capitals, a greeting and a misspelt sign-off around it), all through the guard's
+normalisation (`check_input`), as the assistant reads them.
+
+The readers live in `amounts`, `exclusions` and `shopper_cues` (lexicon: `words`); a new
+phrasing is fixed by adding its example here first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from assistant.understand.amounts import (
+    budget_in,
+    budget_range_in,
+    count_in,
+    item_cap_in,
+    party_size_in,
+    wants_cheapest,
+)
+from assistant.understand.exclusions import exclusions_in
+from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    name: str
+    read: Callable[[str], Any]
+    reads: tuple[tuple[str, Any], ...]  # (message, what the rule reads from it)
+    leaves: tuple[str, ...]             # messages the rule reads nothing from
+    nothing: Any = None                 # what "nothing" is for this reader
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("budget", budget_in, (
+        ("need stuff for my daughter's 7th birthday party, about thirty quid", 30),
+        ("I'm on a budget of 20 dollars, need a gift for my sister who likes candles", 20),
+        ("decorate my kitchen in a retro style for less than 40 pounds", 40),
+        ("20 bucks max", 20), ("25 euros", 25), ("twenty pounds", 20), ("£35 budget: a wedding present", 35),
+        ("under a tenner", 10), ("between £10 and £20", 20), ("$30 for a teacher gift", 30),
+        ("forty-five quid for my nan", 45), ("budget is 50", 50), ("no more than £15", 15),
+        ("£ 20 for a teacher", 20), ("30£ for my sis", 30), ("each under £2 but 30 in total", 30),
+    ), (
+        "a tea party for 6", "my nan's 80th", "party bags for 10 kids", "a 3 tier cake stand",
+        "nothing over £5 each", "for 4 people", "swap number 2",
+    )),
+    Rule("budget range", budget_range_in, (
+        ("between £10 and £20", (10, 20)), ("£15-25", (15, 25)), ("from 10 to 20 quid", (10, 20)),
+        ("£15 – £25 for my mum", (15, 25)), ("somewhere 20 to 30 pounds", (20, 30)),
+        ("from £5 up to £15", (5, 15)),
+    ), ("for 6-8 people", "between 10 and 12 guests", "10 to 15 kids", "under £30", "£20 and £5 each")),
+    Rule("item cap", item_cap_in, (
+        ("nothing over £3 each", 3), ("£4 or less per thing", 4), ("no single item over £10", 10),
+        ("nothing over a fiver each", 5), ("each item under £8", 8), ("£2 per item", 2),
+        ("£3 a pop", 3), ("each one under £6", 6), ("£5 max a thing", 5),
+    ), ("under £30", "a budget of £20", "£5 for my son", "each of us gets one")),
+    Rule("cheapest", wants_cheapest, (
+        ("give me the cheapest possible birthday bundle", True), ("as cheap as possible please", True),
+        ("a hen party on a shoestring", True), ("lowest price you can do", True),
+        ("picnic stuff, the cheaper the better", True),
+    ), ("something cheaper", "a cheap and cheerful picnic", "not too expensive"), nothing=False),
+    Rule("party size", party_size_in, (
+        ("a tea party for six friends", 6), ("party bags for 8 kids", 8), ("there'll be 12 of us", 12),
+        ("for about 20 people", 20), ("me and my other half", 2), ("a dozen guests", 12),
+        ("a bbq for 10", 10), ("party of 4", 4),
+        ("half a dozen of us", 6), ("for 8, actually make that 10", 10), ("about 15 ppl", 15),
+        ("me and two friends", 3), ("a family of four", 4), ("25ish guests", 25),
+        ("twins' party with 9 kids", 9),
+    ), ("my nan's 80th", "a 7th birthday", "£20 for 3 things", "a budget for 20", "3 tier cake stand")),
+    Rule("size", count_in, (
+        ("3 things for a picnic", 3), ("five items please", 5), ("a couple of bits for my mum", 2),
+        ("3 little things", 3),
+    ), ("a tea party for 6", "under £30", "my nan's 80th")),
+    Rule("exclusions", exclusions_in, (
+        ("hen party supplies please, but no pink", ("pink",)), ("I don't want candles", ("candles",)),
+        ("skip the candles", ("candles",)), ("I'd rather not have candles", ("candles",)),
+        ("not a fan of pink", ("pink",)), ("nothing plastic", ("plastic",)), ("without glass", ("glass",)),
+        ("she hates candles", ("candles",)), ("no candles or balloons", ("candles", "balloons")),
+        ("zero glitter please", ("glitter",)),
+    ), ("no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
+        "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
+        "all good apart from the middle one", "nothing that costs over £4"), nothing=()),
+    Rule("positions", positions_in, (
+        ("swap the middle one", ("middle",)), ("replace number two", ("2",)), ("swap the last one", ("last",)),
+        ("the second one", ("2",)), ("#3", ("3",)), ("item 4 please", ("4",)), ("the 3rd", ("3",)),
+    ), ("what else would go with the first class luggage tag", "two of them", "number two things",
+        "for 2 people"), nothing=()),
+    Rule("cart question", asks_about_cart, (
+        ("anything in my cart yet?", True), ("what's in my basket?", True), ("show my basket", True),
+        ("how much is my cart?", True),
+    ), ("add it all to my cart", "put the mug in my basket", "a basket for picnics"), nothing=False),
+    Rule("add to cart", asks_to_add_to_cart, (
+        ("add it all to my cart", True), ("put the mug in my basket", True),
+        ("add the second one to my cart", True),
+    ), ("what's in my basket?", "a picnic basket", "add a teapot"), nothing=False),
+)

@@ -1,0 +1,66 @@
+"""The router is an ordered table (`assistant.dialogue.router.ROUTES`): its order is the
+policy, and each route serves the example it names, on the real default shop."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.compose.composer import BundleComposer
+from assistant.dialogue.actions import Actions
+from assistant.dialogue.router import ROUTES, route
+from assistant.dialogue.session import ConversationState
+from assistant.records import Request
+from assistant.understand.slots import complete_slots, reconcile_intent
+from retrieval.shop_index import ShopIndex, ensure_default_index
+
+
+@pytest.fixture(scope="module")
+def actions() -> Actions:
+    index = ShopIndex.load(ensure_default_index())
+    return Actions(index, BundleComposer(index))
+
+
+def test_the_shoppers_words_come_before_the_parsed_intent() -> None:
+    assert [r.name for r in ROUTES] == [
+        "cart question", "exclusion only", "things wanted whatever the parse", "comparison", "typed stock code",
+        "chat or off-topic", "the cheapest of something new", "new bundle", "edit", "cart", "question"]
+    assert ROUTES[-1].when(None, Request(intent="question"), None, "")  # type: ignore[arg-type]
+
+
+# (route, what a small parser may have made of its example, whether a bundle is on screen)
+PARSES = {
+    "cart question": (Request(intent="bundle", need="cart"), False),
+    "exclusion only": (Request(intent="bundle", exclude=("candles",)), True),
+    "things wanted whatever the parse": (Request(intent="question"), True),
+    "comparison": (Request(intent="question", items=("mug", "teapot")), True),
+    "typed stock code": (Request(intent="smalltalk"), False),
+    "chat or off-topic": (Request(intent="smalltalk"), False),
+    "the cheapest of something new": (Request(intent="cheaper"), False),
+    "new bundle": (Request(intent="bundle", need="tea party", budget=40, party_size=6), False),
+    "edit": (Request(intent="swap", target="middle"), True),
+    "cart": (Request(intent="add_to_cart"), True),
+    "question": (Request(intent="question", target="mug"), True),
+}
+
+
+@pytest.mark.parametrize("entry", ROUTES, ids=lambda r: r.name)
+def test_each_route_serves_its_example(actions: Actions, entry) -> None:
+    parsed, on_screen = PARSES[entry.name]
+    state = ConversationState(f"router-{entry.name}")
+    if on_screen:
+        actions.run(Request(intent="bundle", items=("Alarm Clock Bakelike Red",)), state,
+                    "What goes with the Alarm Clock Bakelike Red?")
+        assert state.bundle
+    served = reconcile_intent(complete_slots(parsed, entry.example), entry.example)
+    name, result = route(actions, served, state, entry.example)
+    assert name == entry.name, (entry.example, result.kind, result.text[:80])
+
+
+def test_the_cheapest_bundle_is_sorted_by_price(actions: Actions) -> None:
+    """A superlative is a sort of a new bundle, not an edit of one that does not exist."""
+    state = ConversationState("router-cheapest")
+    text = "give me the cheapest possible birthday bundle"
+    name, result = route(actions, reconcile_intent(complete_slots(Request(intent="cheaper"), text), text), state, text)
+    assert name == "the cheapest of something new" and result.kind == "bundle" and result.bundle is not None
+    plain = actions.run(Request(intent="bundle", need="birthday"), ConversationState("router-plain"), "a birthday bundle")
+    assert plain.bundle is not None and result.bundle.total <= plain.bundle.total
