@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from assistant.records import MAX_BUDGET, MAX_BUNDLE_SIZE, MAX_PARTY_SIZE
-from assistant.understand.words import NUMBER_WORDS, TEENS, TENS, UNITS, number_words_pattern
+from assistant.understand.words import NUMBER_WORDS, TEENS, TENS, UNITS
 
 _AMOUNT = r"(\d{1,6}(?:[.,]\d{1,2})?)"
 BUDGET_PATTERNS = [
