@@ -502,3 +502,24 @@ if __name__ == "__main__":
         app = create_app(lambda: load_real_assistant(Path(folder) / "s.sqlite3"), rate_limit_per_minute=None)
         with serve_in_thread(app) as base:
             print(json.dumps(measure_latency(base), indent=2))
+
+
+def test_health_is_503_until_the_assistant_is_loaded() -> None:
+    """A load balancer must send no traffic to a replica that is loading or failed to load."""
+    release = threading.Event()
+
+    def slow_then_broken() -> Assistant:
+        release.wait(5)
+        raise FileNotFoundError("no index in /nowhere; build one with `cartsmith index --out /nowhere`")
+
+    app = create_app(slow_then_broken, load_on_startup=False)
+    with TestClient(app) as client:
+        loading = threading.Thread(target=lambda: client.post("/v1/sessions"))
+        loading.start()
+        time.sleep(0.2)
+        assert client.get("/health").status_code == 503
+        assert client.get("/health").json() == {"status": "loading", "ready": False}
+        release.set()
+        loading.join(5)
+        failed = client.get("/health")
+        assert failed.status_code == 503 and failed.json() == {"status": "error", "ready": False}

@@ -115,3 +115,10 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "no index in" in capsys.readouterr().err
     assert main(["eval", "baskets", "--items", str(tmp_path / "a.csv")]) == 2
     assert "--items and --interactions go together" in capsys.readouterr().err
+
+
+def test_serve_with_a_missing_index_exits_with_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No server that answers every request with an error: the command stops and says what to run."""
+    assert main(["serve", "--index", str(tmp_path / "none"), "--port", "8999"]) == 2
+    err = capsys.readouterr().err
+    assert f"no index in {tmp_path / 'none'}" in err and "cartsmith index --out" in err

@@ -32,7 +32,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from assistant.dialogue.session import SessionNotFound
@@ -93,7 +93,8 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
             try:
                 await run_in_threadpool(holder.get)
             except Exception as exc:  # /health says so; requests retry the load
-                log.error("loading the assistant failed: %s", type(exc).__name__)
+                # the load reads files and config, never a shopper's words: its message is safe to log
+                log.error("loading the assistant failed: %s: %s", type(exc).__name__, exc)
         yield
 
     app = FastAPI(
@@ -108,10 +109,14 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(guard)], responses=ERROR_RESPONSES)
 
-    @app.get("/health", response_model=HealthOut, tags=["service"], responses={500: ERROR_RESPONSES[500]})
-    def health() -> HealthOut:
+    @app.get("/health", response_model=HealthOut, tags=["service"],
+             responses={500: ERROR_RESPONSES[500], 503: {"model": HealthOut, "description": "not ready yet"}})
+    def health(response: Response) -> HealthOut:
+        """200 once the assistant is loaded; 503 while it loads or after its load failed (a
+        load balancer sends no traffic until then)."""
         if holder.ready:
             return HealthOut(status="ok", ready=True)
+        response.status_code = 503
         return HealthOut(status="error" if holder.failed else "loading", ready=False)
 
     @v1.post("/sessions", response_model=SessionOut, status_code=201, tags=["sessions"])

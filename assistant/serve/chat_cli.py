@@ -230,6 +230,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def ready_index(args: argparse.Namespace) -> None:
+    """Before serving: the default shop's index is built on first use (as `make run` does); a
+    named index that is missing or stale stops the command with what to run
+    (`IndexStateError`, exit 2), instead of a server that answers every request with an error."""
+    from retrieval.errors import IndexStateError
+    from retrieval.shop_index import INDEX_FORMAT, ensure_default_index, read_manifest
+
+    if not getattr(args, "index", None):
+        ensure_default_index(lambda line: print(line, file=sys.stderr, flush=True))
+        return
+    manifest = read_manifest(Path(args.index))
+    if manifest is None:
+        raise IndexStateError(f"no index in {args.index}; build one with `cartsmith index --out {args.index}` "
+                              "(or leave --index out to serve the default shop)")
+    if manifest.get("format") != INDEX_FORMAT:
+        raise IndexStateError(f"{args.index}: index format {manifest.get('format')} is not {INDEX_FORMAT}; "
+                              f"rebuild it with `cartsmith index --out {args.index}`")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -247,6 +266,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"cartsmith: warning: serving on {args.host} without API keys: anyone who can reach it can use it "
               "(pass --api-key)", file=sys.stderr)
     logging.getLogger("cartsmith.api").setLevel(logging.INFO)
+    ready_index(args)
     app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
     print(f"cartsmith API on http://{args.host}:{args.port} (docs at /docs); loading the assistant...",
           file=sys.stderr)
