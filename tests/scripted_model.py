@@ -200,7 +200,7 @@ def default_shop_index() -> ShopIndex:
     return index
 
 
-def scripted_assistant_over(index: ShopIndex, sessions: Path, *, parser: ScriptedParser | None = None,
+def scripted_assistant_over(index: ShopIndex, sessions: Path | str, *, parser: ScriptedParser | None = None,
                             writer: Writer | None = None) -> Assistant:
     """The real Assistant (composer, actions, guards, SQLite sessions in `sessions`) with
     the scripted model."""

@@ -18,7 +18,7 @@ from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
-from assistant.dialogue.session import ConversationState, SessionStore
+from assistant.dialogue.session import ConversationState, SessionStore, open_session_store
 from assistant.llm.loading import default_threads
 from assistant.llm.model_files import ADAPTER_MANIFEST
 from assistant.records import Bundle, CartLine, Reply
@@ -119,7 +119,7 @@ class Assistant:
         needs it: a caller that passes both `parser` and `writer` never loads it."""
         self.config = config = config or AssistantConfig()
         self.index = index or ShopIndex.load(config.index_path())
-        self.store = store or SessionStore(config.sessions_path())
+        self.store = store or open_session_store(config.sessions)
         needs = config.needs_book()
         if needs is not None:
             needs.warm(self.index.embedder.encode)  # embed the needs' phrases now, not on a first turn

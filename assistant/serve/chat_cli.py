@@ -47,7 +47,9 @@ def add_parsers(sub: Any) -> None:
 
 def _add_assistant_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=Path, help="index folder (default: the default shop's)")
-    parser.add_argument("--sessions", type=Path, help="session database (default: in the cache folder)")
+    parser.add_argument("--sessions", metavar="FILE_OR_URL",
+                        help="session database: a SQLite file (default: in the cache folder) or a "
+                             "postgresql://user@host/db URL that several servers share")
     parser.add_argument("--writer", choices=("model", "template"), default=None,
                         help="who words bundles: the tuned model (default) or the deterministic template")
 

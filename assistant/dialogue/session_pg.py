@@ -1,0 +1,94 @@
+"""Sessions in PostgreSQL, for replicas: several `cartsmith serve` processes (on one machine or
+many) share conversations, so a shopper's next turn may land on any of them.
+
+The same interface as the embedded SQLite `SessionStore`; psycopg 3 with a connection pool
+(the `pg` extra: `pip install 'cartsmith[pg]'`). A row holds the whole conversation state
+as JSON; a turn reads it and writes it back, so the last write of a session wins (one
+shopper types one turn at a time).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from assistant.dialogue.session import ConversationState, SessionNotFound, new_session_id
+from retrieval.errors import ConfigError
+
+PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cartsmith_sessions (
+    session_id TEXT PRIMARY KEY,
+    created DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION NOT NULL,
+    state TEXT NOT NULL
+)
+"""
+
+
+def is_postgres_url(spec: str | None) -> bool:
+    return bool(spec) and str(spec).startswith(("postgresql://", "postgres://"))
+
+
+class PostgresSessionStore:
+    """PostgreSQL-backed store, shared by every replica that names the same database."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout_s: float = 10.0) -> None:
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise ConfigError("sessions: a postgresql:// store needs psycopg 3 and psycopg-pool "
+                              "(pip install 'cartsmith[pg]')") from None
+        if not 1 <= min_size <= max_size:
+            raise ConfigError(f"sessions: pool sizes must satisfy 1 <= min_size <= max_size, got {min_size}, {max_size}")
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, timeout=timeout_s,
+                                    kwargs={"autocommit": True}, open=False)
+        try:
+            self._pool.open(wait=True, timeout=timeout_s)
+        except Exception as exc:  # the URL may hold a password: name the host only
+            raise ConfigError(f"sessions: cannot reach PostgreSQL at {_where(url)}: {type(exc).__name__}") from None
+        with self._pool.connection() as conn:
+            conn.execute(PG_SCHEMA)
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> Any:
+        with self._pool.connection() as conn:
+            cur = conn.execute(sql, params)
+            rows = cur.fetchall() if cur.description else None
+            return rows, cur.rowcount
+
+    def create(self, user_id: str | None = None) -> ConversationState:
+        state = ConversationState(session_id=new_session_id(), user_id=user_id)
+        now = time.time()
+        self._execute("INSERT INTO cartsmith_sessions VALUES (%s, %s, %s, %s)",
+                      (state.session_id, now, now, state.to_json()))
+        return state
+
+    def load(self, session_id: str) -> ConversationState:
+        rows, _ = self._execute("SELECT state FROM cartsmith_sessions WHERE session_id = %s", (session_id,))
+        if not rows:
+            raise SessionNotFound(session_id)
+        return ConversationState.from_json(rows[0][0])
+
+    def save(self, state: ConversationState) -> None:
+        _, count = self._execute("UPDATE cartsmith_sessions SET updated = %s, state = %s WHERE session_id = %s",
+                                 (time.time(), state.to_json(), state.session_id))
+        if count == 0:
+            raise SessionNotFound(state.session_id)
+
+    def delete(self, session_id: str) -> bool:
+        _, count = self._execute("DELETE FROM cartsmith_sessions WHERE session_id = %s", (session_id,))
+        return bool(count > 0)
+
+    def count(self) -> int:
+        rows, _ = self._execute("SELECT COUNT(*) FROM cartsmith_sessions", ())
+        return int(rows[0][0])
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _where(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/')}"

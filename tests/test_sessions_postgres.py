@@ -1,0 +1,81 @@
+"""Sessions in a real PostgreSQL shared by replicas: a conversation alternating between two
+Assistants keeps its bundle, cart and exclusions; a replica that goes away loses nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from postgres_server import postgres_bindir, postgres_server
+from scripted_model import default_shop_index, scripted_assistant_over
+
+from assistant.dialogue.session import ConversationState, SessionNotFound, open_session_store
+from assistant.dialogue.session_pg import PostgresSessionStore
+from retrieval.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed (make postgres)")
+        pytest.skip("PostgreSQL is not installed (make postgres)")
+    with postgres_server(bindir) as url:
+        yield url
+
+
+def test_two_replicas_share_every_session(pg_url: str) -> None:
+    one, two = open_session_store(pg_url), open_session_store(pg_url)
+    assert isinstance(one, PostgresSessionStore)
+    state = one.create(user_id="u1")
+    state.constraints = {"budget": 20.0, "exclude": ["candles"]}
+    one.save(state)
+    seen = two.load(state.session_id)
+    assert seen.user_id == "u1" and seen.constraints["exclude"] == ["candles"]
+    seen.turns = 3
+    two.save(seen)
+    assert one.load(state.session_id).turns == 3
+    assert two.delete(state.session_id) and not one.delete(state.session_id)
+    with pytest.raises(SessionNotFound):
+        one.load(state.session_id)
+    with pytest.raises(SessionNotFound):
+        one.save(ConversationState("never-created"))
+    one.close(), two.close()
+
+
+def test_a_replica_that_goes_away_loses_nothing(pg_url: str) -> None:
+    first = open_session_store(pg_url)
+    state = first.create()
+    state.turns = 7
+    first.save(state)
+    first.close()  # the process is gone
+    again = open_session_store(pg_url)
+    assert again.load(state.session_id).turns == 7
+    again.close()
+
+
+def test_an_unreachable_database_is_a_config_error_without_the_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        PostgresSessionStore("postgresql://shop:s3cret@127.0.0.1:1/shop", timeout_s=1)
+    assert "127.0.0.1:1/shop" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_a_conversation_alternates_between_two_assistants(pg_url: str) -> None:
+    index = default_shop_index()
+    left = scripted_assistant_over(index, pg_url)
+    right = scripted_assistant_over(index, pg_url)
+    left_parser, right_parser = left.chain.parser, right.chain.parser
+    for parser in (left_parser, right_parser):
+        parser.add({"no candles please": '{"intent": "bundle", "exclude": ["candles"]}'})  # type: ignore[attr-defined]
+    session = left.open_session()
+    first = left.turn(session, "a bundle for a tea party under £20")
+    assert first.bundle is not None
+    shown = [bi.item.item_id for bi in first.bundle.items]
+    # the next turn lands on the other replica: it sees the bundle on screen
+    right.add_to_cart(session, shown[0], 2)
+    assert [line.item_id for line in left.cart(session)] == [shown[0]]
+    right.turn(session, "no candles please")
+    assert "candles" in left.state(session).constraints.get("exclude", [])
+    assert left.state(session).turns == right.state(session).turns == 2
