@@ -10,7 +10,8 @@ import pytest
 from postgres_server import postgres_bindir, postgres_server
 from scripted_model import default_shop_index, scripted_assistant_over
 
-from assistant.dialogue.session import ConversationState, SessionNotFound, open_session_store
+from assistant.dialogue.service import open_session_store
+from assistant.dialogue.session import ConversationState, SessionNotFound
 from assistant.dialogue.session_pg import PostgresSessionStore
 from retrieval.errors import ConfigError
 

@@ -9,8 +9,8 @@ then the parsed intent. `ROUTES` is the whole policy: `tests/test_router.py` rea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.records import EDIT_INTENTS, Request
 from assistant.safety.guard import redact
@@ -25,9 +25,24 @@ from assistant.understand.slots import (
 )
 
 if TYPE_CHECKING:
-    from assistant.dialogue.actions import Actions
-    from assistant.dialogue.cart_and_answers import ActionResult
+    from assistant.dialogue.cart_and_answers import ActionResult, CartAndAnswers
     from assistant.dialogue.session import ConversationState
+    from assistant.dialogue.text_items import TextItems
+
+
+class Actions(Protocol):
+    """What the routes use of `actions.Actions` (the router never imports it: no cycle)."""
+
+    text_items: TextItems
+    answers: CartAndAnswers
+
+    def compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult: ...
+
+    def edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult: ...
+
+    def exclude_terms(self, terms: Sequence[str], state: ConversationState) -> ActionResult: ...
+
+    def served_words(self, need: str | None, text: str) -> Request: ...
 
 Turn = tuple["Actions", Request, "ConversationState", str]
 When = Callable[["Actions", Request, "ConversationState", str], bool]

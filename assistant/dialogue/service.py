@@ -12,13 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
-from assistant.dialogue.session import ConversationState, SessionStore, open_session_store
+from assistant.dialogue.session import ConversationState, SessionStore
 from assistant.llm.loading import default_threads
 from assistant.llm.model_files import ADAPTER_MANIFEST
 from assistant.records import Bundle, CartLine, Reply
@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 SHIPPED_ADAPTER = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
 SHIPPED = "shipped"
 NO_ADAPTER = "none"
+
+
+def open_session_store(spec: str | Path | None = None) -> Any:
+    """The session store a config names: a `postgresql://` URL (shared by replicas,
+    `session_pg.PostgresSessionStore`), else a SQLite file (default: the cache folder's)."""
+    from assistant.dialogue.session_pg import PostgresSessionStore, is_postgres_url
+
+    if spec is not None and is_postgres_url(str(spec)):
+        return PostgresSessionStore(str(spec))
+    return SessionStore(Path(spec) if spec else cache_dir() / "sessions.sqlite3")
 
 
 @dataclasses.dataclass(frozen=True)

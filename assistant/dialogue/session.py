@@ -22,7 +22,6 @@ from assistant.records import Bundle, BundleDiff, BundleItem, CartLine
 from retrieval.catalog import Catalog
 from retrieval.errors import CartsmithError
 from retrieval.records import Evidence
-from retrieval.storage import cache_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -157,12 +156,3 @@ class SessionStore:
         with self._lock:
             self._db.close()
 
-
-def open_session_store(spec: str | Path | None = None) -> Any:
-    """The session store a config names: a `postgresql://` URL (shared by replicas,
-    `session_pg.PostgresSessionStore`), else a SQLite file (default: the cache folder's)."""
-    from assistant.dialogue.session_pg import PostgresSessionStore, is_postgres_url
-
-    if spec is not None and is_postgres_url(str(spec)):
-        return PostgresSessionStore(str(spec))
-    return SessionStore(Path(spec) if spec else cache_dir() / "sessions.sqlite3")
