@@ -80,3 +80,34 @@ def test_a_conversation_alternates_between_two_assistants(pg_url: str) -> None:
     right.turn(session, "no candles please")
     assert "candles" in left.state(session).constraints.get("exclude", [])
     assert left.state(session).turns == right.state(session).turns == 2
+
+
+def test_orders_on_one_replica_reach_the_other_and_survive_a_restart(pg_url: str) -> None:
+    """Each replica has its own index in memory (as separate processes do); the orders'
+    log in the shared database is what carries new co-purchases between them."""
+    from retrieval.shop_index import ShopIndex, default_index_dir
+
+    folder = default_index_dir("online-retail")
+    default_shop_index()  # built once if the cache has none
+    one = scripted_assistant_over(ShopIndex.load(folder), pg_url)
+    two = scripted_assistant_over(ShopIndex.load(folder), pg_url)
+    heart, clock = "85123A", "22727"
+    pair = [one.index.catalog.index_of[heart], one.index.catalog.index_of[clock]]
+    support = two.index.sources["rules"]._support(pair[0], pair[1])
+    for _ in range(3):
+        one.record_order([heart, clock])
+    assert one.index.sources["rules"]._support(pair[0], pair[1]) == support + 3
+    assert two.sync_orders() == 3  # a turn does this at most every ORDER_SYNC_S seconds
+    assert two.index.sources["rules"]._support(pair[0], pair[1]) == support + 3
+    restarted = scripted_assistant_over(ShopIndex.load(folder), pg_url)
+    assert restarted.index.sources["rules"]._support(pair[0], pair[1]) == support + 3
+    assert restarted.index.sources["rules"].live_orders == two.index.sources["rules"].live_orders
+
+
+def test_the_embedded_store_keeps_orders_across_a_restart(tmp_path) -> None:
+    store = open_session_store(str(tmp_path / "s.sqlite3"))
+    assert store.add_order(["85123A", "22727"]) == 1 and store.add_order(["22423"]) == 2
+    store.close()
+    again = open_session_store(str(tmp_path / "s.sqlite3"))
+    assert again.orders_after(0) == [(1, ["85123A", "22727"]), (2, ["22423"])]
+    assert again.orders_after(1) == [(2, ["22423"])]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 SHIPPED_ADAPTER = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
 SHIPPED = "shipped"
 NO_ADAPTER = "none"
+
+
+# How often a turn looks for orders other replicas stored (bounded staleness of co-purchase counts).
+ORDER_SYNC_S = 2.0
 
 
 def open_session_store(spec: str | Path | None = None) -> Any:
@@ -156,6 +161,9 @@ class Assistant:
                                    InputLimits(config.max_input_chars, config.max_turns_per_session))
         # One model, one decoding loop at a time; retrieval and composing are cheap.
         self._model_lock = threading.Lock()
+        self._orders_seen = 0
+        self._orders_synced = 0.0
+        self.sync_orders()  # orders stored before this process started (by it or another replica)
 
     def open_session(self, user_id: str | None = None) -> str:
         if user_id is not None and user_id not in self.index.blend.data.user_index:  # type: ignore[union-attr]
@@ -168,6 +176,7 @@ class Assistant:
         is not called for turns without a new bundle, and its errors never break the turn."""
         state = self.store.load(session_id)
         with self._model_lock:
+            self._sync_orders_if_due()
             return self.chain.run(state, text, on_bundle=on_bundle)
 
     def cart(self, session_id: str) -> tuple[CartLine, ...]:
@@ -199,15 +208,37 @@ class Assistant:
         if len(set(indices)) < 1:
             raise ConfigError("items: an order needs at least one item")
         with self._model_lock:
+            # the store's log is the truth: every replica (this one too) counts it from there
+            self.store.add_order([str(i) for i in item_ids])
+            self.sync_orders()
             rules = self.index.sources.get("rules")
-            if rules is not None and hasattr(rules, "observe_basket"):
-                rules.observe_basket(indices)
-            self.index.blend.clear_cache()
             if session_id is not None:
                 state = self.store.load(session_id)
                 state.cart = []
                 self.store.save(state)
             return int(getattr(rules, "live_orders", 0))
+
+    def sync_orders(self) -> int:
+        """Count the orders any replica stored since the last sync into the live co-purchase
+        counts (all of them on start, so a restart loses none); returns how many were new.
+        Turns call it at most every `ORDER_SYNC_S` seconds: another replica's order reaches
+        this one's evidence within that time or at its next turn, whichever is later."""
+        fresh = self.store.orders_after(self._orders_seen)
+        rules = self.index.sources.get("rules")
+        for seq, item_ids in fresh:
+            if rules is not None and hasattr(rules, "observe_basket"):
+                known = [i for i in item_ids if i in self.index.catalog]
+                if known:  # an item the catalog no longer has is skipped, the rest still count
+                    rules.observe_basket(self.index.catalog.indices(known))
+            self._orders_seen = seq
+        if fresh:
+            self.index.blend.clear_cache()
+        self._orders_synced = time.monotonic()
+        return len(fresh)
+
+    def _sync_orders_if_due(self) -> None:
+        if time.monotonic() - self._orders_synced >= ORDER_SYNC_S:
+            self.sync_orders()
 
     def state(self, session_id: str) -> ConversationState:
         return self.store.load(session_id)

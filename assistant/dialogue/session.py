@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated REAL NOT NULL,
     state TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    items TEXT NOT NULL
+);
 """
 
 
@@ -151,6 +156,20 @@ class SessionStore:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+    # -- orders: the live co-purchase counts' log (item ids only), replayed on start ----------
+    def add_order(self, item_ids: list[str]) -> int:
+        """Store a completed order; returns its sequence number."""
+        with self._lock:
+            cur = self._db.execute("INSERT INTO orders (created, items) VALUES (?, ?)",
+                                   (time.time(), json.dumps(list(item_ids))))
+        return int(cur.lastrowid or 0)
+
+    def orders_after(self, seq: int) -> list[tuple[int, list[str]]]:
+        """Every order stored after sequence number `seq`, in order."""
+        with self._lock:
+            rows = self._db.execute("SELECT seq, items FROM orders WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+        return [(int(n), list(json.loads(items))) for n, items in rows]
 
     def close(self) -> None:
         with self._lock:

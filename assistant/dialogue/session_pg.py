@@ -4,11 +4,13 @@ many) share conversations, so a shopper's next turn may land on any of them.
 The same interface as the embedded SQLite `SessionStore`; psycopg 3 with a connection pool
 (the `pg` extra: `pip install 'cartsmith[pg]'`). A row holds the whole conversation state
 as JSON; a turn reads it and writes it back, so the last write of a session wins (one
-shopper types one turn at a time).
+shopper types one turn at a time). Completed orders (item ids only) are logged in the same
+database: every replica replays them into its live co-purchase counts (`Assistant.sync_orders`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -21,6 +23,11 @@ CREATE TABLE IF NOT EXISTS cartsmith_sessions (
     created DOUBLE PRECISION NOT NULL,
     updated DOUBLE PRECISION NOT NULL,
     state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cartsmith_orders (
+    seq BIGSERIAL PRIMARY KEY,
+    created DOUBLE PRECISION NOT NULL,
+    items TEXT NOT NULL
 )
 """
 
@@ -82,6 +89,17 @@ class PostgresSessionStore:
     def count(self) -> int:
         rows, _ = self._execute("SELECT COUNT(*) FROM cartsmith_sessions", ())
         return int(rows[0][0])
+
+    def add_order(self, item_ids: list[str]) -> int:
+        """Store a completed order (item ids only); returns its sequence number."""
+        rows, _ = self._execute("INSERT INTO cartsmith_orders (created, items) VALUES (%s, %s) RETURNING seq",
+                                (time.time(), json.dumps(list(item_ids))))
+        return int(rows[0][0])
+
+    def orders_after(self, seq: int) -> list[tuple[int, list[str]]]:
+        """Every order any replica stored after sequence number `seq`, in order."""
+        rows, _ = self._execute("SELECT seq, items FROM cartsmith_orders WHERE seq > %s ORDER BY seq", (seq,))
+        return [(int(n), list(json.loads(items))) for n, items in rows]
 
     def close(self) -> None:
         self._pool.close()
