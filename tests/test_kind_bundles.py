@@ -324,3 +324,25 @@ def test_a_redacted_placeholder_is_no_thing_to_buy(shop_index) -> None:
     assert composer.matcher.items_with_word("phone")
     kinds = [k.name for k in composer.kinds_for("hi, I'm [name], [phone], need something for my nan's 80th").kinds]
     assert kinds and not any("[" in name or "phone" in name for name in kinds), kinds
+
+
+def test_with_a_head_count_what_scales_with_it_comes_after_the_centrepiece() -> None:
+    from assistant.compose.need_kinds import guests_first
+
+    lights = Kind("outdoor lights", ("lights",), "lights", "garden party", centrepiece=True)
+    bunting = Kind("bunting", ("bunting",), "bunting", "garden party")
+    parasol = Kind("parasol", ("parasol",), "shade", "garden party")
+    plates = Kind("paper plates", ("paper plate",), "plates", "garden party", per_guest=1)
+    kinds = (lights, bunting, parasol, plates)
+    assert guests_first(kinds, 12) == (lights, plates, bunting, parasol)
+    assert guests_first(kinds, None) == kinds and guests_first(kinds, 1) == kinds
+
+
+def test_a_kind_per_guest_for_some_synonyms_buys_one_of_the_rest() -> None:
+    from assistant.compose.kind_planner import role_evidence
+
+    drinks = Kind("jugs and glasses", ("jug", "tumbler"), "a jug and glasses", "garden party", per_guest=1,
+                  per_guest_only=("tumbler",))
+    assert quantity_for(drinks, 12, "Tumbler Baroque") == 12
+    assert quantity_for(drinks, 12, "Cordial Glass Jug") == 1
+    assert "guests" not in role_evidence(drinks, 1, 12, "Cordial Glass Jug").text

@@ -39,7 +39,7 @@ from assistant.compose.context import ANCHOR_EVIDENCE, LOCKED_EVIDENCE, BundleCo
 from assistant.compose.errors import BundleError, NoMatchError, price_text
 from assistant.compose.kind_planner import KindPlanner, KindRequest
 from assistant.compose.matching import CatalogMatcher
-from assistant.compose.need_kinds import KindPlan, kinds_for_request
+from assistant.compose.need_kinds import KindPlan, guests_first, kinds_for_request
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.profiles import Profile
 from assistant.compose.request_parts import gist
@@ -189,7 +189,7 @@ class BundleComposer:
 
         wanted = self.config.size if size is None else max(int(size), 1)
         # kinds' items are ranked against the whole request ("a bowl" for a new kitten: a cat bowl)
-        request = KindRequest(plan.kinds, (gist(request_text) if request_text else "") or need,
+        request = KindRequest(guests_first(plan.kinds, guests), (gist(request_text) if request_text else "") or need,
                               min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap, cheapest, plan.style_words,
                               profile.seed_items() if profile else (), user_id, plan.foreign_marks)
         if (chosen := self.planner.plan(request, allowed)) is None:

@@ -59,9 +59,10 @@ def pieces_per_unit(title: str) -> int:
 
 def quantity_for(kind: Kind, guests: int | None, title: str) -> int:
     """Units to buy of an item of `kind` for `guests` (1 for a kind not worn per guest)."""
-    if not kind.per_guest or not guests:
+    per_guest = kind.per_guest_for(title)
+    if not per_guest or not guests:
         return 1
-    return max(1, math.ceil(guests * kind.per_guest / pieces_per_unit(title)))
+    return max(1, math.ceil(guests * per_guest / pieces_per_unit(title)))
 
 
 def role_for_need(kind: Kind) -> str:
@@ -75,9 +76,11 @@ def role_for_need(kind: Kind) -> str:
     return f"{need}: {kind.role}"
 
 
-def role_evidence(kind: Kind, quantity: int, guests: int | None) -> Evidence:
+def role_evidence(kind: Kind, quantity: int, guests: int | None, title: str = "") -> Evidence:
     """The item's role for the need, as the shopper reads it, with the quantity's reason."""
     role = role_for_need(kind)
+    if title and not kind.per_guest_for(title):
+        return Evidence(ROLE_EVIDENCE_KIND, role, {})  # the jug of "a jug and a glass each"
     if kind.per_guest and guests and quantity > 1:
         text = f"{role} ({quantity} for {guests} guests)"
         return Evidence(ROLE_EVIDENCE_KIND, text, {"quantity": float(quantity), "guests": float(guests)})
@@ -225,7 +228,7 @@ class KindPlanner:
         if not fitting:
             return None
         best = max(fitting, key=lambda c: (c.value, -c.row))
-        return BundleItem(self.catalog.items[best.row], (role_evidence(kind, best.quantity, guests),),
+        return BundleItem(self.catalog.items[best.row], (role_evidence(kind, best.quantity, guests, self.catalog.items[best.row].title),),
                           role="complement", score=round(best.value, 4), quantity=best.quantity)
 
     # -- candidates ------------------------------------------------------------------------
@@ -341,7 +344,8 @@ class KindPlanner:
         items = []
         for candidate in chosen:
             kind = request.kinds[candidate.kind]
-            reasons = [role_evidence(kind, candidate.quantity, request.guests)]
+            reasons = [role_evidence(kind, candidate.quantity, request.guests,
+                                     self.catalog.items[candidate.row].title)]
             if query is not None and candidate.row != seed:
                 with one_blas_thread():
                     evidence = self.blend.explain(query, candidate.row)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 
 from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
@@ -177,11 +178,14 @@ def _per_guest_as_elsewhere(kinds: list[Kind], book: NeedsBook) -> list[Kind]:
     for kind in kinds:
         listed = kind.need == ASKED_NEED
         head = _head(kind.name)
-        if not kind.per_guest and any(stems in whole or (listed and (
-                (len(stems) == 1 and head in heads) or frozenset({head}) in whole
-                or any(per_guest <= stems and len(per_guest) > 1 for per_guest in whole)))
-                for stems in kind.synonym_stems):
-            kind = dataclasses.replace(kind, per_guest=1)
+        counted = [synonym for synonym in kind.synonyms if (stems := stem_set(synonym)) and (
+                   stems in whole or (listed and (
+                       (len(stems) == 1 and head in heads) or frozenset({head}) in whole
+                       or any(per_guest <= stems and len(per_guest) > 1 for per_guest in whole))))]
+        if not kind.per_guest and counted:
+            # only what is per guest elsewhere: a tumbler each, but one jug
+            only = () if len(counted) == len(kind.synonyms) else tuple(counted)
+            kind = dataclasses.replace(kind, per_guest=1, per_guest_only=only)
         fixed.append(kind)
     return fixed
 
@@ -217,3 +221,14 @@ _NAMED_OUTRIGHT = 0.85
 
 def _named_outright(matches: list[NeedMatch]) -> bool:
     return any(match.score >= _NAMED_OUTRIGHT for match in matches)
+
+
+def guests_first(kinds: Sequence[Kind], guests: int | None) -> tuple[Kind, ...]:
+    """With a head count, what scales with it comes right after the kinds the shopper named
+    and the centrepieces: "a garden party for 12" is plates and cups for twelve before a
+    second kind of decoration (a short bundle would otherwise leave the guests out)."""
+    if not guests or guests < 2:
+        return tuple(kinds)
+    first = [k for k in kinds if k.asked or k.centrepiece]
+    per_guest = [k for k in kinds if k.per_guest and k not in first]
+    return tuple(first + per_guest + [k for k in kinds if k not in first and k not in per_guest])

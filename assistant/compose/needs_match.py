@@ -86,6 +86,16 @@ class Kind:
     filler: bool = False
     avoid: tuple[str, ...] = ()
     asked: bool = False  # the shopper named it ("party bags for 10 kids"): not from the file
+    # the synonyms `per_guest` holds for when only some do (a glass each, one jug): () = all
+    per_guest_only: tuple[str, ...] = ()
+
+    def per_guest_for(self, title: str) -> int | None:
+        """Pieces per guest of this product: `per_guest`, unless the kind is per guest only
+        for some of its synonyms and the title fits none of them (one jug, a glass each)."""
+        if not self.per_guest or not self.per_guest_only:
+            return self.per_guest
+        stems = stem_set(title)
+        return self.per_guest if any(stem_set(s) <= stems for s in self.per_guest_only) else None
 
     def fits_title(self, title: str) -> bool:
         """Is a product with this title one of this kind? ("Pink Regency Teacup and
