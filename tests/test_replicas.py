@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from postgres_server import postgres_bindir, postgres_server
+from scripted_model import default_shop_index
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,7 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 6
 
 
 def test_a_conversation_moves_between_replicas_and_survives_a_kill(pg_url: str) -> None:
+    default_shop_index()  # built here once, not by two servers racing at start
     ports = [_port(), _port()]
     servers = [start_server(pg_url, p) for p in ports]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
