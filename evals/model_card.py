@@ -107,8 +107,10 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
         "## Held-out evaluation (`cartsmith eval model`, NF4, greedy)",
         "",
         f"Base: {base.get('n_parse')} parse + {base.get('n_write')} write cases; "
-        f"tuned: {tuned.get('n_parse')} parse + {tuned.get('n_write')} write cases "
-        "(the base's cases are the first ones of the tuned set).",
+        f"tuned: {tuned.get('n_parse')} parse + {tuned.get('n_write')} write cases"
+        + (" (the base's cases are the first ones of the tuned set)."
+           if base.get("data_hash") == tuned.get("data_hash")
+           else " (the base was measured on an earlier held-out set: compare the two columns with care)."),
         "",
         "| metric | base | tuned |",
         "|---|---|---|",
@@ -118,6 +120,18 @@ def write_model_card(adapter: Path, report: dict[str, Any]) -> Path:
         b = base.get("slot_accuracy", {}).get(slot)
         t = tuned.get("slot_accuracy", {}).get(slot)
         lines.append(f"| slot accuracy: {slot} | {_pct(b)} | {_pct(t)} |")
+    written = tuned.get("handwritten")
+    if written:
+        slots = written.get("slot_accuracy", {})
+        lines += [
+            "",
+            f"**Hand-written messages** (`evals/parse/`: {written.get('n')} shopper messages written by hand, "
+            "never generated and never trained on; the request as served, after code reconciles the parse "
+            "with the words): intent "
+            f"{_pct(written.get('intent_accuracy'))}, whole request exact {_pct(written.get('exact_match'))}; "
+            + ", ".join(f"{slot} {_pct(value)}" for slot, value in slots.items())
+            + f"; median parse {written.get('parse_seconds_median')} s.",
+        ]
     measured = report.get("tokens_per_s") or {}
     speed = merged_speed(m.get("tokens_per_s"), measured)
     lines += [

@@ -233,6 +233,7 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
     write_s = time.perf_counter() - started
     metrics = {**score_parse(parse_results, data.parse_cases), **score_write(replies)}
     metrics["n"] = len(data.parse_cases) + len(data.write_cases)
+    metrics["data_hash"] = data.data_hash
     metrics["seconds"] = {"parse": round(parse_s, 1), "write": round(write_s, 1)}
     metrics["memory_bytes"] = loaded.memory_bytes
     if handwritten:
@@ -328,7 +329,9 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
     for part in str(reuse or "").split(","):
         if part and Path(part).is_file():
             previous = json.loads(Path(part).read_text(encoding="utf-8"))
-            report.update({k: v for k, v in previous.items() if k in ("base", "tuned")})
+            for name in ("base", "tuned"):
+                if name in previous:  # which held-out set it was measured on
+                    report[name] = {"data_hash": previous.get("config", {}).get("data_hash"), **previous[name]}
             if "tokens_per_s" in previous and any(previous["tokens_per_s"].values()):
                 report["tokens_per_s"] = previous["tokens_per_s"]
             examples += previous.get("examples", [])

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.records import Request
 from assistant.safety.guard import check_input
 from assistant.understand.amounts import budget_range_in
 from assistant.understand.shopper_cues import asks_about_cart, positions_in
-from assistant.understand.slots import budget_in, exclusions_in
+from assistant.understand.slots import budget_in, exclusions_in, reconcile_intent
 
 
 @pytest.mark.parametrize(("typed", "read"), [
@@ -124,3 +125,14 @@ def test_no_reply_to_another_language_names_a_price() -> None:
     book = shipped_languages()
     replies = [language.reply for language in book.languages] + [book.chinese_reply, book.other_script_reply]
     assert not [reply for reply in replies if re.search(r"[£$€]|\d", reply)]
+
+
+@pytest.mark.parametrize(("text", "parsed", "served"), [
+    ("throw in the picnic basket", Request(intent="add", items=("picnic basket",)), "add"),  # a title, no cart
+    ("order the mug for me", Request(intent="add_to_cart", target="mug"), "add_to_cart"),
+    ("i'll take the lot", Request(intent="add_to_cart"), "add_to_cart"),
+    ("what order should I open them in", Request(intent="question"), "question"),
+    ("the mug please", Request(intent="add_to_cart", target="mug"), "bundle"),  # no cart words: nothing added
+])
+def test_cart_wording_is_the_shoppers_not_a_title_word(text: str, parsed: Request, served: str) -> None:
+    assert reconcile_intent(parsed, text).intent == served

@@ -140,7 +140,17 @@ _CHEAPER = re.compile(r"\b(?:cheap\w*|less|lower|reduce|cut (?:the )?(?:price|co
                       re.IGNORECASE)
 
 
-_CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:it|them|these|all)|purchase)\b", re.I)
+_CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:it|them|these|all)|purchase"
+                         r"|i'?ll take (?:the lot|them all|it|them|all of (?:it|them))|order (?:it|them|the lot|the \w+))\b",
+                         re.I)
+
+
+def _without_mentions(text: str, request: Request) -> str:
+    """The text without the items the request names: a "Picnic Basket" is no cart word."""
+    for mention in (*request.items, request.target or ""):
+        if len(mention) > 3:
+            text = re.sub(re.escape(mention), " it ", text, flags=re.I)
+    return re.sub(r"\s+", " ", text)
 
 
 def reconcile_intent(request: Request, text: str) -> Request:
@@ -153,7 +163,7 @@ def reconcile_intent(request: Request, text: str) -> Request:
     explicit "add/put ... in(to) my cart/basket" is a cart request, whatever the model said
     (which item it names is read from the text by the cart action).
     """
-    says_cart = bool(_CART_WORDS.search(text))
+    says_cart = bool(_CART_WORDS.search(_without_mentions(text, request)))
     if asks_about_cart(text):
         return request if request.intent == "question" else Request(intent="question")
     if request.intent == "add_to_cart" and not says_cart:
