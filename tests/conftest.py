@@ -78,3 +78,17 @@ def real_parser_assistant(real_assistant: Assistant, tmp_path_factory: pytest.Te
     sessions = tmp_path_factory.mktemp("real-parser") / "sessions.sqlite3"
     return Assistant(AssistantConfig(sessions=str(sessions), writer="template"), index=real_assistant.index,
                      llm=real_assistant.llm)
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server (Debian's binaries, `make postgres`); its URL."""
+    from postgres_server import postgres_bindir, postgres_server
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed (make postgres)")
+        pytest.skip("PostgreSQL is not installed (make postgres)")
+    with postgres_server(bindir) as url:
+        yield url

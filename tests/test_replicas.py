@@ -5,31 +5,17 @@ reaches the other's co-purchase counts. Slow: each server loads the index and th
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from postgres_server import postgres_bindir, postgres_server
 from scripted_model import default_shop_index
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed (make postgres)")
-        pytest.skip("PostgreSQL is not installed (make postgres)")
-    with postgres_server(bindir) as url:
-        yield url
 
 
 def _port() -> int:

@@ -3,28 +3,13 @@ Assistants keeps its bundle, cart and exclusions; a replica that goes away loses
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
-from postgres_server import postgres_bindir, postgres_server
 from scripted_model import default_shop_index, scripted_assistant_over
 
 from assistant.dialogue.service import open_session_store
 from assistant.dialogue.session import ConversationState, SessionNotFound
 from assistant.dialogue.session_pg import PostgresSessionStore
 from retrieval.errors import ConfigError
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed (make postgres)")
-        pytest.skip("PostgreSQL is not installed (make postgres)")
-    with postgres_server(bindir) as url:
-        yield url
 
 
 def test_two_replicas_share_every_session(pg_url: str) -> None:
