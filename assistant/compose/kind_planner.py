@@ -76,18 +76,15 @@ def role_for_need(kind: Kind) -> str:
     return f"{need}: {kind.role}"
 
 
-def role_evidence(kind: Kind, quantity: int, guests: int | None, title: str = "") -> Evidence:
+def role_evidence(kind: Kind, quantity: int, guests: int | None, title: str) -> Evidence:
     """The item's role for the need, as the shopper reads it, with the quantity's reason."""
     role = role_for_need(kind)
-    if title and not kind.per_guest_for(title):
-        return Evidence(ROLE_EVIDENCE_KIND, role, {})  # the jug of "a jug and a glass each"
-    if kind.per_guest and guests and quantity > 1:
+    if not kind.per_guest_for(title) or not guests:  # also the jug of "a jug and a glass each"
+        return Evidence(ROLE_EVIDENCE_KIND, role, {})
+    if quantity > 1:
         text = f"{role} ({quantity} for {guests} guests)"
         return Evidence(ROLE_EVIDENCE_KIND, text, {"quantity": float(quantity), "guests": float(guests)})
-    if kind.per_guest and guests:
-        text = f"{role} (one set for {guests} guests)"
-        return Evidence(ROLE_EVIDENCE_KIND, text, {"guests": float(guests)})
-    return Evidence(ROLE_EVIDENCE_KIND, role, {})
+    return Evidence(ROLE_EVIDENCE_KIND, f"{role} (one set for {guests} guests)", {"guests": float(guests)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,7 +225,8 @@ class KindPlanner:
         if not fitting:
             return None
         best = max(fitting, key=lambda c: (c.value, -c.row))
-        return BundleItem(self.catalog.items[best.row], (role_evidence(kind, best.quantity, guests, self.catalog.items[best.row].title),),
+        item = self.catalog.items[best.row]
+        return BundleItem(item, (role_evidence(kind, best.quantity, guests, item.title),),
                           role="complement", score=round(best.value, 4), quantity=best.quantity)
 
     # -- candidates ------------------------------------------------------------------------

@@ -44,7 +44,6 @@ class Actions(Protocol):
 
     def served_words(self, need: str | None, text: str) -> Request: ...
 
-Turn = tuple["Actions", Request, "ConversationState", str]
 When = Callable[["Actions", Request, "ConversationState", str], bool]
 Act = Callable[["Actions", Request, "ConversationState", str], "ActionResult | None"]
 
@@ -72,12 +71,18 @@ def _misread_wants(a: Actions, r: Request, s: ConversationState, t: str) -> bool
     return r.intent in misread and wants_products(t) and not comparison_cue(t)
 
 
+def _compose_words(a: Actions, need: str, s: ConversationState, t: str) -> ActionResult:
+    """A bundle for the shopper's own words where the parse missed them; the reply carries
+    the request that was served."""
+    served = a.served_words(need, t)
+    return dataclasses.replace(a.compose(served, s, t), request=served)
+
+
 def _serve_wants(a: Actions, r: Request, s: ConversationState, t: str) -> ActionResult | None:
     need = a.text_items.need_in(t)
     if need is None:  # "what about something tea?" may ask for a fact: later routes decide
         return None
-    served = a.served_words(need, t)
-    return dataclasses.replace(a.compose(served, s, t), request=served)
+    return _compose_words(a, need, s, t)
 
 
 def _comparison(a: Actions, r: Request, s: ConversationState, t: str) -> bool:
@@ -108,8 +113,7 @@ def _chat_or_refusal(a: Actions, r: Request, s: ConversationState, t: str) -> Ac
         return ActionResult(kind="smalltalk", text=THANKS if "thank" in t.lower() else GREETING)
     if need is None:
         return ActionResult(kind="refusal", text=OFF_TOPIC)
-    served = a.served_words(need, t)
-    return dataclasses.replace(a.compose(served, s, t), request=served)
+    return _compose_words(a, need, s, t)
 
 
 def _cheapest_new(a: Actions, r: Request, s: ConversationState, t: str) -> bool:
@@ -121,8 +125,7 @@ def _serve_cheapest(a: Actions, r: Request, s: ConversationState, t: str) -> Act
     need = r.need or a.text_items.need_in(t)
     if need is None:
         return None  # "as cheap as you can" with nothing on screen: the edit route says so
-    served = a.served_words(need, t)
-    return dataclasses.replace(a.compose(served, s, t), request=served)
+    return _compose_words(a, need, s, t)
 
 
 def _intent(*names: str) -> When:

@@ -46,14 +46,14 @@ NO_ADAPTER = "none"
 ORDER_SYNC_S = 2.0
 
 
-def open_session_store(spec: str | Path | None = None) -> Any:
-    """The session store a config names: a `postgresql://` URL (shared by replicas,
-    `session_pg.PostgresSessionStore`), else a SQLite file (default: the cache folder's)."""
+def open_session_store(spec: str | Path) -> Any:
+    """The session store `spec` names: a `postgresql://` URL (shared by replicas,
+    `session_pg.PostgresSessionStore`), else a SQLite file."""
     from assistant.dialogue.session_pg import PostgresSessionStore, is_postgres_url
 
-    if spec is not None and is_postgres_url(str(spec)):
+    if is_postgres_url(str(spec)):
         return PostgresSessionStore(str(spec))
-    return SessionStore(Path(spec) if spec else cache_dir() / "sessions.sqlite3")
+    return SessionStore(Path(spec))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +134,7 @@ class Assistant:
         needs it: a caller that passes both `parser` and `writer` never loads it."""
         self.config = config = config or AssistantConfig()
         self.index = index or ShopIndex.load(config.index_path())
-        self.store = store or open_session_store(config.sessions)
+        self.store = store or open_session_store(config.sessions or config.sessions_path())
         needs = config.needs_book()
         if needs is not None:
             needs.warm(self.index.embedder.encode)  # embed the needs' phrases now, not on a first turn
