@@ -1,7 +1,7 @@
 """Load: many concurrent shopper sessions over loopback HTTP against a real uvicorn server.
 
-The server (127.0.0.1, a free port) serves the real Assistant (NF4 + adapter parser, the
-template writer by default). Each session has its own conversation: its own anchor item,
+The server (127.0.0.1, a free port) serves the real Assistant (NF4 + adapter: the model
+parses and, by default, writes; `--writer template` words with the template). Each session has its own conversation: its own anchor item,
 put in its cart with its own quantity, and its own budget in pennies no other session
 uses; every session's client starts at once and sends its turns one after another.
 Checked on every reply: HTTP 200, the reply is for this session, its cart holds only this
@@ -9,11 +9,17 @@ session's items, no other session's budget, anchor title or id appears in it. Ch
 after the run, from the session store: every session has exactly its turns, its own
 messages in order, and only its own items in its cart.
 
-    python bench/bench_load.py [--sessions 32] [--turns 20] [--writer template] \\
-        [--parse-prompt v1] [--json bench/results/bench_load.json]
+    python bench/bench_load.py [--sessions 32] [--turns 20] [--writer model|template] \\
+        [--mode both|batched|unbatched] [--curve 1,4,8,16,32] [--curve-turns N] \\
+        [--parse-prompt v1] [--json bench/results/bench_load.json] [--chart docs/images/load_curve.png]
 
-The model runs one turn at a time (one lock), so throughput is bounded by one turn's cost;
-the latencies include the wait for the lock.
+By default the same model serves two runs side by side in one process: unbatched (one
+turn holds the model at a time, so latencies include the wait for it) and batched
+(`assistant.llm.batching`: concurrent turns share decoding steps), then the batched curve
+at 1, 4, 8, 16 and 32 sessions (table in the JSON, chart in docs/images/load_curve.png).
+The JSON holds {"batched": R, "unbatched": R, "curve": [R, ...]} with R = {"sessions",
+"turns_sent", "turns_answered", "errors", "leaks", "throughput_turns_per_s",
+"latency_s": {"p50", "p95"}, "rss_mb", "writer"} (+ the full report under "detail").
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ class Outcome:
     session_id: str = ""
     latencies: list[float] = dataclasses.field(default_factory=list)
     kinds: list[str] = dataclasses.field(default_factory=list)
+    writers: list[str] = dataclasses.field(default_factory=list)  # who worded each bundle reply
     errors: list[str] = dataclasses.field(default_factory=list)
     leaks: list[str] = dataclasses.field(default_factory=list)
     own_items: set[str] = dataclasses.field(default_factory=set)
@@ -151,6 +158,8 @@ def run_session(base_url: str, outcome: Outcome, plans: list[Plan], start: threa
                 continue
             body = response.json()
             outcome.kinds.append(body["kind"])
+            if body["kind"] == "bundle":
+                outcome.writers.append(str(body.get("writer")))
             outcome.leaks += [f"session {plan.index} turn {n}: {p}" for p in reply_problems(outcome, body, plans)]
 
 
@@ -216,6 +225,7 @@ def run_load(assistant: Any, sessions: int, turns: int, timeout_s: float = 900.0
     leaks = [leak for o in outcomes for leak in o.leaks]
     leaks += [p for o in outcomes if o.session_id for p in stored_problems(assistant, o)]
     kinds = [k for o in outcomes for k in o.kinds]
+    writers = [w for o in outcomes for w in o.writers]
     return {
         "sessions": sessions, "turns_per_session": turns, "turns_sent": sessions * turns,
         "turns_answered": len(latencies), "errors": len(errors), "error_examples": errors[:5],
@@ -225,15 +235,77 @@ def run_load(assistant: Any, sessions: int, turns: int, timeout_s: float = 900.0
                       "p99": round(percentile(latencies, 0.99), 3), "max": round(max(latencies, default=0.0), 3),
                       "mean": round(statistics.fmean(latencies), 3) if latencies else None},
         "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
+        "bundle_writers": {w: writers.count(w) for w in sorted(set(writers))},
     }
+
+
+def summary(report: dict[str, Any], writer: str, rss_mb: float) -> dict[str, Any]:
+    """The issue's R record of one run (the full report stays under "detail")."""
+    return {"sessions": report["sessions"], "turns_sent": report["turns_sent"],
+            "turns_answered": report["turns_answered"], "errors": report["errors"], "leaks": report["leaks"],
+            "throughput_turns_per_s": report["throughput_turns_per_s"],
+            "latency_s": {"p50": report["latency_s"]["p50"], "p95": report["latency_s"]["p95"]},
+            "rss_mb": round(rss_mb, 1), "writer": writer, "detail": report}
+
+
+def measured_run(llm: Any, folder: str, name: str, batching: bool, writer: str, sessions: int,
+                 turns: int) -> dict[str, Any]:
+    """One load run on a fresh session store, with or without batched decoding."""
+    from assistant.dialogue.service import Assistant, AssistantConfig
+    from assistant.llm.batching import disable_batching
+    from assistant.llm.loading import process_rss
+
+    disable_batching(llm)  # each run decides for itself; the model is shared
+    assistant = Assistant(AssistantConfig.from_dict({"sessions": str(Path(folder) / f"{name}.sqlite3"),
+                                                     "writer": writer, "batching": batching}), llm=llm)
+    report = run_load(assistant, sessions, turns)
+    result = summary(report, writer, process_rss() / 2**20)
+    if assistant.scheduler is not None:
+        result["mean_rows_per_step"] = round(assistant.scheduler.batched_rows / max(1, assistant.scheduler.steps), 2)
+    print(f"{name}: {sessions} sessions x {turns} turns: {result['throughput_turns_per_s']} turns/s, "
+          f"p50 {result['latency_s']['p50']} s, p95 {result['latency_s']['p95']} s, errors {result['errors']}, "
+          f"leaks {result['leaks']}, RSS {result['rss_mb']} MB", file=sys.stderr)
+    return result
+
+
+def write_chart(curve: list[dict[str, Any]], unbatched: dict[str, Any] | None, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sessions = [point["sessions"] for point in curve]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(sessions, [p["throughput_turns_per_s"] for p in curve], marker="o", label="batched")
+    right.plot(sessions, [p["latency_s"]["p50"] for p in curve], marker="o", label="p50 batched")
+    right.plot(sessions, [p["latency_s"]["p95"] for p in curve], marker="s", label="p95 batched")
+    if unbatched is not None:
+        left.scatter([unbatched["sessions"]], [unbatched["throughput_turns_per_s"]], color="red", label="unbatched")
+        right.scatter([unbatched["sessions"]], [unbatched["latency_s"]["p95"]], color="red", label="p95 unbatched")
+    left.set(xlabel="concurrent sessions", ylabel="turns / s", title="Throughput")
+    right.set(xlabel="concurrent sessions", ylabel="seconds per turn", title="Turn latency")
+    for axis in (left, right):
+        axis.set_xscale("log", base=2)
+        axis.legend()
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=32)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--writer", choices=("template", "model"), default="template")
+    parser.add_argument("--writer", choices=("template", "model"), default="model")
+    parser.add_argument("--mode", choices=("both", "batched", "unbatched"), default="both",
+                        help="batched and unbatched side by side in one process (default), or one of them")
+    parser.add_argument("--curve", default="1,4,8,16,32",
+                        help="session counts for the batched curve ('' for none; the --sessions run is reused)")
+    parser.add_argument("--curve-turns", type=int, default=None, help="turns per session on the curve (default --turns)")
     parser.add_argument("--json", type=Path, default=Path("bench/results/bench_load.json"))
+    parser.add_argument("--chart", type=Path, default=Path("docs/images/load_curve.png"))
     parser.add_argument("--parse-prompt", help="parse prompt version to serve with (default: the current one)")
     args = parser.parse_args(argv)
     import prompts
@@ -244,14 +316,34 @@ def main(argv: list[str] | None = None) -> int:
 
     import tempfile
 
-    from assistant.dialogue.service import Assistant, AssistantConfig
+    from assistant.dialogue.service import AssistantConfig
+    from assistant.llm.generation import LLMConfig, load_model
 
+    config = AssistantConfig()
+    loaded_at = time.perf_counter()
+    llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,
+                               adapter=config.adapter_path(), threads=config.threads))
+    load_s = time.perf_counter() - loaded_at
+    report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        loaded = time.perf_counter()
-        assistant = Assistant(AssistantConfig(sessions=str(Path(folder) / "sessions.sqlite3"), writer=args.writer))
-        load_s = time.perf_counter() - loaded
-        report = run_load(assistant, args.sessions, args.turns)
-    report.update({"writer": args.writer, "assistant_load_s": round(load_s, 1), "parse_prompt": prompts.prompt_version("parse"),
+        if args.mode in ("both", "unbatched"):
+            report["unbatched"] = measured_run(llm, folder, "unbatched", False, args.writer, args.sessions, args.turns)
+        if args.mode in ("both", "batched"):
+            report["batched"] = measured_run(llm, folder, "batched", True, args.writer, args.sessions, args.turns)
+            curve = []
+            for n in [int(x) for x in args.curve.split(",") if x.strip()]:
+                if n == args.sessions and (args.curve_turns or args.turns) == args.turns:
+                    curve.append({k: v for k, v in report["batched"].items() if k != "detail"})
+                    continue
+                point = measured_run(llm, folder, f"curve-{n}", True, args.writer, n, args.curve_turns or args.turns)
+                curve.append({k: v for k, v in point.items() if k != "detail"})
+            report["curve"] = curve
+            if curve:
+                write_chart(curve, report.get("unbatched"), args.chart)
+    if "batched" in report and "unbatched" in report:
+        ratio = report["batched"]["throughput_turns_per_s"] / report["unbatched"]["throughput_turns_per_s"]
+        report["throughput_ratio_batched_over_unbatched"] = round(ratio, 2)
+    report.update({"writer": args.writer, "model_load_s": round(load_s, 1), "parse_prompt": prompts.prompt_version("parse"),
                    "command": " ".join(["python bench/bench_load.py", *(argv if argv is not None else sys.argv[1:])]),
                    "machine": {"cpus": os.cpu_count(), "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
                                "python": platform.python_version()},
@@ -260,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(text + "\n", encoding="utf-8")
-    return 0 if report["errors"] == 0 and report["leaks"] == 0 else 1
+    runs = [r for key in ("unbatched", "batched") if (r := report.get(key))] + report.get("curve", [])
+    return 0 if all(r["errors"] == 0 and r["leaks"] == 0 for r in runs) else 1
 
 
 if __name__ == "__main__":

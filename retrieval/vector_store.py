@@ -282,12 +282,22 @@ class ChromaIndex:
         exclude: Collection[str] = (),
         *,
         with_embeddings: bool = False,
+        within: Collection[str] | None = None,
     ) -> list[tuple[str, float, np.ndarray | None]]:
-        """Like `search` for a vector, with each hit's stored vector when asked (else None)."""
+        """Like `search` for a vector, with each hit's stored vector when asked (else None).
+        `within`: only these item ids are searched (Chroma's `ids` filter; every id must be
+        in the collection); empty gives []."""
         if k <= 0:
             return []
-        return self._query(self.query_vector(vector), k, categories, price, set(exclude),
-                           with_embeddings=with_embeddings)
+        vec = self.query_vector(vector)
+        if within is not None:
+            wanted = list(dict.fromkeys(within))
+            if not wanted:
+                return []
+            banned = set(exclude)
+            return self._run(vec, min(k + len(banned), len(wanted)), where_filter(categories, price),
+                             banned, k, with_embeddings, ids=wanted)
+        return self._query(vec, k, categories, price, set(exclude), with_embeddings=with_embeddings)
 
     def _query(
         self,
@@ -324,12 +334,16 @@ class ChromaIndex:
         return self._run(vec, k + len(banned), where, banned, k, with_embeddings)
 
     def _run(self, vec: np.ndarray, n: int, where: dict[str, Any] | None, banned: set[str],
-             k: int | None, with_embeddings: bool) -> list[tuple[str, float, np.ndarray | None]]:
-        """One Chroma query: up to n neighbours, banned ids dropped, first k kept (None: all)."""
+             k: int | None, with_embeddings: bool, ids: list[str] | None = None,
+             ) -> list[tuple[str, float, np.ndarray | None]]:
+        """One Chroma query: up to n neighbours (among `ids` when given), banned ids dropped,
+        first k kept (None: all)."""
         if n <= 0:
             return []
         include = ["distances", "embeddings"] if with_embeddings else ["distances"]
-        res = self.collection.query(query_embeddings=[vec], n_results=n, where=where, include=include)
+        extra: dict[str, Any] = {} if ids is None else {"ids": ids}
+        res = self.collection.query(query_embeddings=[vec], n_results=n, where=where, include=include,
+                                    **extra)
         ids = res["ids"][0]
         dists = res["distances"][0]
         embs = res["embeddings"][0] if with_embeddings else [None] * len(ids)

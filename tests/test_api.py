@@ -168,6 +168,22 @@ def test_unexpected_error_is_generic_500_and_logs_no_text(scripted_assistant: As
     assert scripted_assistant.state(sid).turns == 1  # the failed turn saved nothing
 
 
+def test_a_full_decoding_queue_is_503_with_retry_after(scripted_assistant: Assistant,
+                                                       scripted_parser: ScriptedParser) -> None:
+    from assistant.llm.batching import Overloaded
+
+    busy = "busy now please"
+    scripted_parser.add({busy: Overloaded("the assistant is busy (limit batching.max_queue = 64)", 3)})
+    with TestClient(create_app(scripted_assistant, rate_limit_per_minute=None)) as c:
+        sid = c.post("/v1/sessions").json()["session_id"]
+        refused = c.post(f"/v1/sessions/{sid}/messages", json={"text": busy})
+        assert c.post(f"/v1/sessions/{sid}/messages", json={"text": "a teapot"}).status_code == 200
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "3"
+    assert refused.json()["error"]["type"] == "overloaded" and "max_queue" in refused.json()["error"]["message"]
+    assert scripted_assistant.state(sid).turns == 1  # the refused turn saved nothing
+
+
 def test_api_keys_and_rate_limit(scripted_assistant: Assistant) -> None:
     app = create_app(scripted_assistant, api_keys=["k-one", "k-two"], rate_limit_per_minute=3)
     with TestClient(app) as c:

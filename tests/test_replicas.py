@@ -82,3 +82,64 @@ def test_a_conversation_moves_between_replicas_and_survives_a_kill(pg_url: str) 
                     server.wait(30)
                 except subprocess.TimeoutExpired:
                     server.kill()
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_workers_of_one_server_share_the_embedded_store(tmp_path) -> None:
+    """`serve --workers 2`: two processes on one port, one SQLite file; a conversation whose
+    every request opens a new connection (so either worker may answer) keeps its state."""
+    default_shop_index()
+    port = _port()
+    server = subprocess.Popen([sys.executable, "-m", "assistant.serve.cli", "serve", "--port", str(port),
+                               "--workers", "2", "--sessions", str(tmp_path / "sessions.sqlite3"),
+                               "--writer", "template", "--rate-limit", "0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, server)
+        deadline = time.monotonic() + 600
+        while True:  # /health answers as soon as one worker is ready: wait for both
+            ready = sum(httpx.get(f"{base}/health", timeout=5, headers={"Connection": "close"}).status_code == 200
+                        for _ in range(8))
+            if ready == 8 or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert len(_children(server.pid)) >= 2, "serve --workers 2 did not start two worker processes"
+
+        def post(path: str, body: dict) -> dict:
+            with httpx.Client(base_url=base, timeout=120) as fresh:  # a new connection each time
+                response = fresh.post(path, json=body)
+                assert response.status_code in (200, 201), response.text
+                return response.json()
+
+        sid = post("/v1/sessions", {})["session_id"]
+        first = post(f"/v1/sessions/{sid}/messages", {"text": "a tea party for six under £30"})
+        picked = first["bundle"]["items"][0]["item_id"]
+        post(f"/v1/sessions/{sid}/cart", {"item_id": picked, "quantity": 2})
+        for text in ("no candles please", "make it cheaper", "swap the first one", "what's in my cart?"):
+            reply = post(f"/v1/sessions/{sid}/messages", {"text": text})
+            assert picked in [line["item_id"] for line in reply["cart"]]
+            if reply["bundle"]:
+                assert not any("candle" in i["title"].lower() for i in reply["bundle"]["items"])
+        with httpx.Client(base_url=base, timeout=60) as fresh:
+            history = fresh.get(f"/v1/sessions/{sid}/cart").json()
+        assert [line["quantity"] for line in history["cart"]] == [2]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()

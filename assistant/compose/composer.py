@@ -8,7 +8,7 @@ the public steps below (`score`, `choose`, `reasons`, `remember`, `context_of`, 
 Candidates come from the index's blended collaborative-filtering sources (seeded by the
 anchors, locked items and the shopper's cart/likes) and from content similarity to the
 need text (`assistant.compose.scoring`); words are matched to items by
-`assistant.compose.matching`. No language model.
+`assistant.compose.matching` (its text search: `ComposerConfig.vector_search`). No language model.
 
 Rules every bundle obeys:
   * anchors (items the shopper named) are in the bundle, role "anchor", and count towards
@@ -76,7 +76,7 @@ class BundleComposer:
         self.embeddings = content.embeddings
         self._prices = self.catalog.prices
         self._categories = self.catalog.categories
-        self.matcher = CatalogMatcher(self.catalog, content, self.config)
+        self.matcher = CatalogMatcher(self.catalog, content, self.config, store=index.vector_store)
         self.scorer = Scorer(index, self.catalog, self.embeddings, self.config)
         self.substitutes = Substitutes(self.catalog, self.embeddings, self.config)
         self.planner = KindPlanner(self.catalog, self.embeddings, content.text_vector, index.blend,

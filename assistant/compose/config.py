@@ -11,6 +11,7 @@ from assistant.compose.context import BundleContext
 from assistant.records import MAX_BUNDLE_SIZE, Bundle
 from retrieval.config import Config, check
 from retrieval.records import Item
+from retrieval.vector_search import SearchMode
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,14 @@ class ComposerConfig(Config):
       scores each of them at >= need_variant_text of its window (cosine within 0.05 of the
       best match at text_window 0.20); every other item keeps the substitute rule. 1 turns
       it off.
+    vector_search "auto" / search_depth 1000: how the shopper's words find items
+      (`retrieval.vector_search`). "exact" scores every item in process (numpy over the
+      index's embeddings); "chroma" asks the index's Chroma collection (HttpClient for a
+      server, else the index folder's persistent client); "auto" is Chroma when the index
+      was built with a Chroma server (`cartsmith index --chroma-server`), exact otherwise.
+      Chroma answers the search_depth nearest items only, every other item reads as not
+      similar: on this shop a need's text window (best - text_window) holds 15-260 items
+      ("tea party" 15, "present for a gardener" 260), well inside 1000.
     """
 
     size: int = 4
@@ -75,6 +84,8 @@ class ComposerConfig(Config):
     profile_category_weight: float = 0.10
     tier_budget_multipliers: tuple[float, ...] = (0.6, 1.0, 1.5)
     tier_price_tilt: tuple[float, ...] = (-0.3, 0.0, 0.3)
+    vector_search: SearchMode = "auto"
+    search_depth: int = 1000
 
     def validate(self) -> None:
         check(1 <= self.size <= MAX_BUNDLE_SIZE, "composer.size", f"must be 1..{MAX_BUNDLE_SIZE}")
@@ -102,6 +113,8 @@ class ComposerConfig(Config):
               "composer.tier_budget_multipliers", "needs 3 positive, non-decreasing values")
         check(len(tilt) == 3 and tilt[0] < tilt[1] < tilt[2], "composer.tier_price_tilt",
               "needs 3 strictly increasing values (good < better < best)")
+        check(self.search_depth >= max(self.pool_depth, self.alternatives, 50), "composer.search_depth",
+              "must be at least 50, pool_depth and alternatives")
 
 
 @dataclasses.dataclass(frozen=True)

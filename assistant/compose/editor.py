@@ -279,6 +279,7 @@ class BundleEditor:
         rows = self.catalog.indices([bundle.items[p].item.item_id for p in positions], strict=False)
         if len(rows) != len(positions):
             return None
+        # the bundle's own few rows, scored exactly: no catalog scan, so no vector search
         sims = self.composer.embeddings[rows] @ self.composer.content.text_vector(text)
         best = int(np.argmax(sims))
         if sims[best] < self.config.target_threshold:

@@ -250,6 +250,8 @@ class KindPlanner:
             if not rows:
                 per_kind.append([])
                 continue
+            # the kind's own rows (titles that fit it), not a catalog scan: numpy over these
+            # rows ranks every fit, which a top-n vector search could leave out
             cosine = self.embeddings[rows] @ self.text_vector(f"{kind.name} for {request.need}")
             low, high = float(cosine.min()), float(cosine.max())
             relevance = (cosine - low) / (high - low) if high > low else np.ones(len(rows))

@@ -1,5 +1,12 @@
 """The shopper's words against one catalog: which item a mention names (`resolve`), whether
-the shop has something for a need (`need_match`), and which titles a word rules out."""
+the shop has something for a need (`need_match`), and which titles a word rules out.
+
+Text-to-items similarity goes through a `retrieval.vector_search.VectorSearch`: exact
+numpy over every item by default, or the shop's Chroma collection, which scores only the
+`config.search_depth` nearest items (the rest read -inf, "not similar"). Where a few given
+rows need their cosine whatever their rank (the titles holding a mention's words, the items
+holding a need's head noun), `_at` reads it from the matrix in memory.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,8 @@ from assistant.understand.words import content_stems, mentions_all, stem, stem_s
 from retrieval.catalog import Catalog
 from retrieval.content import ContentSource
 from retrieval.records import Item
+from retrieval.vector_search import VectorSearch, make_vector_search
+from retrieval.vector_store import ChromaIndex
 
 _ARTICLES = ("the", "a", "an", "my", "that", "this")
 
@@ -23,11 +32,17 @@ _ARTICLES = ("the", "a", "an", "my", "that", "this")
 class CatalogMatcher:
     """Words -> catalog items by ids, titles, title words and text embeddings."""
 
-    def __init__(self, catalog: Catalog, content: ContentSource, config: ComposerConfig) -> None:
+    def __init__(self, catalog: Catalog, content: ContentSource, config: ComposerConfig, *,
+                 store: ChromaIndex | None = None, search: VectorSearch | None = None) -> None:
+        """`search`: how a text finds its items; by default the one `config.vector_search`
+        picks (`make_vector_search`: exact over `content`'s embeddings, or `store`, the
+        index's Chroma collection)."""
         self.catalog = catalog
         self.content = content
         self.embeddings = content.embeddings
         self.config = config
+        self.search = search if search is not None else make_vector_search(
+            config.vector_search, content.embeddings, store, [it.item_id for it in catalog.items])
         items = catalog.items
         self._title_stems = [stem_set(it.title) for it in items]
         vocab: dict[str, list[int]] = defaultdict(list)
@@ -55,7 +70,8 @@ class CatalogMatcher:
         pos = self.catalog.index_of.get(text, self._id_lower.get(text.lower()))
         if pos is not None:
             return Match(mention, items[pos], 1.0, "id")
-        sims = self.text_sims(text)
+        vec = self.content.text_vector(text)
+        sims = self.search.similarities(vec, self.config.search_depth)
         words = tokens(text)
         exact = self._by_title.get(" ".join(words)) or self._by_title.get(
             " ".join(words[1:] if words and words[0] in _ARTICLES else words), [])
@@ -71,8 +87,9 @@ class CatalogMatcher:
             sets = [set(self._vocab_titles(w)) for w in attempt]
             hits = sorted(set.intersection(*sets)) if sets else []
             if hits:
-                best = max(hits, key=lambda i: (sims[i], -i))
-                return Match(mention, items[best], round(float(sims[best]), 4), "words")
+                at = self._at(sims, vec, hits)
+                pos = max(range(len(hits)), key=lambda p: (at[p], -hits[p]))
+                return Match(mention, items[hits[pos]], round(float(at[pos]), 4), "words")
         best = int(np.argmax(sims))
         if sims[best] >= self.config.resolve_threshold:
             return Match(mention, items[best], round(float(sims[best]), 4), "similar")
@@ -82,8 +99,20 @@ class CatalogMatcher:
         return [int(i) for i in self._vocab.get(word, ()) if word in self._title_stems[int(i)]]
 
     def text_sims(self, text: str) -> np.ndarray:
-        """Cosine of `text` to every catalog item."""
-        return self.embeddings @ self.content.text_vector(text)
+        """Cosine of `text` to every catalog item (`self.search`: exact for all items, or
+        the search_depth nearest from Chroma with -inf for the rest)."""
+        return self.search.similarities(self.content.text_vector(text), self.config.search_depth)
+
+    def _at(self, sims: np.ndarray, vec: np.ndarray, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """`sims` at these rows; a row the search left unscored (-inf: beyond an approximate
+        search's top n) gets its exact cosine from the embeddings in memory. A small given
+        set of rows, so numpy over those rows is cheaper than another store query."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = sims[rows].astype(np.float32)
+        missing = ~np.isfinite(out)
+        if missing.any():
+            out[missing] = self.embeddings[rows[missing]] @ vec
+        return out
 
     def nearest(self, sims: np.ndarray, exclude: Iterable[int] = ()) -> tuple[Item, ...]:
         """The `config.alternatives` items with the highest `sims`, `exclude` (rows) left out."""
@@ -136,7 +165,8 @@ class CatalogMatcher:
         return True, best, sims, [m[2] for m in matched]
 
     def _match_one(self, need: str) -> tuple[bool, float, np.ndarray]:
-        sims = self.text_sims(need_core(need))
+        vec = self.content.text_vector(need_core(need))
+        sims = self.search.similarities(vec, self.config.search_depth)
         best = float(sims.max(initial=-1.0))
         cfg = self.config
         if best >= cfg.no_match_threshold:
@@ -145,5 +175,5 @@ class CatalogMatcher:
         if head is None or head in GENERIC_HEADS:
             return best >= cfg.lexical_match_threshold, best, sims
         having = self._vocab.get(head)
-        ok = having is not None and float(sims[having].max()) >= cfg.lexical_match_threshold
+        ok = having is not None and float(self._at(sims, vec, having).max()) >= cfg.lexical_match_threshold
         return ok, best, sims

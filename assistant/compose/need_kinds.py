@@ -22,6 +22,7 @@ from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
+from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_grown_up
 from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.need_text import GENERIC_HEADS, NOT_A_THING_HEADS, listed_wants, need_head
 from assistant.understand.person_and_interests import recipient_in
@@ -76,7 +77,10 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         book)
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
-    return KindPlan(tuple(kinds), book.style_words(matches), lacking, _marks_of_other_needs(book, matches, text))
+    marks = _marks_of_other_needs(book, matches, text)
+    if for_a_grown_up(text):  # "my nan who loves gardening": gardening gloves, not children's ones
+        marks = (*marks, *CHILDRENS_TITLE_WORDS)
+    return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks)
 
 
 def _marks_of_other_needs(book: NeedsBook, matches: list[NeedMatch], text: str) -> tuple[str, ...]:

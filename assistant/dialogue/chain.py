@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -112,6 +113,9 @@ class DialogueChain:
         self.fallback_writer = fallback_writer
         self.store = store
         self.limits = limits or InputLimits()
+        # The actions (retrieval, composing, the cart, live co-purchase counts) run one at a
+        # time; parsing and writing run outside it, so concurrent turns batch their decoding.
+        self.act_lock = threading.Lock()
         self.pipeline: Runnable = (
             _timed("guard", self._guard)
             | _timed("parse", self._parse)
@@ -142,7 +146,9 @@ class DialogueChain:
         if ctx.result is not None:
             return ctx
         # The model sees the redacted text: PII never enters a prompt or a log.
-        parsed = self.parser.parse(ctx.redacted, self.actions.bundle_summary(ctx.state))
+        with self.act_lock:
+            summary = self.actions.bundle_summary(ctx.state)
+        parsed = self.parser.parse(ctx.redacted, summary)
         ctx.tokens += parsed.tokens
         if parsed.request is None:
             log.info("unparseable turn: %s", parsed.error)
@@ -151,8 +157,9 @@ class DialogueChain:
             # An explicit cart or cart question in the words ("add it all to my cart") is
             # served as such (served_request), like a parsed turn.
             try:
-                fallback = self.actions.run(served_request(Request(intent="off_topic"), ctx.text), ctx.state,
-                                            without_pii(ctx.text))
+                with self.act_lock:
+                    fallback = self.actions.run(served_request(Request(intent="off_topic"), ctx.text), ctx.state,
+                                                without_pii(ctx.text))
             except CartsmithError:
                 fallback = None
             if fallback is None or fallback.kind == "refusal":
@@ -168,7 +175,8 @@ class DialogueChain:
         if ctx.result is None:
             assert ctx.request is not None
             try:
-                ctx.result = self.actions.run(ctx.request, ctx.state, without_pii(ctx.text))
+                with self.act_lock:
+                    ctx.result = self.actions.run(ctx.request, ctx.state, without_pii(ctx.text))
             except CartsmithError as exc:
                 ctx.result = ActionResult(kind="clarify", text=str(exc))
             if ctx.result.request is not None:

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,8 +21,10 @@ from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
 from assistant.dialogue.session import ConversationState, SessionStore
-from assistant.llm.loading import default_threads
+from assistant.llm.config import BatchingConfig
+from assistant.llm.loading import LoadedModel, default_threads
 from assistant.llm.model_files import ADAPTER_MANIFEST
+from assistant.llm.remote import RemoteChatModel, RemoteModelConfig, check_base_url
 from assistant.records import Bundle, CartLine, Reply
 from assistant.safety.guard import InputLimits
 from assistant.write.writer import TemplateWriter, Writer
@@ -32,7 +35,7 @@ from retrieval.shop_index import ShopIndex, default_index_dir
 from retrieval.storage import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
-    from assistant.llm.loading import LoadedModel
+    from assistant.llm.batching import DecodeScheduler
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ SHIPPED = "shipped"
 NO_ADAPTER = "none"
 
 
+# Turns of one conversation are serialised by one of this many locks (by the session id's hash).
+SESSION_LOCK_STRIPES = 256
 # How often a turn looks for orders other replicas stored (bounded staleness of co-purchase counts).
 ORDER_SYNC_S = 2.0
 
@@ -68,6 +73,15 @@ class AssistantConfig(Config):
         them; docs/NEEDS.md): "shipped" (data/needs/gift_and_home.yaml, written for a gift
         and homeware shop), a path to the shop's own file, or "none" (every need matched by
         its words against item texts only).
+    remote_model: the base URL of an OpenAI-compatible server that serves the model
+        (llama.cpp's llama-server or vLLM with the same GGUF and adapter, or a shop's
+        own model; e.g. "http://127.0.0.1:8080/v1"; docs/REMOTE_MODEL.md): the parse and
+        write calls go there and the local model is not loaded. None (the default) loads
+        `model` in this process. Every remote reply passes the same checks and guards.
+    remote_model_name: the model name sent to that server (vLLM: the served or LoRA name).
+    remote_api_key_env: the environment variable holding that server's API key, if any.
+    remote_structured_output: how the parse call's JSON schema is sent: "json_schema"
+        (llama.cpp's llama-server, vLLM) or "json_object" (llama-cpp-python's server).
     """
 
     index: str | None = None
@@ -85,9 +99,23 @@ class AssistantConfig(Config):
     # Seconds the model may spend writing one answer before the template answers instead
     # (the turn target is p95 <= 4 s; parsing takes up to about 1 s of it).
     write_deadline_s: float = 2.5
+    # Continuous batching (assistant/llm/batching.py): concurrent conversations share the
+    # model's decoding steps, up to max_batch replies at once and max_queue waiting (one
+    # more gets a 503 with Retry-After). False: one turn holds the model at a time.
+    batching: bool = True
+    max_batch: int = 8
+    max_queue: int = 64
+    # How the shopper's words find items (retrieval/vector_search.py): "auto" asks the index's
+    # Chroma server when it was built with one (`cartsmith index --chroma-server`), else
+    # searches in process; "exact" or "chroma" force one.
+    vector_search: Literal["auto", "exact", "chroma"] = "auto"
     max_input_chars: int = 2_000
     max_turns_per_session: int = 200
     needs: str = SHIPPED
+    remote_model: str | None = None
+    remote_model_name: str = "cartsmith"
+    remote_api_key_env: str | None = None
+    remote_structured_output: Literal["json_schema", "json_object"] = "json_schema"
 
     def validate(self) -> None:
         check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
@@ -95,6 +123,24 @@ class AssistantConfig(Config):
         check(self.max_turns_per_session >= 1, "assistant.max_turns_per_session", "must be at least 1")
         check(self.threads >= 1, "assistant.threads", "must be at least 1")
         check(self.write_deadline_s > 0, "assistant.write_deadline_s", "must be a positive number of seconds")
+        self.batching_config()  # its checks name the range
+        check(self.vector_search in ("auto", "exact", "chroma"), "assistant.vector_search",
+              f"must be 'auto', 'exact' or 'chroma', got {self.vector_search!r}")
+        if self.remote_model is not None:
+            self.remote_config()  # its checks name the assistant's fields
+
+    def remote_config(self) -> RemoteModelConfig | None:
+        """The remote model's config when `remote_model` is set, else None."""
+        if self.remote_model is None:
+            return None
+        check_base_url(self.remote_model, "assistant.remote_model")
+        try:
+            return RemoteModelConfig(base_url=self.remote_model, model=self.remote_model_name,
+                                     api_key_env=self.remote_api_key_env,
+                                     structured_output=self.remote_structured_output)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("remote_model.model", "assistant.remote_model_name")
+                              .replace("remote_model.api_key_env", "assistant.remote_api_key_env")) from None
 
     def index_path(self) -> Path:
         return Path(self.index) if self.index else default_index_dir("online-retail")
@@ -108,6 +154,9 @@ class AssistantConfig(Config):
         if self.needs == NO_ADAPTER:
             return None
         return NeedsBook.load(shipped_needs_path() if self.needs == SHIPPED else self.needs)
+
+    def batching_config(self) -> BatchingConfig:
+        return BatchingConfig(max_batch=self.max_batch, max_queue=self.max_queue)
 
     def adapter_path(self) -> str | None:
         """The adapter folder to serve, or None for the bare base model (adapter "none")."""
@@ -127,7 +176,7 @@ class AssistantConfig(Config):
 
 class Assistant:
     def __init__(self, config: AssistantConfig | None = None, *, index: ShopIndex | None = None,
-                 store: SessionStore | None = None, llm: LoadedModel | None = None,
+                 store: SessionStore | None = None, llm: LoadedModel | RemoteChatModel | None = None,
                  parser: Parser | None = None, writer: Writer | None = None) -> None:
         """Every part may be given ready (tests, a shared model); what is not given is built
         from `config`. The language model is loaded only when the parser or the model writer
@@ -138,9 +187,13 @@ class Assistant:
         needs = config.needs_book()
         if needs is not None:
             needs.warm(self.index.embedder.encode)  # embed the needs' phrases now, not on a first turn
-        self.composer = BundleComposer(self.index, ComposerConfig(size=config.bundle_size), needs=needs)
+        self.composer = BundleComposer(self.index, ComposerConfig(size=config.bundle_size,
+                                                                  vector_search=config.vector_search), needs=needs)
         needs_model = parser is None or (writer is None and config.writer == "model")
-        if llm is None and needs_model:
+        remote = config.remote_config()
+        if llm is None and needs_model and remote is not None:
+            llm = RemoteChatModel(remote)  # nothing is loaded here: the server holds the model
+        elif llm is None and needs_model:
             from assistant.llm.generation import LLMConfig, load_model
 
             llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,
@@ -159,8 +212,18 @@ class Assistant:
             writer = BundleWriter(llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
         self.chain = DialogueChain(self.actions, parser, writer, TemplateWriter(), self.store,
                                    InputLimits(config.max_input_chars, config.max_turns_per_session))
-        # One model, one decoding loop at a time; retrieval and composing are cheap.
+        # With batching, turns run side by side: the model's scheduler batches their decoding
+        # and the chain runs one action (retrieval, composing, the cart) at a time. Without
+        # it, one turn holds the model at a time. Turns of one conversation never overlap.
         self._model_lock = threading.Lock()
+        self.scheduler: DecodeScheduler | None = None
+        if config.batching and isinstance(self.llm, LoadedModel):
+            from assistant.llm.batching import enable_batching
+
+            self.scheduler = enable_batching(self.llm, config.batching_config())
+        # a remote model server batches concurrent calls on its side
+        self.concurrent_turns = self.scheduler is not None or isinstance(self.llm, RemoteChatModel)
+        self._session_locks = [threading.Lock() for _ in range(SESSION_LOCK_STRIPES)]
         self._orders_seen = 0
         self._orders_synced = 0.0
         self.sync_orders()  # orders stored before this process started (by it or another replica)
@@ -174,10 +237,18 @@ class Assistant:
         """One turn. `on_bundle(bundle)` is called as soon as the turn has composed a new
         bundle, before the writer words it (the UI and the SSE stream show cards early); it
         is not called for turns without a new bundle, and its errors never break the turn."""
-        state = self.store.load(session_id)
-        with self._model_lock:
-            self._sync_orders_if_due()
-            return self.chain.run(state, text, on_bundle=on_bundle)
+        with self._session_lock(session_id):
+            state = self.store.load(session_id)
+            if self.concurrent_turns:
+                with self.chain.act_lock:
+                    self._sync_orders_if_due()
+                return self.chain.run(state, text, on_bundle=on_bundle)
+            with self._model_lock:
+                self._sync_orders_if_due()
+                return self.chain.run(state, text, on_bundle=on_bundle)
+
+    def _session_lock(self, session_id: str) -> threading.Lock:
+        return self._session_locks[zlib.crc32(session_id.encode()) % SESSION_LOCK_STRIPES]
 
     def cart(self, session_id: str) -> tuple[CartLine, ...]:
         return self.store.load(session_id).cart_lines()
@@ -207,7 +278,7 @@ class Assistant:
         indices = self.index.catalog.indices(item_ids)  # raises UnknownItemError naming them
         if len(set(indices)) < 1:
             raise ConfigError("items: an order needs at least one item")
-        with self._model_lock:
+        with self._model_lock, self.chain.act_lock:
             # the store's log is the truth: every replica (this one too) counts it from there
             self.store.add_order([str(i) for i in item_ids])
             self.sync_orders()

@@ -107,3 +107,24 @@ class LLMConfig(Config):
         check(0 <= self.prompt_lookup <= 64, "llm.prompt_lookup", f"must be within 0..64, got {self.prompt_lookup}")
         check(self.head_dtype in ("auto", "float32", "bfloat16"), "llm.head_dtype",
               f"must be 'auto', 'float32' or 'bfloat16', got {self.head_dtype!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchingConfig(Config):
+    """How many generations decode together and how many may wait.
+
+    max_batch: rows per decoding step (on 2 cores, 8 gives most of the throughput; more
+        rows make every row's step slower).
+    max_queue: generations waiting for a row; one more is refused with `Overloaded`.
+    retry_after_s: what a refusal tells the client to wait.
+    """
+
+    max_batch: int = 8
+    max_queue: int = 64
+    retry_after_s: int = 2
+
+    def validate(self) -> None:
+        check(1 <= self.max_batch <= 256, "batching.max_batch", f"must be within 1..256, got {self.max_batch}")
+        check(0 <= self.max_queue <= 100_000, "batching.max_queue", f"must be within 0..100000, got {self.max_queue}")
+        check(1 <= self.retry_after_s <= 3600, "batching.retry_after_s",
+              f"must be within 1..3600 seconds, got {self.retry_after_s}")

@@ -8,7 +8,7 @@ import copy
 import inspect
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 from assistant.llm.loading import LoadedModel
@@ -145,6 +145,20 @@ def _prefilled(prompt_length: int) -> int:
     return ((prompt_length - 1) // PREFILL_CHUNK) * PREFILL_CHUNK
 
 
+def prefill_prompt(model: Any, cache_kwarg: str, sequence: Any, past: Any, fed: int) -> tuple[Any, int]:
+    """Feed the prompt (a [1, n] tensor) from position `fed` on, in position-aligned chunks,
+    all but its last token: the first decoding step feeds that one (with any draft) to pick
+    the first new token. Returns the cache and how many positions it holds. Call it under
+    `torch.inference_mode()`."""
+    n = int(sequence.shape[1])
+    while fed < n - 1:
+        end = min(fed - fed % PREFILL_CHUNK + PREFILL_CHUNK, n - 1)
+        out = model(input_ids=sequence[:, fed:end], use_cache=True, logits_to_keep=1, **{cache_kwarg: past})
+        past = getattr(out, cache_kwarg, None)
+        fed = end
+    return past, fed
+
+
 def _decode_tokens(
     loaded: LoadedModel,
     prompt_ids: list[int],
@@ -153,7 +167,7 @@ def _decode_tokens(
     prefix_allowed_tokens_fn: PrefixAllowedTokensFn | None,
     guide: TokenGuide | None = None,
     guide_text: str = "",
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """Yield new token ids one by one (the end-of-turn token included, then stop).
 
     Greedy, unconstrained decoding verifies prompt-lookup drafts (`LLMConfig.prompt_lookup`
@@ -190,15 +204,8 @@ def _decode_tokens(
     reply_text = guide_text
     past, reused = _PROMPT_CACHES.take(model, ids) if caching else (None, 0)
     sequence = torch.tensor([prompt_ids], dtype=torch.long, device=device)
-    fed = reused
     with torch.inference_mode():
-        # Whole chunks first, then the rest of the prompt but its last token; the loop
-        # feeds that token (with any draft) to pick the first new token.
-        while fed < len(ids) - 1:
-            end = min(fed - fed % PREFILL_CHUNK + PREFILL_CHUNK, len(ids) - 1)
-            out = model(input_ids=sequence[:, fed:end], use_cache=True, logits_to_keep=1, **{cache_kwarg: past})
-            past = getattr(out, cache_kwarg, None)
-            fed = end
+        past, fed = prefill_prompt(model, cache_kwarg, sequence, past, reused)
     step_input = sequence[:, fed:]
     produced = 0
     try:

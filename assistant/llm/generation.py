@@ -19,9 +19,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
+from assistant.llm.batching import scheduler_for
 from assistant.llm.chat_prompt import Message, build_prompt
 from assistant.llm.choice import Choice, generate_choice
 from assistant.llm.decoding import (
@@ -154,31 +155,44 @@ class _Decoder:
         if self.prefill:
             yield self.prefill
             emitted = len(self.prefill)
-        for token in _decode_tokens(self.loaded, self.prompt_ids, self.max_new_tokens,
-                                    self.temperature, self.prefix_fn, self.guide, self.prefill):
-            self.new_ids.append(token)
-            if token in stop_ids:
-                self.finish_reason = "eos"
-                break
-            text = self.prefill + tokenizer.decode(self.new_ids, skip_special_tokens=True)
-            cut = min((i for i in (text.find(s, len(self.prefill)) for s in self.stops) if i >= 0),
-                      default=-1)
-            if cut >= 0:
-                self.text = text[:cut]
-                self.finish_reason = "stop"
-                break
-            self.text = text
-            if text.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the rest
-                continue
-            if self.until is not None and self.until(text):
-                self.finish_reason = "stop"
-                break
-            ready = len(text) - _pending_stop_prefix(text, self.stops)
-            if ready > emitted:
-                yield text[emitted:ready]
-                emitted = ready
+        tokens = self._tokens()
+        try:
+            for token in tokens:
+                self.new_ids.append(token)
+                if token in stop_ids:
+                    self.finish_reason = "eos"
+                    break
+                text = self.prefill + tokenizer.decode(self.new_ids, skip_special_tokens=True)
+                cut = min((i for i in (text.find(s, len(self.prefill)) for s in self.stops) if i >= 0),
+                          default=-1)
+                if cut >= 0:
+                    self.text = text[:cut]
+                    self.finish_reason = "stop"
+                    break
+                self.text = text
+                if text.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the rest
+                    continue
+                if self.until is not None and self.until(text):
+                    self.finish_reason = "stop"
+                    break
+                ready = len(text) - _pending_stop_prefix(text, self.stops)
+                if ready > emitted:
+                    yield text[emitted:ready]
+                    emitted = ready
+        finally:
+            tokens.close()  # a row of the shared batch leaves it at once
         if len(self.text) > emitted:
             yield self.text[emitted:]
+
+    def _tokens(self) -> Generator[int, None, None]:
+        """From the model's shared batch when batching is on (`assistant.llm.batching`),
+        else decoded here, in the caller's thread."""
+        scheduler = scheduler_for(self.loaded)
+        if scheduler is not None and self.prefix_fn is None:
+            return scheduler.tokens(self.prompt_ids, self.max_new_tokens, self.temperature, self.guide,
+                                    self.prefill)
+        return _decode_tokens(self.loaded, self.prompt_ids, self.max_new_tokens, self.temperature,
+                              self.prefix_fn, self.guide, self.prefill)
 
     def result(self) -> Generation:
         return Generation(

@@ -142,6 +142,9 @@ async def _on_session_not_found(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:  # busy, not wrong (`batching.Overloaded`): come back later
+        return _error(503, "overloaded", str(exc), headers={"Retry-After": str(int(retry_after))})
     return _error(400, "bad_request", str(exc))
 
 

@@ -37,6 +37,9 @@ def add_parsers(sub: Any) -> None:
                               "(comma-separated)")
     p_serve.add_argument("--rate-limit", type=int, default=60, metavar="N",
                          help="requests per minute per key or client IP (default 60; 0 = off)")
+    p_serve.add_argument("--workers", type=int, default=1, metavar="N",
+                         help="server processes on this port (default 1); each loads the assistant and "
+                              "they share the session store (the SQLite file, or --sessions postgresql://...)")
     _add_assistant_args(p_serve)
 
     p_ui = sub.add_parser("ui", help="run the Gradio web UI")
@@ -52,6 +55,17 @@ def _add_assistant_args(parser: argparse.ArgumentParser) -> None:
                              "postgresql://user@host/db URL that several servers share")
     parser.add_argument("--writer", choices=("model", "template"), default=None,
                         help="who words bundles: the tuned model (default) or the deterministic template")
+    parser.add_argument("--remote-model", metavar="URL",
+                        help="send the model's parse and write calls to this OpenAI-compatible server "
+                             "(e.g. http://127.0.0.1:8080/v1, llama.cpp or vLLM; docs/REMOTE_MODEL.md) "
+                             "instead of loading the model here")
+    parser.add_argument("--remote-model-name", metavar="NAME",
+                        help="the model name to ask that server for (default cartsmith)")
+    parser.add_argument("--remote-api-key-env", metavar="VAR",
+                        help="environment variable that holds that server's API key")
+    parser.add_argument("--remote-structured-output", choices=("json_schema", "json_object"), default=None,
+                        help="how that server takes a JSON schema: json_schema (llama.cpp's llama-server, "
+                             "vLLM; default) or json_object (llama-cpp-python's server)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +82,11 @@ def build_assistant(args: argparse.Namespace) -> Any:
         values["sessions"] = str(args.sessions)
     if getattr(args, "writer", None):
         values["writer"] = args.writer
+    if getattr(args, "threads", None):
+        values["threads"] = args.threads
+    for flag in ("remote_model", "remote_model_name", "remote_api_key_env", "remote_structured_output"):
+        if getattr(args, flag, None):
+            values[flag] = getattr(args, flag)
     return Assistant(AssistantConfig(**values))
 
 
@@ -267,15 +286,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not keys and not _is_loopback(args.host):
         print(f"cartsmith: warning: serving on {args.host} without API keys: anyone who can reach it can use it "
               "(pass --api-key)", file=sys.stderr)
+    if not 1 <= args.workers <= 64:
+        raise ConfigError(f"--workers must be between 1 and 64, got {args.workers}")
     logging.getLogger("cartsmith.api").setLevel(logging.INFO)
     ready_index(args)
-    app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
-    print(f"cartsmith API on http://{args.host}:{args.port} (docs at /docs); loading the assistant...",
-          file=sys.stderr)
+    print(f"cartsmith API on http://{args.host}:{args.port} (docs at /docs); loading the assistant"
+          f"{f' in {args.workers} processes' if args.workers > 1 else ''}...", file=sys.stderr)
     # uvicorn's access log prints full paths (session ids); the app logs route templates instead.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info",
-                server_header=False, timeout_graceful_shutdown=5)
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": False, "log_level": "info",
+                               "server_header": False, "timeout_graceful_shutdown": 5}
+    if args.workers > 1:
+        from assistant.llm.config import default_threads
+
+        # Each worker is a separate process with its own model: they split the cores between them.
+        args.threads = max(1, default_threads() // args.workers)
+        os.environ[_WORKER_ARGS_ENV] = json.dumps({**vars(args), "func": None, "keys": keys},
+                                                  default=str)
+        uvicorn.run("assistant.serve.chat_cli:worker_app", factory=True, workers=args.workers, **options)
+        return 0
+    app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
+    uvicorn.run(app, **options)
     return 0
+
+
+_WORKER_ARGS_ENV = "CARTSMITH_SERVE_ARGS"
+
+
+def worker_app() -> Any:
+    """The app of one `serve --workers N` process (uvicorn imports it by name in each worker);
+    the parent's arguments come through the environment."""
+    from assistant.serve.api import create_app
+
+    values = json.loads(os.environ[_WORKER_ARGS_ENV])
+    keys = values.pop("keys")
+    args = argparse.Namespace(**values)
+    return create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -14,6 +14,13 @@ items, exclude) is copied from the shopper's message.
 
 `bundle_summary(bundle)` renders the current bundle the way the prompt (and the training
 data) shows it: "[1] Teapot Blue; [2] Tea Towel Red" or "(none)".
+
+The model may also be a `remote.RemoteChatModel` (an OpenAI-compatible server): the same
+prompt is sent with `request_json_schema()` as the server's structured-output schema (its
+grammar plays the guide's part for the JSON's shape), and the finished reply is then read
+by the same guide (`remote_guide_error`: every text value copied from the message), so a
+remote request passes exactly the checks a local one does. A server that cannot be
+reached fails the parse (`ParseResult.error` names the URL), as an unusable reply does.
 """
 
 from __future__ import annotations
@@ -23,11 +30,20 @@ import json
 import time
 from typing import Any
 
-from assistant.records import Bundle, Request, RequestError
+from assistant.llm.remote import RemoteChatModel, RemoteModelError
+from assistant.records import INTENTS, Bundle, Request, RequestError
+from assistant.understand.request_guide import (
+    LIST_KEYS,
+    MAX_LIST,
+    MAX_STRING,
+    NUMBER_RANGES,
+    WHOLE_KEYS,
+    RequestJsonGuide,
+)
 from prompts import render
 
 __all__ = ["PREFILL", "ParseResult", "RequestParser", "bundle_summary", "parse_messages",
-           "read_request"]
+           "read_request", "remote_guide_error", "request_json_schema"]
 
 PREFILL = '{"intent": "'
 MAX_NEW_TOKENS = 48
@@ -71,8 +87,51 @@ def read_request(text: str) -> tuple[Request | None, bool, str | None]:
         return None, True, str(exc)
 
 
+def request_json_schema() -> dict[str, Any]:
+    """The JSON schema of a parse reply, for a remote server's structured output: the
+    request guide's keys and limits, properties in `Request.to_dict`'s order (the order
+    the tuned adapter was trained on; a server's grammar keeps it), intent required."""
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_STRING}
+    properties: dict[str, Any] = {}
+    for field in dataclasses.fields(Request):
+        name = field.name
+        if name == "intent":
+            properties[name] = {"type": "string", "enum": list(INTENTS)}
+        elif name in LIST_KEYS:
+            properties[name] = {"type": "array", "items": dict(text), "maxItems": MAX_LIST}
+        elif name in NUMBER_RANGES:
+            low, high = NUMBER_RANGES[name]
+            if name in WHOLE_KEYS:
+                properties[name] = {"type": "integer", "minimum": int(low), "maximum": int(high)}
+            else:
+                properties[name] = {"type": "number", "exclusiveMinimum": low, "maximum": high}
+        else:
+            properties[name] = dict(text)
+    return {"type": "object", "properties": properties, "required": ["intent"],
+            "additionalProperties": False}
+
+
+def remote_guide_error(text: str, message: str) -> str | None:
+    """Why a remote parse reply would not have passed the request guide (None when it
+    would): the guide's reader runs on the reply's object, re-spelt compactly (a server
+    lays JSON out its own way). Local replies pass it by construction."""
+    start, end = text.find("{"), text.find("}")
+    try:
+        data = json.loads(text[start:end + 1]) if 0 <= start < end else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "intent" not in data:
+        return "no JSON object with an intent"
+    ordered = {"intent": data["intent"], **{k: v for k, v in data.items() if k != "intent"}}
+    compact = json.dumps(ordered, ensure_ascii=False, separators=(", ", ": "))
+    if not RequestJsonGuide(source=message).allows_end(compact):
+        return "the remote reply breaks the request guide (a value not copied from the message, or out of range)"
+    return None
+
+
 class RequestParser:
-    """Structured requests from free text with a loaded model (and its adapter, if any)."""
+    """Structured requests from free text with a loaded model (and its adapter, if any), or
+    with a `RemoteChatModel`."""
 
     def __init__(self, loaded: Any, *, max_new_tokens: int = MAX_NEW_TOKENS,
                  retry_temperature: float = 0.3, guided: bool = True) -> None:
@@ -83,8 +142,12 @@ class RequestParser:
 
     def _generate(self, messages: list[dict[str, str]], temperature: float, source: str) -> tuple[str, int]:
         from assistant.llm.generation import generate
-        from assistant.understand.request_guide import RequestJsonGuide
 
+        if isinstance(self.loaded, RemoteChatModel):
+            # PREFILL's tokens are part of the remote reply, so they count against its limit
+            reply = self.loaded.parse(messages, schema=request_json_schema(), temperature=temperature,
+                                      max_tokens=self.max_new_tokens + 8)
+            return reply.text, reply.tokens
         guide = RequestJsonGuide(source=source) if self.guided else None
         gen = generate(self.loaded, messages, max_new_tokens=self.max_new_tokens, stop=["}"],
                        guide=guide, temperature=temperature, prefill=PREFILL)
@@ -99,9 +162,15 @@ class RequestParser:
         tokens = 0
         raw, valid, error = "", False, None
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
-            raw, n = self._generate(messages, temperature, message)
+            try:
+                raw, n = self._generate(messages, temperature, message)
+            except RemoteModelError as exc:  # the server is down or slow: asking again won't help
+                return ParseResult(None, raw, False, str(exc), attempt, tokens, time.perf_counter() - started)
             tokens += n
             request, _is_json, error = read_request(raw)
+            if request is not None and self.guided and isinstance(self.loaded, RemoteChatModel):
+                error = remote_guide_error(raw, message)
+                request = None if error else request
             if request is not None:
                 return ParseResult(request, raw, True, None, attempt, tokens, time.perf_counter() - started)
             valid = False

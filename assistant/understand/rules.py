@@ -22,6 +22,7 @@ from assistant.understand.amounts import (
     party_size_in,
     wants_cheapest,
 )
+from assistant.understand.audience import for_a_grown_up
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
 
@@ -97,4 +98,11 @@ RULES: tuple[Rule, ...] = (
         ("add it all to my cart", True), ("put the mug in my basket", True),
         ("add the second one to my cart", True),
     ), ("what's in my basket?", "a picnic basket", "add a teapot"), nothing=False),
+    Rule("a grown-up recipient", for_a_grown_up, (
+        ("present for my nan who loves gardening", True), ("a leaving gift for a colleague, £10 max", True),
+        ("something for my boss", True), ("gift for my dad who is into cooking", True),
+        ("a get well soon present for my grandad", True),
+    ), ("something for my sister who likes candles", "a present for my 6 year old nephew",
+        "stuff for my nan to give the grandkids", "a tea party for six", "my grandson loves dinosaurs",
+        "party bags for my mum's kids"), nothing=False),
 )

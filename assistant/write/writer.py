@@ -23,6 +23,13 @@ the guard and the reason check to the whole answer, regenerates once from the la
 line (`good_prefix`) with a small temperature, then falls back to `TemplateWriter`, which
 builds the same kind of answer deterministically from the evidence. What each slot says
 about its item comes from `item_facts`; the template's sentences from `wording`.
+
+With a `remote.RemoteChatModel` (an OpenAI-compatible server) the whole reply comes back
+at once: the guide and the stop-at-the-first-bad-line check then run on the finished text
+line by line (`replay_checks`), and the reply goes through the same `check`, repair and
+fallback. A remote repair asks for a whole new reply (a server cannot be made to continue
+the good lines), within what is left of the deadline; a server that cannot be reached
+raises `RemoteModelError`, and the dialogue's caller words the bundle with the template.
 """
 
 from __future__ import annotations
@@ -31,9 +38,10 @@ import dataclasses
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+from assistant.llm.remote import RemoteChatModel, RemoteTimeoutError
 from assistant.records import Bundle, BundleItem
 from assistant.write import wording
 from assistant.write.answer_checks import (
@@ -87,6 +95,7 @@ __all__ = [
     "item_numbers",
     "numbers_of",
     "parse_slot_lines",
+    "replay_checks",
     "substitute",
     "template_reason",
     "write_prompt",
@@ -176,6 +185,20 @@ def _finished_part(text: str, *, cut: bool) -> str:
     return text.strip()
 
 
+def replay_checks(text: str, until: Callable[[str], bool], guide: Any | None) -> str:
+    """A finished (remote) reply cut where local decoding would have ended it: before the
+    first line the token guide refuses, or after the first line at which `until` says
+    stop. Local decoding asks both after every token; a line is the unit they judge."""
+    out = ""
+    for line in text.splitlines(keepends=True):
+        if guide is not None and not guide.allows(out, line):
+            break
+        out += line
+        if until(out):
+            break
+    return out
+
+
 # A need that starts as a sentence does ("she bakes", "we're moving", "I need"), not as a thing.
 _CLAUSE = re.compile(r"(?:i|we|she|he|they|it|you)(?:'(?:m|re|s|ve|d|ll))?\s+\w", re.IGNORECASE)
 
@@ -224,7 +247,8 @@ class TemplateWriter:
 
 
 class BundleWriter:
-    """The language model words the bundle by slot; code names items and prices.
+    """The language model (local, or a `RemoteChatModel`) words the bundle by slot; code
+    names items and prices.
 
     other_titles: catalog titles the guard must not find in an answer (pass the shop's
     titles; empty skips that part of the check).
@@ -263,16 +287,40 @@ class BundleWriter:
         budget = min(self.max_new_tokens, 16 + 20 * n_items)
         facts, claims = numbers_of(bundle), claims_of(bundle)
 
-        def until(text: str) -> bool:
-            if _finished_lines(text) > n_items or self._late(started):
+        def done(text: str) -> bool:  # past the last slot, or (checking) a finished line fails
+            if _finished_lines(text) > n_items:
                 return True
             return self.check_while_decoding and first_bad_line(text, facts, claims) is not None
 
+        def until(text: str) -> bool:
+            return self._late(started) or done(text)
+
         guide = SlotAnswerGuide(facts, claims) if self.guided else None
+        if isinstance(self.loaded, RemoteChatModel):
+            return self._generate_remote(prompt, temperature, budget, started, done, guide)
         gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
                        temperature=temperature, prefill=prefill, until=until, guide=guide)
         return _finished_part(gen.text, cut=gen.finish_reason == "length" or (
             gen.finish_reason == "stop" and self._late(started))), gen.n_new_tokens
+
+    def _generate_remote(self, prompt: str, temperature: float, budget: int, started: float | None,
+                         until: Callable[[str], bool], guide: Any | None) -> tuple[str, int]:
+        """The remote reply, checked as local decoding checks it; "" when the deadline
+        ran out before it came (the template then answers, as for a late local reply)."""
+        assert isinstance(self.loaded, RemoteChatModel)
+        left = None
+        if self.deadline_s is not None and started is not None:
+            left = self.deadline_s - (time.perf_counter() - started)
+        try:
+            reply = self.loaded.write([{"role": "user", "content": prompt}], max_tokens=budget,
+                                      temperature=temperature, timeout_s=left)
+        except RemoteTimeoutError:
+            if left is None or left >= self.loaded.config.timeout_s:
+                raise  # the server's own timeout, not the writer's deadline: the caller hears it
+            return "", 0
+        whole = reply.text.lstrip()
+        text = replay_checks(whole, until, guide)
+        return _finished_part(text, cut=reply.finish_reason == "length" and text == whole), reply.tokens
 
     def _late(self, started: float | None) -> bool:
         return self.deadline_s is not None and started is not None and \
