@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -49,7 +50,8 @@ def rss_mb() -> float:
 
 
 def run(assistant, repeats: int) -> dict:
-    totals, until_bundle, tokens, stages = [], [], [], {}
+    totals, until_bundle, tokens = [], [], []
+    stages: dict[str, list[float]] = {}
     kinds: dict[str, int] = {}
     writers: dict[str, int] = {}
     for _ in range(repeats):
@@ -82,6 +84,7 @@ def run(assistant, repeats: int) -> dict:
 
 def main() -> int:
     from assistant.dialogue.service import Assistant, AssistantConfig
+    from assistant.llm.batching import disable_batching
     from retrieval.shop_index import ShopIndex
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -94,16 +97,27 @@ def main() -> int:
     if args.threads is not None:
         base = base.replace(threads=args.threads)
     index = ShopIndex.load(base.index_path())
-    results = {}
-    for label, config in (("model", base), ("template_baseline", base.replace(writer="template"))):
+    results: dict[str, Any] = {}
+    llm: Any = None  # one model for every run
+    # the served default (batched decoding, a conversation alone in the batch), the model
+    # without the batch scheduler (decoded in the turn's thread, as before batching), and the
+    # template writer as the baseline of the model's cost
+    runs = (("model", base), ("model_unbatched", base.replace(batching=False)),
+            ("template_baseline", base.replace(writer="template")))
+    for label, config in runs:
         start = time.perf_counter()
-        assistant = Assistant(config, index=index)
+        if label == "model_unbatched" and llm is not None:
+            disable_batching(llm)
+        assistant = Assistant(config, index=index, llm=llm)
+        llm = assistant.llm
         load_s = time.perf_counter() - start
         assistant.turn(assistant.open_session(), OPENERS[0])  # warm-up: first query loads the embedder
         results[label] = {"load_s": round(load_s, 2), **run(assistant, args.repeats)}
         results[label]["rss_mb"] = round(rss_mb(), 1)
         print(label, json.dumps(results[label], indent=2))
     results["rss_before_mb"] = round(before, 1)
+    if results["model_unbatched"]["p50_s"]:
+        results["batched_over_unbatched_p50"] = round(results["model"]["p50_s"] / results["model_unbatched"]["p50_s"], 3)
     if results["template_baseline"]["p50_s"]:
         results["model_over_template_p50"] = round(results["model"]["p50_s"] / results["template_baseline"]["p50_s"], 2)
     if args.json:

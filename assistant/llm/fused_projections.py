@@ -132,12 +132,12 @@ class _FusedGroup:
         self.last: tuple[Any, tuple[Any, ...]] | None = None
 
     def outputs(self, x: Any) -> tuple[Any, ...]:
-        import torch.nn.functional as F
+        from assistant.llm.lora_serving import lora_update
 
         out = self.base(x)
         if self.lora is not None:
             weight_a, scaled_b = self.lora
-            out = out + F.linear(F.linear(x.to(weight_a.dtype), weight_a), scaled_b).to(out.dtype)
+            out = out + lora_update(x.to(weight_a.dtype), weight_a, scaled_b).to(out.dtype)
         parts = tuple(p.contiguous() for p in out.split(self.sizes, dim=-1))
         self.last = (x, parts)
         return parts

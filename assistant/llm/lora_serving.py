@@ -21,12 +21,23 @@ from typing import Any
 
 
 def _lean_forward(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
-    import torch.nn.functional as F
-
     result = self.base_layer(x, *args, **kwargs)
     weight_a, scaled_b = self._cartsmith_lean
-    update = F.linear(F.linear(x.to(weight_a.dtype), weight_a), scaled_b)
+    update = lora_update(x.to(weight_a.dtype), weight_a, scaled_b)
     return result + update.to(result.dtype)
+
+
+def lora_update(x: Any, weight_a: Any, scaled_b: Any) -> Any:
+    """x A^T (s B)^T. A decoding step of several conversations at once (one token per row of
+    x) multiplies row by row: a float32 matrix product sums in another order for several
+    rows than for one, and each conversation must get the numbers it gets alone (the base
+    4-bit layers and the norms already compute a row the same whatever the batch)."""
+    import torch
+    import torch.nn.functional as F
+
+    if x.dim() == 3 and x.shape[0] > 1 and x.shape[1] == 1:
+        return torch.cat([F.linear(F.linear(x[i:i + 1], weight_a), scaled_b) for i in range(x.shape[0])])
+    return F.linear(F.linear(x, weight_a), scaled_b)
 
 
 def lean_lora(model: Any) -> int:
