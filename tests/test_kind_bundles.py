@@ -346,3 +346,18 @@ def test_a_kind_per_guest_for_some_synonyms_buys_one_of_the_rest() -> None:
     assert quantity_for(drinks, 12, "Tumbler Baroque") == 12
     assert quantity_for(drinks, 12, "Cordial Glass Jug") == 1
     assert "guests" not in role_evidence(drinks, 1, 12, "Cordial Glass Jug").text
+
+
+def test_a_product_bought_per_guest_with_a_head_count_keeps_its_need(shop) -> None:
+    composer, _ = shop
+    # with a head count, "sleeping bags" for a group is the camping trip's sleeping bags, one
+    # each, and what else the trip takes; without one it is a search for sleeping bags
+    plan = composer.kinds_for("the cheapest sleeping bags for 4 of us for a weekend under canvas",
+                              need="sleeping bags", guests=4)
+    assert plan.kinds and plan.kinds[0].name == "sleeping bag" and len(plan.kinds) >= 2
+    bundle = composer.compose(need="sleeping bags", guests=4, cheapest=True,
+                              request_text="the cheapest sleeping bags for 4 of us for a weekend under canvas").bundle
+    assert bundle is not None
+    bags = [bi for bi in bundle.items if "Sleeping Bag" in bi.item.title]
+    assert bags and bags[0].quantity == 4 and bags[0].item.item_id == "P10"  # the cheaper bag, one each
+    assert composer.kinds_for("sleeping bags for a weekend under canvas", need="sleeping bags").kinds == ()

@@ -503,3 +503,78 @@ if __name__ == "__main__":  # print the calibration numbers quoted in needs_matc
     for text in UNRELATED:
         name, score = max(need_scores(book, text, encode).items(), key=lambda item: item[1])
         print(f"none  {text!r}: best {name} {score:.3f}")
+
+
+def test_a_name_without_its_filler_word_names_a_need_only_when_no_other_need_shares_it() -> None:
+    from assistant.compose.needs_book import parse_needs
+    from assistant.compose.needs_match import NeedMatch, names_said
+
+    kind = "    kinds:\n      - kind: thing\n        synonyms: [thing]\n        role: a thing\n"
+    text = "version: 1\nneeds:\n" + "".join(
+        f"  - name: {name}\n    group: {group}\n    examples: [\"{name}\"]\n{kind}"
+        for name, group in (("garden party", "occasion"), ("gardener", "interest"), ("hen party", "occasion")))
+    needs, _ = parse_needs(text, "made-up.yaml")
+    matches = [NeedMatch(need, 0.7, need.name, "x") for need in needs]
+
+    def named(words: str) -> list[str]:
+        return [m.need.name for m in names_said(matches, words, needs)]
+
+    assert named("a hen do at mine") == ["hen party"]  # "party" may go unsaid
+    assert named("garden bits for mum") == []  # "garden" is a gardener's word too
+    assert named("a garden party for 12") == ["garden party"]
+    assert named("my dad the keen gardener") == ["gardener"]
+
+
+LOOK_FILE = """
+version: 1
+needs:
+  - name: kitchen
+    group: theme
+    examples: ["things for the kitchen"]
+    kinds:
+      - {kind: tea towel, synonyms: [tea towel], role: a tea towel, centrepiece: true}
+      - {kind: oven glove, synonyms: [oven glove], role: an oven glove}
+  - name: polka dot
+    group: theme
+    look: true
+    examples: ["spotty everything"]
+    style_words: [polka dot, spotty]
+    kinds:
+      - {kind: umbrella, synonyms: [umbrella], role: a spotty umbrella, centrepiece: true}
+      - {kind: bag, synonyms: [tote bag], role: a spotty bag}
+  - name: sister
+    group: person
+    examples: ["my sister"]
+    kinds:
+      - {kind: candle, synonyms: [candle], role: a candle, centrepiece: true}
+"""
+
+
+def test_a_look_dresses_the_need_beside_it_and_leads_alone() -> None:
+    from assistant.compose.kind_merge import merge_kinds, style_words_of
+    from assistant.compose.needs_book import parse_needs
+    from assistant.compose.needs_match import NeedMatch
+
+    needs, _ = parse_needs(LOOK_FILE, "look.yaml")
+    kitchen, polka, sister = (NeedMatch(need, score, need.name, need.name)
+                              for need, score in zip(needs, (0.65, 0.70, 0.9), strict=True))
+    # the look matched best, but the kitchen's kinds lead, in its style
+    names = [kind.name for kind in merge_kinds([polka, kitchen])]
+    assert names == ["tea towel", "oven glove", "umbrella", "bag"]
+    assert style_words_of([polka, kitchen]) == ("polka dot", "spotty")
+    # alone, or with only a person, a look's own kinds are what there is to fill
+    assert merge_kinds([polka])[0].name == "umbrella"
+    assert "umbrella" in [kind.name for kind in merge_kinds([sister, polka])][:2]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (("  - name: sister\n    group: person\n", "  - name: sister\n    group: person\n    look: true\n"), "look"),
+    (("    style_words: [polka dot, spotty]\n", ""), "style_words"),
+    (("    look: true\n", "    look: sometimes\n"), "look"),
+])
+def test_a_wrong_look_is_named(change: tuple[str, str], field: str) -> None:
+    from assistant.compose.needs_book import NeedsFileError, parse_needs
+
+    with pytest.raises(NeedsFileError) as raised:
+        parse_needs(LOOK_FILE.replace(*change), "look.yaml")
+    assert raised.value.file == "look.yaml" and raised.value.field == field and raised.value.need

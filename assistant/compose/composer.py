@@ -163,13 +163,13 @@ class BundleComposer:
                                 ctx.seen(*(bi.item.item_id for bi in items)))
         return Composition(bundle, context=self.context_of(bundle), **extra)
 
-    def kinds_for(self, text: str, need: str | None = None) -> KindPlan:
+    def kinds_for(self, text: str, need: str | None = None, guests: int | None = None) -> KindPlan:
         """The kinds this shop can fill for what the shopper said, the needs' style words and
         the leading kinds it lacks (`need_kinds.kinds_for_request`); empty without a book."""
         if self.needs is None:
             return KindPlan()
         return kinds_for_request(self.needs, self.planner, self.matcher, self.index.embedder.encode,
-                                 text, need, self.config.size)
+                                 text, need, self.config.size, guests)
 
     def _compose_by_kinds(self, need: str, request_text: str | None, budget: float | None,
                           exclude_ids: Iterable[str], exclude_terms: Iterable[str], size: int | None,
@@ -177,7 +177,7 @@ class BundleComposer:
                           item_cap: float | None, cheapest: bool) -> Composition | None:
         if budget is not None and not (budget > 0 and math.isfinite(budget)):
             raise BundleError(f"a budget must be a positive amount, got {budget}")
-        if len((plan := self.kinds_for(request_text or need, need)).kinds) < 2:
+        if len((plan := self.kinds_for(request_text or need, need, guests)).kinds) < 2:
             return None
         user_id = user_id if user_id is not None else (profile.user_id if profile else None)
         ctx = BundleContext(frozenset(exclude_ids), tuple(t for t in exclude_terms if t.strip()),

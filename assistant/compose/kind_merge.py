@@ -14,6 +14,7 @@ __all__ = ["merge_kinds", "style_words_of"]
 
 # What a bundle is for leads its kinds; who it is for comes last (see merge_kinds).
 _LEAD = {"occasion": 0, "life_event": 0, "season": 0, "theme": 0, "interest": 1, "person": 2}
+_LOOK_LAST = 3
 _LIKED_GROUPS = frozenset({"interest", "theme"})
 _SETTING_GROUPS = frozenset({"occasion", "life_event", "season"})
 # An occasion matched this well was named ("a garden party, the kids love dinosaurs"): with
@@ -53,8 +54,14 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
         loved = {match.need.name for match in matches if match.need.group in _LIKED_GROUPS and (
             match.score >= setting or any(_interest_covered(interest, [match]) for interest in interests))}
 
+    # a look beside something it can dress ("the red polka dot range, kitchen bits"): the
+    # kitchen's kinds in polka dot, the look's own kinds (umbrellas, bags) last
+    dressed = any(not match.need.look and match.need.group != "person" for match in matches)
+
     def lead(need: Need) -> int:
-        return -1 if need.name in loved else _LEAD.get(need.group, 0)
+        if need.name in loved and not (need.look and dressed):
+            return -1
+        return _LOOK_LAST if need.look and dressed else _LEAD.get(need.group, 0)
 
     asked = stem_set(asked_for)
     for match in matches:  # cards or wrap the shopper named lead ("paper, tags, ribbon")

@@ -47,9 +47,10 @@ class KindPlan:
 
 
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
-                      text: str, need: str | None, size: int = 4) -> KindPlan:
-    """The kind plan for `text`; no kinds when the book knows nothing of the request."""
-    matches = _named_first(book.match(text, embed), text)
+                      text: str, need: str | None, size: int = 4, guests: int | None = None) -> KindPlan:
+    """The kind plan for `text`; no kinds when the book knows nothing of the request.
+    `guests`: the party size the shopper gave, if any."""
+    matches = _named_first(book.match(text, embed), text, book)
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
@@ -68,7 +69,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     head = need_head(need) if need else None
     if (head and head not in GENERIC_HEADS | _CONTAINERS and head not in said_by_needs and len(asked) < 2
             and _reads_like_a_product(need or "", matcher)):
-        matches = names_said(matches, text)
+        matches = names_said(matches, text, book.needs) + _counted_for_guests(matches, need or "", guests, book)
         if not matches:
             return KindPlan()
         interests.insert(0, head)
@@ -90,12 +91,12 @@ def _marks_of_other_needs(book: NeedsBook, matches: list[NeedMatch], text: str) 
     return tuple(dict.fromkeys(mark for need in book.needs for mark in need.marks if not stem_set(mark) & own))
 
 
-def _named_first(found: list[NeedMatch], text: str) -> list[NeedMatch]:
+def _named_first(found: list[NeedMatch], text: str, book: NeedsBook) -> list[NeedMatch]:
     """The distinct matches, a need the words name outright first ("garden party for 12 ...
     want the table to look nice" is a garden party before it is celebration tables), and
     never dropped as an echo of a need that only scored higher on the same words."""
     matches = distinct_matches(found)
-    named = names_said(found, text)
+    named = names_said(found, text, book.needs)
     matches += [match for match in named if match not in matches]
     return sorted(matches, key=lambda match: match not in named)
 
@@ -108,6 +109,18 @@ def _not_a_fan_of_a_list(matches: list[NeedMatch], asked: list[str], interests: 
         return matches
     things = {stem_set(want) for want in asked} - {stem_set(interest) for interest in interests}
     return [m for m in matches if not (m.need.group in {"interest", "theme"} and stem_set(m.part) in things)]
+
+
+def _counted_for_guests(matches: list[NeedMatch], need: str, guests: int | None, book: NeedsBook) -> list[NeedMatch]:
+    """With a head count, a product a need buys per guest keeps that need ("party bags for
+    10 kids" is a children's party's bags, ten of them, and what goes in them) though the
+    need's name is not said; without one it is a product search ("some party bags")."""
+    if not guests or guests < 2:
+        return []
+    wanted = stem_set(need)
+    named = names_said(matches, need, book.needs)
+    return [m for m in matches if m not in named
+            and any(kind.per_guest and kind.fits_stems(wanted) for kind in m.need.kinds)]
 
 
 def _names_a_thing(want: str) -> bool:

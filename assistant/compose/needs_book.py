@@ -39,7 +39,7 @@ __all__ = ["FORMAT_VERSION", "NeedsBook", "NeedsBookHolder", "NeedsFileError", "
 
 FORMAT_VERSION = 1
 _TOP_FIELDS = ("version", "description", "needs")
-_NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks")
+_NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks", "look")
 _KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "centrepiece", "filler", "avoid")
 
 
@@ -190,9 +190,16 @@ def _parse_need(data: Any, index: int, file: str) -> Need:
         if any(k.name.lower() == kind.name.lower() for k in kinds):
             raise kind_where.error(f"the kind {kind.name!r} is already listed in this need", "kind")
         kinds.append(kind)
+    look = _flag(fields, "look", where)
+    if look and group != "theme":
+        raise where.error(f"only a theme can be a look, this need's group is {group!r}", "look")
+    style_words = _texts(fields, "style_words", where, required=False)
+    if look and not style_words:
+        raise where.error("a look dresses other needs' kinds through its style words: give some",
+                          "style_words")
     return Need(name=name, group=group, examples=_texts(fields, "examples", where, required=True),
-                kinds=tuple(kinds), style_words=_texts(fields, "style_words", where, required=False),
-                marks=_texts(fields, "marks", where, required=False))
+                kinds=tuple(kinds), style_words=style_words,
+                marks=_texts(fields, "marks", where, required=False), look=look)
 
 
 def parse_needs(text: str, file: str) -> tuple[tuple[Need, ...], str]:

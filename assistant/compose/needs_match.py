@@ -130,7 +130,9 @@ class Need:
     request is matched against. `style_words` are title words that give an item the need's
     look (a cat lover's mug has a cat on it); the composer may prefer items with them.
     `marks` are title words that tie an item to this need alone ("christmas"): a bundle
-    for another need avoids items that carry them.
+    for another need avoids items that carry them. A `look` (a theme that is a pattern or a
+    style: polka dot, vintage) dresses what another need takes: matched beside an occasion,
+    a place or an interest, its style words pick the items and its own kinds come last.
     """
 
     name: str
@@ -139,6 +141,7 @@ class Need:
     kinds: tuple[Kind, ...]
     style_words: tuple[str, ...] = ()
     marks: tuple[str, ...] = ()
+    look: bool = False
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -315,8 +318,34 @@ def _says_more(match: NeedMatch, stronger: NeedMatch) -> bool:
     return bool(leftover & stem_set(" ".join((match.need.name, *match.need.style_words))))
 
 
-def names_said(matches: Sequence[NeedMatch], text: str) -> list[NeedMatch]:
+def names_said(matches: Sequence[NeedMatch], text: str, needs: Sequence[Need] = ()) -> list[NeedMatch]:
     """The matches whose need is named outright in the text (all the telling words of its
-    name: "valentines" names valentine's day, "cat-mad" a cat lover)."""
+    name: "valentines" names valentine's day, "cat-mad" a cat lover). A name's filler word
+    may go unsaid ("a hen do" names the hen party) unless, without it, the name is another
+    of `needs`' names too: "garden" names a gardener, not a garden party; "tea" a tea
+    lover, not a tea party."""
     said = stem_set(text) | {part for stem in stem_set(text) for part in stem.split("-")}
-    return [m for m in matches if set(content_stems(m.need.name)) - _NAME_FILLER <= said]
+    shared = _shared_short_names(tuple(need.name for need in needs))
+    return [m for m in matches
+            if (set(content_stems(m.need.name)) if _short_name(m.need.name) in shared
+                else _short_name(m.need.name)) <= said]
+
+
+def _short_name(name: str) -> frozenset[str]:
+    return frozenset(content_stems(name)) - _NAME_FILLER
+
+
+def _root(word: str) -> str:
+    """A word less an agent ending, to compare names only: "gardener" -> "garden"."""
+    return word[:-2] if word.endswith("er") and len(word) > 5 else word
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_short_names(names: tuple[str, ...]) -> frozenset[frozenset[str]]:
+    """Short names (name less its filler words) that more than one need has, an agent
+    ending aside ("garden" party, "gardener")."""
+    by_root: dict[frozenset[str], list[frozenset[str]]] = {}
+    for name in names:
+        short = _short_name(name)
+        by_root.setdefault(frozenset(_root(word) for word in short), []).append(short)
+    return frozenset(short for shorts in by_root.values() if len(shorts) > 1 for short in shorts if short)
