@@ -315,6 +315,29 @@ def test_an_item_marked_for_another_need_ranks_lower(shop) -> None:
     assert any("Forest" in title for title in plain)
 
 
+def test_a_colour_the_shopper_asked_for_ranks_its_titles_first(shop) -> None:
+    """A colour said ("in forest green") gives titles in that colour `PlannerWeights.colour`,
+    nothing else; a colour ruled out is not asked for."""
+    from assistant.compose.kind_planner import KindRequest
+    from assistant.understand.colours import colours_in
+
+    composer, _ = shop
+    mugs = Kind("camping mugs", ("camping mug", "enamel mug"), "a mug each", "camping trip")
+    plates = Kind("camping plates", ("camping plate", "enamel plate"), "plates", "camping trip")
+
+    def values(colours: tuple[str, ...]) -> dict[str, float]:
+        candidates, _ = composer.planner._candidates(KindRequest((mugs, plates), "a camping trip", 2,
+                                                                 colours=colours), lambda row: True)
+        return {composer.catalog.items[c.row].title: c.value for c in candidates}
+
+    assert colours_in("camping things in green, nothing red") == ("green",)
+    plain, green = values(()), values(colours_in("camping things in green"))
+    assert plain.keys() == green.keys() and any("Green" in title for title in plain)
+    for title in plain:
+        gained = composer.planner.weights.colour if "Green" in title else 0.0
+        assert green[title] == pytest.approx(plain[title] + gained)
+
+
 def test_a_redacted_placeholder_is_no_thing_to_buy(shop_index) -> None:
     """The guard turns a phone number into "[phone]"; this shop sells phone charms, and a
     placeholder must still never become a kind to fill."""

@@ -5,6 +5,7 @@ all-MiniLM-L6-v2 (marked slow: loading it and embedding the book's ~390 phrasing
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -220,6 +221,20 @@ def test_a_kind_fits_titles_by_all_its_words_and_avoids() -> None:
     assert cups.fits_title("Red Retrospot Tea Cup and Saucer")
     assert not cups.fits_title("T-Light Holder Silver Saucer")
     assert not cups.fits_title("Egg Cup Milkmaid Heidi")
+
+
+def test_a_title_is_not_the_thing_it_only_comes_with() -> None:
+    cans = Kind("watering can", ("watering can",), "for the borders", "gardener")
+    assert cans.fits_title("Green Metal Watering Can")
+    assert cans.fits_title("Watering Can with Rose Spout")
+    assert not cans.fits_title("Jigsaw Tree with Watering Can")
+    skull_bags = Kind("skull bags", ("skull bag",), "for a goth", "skulls")
+    assert skull_bags.fits_title("Lunch Bag Black Skull")  # any order: titles put the noun first
+    cups = Kind("cups", ("tea cup", "teacup"), "for guests", "tea party")
+    assert cups.fits_title("Red Retrospot Tea Cup and Saucer")
+    assert not cups.fits_title("Gardeners Kneeling Pad Cup of Tea")
+    # a shopper's words fit by all of a synonym's words, "with" or not
+    assert cans.fits_stems(stem_set("a tree with a watering can"))
 
 
 def test_a_present_leads_with_what_the_person_loves_and_named_kinds_and_wrap_lead() -> None:
@@ -565,6 +580,35 @@ def test_a_look_dresses_the_need_beside_it_and_leads_alone() -> None:
     # alone, or with only a person, a look's own kinds are what there is to fill
     assert merge_kinds([polka])[0].name == "umbrella"
     assert "umbrella" in [kind.name for kind in merge_kinds([sister, polka])][:2]
+
+
+def test_what_a_look_dresses_is_no_echo_of_it_though_read_from_the_same_words() -> None:
+    from assistant.compose.needs_book import parse_needs
+    from assistant.compose.needs_match import NeedMatch, distinct_matches
+
+    needs, _ = parse_needs(LOOK_FILE, "look.yaml")
+    said = "the red polka dot range, kitchen bits in that"
+    kitchen, polka = (NeedMatch(need, score, need.name, said) for need, score in zip(needs[:2], (0.65, 0.70), strict=True))
+    assert distinct_matches([polka, kitchen]) == [polka, kitchen]
+    # without the word "kitchen" said, the weaker match is an echo of the look
+    quiet = NeedMatch(needs[0], 0.65, "kitchen", "the red polka dot range")
+    assert distinct_matches([polka, quiet]) == [polka]
+    # and a need that is no look explains the words of one read from them too
+    plain = NeedMatch(dataclasses.replace(needs[1], look=False), 0.70, "polka dot", said)
+    assert distinct_matches([plain, kitchen]) == [plain]
+
+
+def test_in_a_present_what_they_like_is_no_echo_of_an_occasion_only_guessed() -> None:
+    from assistant.compose.needs_match import NeedMatch, distinct_matches
+
+    said = "garden bits for mum's birthday"
+    mum = NeedMatch(Need("mum", "person", ("x",), ()), 1.15, "mum", "mum")
+    party = NeedMatch(Need("garden party", "occasion", ("x",), ()), 0.73, "x", said)
+    gardener = NeedMatch(Need("gardener", "interest", ("x",), (), style_words=("garden",)), 0.58, "x", said)
+    assert distinct_matches([mum, party, gardener]) == [mum, party, gardener]
+    assert distinct_matches([party, gardener]) == [party]  # no one to give it to: the party's words
+    named = NeedMatch(party.need, 0.95, "x", "a garden party for mum")
+    assert gardener not in distinct_matches([mum, named, dataclasses.replace(gardener, part="a garden party for mum")])
 
 
 @pytest.mark.parametrize(("change", "field"), [

@@ -191,7 +191,7 @@ class BundleComposer:
         # kinds' items are ranked against the whole request ("a bowl" for a new kitten: a cat bowl)
         request = KindRequest(guests_first(plan.kinds, guests), (gist(request_text) if request_text else "") or need,
                               min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap, cheapest, plan.style_words,
-                              profile.seed_items() if profile else (), user_id, plan.foreign_marks)
+                              profile.seed_items() if profile else (), user_id, plan.foreign_marks, plan.colours)
         if (chosen := self.planner.plan(request, allowed)) is None:
             return None
         bundle = self.remember(Bundle(tuple(chosen), need=need, budget=budget),

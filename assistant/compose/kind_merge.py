@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from assistant.compose.needs_match import Kind, Need, NeedMatch
+from assistant.compose.needs_match import Kind, Need, NeedMatch, telling_words
 from assistant.understand.words import content_stems, stem_set
 
 __all__ = ["merge_kinds", "style_words_of"]
@@ -50,9 +50,11 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
     setting = max((match.score for match in matches if match.need.group in _SETTING_GROUPS), default=0.0)
     if any(match.need.group == "person" for match in matches) or (interests and setting < NAMED_SETTING):
         # a present for someone: what they love says more than the day; so it does for "she
-        # bakes every weekend" (baking), which an occasion matched only loosely (a bake sale)
+        # bakes every weekend" (baking), which an occasion matched only loosely (a bake sale),
+        # and for what the words name outright ("garden bits for mum's birthday": gardening)
         loved = {match.need.name for match in matches if match.need.group in _LIKED_GROUPS and (
-            match.score >= setting or any(_interest_covered(interest, [match]) for interest in interests))}
+            match.score >= setting or any(_interest_covered(interest, [match]) for interest in interests)
+            or stem_set(match.part) & telling_words(match.need))}
 
     # a look beside something it can dress ("the red polka dot range, kitchen bits"): the
     # kitchen's kinds in polka dot, the look's own kinds (umbrellas, bags) last
@@ -68,12 +70,12 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
         if all(kind.filler for kind in match.need.kinds):
             for kind in match.need.kinds:
                 if kind.fits_stems(asked):
-                    take(kind)
+                    take(kind.said_by(asked_for, only_said=False))
     needs = sorted((match.need for match in matches), key=lead)
     for need in needs:  # kinds the shopper named outright lead ("party bags for 10 kids")
         for kind in need.kinds:
             if not kind.filler and kind.fits_stems(asked):
-                take(dataclasses.replace(kind, asked=True))
+                take(dataclasses.replace(kind.said_by(asked_for, only_said=False), asked=True))
     leading = [need for need in needs if lead(need) == lead(needs[0])] if needs else []
     for need in leading:
         for kind in need.kinds:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from assistant.compose.blas_threads import one_blas_thread
-from assistant.compose.needs_match import Kind
+from assistant.compose.needs_match import Kind, title_words
 from assistant.compose.scoring import normalised
 from assistant.compose.selection import best_subset
 from assistant.records import BundleItem
@@ -105,6 +105,8 @@ class KindRequest:
     user_id: str | None = None
     # title words that tie an item to another need ("christmas" napkins at a halloween party)
     foreign_marks: tuple[str, ...] = ()
+    # colours the shopper asked for ("the red polka dot range"): titles in them rank first
+    colours: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +114,8 @@ class PlannerWeights:
     """How candidates of a kind are ranked, and how much a stated budget pulls the total up.
 
     relevance (cosine to "kind for need", 0..1 within the kind) carries most weight; a
-    style word of the need in the title (a cat on a cat lover's mug) adds `style`; the
+    style word of the need in the title (a cat on a cat lover's mug) adds `style`, a colour
+    the shopper asked for `colour`; the
     shop's best sellers add up to `popularity`; items bought with the centrepiece's best
     match add up to `co_purchase`. `centrepiece` keeps the centrepiece in the bundle.
     `spend`: a budgeted bundle gains spend x cost / budget, so between two fits the fuller
@@ -122,6 +125,7 @@ class PlannerWeights:
 
     relevance: float = 1.0
     style: float = 0.25
+    colour: float = 0.5
     popularity: float = 0.3
     co_purchase: float = 0.4
     centrepiece: float = 1.0
@@ -163,6 +167,7 @@ class KindPlanner:
         self._prices = catalog.prices
         self._titles = [item.title for item in catalog.items]
         self._title_stems = [stem_set(title) for title in self._titles]
+        self._title_words = [title_words(title) for title in self._titles]
         self._rows_of_kind: dict[Kind, list[int]] = {}
         self._popularity = self._popularity_scores(popularity)
 
@@ -178,7 +183,8 @@ class KindPlanner:
         """Catalog rows whose titles fit the kind (computed once per kind)."""
         rows = self._rows_of_kind.get(kind)
         if rows is None:
-            rows = [row for row, stems in enumerate(self._title_stems) if kind.fits_stems(stems)]
+            rows = [row for row, (words, stems) in enumerate(zip(self._title_words, self._title_stems, strict=True))
+                    if kind.fits_title_words(words, stems)]
             self._rows_of_kind[kind] = rows  # a plain dict write: safe to race, same value
         return rows
 
@@ -267,6 +273,8 @@ class KindPlanner:
                 value += weights.popularity * float(self._popularity[row])
                 if request.style_words and _has_style(self._titles[row], request.style_words):
                     value += weights.style
+                if request.colours and _has_style(self._titles[row], request.colours):
+                    value += weights.colour
                 if foreign and self._title_stems[row] & foreign:
                     value -= weights.foreign
                 scored.append((row, value))

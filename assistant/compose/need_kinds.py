@@ -9,7 +9,9 @@ rules about what the shopper asked for:
   * a product the need names outright is what the shopper asked for ("some lunch bags",
     "christmas decorations": composed the usual way, with a choice of designs) unless an
     occasion, person or theme is named too ("a picnic hamper for two", "candles for my
-    mum"): then that product is a kind of its own, filled first.
+    mum"): then that product is a kind of its own, filled first; a word that is a matched
+    need's look is that need, not a product ("a kitten": a cat lover's, though titles
+    say "Kittens Design").
 """
 
 from __future__ import annotations
@@ -23,27 +25,32 @@ from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
 from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_grown_up
+from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.need_text import GENERIC_HEADS, NOT_A_THING_HEADS, listed_wants, need_head
 from assistant.understand.person_and_interests import recipient_in
-from assistant.understand.words import content_stems, stem_set
+from assistant.understand.words import content_stems, stem, stem_set
 
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
 _CONTAINERS = frozenset({"set", "selection", "collection", "bit", "thing", "stuff", "lot", "range", "few"})
+# Words of taste before a listed thing ("pretty cups", "nice glasses"): they name no thing.
+_TASTE_WORDS = frozenset({"nice", "lovely", "pretty", "cute", "fun", "posh", "fancy", "cheap", "good", "little"})
 _GENERIC_WORDS = _CONTAINERS | GENERIC_HEADS | {"something", "anything", "everything", "idea", "gift", "present",
                                                  "bundle", "themed"}
 
 
 @dataclasses.dataclass(frozen=True)
 class KindPlan:
-    """The kinds to fill (in order), the needs' style words, and the leading kinds this
-    catalog has nothing for (said plainly to the shopper)."""
+    """The kinds to fill (in order), the needs' style words, the leading kinds this
+    catalog has nothing for (said plainly to the shopper), title words of other needs, and
+    the colours the shopper asked for."""
 
     kinds: tuple[Kind, ...] = ()
     style_words: tuple[str, ...] = ()
     lacking: tuple[str, ...] = ()
     foreign_marks: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
 
 
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
@@ -67,8 +74,9 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         return KindPlan()
     interests = list(recipient_in(text).interests)
     head = need_head(need) if need else None
+    styled = stem_set(" ".join(word for m in matches for word in m.need.style_words))
     if (head and head not in GENERIC_HEADS | _CONTAINERS and head not in said_by_needs and len(asked) < 2
-            and _reads_like_a_product(need or "", matcher)):
+            and stem(head) not in styled and _reads_like_a_product(need or "", matcher)):
         matches = names_said(matches, text, book.needs) + _counted_for_guests(matches, need or "", guests, book)
         if not matches:
             return KindPlan()
@@ -81,7 +89,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     marks = _marks_of_other_needs(book, matches, text)
     if for_a_grown_up(text):  # "my nan who loves gardening": gardening gloves, not children's ones
         marks = (*marks, *CHILDRENS_TITLE_WORDS)
-    return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks)
+    return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks, colours_in(text))
 
 
 def _marks_of_other_needs(book: NeedsBook, matches: list[NeedMatch], text: str) -> tuple[str, ...]:
@@ -143,12 +151,11 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
     quantity per guest); one no kind covers becomes a kind of its own."""
     lead: list[Kind] = []
     for want in asked:
-        words = stem_set(want)
+        # "pretty cups" are cups: a word of taste names no other thing
+        words = stem_set(want) - _TASTE_WORDS
         kind = next((k for k in kinds if all(k.name != done.name for done in lead) and k.fits_stems(words)), None)
         if kind is not None:
-            # "a dog bowl" takes the kind's dog bowls, not its collars
-            held = tuple(synonym for synonym in kind.synonyms if stem_set(synonym) <= words)
-            kind = dataclasses.replace(kind, synonyms=held or kind.synonyms, asked=True)
+            kind = dataclasses.replace(kind.said_by(want), asked=True)  # a dog bowl, not a collar
         else:
             # "a bowl" for a new kitten: the need's kind with a fuller phrase for it ("cat bowl")
             fuller = [(k, tuple(synonym for synonym in k.synonyms if words and words < stem_set(synonym)))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from assistant.compose.request_parts import RequestPart, gist, request_parts
-from assistant.understand.words import content_stems, stem_set
+from assistant.understand.words import content_stems, stem, stem_set, tokens
 from retrieval.errors import ConfigError
 
 __all__ = ["CROSS_MARGIN", "GROUPS", "GROUP_MARGIN", "MATCH_THRESHOLD", "PERSON_THRESHOLD", "Embed", "Kind", "Need", "NeedMatch",
@@ -70,8 +70,11 @@ class Kind:
     """One kind of thing that serves a need: what to look for, and why it is there.
 
     `synonyms` are the words a product title uses for it; a title fits a synonym when it
-    has all of the synonym's words (plural or singular, any order), unless it has all the
-    words of one of `avoid` (a "saucer" t-light holder is no saucer). `role` is shown to
+    has all of the synonym's words (plural or singular, any order: "Lunch Bag Black Skull"
+    is a skull bag) but not as all the product comes "with" ("Jigsaw Tree with Watering
+    Can" is no watering can) nor as "B of A" for "A B" ("Cup of Tea" is no tea cup), unless it has all the words of one of `avoid` (a "saucer"
+    t-light holder is no saucer). A shopper's words fit by all of a synonym's words
+    (`fits_stems`). `role` is shown to
     the shopper as the reason for the item. `per_guest`: how many pieces each guest needs
     (None: one for the bundle). A filler kind (cards, wrap, small sundries) only goes in
     when the request asks for it or its need is all about such things.
@@ -100,13 +103,40 @@ class Kind:
     def fits_title(self, title: str) -> bool:
         """Is a product with this title one of this kind? ("Pink Regency Teacup and
         Saucer" fits "cups and saucers"; "T-Light Holder Silver Saucer" does not.)"""
-        return self.fits_stems(stem_set(title))
+        return self.fits_title_words(title_words(title), stem_set(title))
 
-    def fits_stems(self, title_stems: frozenset[str]) -> bool:
-        """`fits_title` for a title's `words.stem_set`, computed once per catalog item."""
-        if any(phrase <= title_stems for phrase in self._avoid_stems):
+    def fits_title_words(self, words: tuple[str, ...], stems: frozenset[str]) -> bool:
+        """`fits_title` for a title's `title_words` and `words.stem_set`, computed once per
+        catalog item."""
+        if any(phrase <= stems for phrase in self._avoid_stems):
             return False
-        return any(phrase <= title_stems for phrase in self._synonym_stems)
+        return any(_names_it(words, stems, phrase) for phrase in self._synonym_words)
+
+    def fits_stems(self, said: frozenset[str]) -> bool:
+        """Do a shopper's words (`words.stem_set`) name this kind: all of a synonym's words,
+        in any order, and none of an avoided phrase's?"""
+        if any(phrase <= said for phrase in self._avoid_stems):
+            return False
+        return any(phrase <= said for phrase in self._synonym_stems)
+
+    def said_by(self, text: str, *, only_said: bool = True) -> Kind:
+        """This kind narrowed to the synonyms the words say (together, in order), the most
+        specific of them: "a dog bowl" is the kind's dog bowls, not its collars; "thank-you
+        cards" its thank you cards, not every card; "gin bits and a nice glass" no gin
+        glass. Unchanged when the words say none. With `only_said` False, narrowed only
+        when a said synonym is a more specific one of another ("thank you card", "card"):
+        "cups, plates and napkins" keep the paper plates beside the napkins."""
+        said = title_words(text)
+        held = [synonym for synonym in self.synonyms
+                if (words := title_words(synonym)) and _holds_phrase(said, words)]
+        specific = [synonym for synonym in held if not any(stem_set(synonym) < stem_set(other) for other in held)]
+        if not held or (not only_said and len(specific) == len(held)):
+            return self
+        return dataclasses.replace(self, synonyms=tuple(specific))
+
+    @functools.cached_property
+    def _synonym_words(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(words for phrase in self.synonyms if (words := title_words(phrase)))
 
     @property
     def synonym_stems(self) -> tuple[frozenset[str], ...]:
@@ -300,30 +330,47 @@ def distinct_matches(matches: Sequence[NeedMatch]) -> list[NeedMatch]:
     the bundle is for, never what it holds, so a person explains no words of an occasion
     or an interest: "my sister's wedding" is a sister and a wedding."""
     kept: list[NeedMatch] = []
+    for_someone = any(match.need.group == "person" for match in matches)
     for match in sorted(matches, key=lambda m: (-m.score, m.need.name)):
         part = match.part.casefold()
         if not _all_filler(match.need) and any(
-                (part in k.part.casefold() or (k.part.casefold() in part and not _says_more(match, k)))
+                (part in k.part.casefold() or k.part.casefold() in part)
+                and not _says_more(match, k, for_someone)
                 and (k.need.group != "person" or match.need.group == "person") for k in kept):
             continue
         kept.append(match)
     return kept
 
 
-def _says_more(match: NeedMatch, stronger: NeedMatch) -> bool:
-    """Does a match whose words hold a stronger match's words also hold its own telling
-    words (its name or style words)? "garden bits for mum's birthday" is a gardener as well
-    as mum's birthday."""
-    leftover = stem_set(match.part) - stem_set(stronger.part)
-    return bool(leftover & stem_set(" ".join((match.need.name, *match.need.style_words))))
+def _says_more(match: NeedMatch, stronger: NeedMatch, for_someone: bool = False) -> bool:
+    """Do a match's words that overlap a stronger match's hold its own telling words (its
+    name or style words) that the stronger match does not explain? "garden bits for mum's
+    birthday" is a gardener as well as mum's birthday; "the red polka dot range, kitchen
+    bits in that" is a kitchen dressed in polka dot (a look), read from the same words; "a
+    tea party" is no tea lover (its "tea" is the party's), "a little celebration gift" for
+    an engagement no celebration tables; and in a present for someone (`for_someone`)
+    "garden bits" is a gardener's as well as a garden party's: what they like is no echo
+    of an occasion only guessed from the same words (the party's name is not said)."""
+    own = stem_set(match.part) & telling_words(match.need)
+    if own and stronger.need.look and not match.need.look:
+        return bool(own - telling_words(stronger.need))  # what a look dresses is no echo of it
+    if (own and for_someone and match.need.group == "interest" and stronger.need.group != "interest"
+            and not set(content_stems(stronger.need.name)) <= stem_set(stronger.part)):
+        return True
+    return bool(own - stem_set(stronger.part))
+
+
+def telling_words(need: Need) -> frozenset[str]:
+    """The stems of a need's name and style words: said, they tell the need."""
+    return stem_set(" ".join((need.name, *need.style_words)))
 
 
 def names_said(matches: Sequence[NeedMatch], text: str, needs: Sequence[Need] = ()) -> list[NeedMatch]:
     """The matches whose need is named outright in the text (all the telling words of its
     name: "valentines" names valentine's day, "cat-mad" a cat lover). A name's filler word
     may go unsaid ("a hen do" names the hen party) unless, without it, the name is another
-    of `needs`' names too: "garden" names a gardener, not a garden party; "tea" a tea
-    lover, not a tea party."""
+    of `needs`' names too, an agent ending aside: "garden" alone names neither a garden
+    party nor a gardener, "tea" neither a tea party nor a tea lover."""
     said = stem_set(text) | {part for stem in stem_set(text) for part in stem.split("-")}
     shared = _shared_short_names(tuple(need.name for need in needs))
     return [m for m in matches
@@ -349,3 +396,26 @@ def _shared_short_names(names: tuple[str, ...]) -> frozenset[frozenset[str]]:
         short = _short_name(name)
         by_root.setdefault(frozenset(_root(word) for word in short), []).append(short)
     return frozenset(short for shorts in by_root.values() if len(shorts) > 1 for short in shorts if short)
+
+
+def title_words(text: str) -> tuple[str, ...]:
+    """A title's word stems in order, hyphenated words in their parts ("T-Light" -> t, light)."""
+    return tuple(stem(part) for token in tokens(text) for part in token.split("-") if part)
+
+
+def _names_it(words: tuple[str, ...], stems: frozenset[str], phrase: tuple[str, ...]) -> bool:
+    """Does a title (its `title_words` and stems) name the thing `phrase` says? All the
+    phrase's words, not as all that the product comes "with", and a pair not as "B of A"
+    ("Cup of Tea" on a kneeling pad is no tea cup)."""
+    if not set(phrase) <= stems:
+        return False
+    if "with" in words and set(words[len(words) - words[::-1].index("with"):]) == set(phrase):
+        return False
+    reversed_pair = len(phrase) == 2 and _holds_phrase(words, (phrase[1], "of", phrase[0]))
+    return not reversed_pair or _holds_phrase(words, phrase)
+
+
+def _holds_phrase(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Are `phrase`'s words together and in order in `words`?"""
+    size = len(phrase)
+    return any(words[start:start + size] == phrase for start in range(len(words) - size + 1))

@@ -23,6 +23,7 @@ from assistant.understand.amounts import (
     wants_cheapest,
 )
 from assistant.understand.audience import for_a_grown_up
+from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
 
@@ -90,6 +91,11 @@ RULES: tuple[Rule, ...] = (
         ("the second one", ("2",)), ("#3", ("3",)), ("item 4 please", ("4",)), ("the 3rd", ("3",)),
     ), ("what else would go with the first class luggage tag", "two of them", "number two things",
         "for 2 people"), nothing=()),
+    Rule("colours", colours_in, (
+        ("I'm slightly obsessed with the red polka dot range", ("red",)), ("something in navy or grey", ("navy", "grey")),
+        ("hen party bits, pink and gold", ("pink", "gold")), ("she loves anything blue, but no pink", ("blue",)),
+    ), ("not a fan of pink", "a rose print", "clear glass jars", "a bright idea", "a dark chocolate lover"),
+        nothing=()),
     Rule("cart question", asks_about_cart, (
         ("anything in my cart yet?", True), ("what's in my basket?", True), ("show my basket", True),
         ("how much is my cart?", True),

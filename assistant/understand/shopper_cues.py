@@ -151,3 +151,4 @@ def mentions_in_text(mention: str, text: str) -> bool:
     """Every meaningful word of the mention is in the shopper's text (not invented by the model)."""
     words = content_stems(mention)
     return bool(words) and set(words) <= stem_set(text)
+
