@@ -27,15 +27,19 @@ from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_match
 from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import strip_exclusions
-from assistant.understand.need_text import GENERIC_HEADS, NOT_A_THING_HEADS, listed_wants, need_head
+from assistant.understand.need_text import (
+    GENERIC_HEADS,
+    NOT_A_THING_HEADS,
+    TASTE_WORDS,
+    listed_wants,
+    need_head,
+)
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem, stem_set
 
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
 _CONTAINERS = frozenset({"set", "selection", "collection", "bit", "thing", "stuff", "lot", "range", "few"})
-# Words of taste before a listed thing ("pretty cups", "nice glasses"): they name no thing.
-_TASTE_WORDS = frozenset({"nice", "lovely", "pretty", "cute", "fun", "posh", "fancy", "cheap", "good", "little"})
 _GENERIC_WORDS = _CONTAINERS | GENERIC_HEADS | {"something", "anything", "everything", "idea", "gift", "present",
                                                  "bundle", "themed"}
 
@@ -152,7 +156,7 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
     lead: list[Kind] = []
     for want in asked:
         # "pretty cups" are cups: a word of taste names no other thing
-        words = stem_set(want) - _TASTE_WORDS
+        words = stem_set(want) - TASTE_WORDS
         kind = next((k for k in kinds if all(k.name != done.name for done in lead) and k.fits_stems(words)), None)
         if kind is not None:
             kind = dataclasses.replace(kind.said_by(want), asked=True)  # a dog bowl, not a collar

@@ -11,8 +11,8 @@ import re
 
 from assistant.understand.words import stem, tokens
 
-__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "NOT_A_THING_HEADS", "PREPOSITIONS", "kind_mention", "need_core",
-           "need_head", "need_parts", "spelt_out", "tidy_need", "wanted_things"]
+__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "NOT_A_THING_HEADS", "PREPOSITIONS", "TASTE_WORDS",
+           "kind_mention", "need_core", "need_head", "need_parts", "spelt_out", "tidy_need", "wanted_things"]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
 PREPOSITIONS = frozenset({
@@ -24,6 +24,8 @@ NEED_FILLER = frozenset({
     "cheap", "lovely", "pretty", "something", "anything", "stuff", "thing", "things", "bit",
     "bits", "few", "one", "two", "three", "four", "five", "i", "me", "we", "us", "it"
 })
+# Words of taste before a listed thing ("pretty cups", "nice glasses"): they name no thing.
+TASTE_WORDS = frozenset({"nice", "lovely", "pretty", "cute", "fun", "posh", "fancy", "cheap", "good", "little"})
 GENERIC_HEADS = frozenset({
     "gift", "present", "idea", "treat", "surprise", "bundle"
 })
