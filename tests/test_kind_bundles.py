@@ -288,6 +288,8 @@ def test_a_list_of_things_the_shop_lacks_gets_no_stand_ins_but_a_need_named_outr
     ("Set 20 Napkins Fairy Cakes Design", 20), ("Set/6 Paper Plates", 6), ("Pack of 72 Cake Cases", 72),
     ("12 Coloured Party Balloons", 12), ("60 Teatime Fairy Cake Cases", 60), ("Cake Stand 3 Tier Magic Garden", 1),
     ("3 Tier Cake Tin", 1), ("5 Hook Hanger Magic Toadstool", 1), ("Tea Cup and Saucer", 1),
+    ("Pack of Six Led Tea Lights", 6), ("Set of Three Cake Tins", 3), ("Box of a Dozen Eggs", 12),
+    ("Sleeping Bag Three Season", 1),
 ])
 def test_pieces_a_title_states(title: str, pieces: int) -> None:
     assert pieces_per_unit(title) == pieces
@@ -384,3 +386,97 @@ def test_a_product_bought_per_guest_with_a_head_count_keeps_its_need(shop) -> No
     bags = [bi for bi in bundle.items if "Sleeping Bag" in bi.item.title]
     assert bags and bags[0].quantity == 4 and bags[0].item.item_id == "P10"  # the cheaper bag, one each
     assert composer.kinds_for("sleeping bags for a weekend under canvas", need="sleeping bags").kinds == ()
+
+
+def test_with_a_budget_the_fits_that_use_it_are_weighed_too(shop) -> None:
+    """Each kind offers the solver its best fits; with a budget to use, also the fits that
+    rank best once their line's share of the budget counts (ten nice holders for ten
+    tables, not only the cheapest votive), and never with "the cheapest"."""
+    import dataclasses
+
+    from assistant.compose.kind_planner import KindPlanner, KindRequest
+
+    composer, _ = shop
+    base = composer.planner
+    planner = KindPlanner(base.catalog, base.embeddings, base.text_vector, base.blend, None,
+                          weights=dataclasses.replace(base.weights, per_kind=2))
+    kit = Kind("camping kit", ("camping", "tent", "stove", "sleeping bag"), "kit", "camping trip")
+
+    def rows(**extra: object) -> list[int]:
+        candidates, _ = planner._candidates(KindRequest((kit,), "a camping trip", 1, **extra), lambda row: True)
+        return [c.row for c in candidates]
+
+    plain = rows(budget=200.0, cheapest=True)
+    budgeted = rows(budget=200.0)
+    assert len(plain) == 2 and budgeted[:2] == plain and len(budgeted) == 3
+    prices = planner.catalog.prices
+    rest = sorted((row for row in planner.kind_rows(kit) if row not in plain), key=lambda row: prices[row])
+    assert len(rest) >= 3 and budgeted[2] in rest[len(rest) // 2:], [planner.catalog.items[r].title for r in budgeted]
+
+
+def test_a_head_count_at_an_occasion_is_hosting_not_a_present() -> None:
+    """"The tables for my sister's wedding reception, 10 tables": the sister is whose day
+    it is, so her present kinds go; and a person's present is never bought per guest."""
+    from assistant.compose.need_kinds import _hosting_not_gifting, _per_guest_as_elsewhere
+    from assistant.compose.needs_match import Need, NeedMatch
+
+    tables = Need("celebration tables", "occasion", ("tealights for every table",),
+                  (Kind("t-light holders", ("t-light holder",), "a glow", "celebration tables", per_guest=1),))
+    sister = Need("sister", "person", ("a present for my sister",),
+                  (Kind("toiletry bag", ("wash bag",), "a bag", "sister"),
+                   Kind("notebook", ("notebook",), "a notebook", "sister")))
+    party = Need("hen party", "occasion", ("hen do",),
+                 (Kind("party bags", ("wash bag", "party bag"), "a bag each", "hen party", per_guest=1),))
+    matches = [NeedMatch(tables, 0.8, "tealights", "the tables"), NeedMatch(sister, 0.7, "sister", "my sister")]
+    assert [m.need.name for m in _hosting_not_gifting(matches, 10)] == ["celebration tables"]
+    assert _hosting_not_gifting(matches, None) == matches and _hosting_not_gifting(matches, 1) == matches
+    alone = [NeedMatch(sister, 0.7, "sister", "my sister")]
+    assert _hosting_not_gifting(alone, 10) == alone  # no occasion: gifts for ten sisters' worth
+
+    book = NeedsBook((tables, sister, party))
+    fixed = _per_guest_as_elsewhere(list(sister.kinds), book)
+    assert [k.per_guest for k in fixed] == [None, None]  # a wash bag is per guest at a hen do only
+
+
+def test_pieces_buy_a_pair_without_a_party_size(tmp_path: Path) -> None:
+    """`pieces: 2` (a pair of glasses in a wedding present) buys two singles or one set of
+    two; a party size with `per_guest` takes precedence; a bad count names its field."""
+    glasses = Kind("glasses", ("champagne glass",), "a pair to toast the couple", "wedding present", pieces=2)
+    assert quantity_for(glasses, None, "Black Champagne Glass") == 2
+    assert quantity_for(glasses, None, "Set of 2 Champagne Glasses") == 1
+    each = Kind("glasses", ("wine glass",), "a glass each", "valentine's day", per_guest=1, pieces=2)
+    assert quantity_for(each, 6, "Wine Glass Etched") == 6 and quantity_for(each, None, "Wine Glass Etched") == 2
+    good = tmp_path / "needs.yaml"
+    good.write_text(NEEDS_FILE.replace("role: a mug each for the morning brew\n        per_guest: 1",
+                                       "role: a mug each for the morning brew\n        per_guest: 1\n        pieces: 2"),
+                    encoding="utf-8")
+    mugs = next(k for k in NeedsBook.load(good).need("camping trip").kinds if k.name == "camping mugs")
+    assert mugs.pieces == 2
+    good.write_text(good.read_text(encoding="utf-8").replace("pieces: 2", "pieces: two"), encoding="utf-8")
+    with pytest.raises(NeedsFileError, match="pieces"):
+        NeedsBook.load(good)
+
+
+def test_per_guest_as_two_needs_buy_it_or_as_listed_with_a_head_count() -> None:
+    """Paper plates two needs buy per guest are per guest at a summer do too; a soft toy
+    only stocking fillers buy per guest stays one present at a baby shower; "aprons" the
+    shopper listed are per guest because some need buys aprons so."""
+    from assistant.compose.kind_planner import ASKED_NEED
+    from assistant.compose.need_kinds import _per_guest_as_elsewhere
+    from assistant.compose.needs_match import Need
+
+    def need(name: str, *kinds: Kind) -> Need:
+        return Need(name, "occasion", (f"a {name}",), kinds)
+
+    plates = ("paper plate",)
+    book = NeedsBook((
+        need("tea party", Kind("plates", plates, "plates", "tea party", per_guest=1)),
+        need("picnic", Kind("plates", plates, "plates", "picnic", per_guest=1)),
+        need("stocking fillers", Kind("small toys", ("soft toy",), "a toy each", "stocking fillers", per_guest=1)),
+        need("cook", Kind("apron", ("apron",), "an apron", "cook", per_guest=1)),
+    ))
+    summer = Kind("plates", plates, "plates", "summer do")
+    cuddly = Kind("soft toy", ("soft toy",), "a cuddly toy", "baby shower")
+    aprons = Kind("aprons", ("aprons",), "the aprons you asked for", ASKED_NEED)
+    fixed = _per_guest_as_elsewhere([summer, cuddly, aprons], book)
+    assert [k.per_guest for k in fixed] == [1, None, 1]

@@ -32,16 +32,19 @@ from assistant.compose.needs_match import Kind, title_words
 from assistant.compose.scoring import normalised
 from assistant.compose.selection import best_subset
 from assistant.records import BundleItem
-from assistant.understand.words import stem_set
+from assistant.understand.words import NUMBER_WORDS, number_words_pattern, stem_set
 from retrieval.blend import BlendSource
 from retrieval.catalog import Catalog
 from retrieval.records import Evidence, Query
 
-# "Set of 6", "Set/4", "Set 20 Napkins", "pack of 12", "box of 24", "6 piece", "12 pc",
-# "12 Coloured Party Balloons": how many pieces one unit of a title holds (a per-guest kind
-# is bought by the set, not piece by piece). A leading number that is a size or a part
+# "Set of 6", "Set/4", "S/12", "Set 20 Napkins", "pack of 12", "Pack of Six", "box of 24", "6 piece",
+# "12 pc", "12 Coloured Party Balloons": how many pieces one unit of a title holds (a
+# per-guest kind is bought by the set, not piece by piece; a number word only after "of":
+# "Sleeping Bag Three Season" is one bag). A leading number that is a size or a part
 # ("3 Tier Cake Stand", "5 Hook Hanger") is no count.
-_PACK = re.compile(r"\b(?:set|pack|box|bag|tub|tube|tin)\s*(?:of\s*)?/?\s*(\d{1,3})\b(?!'s)"
+_COUNT_WORDS = number_words_pattern(range(2, 101))
+_PACK = re.compile(r"\b(?:set|pack|box|bag|tub|tube|tin|s(?=\s*/))\s*(?:of\s*)?/?\s*(\d{1,3})\b(?!'s)"
+                   rf"|\b(?:set|pack|box|bag|tub|tube|tin)\s+of\s+({_COUNT_WORDS})\b"
                    r"|\b(\d{1,3})\s*(?:pc|pcs|piece|pieces)\b"
                    r"|^(\d{1,3})\s+(?!tier|hook|drawer|strand|wick|layer|shelf|door|cm\b|inch)[a-z]",
                    re.IGNORECASE)
@@ -54,15 +57,20 @@ def pieces_per_unit(title: str) -> int:
     match = _PACK.search(title.strip())
     if not match:
         return 1
-    return max(1, int(next(group for group in match.groups() if group)))
+    count = next(group for group in match.groups() if group)
+    return max(1, int(count) if count.isdigit() else NUMBER_WORDS[count.casefold()])
 
 
 def quantity_for(kind: Kind, guests: int | None, title: str) -> int:
-    """Units to buy of an item of `kind` for `guests` (1 for a kind not worn per guest)."""
+    """Units to buy of an item of `kind` for `guests`: enough sets for a piece or more each
+    when the kind is per guest, else enough for the kind's `pieces` (a pair of glasses in
+    a wedding present), else 1."""
     per_guest = kind.per_guest_for(title)
-    if not per_guest or not guests:
-        return 1
-    return max(1, math.ceil(guests * per_guest / pieces_per_unit(title)))
+    if per_guest and guests:
+        return max(1, math.ceil(guests * per_guest / pieces_per_unit(title)))
+    if kind.pieces:
+        return max(1, math.ceil(kind.pieces / pieces_per_unit(title)))
+    return 1
 
 
 def role_for_need(kind: Kind) -> str:
@@ -279,7 +287,7 @@ class KindPlanner:
                     value -= weights.foreign
                 scored.append((row, value))
             scored.sort(key=lambda pair: (-pair[1], pair[0]))
-            best = scored[: weights.per_kind]
+            best = scored[: weights.per_kind] + self._fuller_fits(kind, scored, request)
             taken.update(row for row, _ in best)
             per_kind.append(best)
         seed = next((scored[0][0] for scored in per_kind if scored), None)
@@ -297,6 +305,27 @@ class KindPlanner:
                 value += weights.order * (1.0 - kind_index / max(len(request.kinds), 1))
                 out.append(_Candidate(row, kind_index, quantity, round(quantity * price, 2), value))
         return out, seed
+
+    def _fuller_fits(self, kind: Kind, scored: list[tuple[int, float]], request: KindRequest
+                     ) -> list[tuple[int, float]]:
+        """With a budget to use, the fits that rank best once their line's share of it is
+        counted too (ten porcelain holders for ten tables of an £80 wedding, not only the
+        £0.29 votive that fits best): the solver weighs them; otherwise none."""
+        budget = request.budget
+        if budget is None or request.cheapest or budget <= 0:
+            return []
+        per_kind = self.weights.per_kind
+        # only among the kind's good fits (the next few after the best): price alone
+        # must not bring in a poor fit (a pink £25 candle set for "something red")
+        near = scored[per_kind: 3 * per_kind]
+
+        def fuller(pair: tuple[int, float]) -> float:
+            row, value = pair
+            price = float(self._prices[row])
+            line = quantity_for(kind, request.guests, self._titles[row]) * price
+            return value + self.weights.spend * min(line, budget) / budget
+
+        return sorted(near, key=lambda pair: (-fuller(pair), pair[0]))[: per_kind // 2]
 
     def _co_purchase(self, seed: int | None, picked: Sequence[str] = (),
                      user_id: str | None = None) -> np.ndarray:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from typing import TypeVar
 
 from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
@@ -36,6 +37,8 @@ from assistant.understand.need_text import (
 )
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem, stem_set
+
+T = TypeVar("T", bound=Hashable)
 
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
@@ -61,7 +64,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
                       text: str, need: str | None, size: int = 4, guests: int | None = None) -> KindPlan:
     """The kind plan for `text`; no kinds when the book knows nothing of the request.
     `guests`: the party size the shopper gave, if any."""
-    matches = _named_first(book.match(text, embed), text, book)
+    matches = _hosting_not_gifting(_named_first(book.match(text, embed), text, book), guests)
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
@@ -111,6 +114,20 @@ def _named_first(found: list[NeedMatch], text: str, book: NeedsBook) -> list[Nee
     named = names_said(found, text, book.needs)
     matches += [match for match in named if match not in matches]
     return sorted(matches, key=lambda match: match not in named)
+
+
+_SETTINGS = frozenset({"occasion", "life_event", "season"})
+
+
+def _hosting_not_gifting(matches: list[NeedMatch], guests: int | None) -> list[NeedMatch]:
+    """With a head count and an occasion, the shopper is hosting: a person named is whose
+    day it is, not who gets a present ("the tables for my sister's wedding reception, 10
+    tables" is tea lights for ten tables, not a necklace and ten wash bags for a sister;
+    "my son's party for 8 kids" is the party's things)."""
+    if not guests or guests < 2 or not any(
+            m.need.group in _SETTINGS and not all(kind.filler for kind in m.need.kinds) for m in matches):
+        return matches
+    return [m for m in matches if m.need.group != "person"]
 
 
 def _not_a_fan_of_a_list(matches: list[NeedMatch], asked: list[str], interests: tuple[str, ...]) -> list[NeedMatch]:
@@ -194,28 +211,49 @@ def _nearest_sold(kinds: list[Kind], planner: KindPlanner, book: NeedsBook) -> l
 
 
 def _per_guest_as_elsewhere(kinds: list[Kind], book: NeedsBook) -> list[Kind]:
-    """A thing the book buys per guest for one need is bought per guest for every need:
-    paper plates for a summer do as for a tea party; "plates" or "pastel napkins" the
-    shopper listed as well (the listed words hold a per-guest synonym whole, or are its
-    head word alone: "plates" for "paper plate")."""
-    whole = {stems for need in book.needs for kind in need.kinds if kind.per_guest
-             for stems in kind.synonym_stems}
+    """A thing the book buys per guest for several needs is bought per guest for every
+    need: paper plates for a summer do as for a tea party and a picnic. What one need alone
+    buys per guest stays that need's way: soft toys are a stocking filler each, but a baby
+    shower's cuddly toy is one present. A thing the shopper listed with a head count is per
+    guest when any need buys it so ("aprons ... for my 3 kids"; the listed words hold a
+    per-guest synonym whole, or are its head word alone: "plates" for "paper plate")."""
+    pairs = [(need.name, stems) for need in book.needs for kind in need.kinds if kind.per_guest
+             for stems in kind.synonym_stems]
+    whole, any_whole = _per_guest_in_several(pairs), {stems for _, stems in pairs}
     heads = {content_stems(synonym)[-1] for need in book.needs for kind in need.kinds if kind.per_guest
              for synonym in kind.synonyms if content_stems(synonym)}
     fixed = []
     for kind in kinds:
+        if kind.per_guest or _for_one_person(kind, book):
+            fixed.append(kind)  # a present for one person is one of each, whatever the party
+            continue
         listed = kind.need == ASKED_NEED
         head = _head(kind.name)
         counted = [synonym for synonym in kind.synonyms if (stems := stem_set(synonym)) and (
                    stems in whole or (listed and (
-                       (len(stems) == 1 and head in heads) or frozenset({head}) in whole
-                       or any(per_guest <= stems and len(per_guest) > 1 for per_guest in whole))))]
-        if not kind.per_guest and counted:
+                       (len(stems) == 1 and head in heads) or frozenset({head}) in any_whole
+                       or any(per_guest <= stems and len(per_guest) > 1 for per_guest in any_whole))))]
+        if counted:
             # only what is per guest elsewhere: a tumbler each, but one jug
             only = () if len(counted) == len(kind.synonyms) else tuple(counted)
             kind = dataclasses.replace(kind, per_guest=1, per_guest_only=only)
         fixed.append(kind)
     return fixed
+
+
+def _per_guest_in_several(pairs: Iterable[tuple[str, T]]) -> set[T]:
+    """The things (of (need name, thing) pairs) that more than one need buys per guest."""
+    needs_of: dict[T, set[str]] = {}
+    for need, thing in pairs:
+        needs_of.setdefault(thing, set()).add(need)
+    return {thing for thing, needs in needs_of.items() if len(needs) > 1}
+
+
+def _for_one_person(kind: Kind, book: NeedsBook) -> bool:
+    try:
+        return book.need(kind.need).group == "person"
+    except KeyError:
+        return False
 
 
 def _head(phrase: str) -> str | None:

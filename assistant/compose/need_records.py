@@ -23,7 +23,8 @@ class Kind:
     t-light holder is no saucer). A shopper's words fit by all of a synonym's words
     (`fits_stems`). `role` is shown to
     the shopper as the reason for the item. `per_guest`: how many pieces each guest needs
-    (None: one for the bundle). A filler kind (cards, wrap, small sundries) only goes in
+    (None: one for the bundle); `pieces`: how many the bundle takes when no party size says
+    otherwise (a pair of glasses for a couple). A filler kind (cards, wrap, small sundries) only goes in
     when the request asks for it or its need is all about such things.
     """
 
@@ -38,6 +39,8 @@ class Kind:
     asked: bool = False  # the shopper named it ("party bags for 10 kids"): not from the file
     # the synonyms `per_guest` holds for when only some do (a glass each, one jug): () = all
     per_guest_only: tuple[str, ...] = ()
+    # pieces the bundle takes whatever the party (a pair of glasses for a couple): None = one
+    pieces: int | None = None
 
     def per_guest_for(self, title: str) -> int | None:
         """Pieces per guest of this product: `per_guest`, unless the kind is per guest only

@@ -40,7 +40,7 @@ __all__ = ["FORMAT_VERSION", "NeedsBook", "NeedsBookHolder", "NeedsFileError", "
 FORMAT_VERSION = 1
 _TOP_FIELDS = ("version", "description", "needs")
 _NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks", "look")
-_KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "centrepiece", "filler", "avoid")
+_KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "pieces", "centrepiece", "filler", "avoid")
 
 
 def shipped_needs_path() -> Path:
@@ -145,12 +145,12 @@ def _flag(data: Mapping[str, Any], field: str, where: _Where) -> bool:
     return value
 
 
-def _per_guest(data: Mapping[str, Any], where: _Where) -> int | None:
-    value = data.get("per_guest")
+def _count(data: Mapping[str, Any], field: str, where: _Where) -> int | None:
+    value = data.get(field)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise where.error(f"must be a positive whole number, got {_described(value)}", "per_guest")
+        raise where.error(f"must be a positive whole number, got {_described(value)}", field)
     return value
 
 
@@ -161,7 +161,8 @@ def _parse_kind(data: Any, need_name: str, where: _Where) -> Kind:
         synonyms=_texts(fields, "synonyms", where, required=True),
         role=_text(fields, "role", where),
         need=need_name,
-        per_guest=_per_guest(fields, where),
+        per_guest=_count(fields, "per_guest", where),
+        pieces=_count(fields, "pieces", where),
         centrepiece=_flag(fields, "centrepiece", where),
         filler=_flag(fields, "filler", where),
         avoid=_texts(fields, "avoid", where, required=False),

@@ -36,6 +36,7 @@ import weakref
 from collections.abc import Generator, Sequence
 from typing import Any
 
+from assistant.llm.batch_rows import layers_of, left_pad, use_rowwise_attention
 from assistant.llm.config import BatchingConfig
 from assistant.llm.decoding import (
     _PROMPT_CACHES,
@@ -219,17 +220,17 @@ class DecodeScheduler:
         width = int(self._mask.shape[1])
         grow, row.pad = max(0, length - width), max(0, width - length)
         layers = []
-        for layer, own in zip(self._cache.layers, _layers_of(past, len(self._cache.layers)), strict=True):
-            keys, values = _left_pad(layer.keys, grow), _left_pad(layer.values, grow)
+        for layer, own in zip(self._cache.layers, layers_of(past, len(self._cache.layers)), strict=True):
+            keys, values = left_pad(layer.keys, grow), left_pad(layer.values, grow)
             own_keys, own_values = own if own is not None else (keys[:1, :, :0], values[:1, :, :0])
-            layers.append((torch.cat([keys, _left_pad(own_keys, row.pad)]),
-                           torch.cat([values, _left_pad(own_values, row.pad)])))
+            layers.append((torch.cat([keys, left_pad(own_keys, row.pad)]),
+                           torch.cat([values, left_pad(own_values, row.pad)])))
         self._cache = DynamicCache(ddp_cache_data=layers)
         for other in self._rows:
             other.pad += grow
         new_mask = torch.ones(1, width + grow, dtype=torch.long)
         new_mask[0, :row.pad] = 0
-        self._mask = torch.cat([_left_pad(self._mask, grow, dim=1), new_mask])
+        self._mask = torch.cat([left_pad(self._mask, grow, dim=1), new_mask])
         self._rows.append(row)
 
     def _drop_finished(self) -> None:
@@ -337,24 +338,6 @@ class DecodeScheduler:
         row.next_input = new_tokens[-1:]
 
 
-def _left_pad(tensor: Any, n: int, dim: int = 2) -> Any:
-    """`n` zero positions in front along `dim` (masked out by the attention mask)."""
-    if n <= 0:
-        return tensor
-    import torch
-
-    shape = list(tensor.shape)
-    shape[dim] = n
-    return torch.cat([tensor.new_zeros(shape), tensor], dim=dim)
-
-
-def _layers_of(past: Any, n_layers: int) -> list[tuple[Any, Any] | None]:
-    if past is None:
-        return [None] * n_layers
-    return [(layer.keys, layer.values) if getattr(layer, "is_initialized", True) else None
-            for layer in past.layers]
-
-
 _SCHEDULERS: weakref.WeakKeyDictionary[Any, DecodeScheduler] = weakref.WeakKeyDictionary()
 _SCHEDULERS_LOCK = threading.Lock()
 
@@ -365,52 +348,12 @@ def _close_all() -> None:
         scheduler.close()
 
 
-ROWWISE_ATTENTION = "cartsmith_rowwise_sdpa"
-
-
-def _rowwise_sdpa(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any) -> Any:
-    """Scaled dot-product attention that gives each row of a batch what it gets alone: the
-    row's padding is cut from its keys and values before the call, so the softmax sums over
-    the same positions in the same order as an unpadded, unbatched step. One row (or no
-    mask) is plain SDPA, unchanged."""
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
-    if query.shape[0] == 1 or attention_mask is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-    outputs = []
-    for i in range(query.shape[0]):
-        allowed = attention_mask[i, 0, -1]
-        if allowed.dtype != torch.bool:
-            allowed = allowed == 0
-        start = int(torch.nonzero(allowed)[0]) if bool(allowed.any()) else 0
-        mask = attention_mask[i:i + 1, :, :, start:] if query.shape[2] > 1 else None
-        out, _ = sdpa_attention_forward(module, query[i:i + 1], key[i:i + 1, :, start:], value[i:i + 1, :, start:],
-                                        mask, **kwargs)
-        outputs.append(out)
-    return torch.cat(outputs), None
-
-
-def _use_rowwise_attention(model: Any) -> None:
-    """Switch an SDPA model to `_rowwise_sdpa` (registered once with transformers, with
-    SDPA's own mask builder); a model on another attention keeps it."""
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-
-    AttentionInterface.register(ROWWISE_ATTENTION, _rowwise_sdpa)
-    AttentionMaskInterface.register(ROWWISE_ATTENTION, sdpa_mask)
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    for config in {id(c): c for c in (base.config, getattr(base.config, "text_config", None)) if c is not None}.values():
-        if getattr(config, "_attn_implementation", None) == "sdpa":
-            config._attn_implementation = ROWWISE_ATTENTION
-
-
 def enable_batching(loaded: LoadedModel, config: BatchingConfig | None = None) -> DecodeScheduler:
     """Route every later generation with this model through one shared decoding loop."""
     with _SCHEDULERS_LOCK:
         scheduler = _SCHEDULERS.get(loaded.model)
         if scheduler is None:
-            _use_rowwise_attention(loaded.model)
+            use_rowwise_attention(loaded.model)
             scheduler = _SCHEDULERS[loaded.model] = DecodeScheduler(loaded, config)
         return scheduler
 

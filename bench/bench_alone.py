@@ -1,0 +1,68 @@
+"""One conversation alone: batched decoding (the scheduler's single-row path) against
+unbatched decoding, alternated in one process so neither gains from running first.
+
+    python bench/bench_alone.py [--rounds 3] [--json OUT]
+
+Six opening requests per round and variant; the order of the variants rotates each round.
+Prints (and writes) the median turn, parse and write seconds per variant.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.dialogue.service import Assistant, AssistantConfig
+from assistant.llm import batching
+
+OPENINGS = ["a tea party for six friends, budget £40", "something for a cat lover",
+            "a present for my mum who loves baking", "a picnic hamper for two", "a wedding present around £35",
+            "a gift for a gardener, about £20"]
+VARIANTS = ("batched", "unbatched")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    assistant = Assistant(AssistantConfig.from_dict({"sessions": tempfile.mktemp(), "writer": "model"}))
+    scheduler = assistant.scheduler
+    if scheduler is None:
+        raise SystemExit("the assistant has no decoding scheduler: batching is off in its config")
+    model = scheduler.loaded.model
+    assistant.turn(assistant.open_session(), "a present for a gardener")  # warm-up
+    times: dict[str, dict[str, list[float]]] = {v: {"turn": [], "parse": [], "write": []} for v in VARIANTS}
+    for round_index in range(args.rounds):
+        order = VARIANTS[round_index % 2:] + VARIANTS[:round_index % 2]
+        for variant in order:
+            if variant == "unbatched":
+                batching._SCHEDULERS.pop(model, None)  # generations decode in the caller's thread
+            try:
+                for text in OPENINGS:
+                    began = time.perf_counter()
+                    reply = assistant.turn(assistant.open_session(), text)
+                    times[variant]["turn"].append(time.perf_counter() - began)
+                    times[variant]["parse"].append(reply.timings.get("parse", 0.0))
+                    times[variant]["write"].append(reply.timings.get("write", 0.0))
+            finally:
+                batching._SCHEDULERS[model] = scheduler
+    report: dict[str, object] = {
+        variant: {f"{stage}_p50_s": round(statistics.median(values), 3) for stage, values in stages.items()}
+        | {"turns": len(stages["turn"])} for variant, stages in times.items()}
+    report["batched_over_unbatched_turn_p50"] = round(
+        statistics.median(times["batched"]["turn"]) / statistics.median(times["unbatched"]["turn"]), 3)
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
