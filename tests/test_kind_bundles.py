@@ -480,3 +480,16 @@ def test_per_guest_as_two_needs_buy_it_or_as_listed_with_a_head_count() -> None:
     aprons = Kind("aprons", ("aprons",), "the aprons you asked for", ASKED_NEED)
     fixed = _per_guest_as_elsewhere([summer, cuddly, aprons], book)
     assert [k.per_guest for k in fixed] == [1, None, 1]
+
+
+def test_a_present_for_a_couple_holds_no_one_persons_kinds(shop_index) -> None:
+    """"A couple" is two people: the shipped book's "partner" (a necklace to wear) must not
+    come in beside the wedding present's kinds."""
+    from assistant.compose.needs_book import shipped_needs_path
+
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    for text in ("a present for a couple who love all things retro",
+                 "a wedding present for a couple who love old-fashioned things"):
+        needs = {kind.need for kind in composer.kinds_for(text).kinds}
+        assert needs and "partner" not in needs, (text, needs)
+    assert "partner" in {kind.need for kind in composer.kinds_for("a present for my wife who loves retro things").kinds}

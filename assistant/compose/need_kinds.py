@@ -25,7 +25,7 @@ from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
-from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_grown_up
+from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.need_text import (
@@ -65,6 +65,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     """The kind plan for `text`; no kinds when the book knows nothing of the request.
     `guests`: the party size the shopper gave, if any."""
     matches = _hosting_not_gifting(_named_first(book.match(text, embed), text, book), guests)
+    if for_a_couple(text):  # a present for two: not one person's (a partner's necklace)
+        matches = [m for m in matches if m.need.group != "person"]
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's

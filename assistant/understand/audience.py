@@ -69,3 +69,16 @@ def is_childrens_item(title: str) -> bool:
     "Childrens Garden Gloves" -> True; "Kids Apron" -> True; "Baby Gift Set" -> True;
     "Garden Gloves" -> False; "Kidstone Mug" -> False."""
     return _CHILDRENS_TITLE.search(_said(title)) is not None
+
+
+# Two people a present is for together ("a couple who love all things vintage"); "a couple
+# of mugs" is a count, not a couple.
+_COUPLE = re.compile(
+    r"\b(?:a|the|happy|lovely|young|new|married|engaged|retired|older|elderly|sweet)\s+couple\b(?!\s+of\b)"
+    r"|\bnewly\s?-?\s?weds?\b|\bbride\s+and\s+groom\b|\bmr\.?\s*(?:and|&)\s*mrs\b", re.IGNORECASE)
+
+
+def for_a_couple(text: str) -> bool:
+    """Is the present for a couple, two people together? Then no one person's kinds (a
+    necklace for a "partner") belong in it."""
+    return bool(_COUPLE.search(_said(text)))

@@ -22,7 +22,7 @@ from assistant.understand.amounts import (
     party_size_in,
     wants_cheapest,
 )
-from assistant.understand.audience import for_a_grown_up
+from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
@@ -91,6 +91,12 @@ RULES: tuple[Rule, ...] = (
         ("the second one", ("2",)), ("#3", ("3",)), ("item 4 please", ("4",)), ("the 3rd", ("3",)),
     ), ("what else would go with the first class luggage tag", "two of them", "number two things",
         "for 2 people"), nothing=()),
+    Rule("a couple", for_a_couple, (
+        ("Wedding present for a couple who love all things vintage", True), ("something for the happy couple", True),
+        ("a gift for the newlyweds", True), ("a little present for the bride and groom", True),
+        ("Mr & Mrs gift ideas", True),
+    ), ("a couple of mugs", "a present for my wife", "we're having a couple of friends round",
+        "my husband's birthday"), nothing=False),
     Rule("colours", colours_in, (
         ("I'm slightly obsessed with the red polka dot range", ("red",)), ("something in navy or grey", ("navy", "grey")),
         ("hen party bits, pink and gold", ("pink", "gold")), ("she loves anything blue, but no pink", ("blue",)),
