@@ -493,3 +493,16 @@ def test_a_present_for_a_couple_holds_no_one_persons_kinds(shop_index) -> None:
         needs = {kind.need for kind in composer.kinds_for(text).kinds}
         assert needs and "partner" not in needs, (text, needs)
     assert "partner" in {kind.need for kind in composer.kinds_for("a present for my wife who loves retro things").kinds}
+
+
+def test_a_swap_is_ranked_as_the_bundle_was(shop) -> None:
+    """A swap's alternative keeps to the bundle's marks (the words of another need, or of
+    children's things for a grown-up): the item that would win otherwise ranks down."""
+    composer, _ = shop
+    bags = Kind("sleeping bag", ("sleeping bag",), "one each", "camping trip")
+    planner = composer.planner
+    best = planner.alternative(bags, "a camping trip", None, lambda row: True, None)
+    assert best is not None
+    marked = best.item.title.split()[-1].lower()  # a word only the winner's title has
+    other = planner.alternative(bags, "a camping trip", None, lambda row: True, None, foreign_marks=(marked,))
+    assert other is not None and other.item.item_id != best.item.item_id

@@ -237,6 +237,20 @@ def test_a_title_is_not_the_thing_it_only_comes_with() -> None:
     assert cans.fits_stems(stem_set("a tree with a watering can"))
 
 
+def test_a_title_is_not_what_its_container_holds() -> None:
+    """"Love Heart Napkin Box" is a box, "Candle Holder Silver" a holder: neither is the
+    thing they hold, unless the kind asks for the container itself."""
+    napkins = Kind("napkins", ("napkin",), "for the places", "dinner party")
+    assert napkins.fits_title("Set/20 Red Retrospot Paper Napkins")
+    assert not napkins.fits_title("Love Heart Napkin Box")
+    candles = Kind("candles", ("candle",), "candlelight", "cosy night in")
+    assert candles.fits_title("Rose Scent Candle in Jewelled Box")  # the box comes with the candle
+    assert not candles.fits_title("Fluted Antique Candle Holder")
+    keepsakes = Kind("keepsake", ("keepsake", "keepsake box"), "to keep", "first birthday")
+    assert keepsakes.fits_title("Vintage Keepsake Box Pink Flower")
+    assert Kind("card holder", ("card holder",), "for cards", "home").fits_title("Red Star Card Holder")
+
+
 def test_a_present_leads_with_what_the_person_loves_and_named_kinds_and_wrap_lead() -> None:
     birthday = matched("birthday present", "occasion", [kind("scented candle", "birthday present", centrepiece=True),
                                                         kind("photo frame", "birthday present")])

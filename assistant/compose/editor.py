@@ -253,7 +253,8 @@ class BundleEditor:
 
         room = None if bundle.budget is None else round(bundle.budget - (bundle.total - old.cost), 2)
         return self.composer.planner.alternative(kind, bundle.need or "", ctx.guests, allowed, room,
-                                                 ctx.item_cap)
+                                                 ctx.item_cap, style_words=plan.style_words,
+                                                 foreign_marks=plan.foreign_marks, colours=plan.colours)
 
     def _refill_kinds(self, bundle: Bundle, ctx: BundleContext, profile: Profile | None, budget: float,
                       fixed: Sequence[BundleItem]) -> list[BundleItem] | None:

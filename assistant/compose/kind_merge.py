@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
+from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_match import Kind, Need, NeedMatch, telling_words
 from assistant.understand.words import content_stems, stem_set
 
@@ -16,7 +17,6 @@ __all__ = ["merge_kinds", "style_words_of"]
 _LEAD = {"occasion": 0, "life_event": 0, "season": 0, "theme": 0, "interest": 1, "person": 2}
 _LOOK_LAST = 3
 _LIKED_GROUPS = frozenset({"interest", "theme"})
-_SETTING_GROUPS = frozenset({"occasion", "life_event", "season"})
 # An occasion matched this well was named ("a garden party, the kids love dinosaurs"): with
 # no person named, it leads over the interests; matched more loosely, the interests lead.
 NAMED_SETTING = 0.85
@@ -47,7 +47,7 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
 
     interests = list(interests)
     loved = set()
-    setting = max((match.score for match in matches if match.need.group in _SETTING_GROUPS), default=0.0)
+    setting = max((match.score for match in matches if match.need.group in SETTING_GROUPS), default=0.0)
     if any(match.need.group == "person" for match in matches) or (interests and setting < NAMED_SETTING):
         # a present for someone: what they love says more than the day; so it does for "she
         # bakes every weekend" (baking), which an occasion matched only loosely (a bake sale),

@@ -230,10 +230,12 @@ class KindPlanner:
         return self._bundle_items(chosen, request, seed)
 
     def alternative(self, kind: Kind, need: str, guests: int | None, allowed: Callable[[int], bool],
-                    room: float | None, item_cap: float | None = None) -> BundleItem | None:
-        """The best allowed item of one kind whose line (quantity x price) fits in `room`:
-        what a swap offers in a bundle filled kind by kind."""
-        request = KindRequest((kind,), need, 1, room, guests, item_cap)
+                    room: float | None, item_cap: float | None = None, *, style_words: tuple[str, ...] = (),
+                    foreign_marks: tuple[str, ...] = (), colours: tuple[str, ...] = ()) -> BundleItem | None:
+        """The best allowed item of one kind whose line fits in `room` (a swap), ranked as the
+        bundle was: the need's look, the colours asked for, no children's gloves for a dad."""
+        request = KindRequest((kind,), need, 1, room, guests, item_cap, style_words=style_words,
+                              foreign_marks=foreign_marks, colours=colours)
         candidates, _ = self._candidates(request, allowed)
         fitting = [c for c in candidates if room is None or c.cost <= room + 1e-9]
         if not fitting:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Hashable, Iterable, Sequence
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
 
 from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
+from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
 from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_couple, for_a_grown_up
@@ -37,8 +37,6 @@ from assistant.understand.need_text import (
 )
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem, stem_set
-
-T = TypeVar("T", bound=Hashable)
 
 # Words that hold a request's things rather than name them ("a set of things for a teacher"):
 # never a product the shopper asked for.
@@ -118,16 +116,13 @@ def _named_first(found: list[NeedMatch], text: str, book: NeedsBook) -> list[Nee
     return sorted(matches, key=lambda match: match not in named)
 
 
-_SETTINGS = frozenset({"occasion", "life_event", "season"})
-
-
 def _hosting_not_gifting(matches: list[NeedMatch], guests: int | None) -> list[NeedMatch]:
     """With a head count and an occasion, the shopper is hosting: a person named is whose
     day it is, not who gets a present ("the tables for my sister's wedding reception, 10
     tables" is tea lights for ten tables, not a necklace and ten wash bags for a sister;
     "my son's party for 8 kids" is the party's things)."""
     if not guests or guests < 2 or not any(
-            m.need.group in _SETTINGS and not all(kind.filler for kind in m.need.kinds) for m in matches):
+            m.need.group in SETTING_GROUPS and not all(kind.filler for kind in m.need.kinds) for m in matches):
         return matches
     return [m for m in matches if m.need.group != "person"]
 
@@ -243,9 +238,9 @@ def _per_guest_as_elsewhere(kinds: list[Kind], book: NeedsBook) -> list[Kind]:
     return fixed
 
 
-def _per_guest_in_several(pairs: Iterable[tuple[str, T]]) -> set[T]:
-    """The things (of (need name, thing) pairs) that more than one need buys per guest."""
-    needs_of: dict[T, set[str]] = {}
+def _per_guest_in_several(pairs: Iterable[tuple[str, frozenset[str]]]) -> set[frozenset[str]]:
+    """The synonyms (of (need name, synonym stems) pairs) more than one need buys per guest."""
+    needs_of: dict[frozenset[str], set[str]] = {}
     for need, thing in pairs:
         needs_of.setdefault(thing, set()).add(need)
     return {thing for thing, needs in needs_of.items() if len(needs) > 1}

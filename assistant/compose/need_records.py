@@ -9,7 +9,10 @@ import functools
 
 from assistant.understand.words import stem, stem_set, tokens
 
-__all__ = ["Kind", "Need", "title_words"]
+__all__ = ["SETTING_GROUPS", "Kind", "Need", "title_words"]
+
+# What a bundle can be for, as a place and a time rather than a person or a taste.
+SETTING_GROUPS = frozenset({"occasion", "life_event", "season"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,8 +22,8 @@ class Kind:
     `synonyms` are the words a product title uses for it; a title fits a synonym when it
     has all of the synonym's words (plural or singular, any order: "Lunch Bag Black Skull"
     is a skull bag) but not as all the product comes "with" ("Jigsaw Tree with Watering
-    Can" is no watering can) nor as "B of A" for "A B" ("Cup of Tea" is no tea cup), unless it has all the words of one of `avoid` (a "saucer"
-    t-light holder is no saucer). A shopper's words fit by all of a synonym's words
+    Can" is no watering can) nor as "B of A" for "A B" ("Cup of Tea" is no tea cup),
+    unless it has all the words of one of `avoid` (a "saucer" t-light holder is no saucer). A shopper's words fit by all of a synonym's words
     (`fits_stems`). `role` is shown to
     the shopper as the reason for the item. `per_guest`: how many pieces each guest needs
     (None: one for the bundle); `pieces`: how many the bundle takes when no party size says
@@ -135,14 +138,31 @@ def title_words(text: str) -> tuple[str, ...]:
 
 def _names_it(words: tuple[str, ...], stems: frozenset[str], phrase: tuple[str, ...]) -> bool:
     """Does a title (its `title_words` and stems) name the thing `phrase` says? All the
-    phrase's words, not as all that the product comes "with", and a pair not as "B of A"
-    ("Cup of Tea" on a kneeling pad is no tea cup)."""
+    phrase's words, not as all that the product comes "with", a pair not as "B of A"
+    ("Cup of Tea" on a kneeling pad is no tea cup), and not as what a container holds
+    ("Napkin Box")."""
     if not set(phrase) <= stems:
         return False
     if "with" in words and set(words[len(words) - words[::-1].index("with"):]) == set(phrase):
         return False
     reversed_pair = len(phrase) == 2 and _holds_phrase(words, (phrase[1], "of", phrase[0]))
-    return not reversed_pair or _holds_phrase(words, phrase)
+    if reversed_pair and not _holds_phrase(words, phrase):
+        return False
+    return not _holds_it(words, phrase)
+
+
+# What holds a thing rather than being it: "Love Heart Napkin Box" is a box, not napkins.
+_CONTAINER_WORDS = frozenset({"box", "holder", "stand", "rack", "ring", "case", "tin", "jar", "tray", "dispenser",
+                              "hanger", "hook"})
+
+
+def _holds_it(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Is every mention of the phrase's last word followed by a container word the phrase
+    lacks ("Napkin Box", "Umbrella Stand", "Jam Jar" for "napkin", "umbrella", "jam")?"""
+    last = phrase[-1]
+    places = [i for i, word in enumerate(words) if word == last]
+    return bool(places) and all(i + 1 < len(words) and words[i + 1] in _CONTAINER_WORDS
+                                and words[i + 1] not in phrase for i in places)
 
 
 def _holds_phrase(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from assistant.compose.need_records import Kind, Need, title_words
+from assistant.compose.need_records import SETTING_GROUPS, Kind, Need, title_words
 from assistant.compose.request_parts import RequestPart, gist, request_parts
 from assistant.understand.words import content_stems, stem_set
 from retrieval.errors import ConfigError
@@ -165,7 +165,6 @@ def _bar(group: str, threshold: float) -> float:
     return max(threshold, PERSON_THRESHOLD) if group == "person" else threshold
 
 
-_SETTINGS = frozenset({"occasion", "life_event", "season"})
 
 
 def _without_rivals(ranked: list[NeedMatch]) -> list[NeedMatch]:
@@ -186,7 +185,7 @@ def _without_rivals(ranked: list[NeedMatch]) -> list[NeedMatch]:
         if group in group_best and (group == "person" or (
                 group != "interest" and match.score < group_best[group] - GROUP_MARGIN)):
             continue
-        if group in _SETTINGS:
+        if group in SETTING_GROUPS:
             if setting_best is not None and match.score < setting_best - CROSS_MARGIN:
                 continue
             setting_best = match.score if setting_best is None else setting_best
