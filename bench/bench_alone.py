@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.dialogue.service import Assistant, AssistantConfig
-from assistant.llm import batching
+from assistant.llm.batching import disable_batching, enable_batching
 
 OPENINGS = ["a tea party for six friends, budget £40", "something for a cat lover",
             "a present for my mum who loves baking", "a picnic hamper for two", "a wedding present around £35",
@@ -33,26 +33,24 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     assistant = Assistant(AssistantConfig.from_dict({"sessions": tempfile.mktemp(), "writer": "model"}))
-    scheduler = assistant.scheduler
-    if scheduler is None:
+    if assistant.scheduler is None:
         raise SystemExit("the assistant has no decoding scheduler: batching is off in its config")
-    model = scheduler.loaded.model
+    loaded, batching_config = assistant.scheduler.loaded, assistant.config.batching_config()
     assistant.turn(assistant.open_session(), "a present for a gardener")  # warm-up
     times: dict[str, dict[str, list[float]]] = {v: {"turn": [], "parse": [], "write": []} for v in VARIANTS}
     for round_index in range(args.rounds):
         order = VARIANTS[round_index % 2:] + VARIANTS[:round_index % 2]
         for variant in order:
             if variant == "unbatched":
-                batching._SCHEDULERS.pop(model, None)  # generations decode in the caller's thread
-            try:
-                for text in OPENINGS:
-                    began = time.perf_counter()
-                    reply = assistant.turn(assistant.open_session(), text)
-                    times[variant]["turn"].append(time.perf_counter() - began)
-                    times[variant]["parse"].append(reply.timings.get("parse", 0.0))
-                    times[variant]["write"].append(reply.timings.get("write", 0.0))
-            finally:
-                batching._SCHEDULERS[model] = scheduler
+                disable_batching(loaded)  # generations decode in the caller's thread
+            else:
+                enable_batching(loaded, batching_config)
+            for text in OPENINGS:
+                began = time.perf_counter()
+                reply = assistant.turn(assistant.open_session(), text)
+                times[variant]["turn"].append(time.perf_counter() - began)
+                times[variant]["parse"].append(reply.timings.get("parse", 0.0))
+                times[variant]["write"].append(reply.timings.get("write", 0.0))
     report: dict[str, object] = {
         variant: {f"{stage}_p50_s": round(statistics.median(values), 3) for stage, values in stages.items()}
         | {"turns": len(stages["turn"])} for variant, stages in times.items()}

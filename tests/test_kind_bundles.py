@@ -417,7 +417,7 @@ def test_with_a_budget_the_fits_that_use_it_are_weighed_too(shop) -> None:
 def test_a_head_count_at_an_occasion_is_hosting_not_a_present() -> None:
     """"The tables for my sister's wedding reception, 10 tables": the sister is whose day
     it is, so her present kinds go; and a person's present is never bought per guest."""
-    from assistant.compose.need_kinds import _hosting_not_gifting, _per_guest_as_elsewhere
+    from assistant.compose.need_kinds import _no_one_persons_present, _per_guest_as_elsewhere
     from assistant.compose.needs_match import Need, NeedMatch
 
     tables = Need("celebration tables", "occasion", ("tealights for every table",),
@@ -428,10 +428,12 @@ def test_a_head_count_at_an_occasion_is_hosting_not_a_present() -> None:
     party = Need("hen party", "occasion", ("hen do",),
                  (Kind("party bags", ("wash bag", "party bag"), "a bag each", "hen party", per_guest=1),))
     matches = [NeedMatch(tables, 0.8, "tealights", "the tables"), NeedMatch(sister, 0.7, "sister", "my sister")]
-    assert [m.need.name for m in _hosting_not_gifting(matches, 10)] == ["celebration tables"]
-    assert _hosting_not_gifting(matches, None) == matches and _hosting_not_gifting(matches, 1) == matches
+    text = "the tables for my sister's wedding"
+    assert [m.need.name for m in _no_one_persons_present(matches, text, 10)] == ["celebration tables"]
+    assert _no_one_persons_present(matches, text, None) == matches
+    assert _no_one_persons_present(matches, text, 1) == matches
     alone = [NeedMatch(sister, 0.7, "sister", "my sister")]
-    assert _hosting_not_gifting(alone, 10) == alone  # no occasion: gifts for ten sisters' worth
+    assert _no_one_persons_present(alone, "ten gifts for my sister", 10) == alone  # no occasion: not hosting
 
     book = NeedsBook((tables, sister, party))
     fixed = _per_guest_as_elsewhere(list(sister.kinds), book)

@@ -62,9 +62,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
                       text: str, need: str | None, size: int = 4, guests: int | None = None) -> KindPlan:
     """The kind plan for `text`; no kinds when the book knows nothing of the request.
     `guests`: the party size the shopper gave, if any."""
-    matches = _hosting_not_gifting(_named_first(book.match(text, embed), text, book), guests)
-    if for_a_couple(text):  # a present for two: not one person's (a partner's necklace)
-        matches = [m for m in matches if m.need.group != "person"]
+    matches = _no_one_persons_present(_named_first(book.match(text, embed), text, book), text, guests)
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
@@ -116,13 +114,15 @@ def _named_first(found: list[NeedMatch], text: str, book: NeedsBook) -> list[Nee
     return sorted(matches, key=lambda match: match not in named)
 
 
-def _hosting_not_gifting(matches: list[NeedMatch], guests: int | None) -> list[NeedMatch]:
-    """With a head count and an occasion, the shopper is hosting: a person named is whose
-    day it is, not who gets a present ("the tables for my sister's wedding reception, 10
-    tables" is tea lights for ten tables, not a necklace and ten wash bags for a sister;
-    "my son's party for 8 kids" is the party's things)."""
-    if not guests or guests < 2 or not any(
-            m.need.group in SETTING_GROUPS and not all(kind.filler for kind in m.need.kinds) for m in matches):
+def _no_one_persons_present(matches: list[NeedMatch], text: str, guests: int | None) -> list[NeedMatch]:
+    """The matches less the persons when the bundle is no present for one person: the
+    shopper is hosting (a head count and an occasion: "the tables for my sister's wedding
+    reception, 10 tables" is tea lights for ten tables, not a necklace and ten wash bags;
+    "my son's party for 8 kids" is the party's things), or the present is for a couple (not
+    a partner's necklace beside the wedding present)."""
+    hosting = bool(guests and guests >= 2 and any(
+        m.need.group in SETTING_GROUPS and not all(kind.filler for kind in m.need.kinds) for m in matches))
+    if not hosting and not for_a_couple(text):
         return matches
     return [m for m in matches if m.need.group != "person"]
 

@@ -21,14 +21,15 @@ class Kind:
 
     `synonyms` are the words a product title uses for it; a title fits a synonym when it
     has all of the synonym's words (plural or singular, any order: "Lunch Bag Black Skull"
-    is a skull bag) but not as all the product comes "with" ("Jigsaw Tree with Watering
-    Can" is no watering can) nor as "B of A" for "A B" ("Cup of Tea" is no tea cup),
-    unless it has all the words of one of `avoid` (a "saucer" t-light holder is no saucer). A shopper's words fit by all of a synonym's words
-    (`fits_stems`). `role` is shown to
-    the shopper as the reason for the item. `per_guest`: how many pieces each guest needs
-    (None: one for the bundle); `pieces`: how many the bundle takes when no party size says
-    otherwise (a pair of glasses for a couple). A filler kind (cards, wrap, small sundries) only goes in
-    when the request asks for it or its need is all about such things.
+    is a skull bag), but not as all the product comes "with" ("Jigsaw Tree with Watering
+    Can" is no watering can), nor as "B of A" for "A B" ("Cup of Tea" is no tea cup), nor
+    as what a container holds ("Napkin Box" is no napkins), and not when it has all the
+    words of one of `avoid` (a "saucer" t-light holder is no saucer). A shopper's words
+    fit by all of a synonym's words (`fits_stems`). `role` is shown to the shopper as the
+    reason for the item. `per_guest`: how many pieces each guest needs (None: one for the
+    bundle); `pieces`: how many the bundle takes when no party size says otherwise (a pair
+    of glasses for a couple). A filler kind (cards, wrap, small sundries) only goes in when
+    the request asks for it or its need is all about such things.
     """
 
     name: str

@@ -71,10 +71,13 @@ def is_childrens_item(title: str) -> bool:
     return _CHILDRENS_TITLE.search(_said(title)) is not None
 
 
-# Two people a present is for together ("a couple who love all things vintage"); "a couple
-# of mugs" is a count, not a couple.
+# Two people a present is for together ("a couple who love all things vintage", "the happy
+# couple"); "a couple of mugs", "a couple more ideas" are counts, so a bare "a couple" is
+# two people only when what follows says who they are.
 _COUPLE = re.compile(
-    r"\b(?:a|the|happy|lovely|young|new|married|engaged|retired|older|elderly|sweet)\s+couple\b(?!\s+of\b)"
+    r"\b(?:the|happy|lovely|young|new|married|engaged|retired|older|elderly|sweet)\s+couple\b(?!\s+of\b)"
+    r"|\ba\s+couple\b(?=\s*(?:$|[,.!?;:]|'s\b|who\b|that\b|getting\b|celebrating\b|moving\b|just\b|"
+    r"expecting\b|in\s+(?:their|love)\b|we\b))"
     r"|\bnewly\s?-?\s?weds?\b|\bbride\s+and\s+groom\b|\bmr\.?\s*(?:and|&)\s*mrs\b", re.IGNORECASE)
 
 

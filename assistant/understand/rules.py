@@ -95,8 +95,10 @@ RULES: tuple[Rule, ...] = (
         ("Wedding present for a couple who love all things vintage", True), ("something for the happy couple", True),
         ("a gift for the newlyweds", True), ("a little present for the bride and groom", True),
         ("Mr & Mrs gift ideas", True),
+        ("a gift for a couple getting married in june", True),
     ), ("a couple of mugs", "a present for my wife", "we're having a couple of friends round",
-        "my husband's birthday"), nothing=False),
+        "my husband's birthday", "a couple more ideas for my wife please", "a couple things for my husband"),
+        nothing=False),
     Rule("colours", colours_in, (
         ("I'm slightly obsessed with the red polka dot range", ("red",)), ("something in navy or grey", ("navy", "grey")),
         ("hen party bits, pink and gold", ("pink", "gold")), ("she loves anything blue, but no pink", ("blue",)),
