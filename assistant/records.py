@@ -233,7 +233,7 @@ class Reply:
     alternatives: tuple[Item, ...] = ()
     timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
     tokens_generated: int = 0
-    writer: str = "template"  # "model" when the language model's wording passed the guard
+    writer: str = "template"  # "model" when the language model's wording passed the guard; "model+template" when the template worded some of its lines
 
     def __post_init__(self) -> None:
         if self.kind not in REPLY_KINDS:

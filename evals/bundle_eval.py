@@ -158,13 +158,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--writer", choices=("template", "model"), default="model",
                         help="who words the replies (default: model, as served; template skips model writing)")
     parser.add_argument("--limit", type=int, metavar="N", help="run N requests, taken in turn from each group")
+    parser.add_argument("--only", choices=("words", "needs"),
+                        help="run one configuration (default: both, the one before #12 first)")
     parser.add_argument("--requests", type=Path, default=REQUESTS_PATH, metavar="YAML",
                         help="the labelled request set (default: evals/bundle_requests.yaml)")
 
 
 def cli_main(args: argparse.Namespace) -> int:
-    """Run the set; `args` holds json_out, report, writer and optionally limit and requests
-    (the names `add_arguments` gives them)."""
+    """Run the set; `args` holds json_out, report, writer and optionally limit, only and
+    requests (the names `add_arguments` gives them)."""
     from retrieval.shop_index import ShopIndex, ensure_default_index
 
     requests = pick_requests(load_requests(getattr(args, "requests", None) or REQUESTS_PATH),
@@ -174,7 +176,10 @@ def cli_main(args: argparse.Namespace) -> int:
     folder = ensure_default_index(echo)
     index = ShopIndex.load(folder)
     with tempfile.TemporaryDirectory(prefix="cartsmith-bundles-") as tmp:
-        results = run_variants(default_variants(args.writer, index, Path(tmp)), requests, folder, echo=echo)
+        variants = default_variants(args.writer, index, Path(tmp))
+        if getattr(args, "only", None):
+            variants = {args.only: variants[args.only]}
+        results = run_variants(variants, requests, folder, echo=echo)
     for result in results.values():
         result["writer"] = args.writer
     for line in format_summary(results):

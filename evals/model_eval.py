@@ -167,10 +167,12 @@ def score_write(replies: Sequence[Any]) -> dict[str, Any]:
         return {"n_write": 0}
     return {
         "grounded_answers": round(sum(bool(r.raw_grounded) for r in replies) / n, 4),
-        "reasons_faithful": round(sum(r.writer == "model" and r.reasons_ok for r in replies) / n, 4),
+        "reasons_faithful": round(sum(r.writer == "model" and r.reasons_ok and not r.mended for r in replies) / n, 4),
         "reasons_faithful_first": round(sum(bool(r.raw_reasons_ok) for r in replies) / n, 4),
         "served_faithful": round(sum(bool(r.reasons_ok) for r in replies) / n, 4),
-        "model_answer_rate": round(sum(r.writer == "model" for r in replies) / n, 4),
+        "model_answer_rate": round(sum(r.writer == "model" and not r.mended for r in replies) / n, 4),
+        # model replies with some lines worded by the template (`writer.mend`)
+        "mended_answer_rate": round(sum(r.writer == "model" and bool(r.mended) for r in replies) / n, 4),
         "mean_attempts": round(sum(r.attempts for r in replies) / n, 3),
         "n_write": n,
     }

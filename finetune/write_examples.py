@@ -1,12 +1,15 @@
 """Write examples: a bundle from one real invoice (anchor item(s) and 2-4 items bought with
-them, each with evidence from sources fitted on the training period; or an occasion bundle
-shaped like the composer's need bundles), listed by slot in the `write` prompt; the target
-is the template writer's slot answer (`assistant.write.writer.slot_text`).
+them, each with evidence from sources fitted on the training period; an occasion bundle
+shaped like the composer's word-matched need bundles; or a kind-by-kind bundle whose lines
+carry their roles from the shipped needs book, with quantities for a party), listed by slot
+in the `write` prompt; the target is the template writer's slot answer
+(`assistant.write.template_writer.slot_text`), which tells each line's own role.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from assistant.records import Bundle, BundleItem
 from assistant.write.writer import write_prompt
@@ -34,6 +37,65 @@ def _evidence(shop: Shop, anchors: tuple[str, ...], item_id: str, rng: random.Ra
 
 
 NEED_BUNDLE_SHARE = 0.35
+ROLE_BUNDLE_SHARE = 0.5  # of the occasion bundles: kind by kind with roles, as the composer serves them
+
+
+class _KindFits:
+    """Per shop, the items sold in the training period whose titles fit each kind of the
+    shipped needs book (computed on first use of a kind: the book has hundreds of kinds)."""
+
+    def __init__(self, shop: Shop) -> None:
+        from assistant.compose.needs_book import NeedsBook, shipped_needs_path
+
+        self.needs = [need for need in NeedsBook.load(shipped_needs_path()).needs
+                      if sum(not kind.filler for kind in need.kinds) >= 2]
+        sold = dict.fromkeys(item_id for basket in shop.baskets.values() for item_id in basket)
+        self.titles = [(item_id, shop.catalog.get(item_id).title) for item_id in sold]
+        self._fits: dict[tuple[str, str], list[str]] = {}
+
+    def items_for(self, need: str, kind: Any) -> list[str]:
+        key = (need, kind.name)
+        if key not in self._fits:
+            self._fits[key] = [item_id for item_id, title in self.titles if kind.fits_title(title)]
+        return self._fits[key]
+
+
+_FITS: dict[int, _KindFits] = {}
+
+
+def role_bundle(shop: Shop, rng: random.Random) -> tuple[Bundle, str] | None:
+    """A bundle as the composer fills it from a need of the shipped book: 3-5 of the need's
+    kinds, each with an item of the shop that fits it and the kind's role as its evidence
+    (`kind_planner.role_evidence`: "tea party: cups and saucers for your guests (6 for 6
+    guests)"), for a party of 2-12 now and then. The need is said as its name or one of the
+    book's own example phrasings, never a shopper request of an eval set."""
+    from assistant.compose.kind_planner import quantity_for, role_evidence
+
+    fits = _FITS.setdefault(id(shop), _KindFits(shop))
+    need = rng.choice(fits.needs)
+    kinds = [kind for kind in need.kinds if not kind.filler]
+    rng.shuffle(kinds)
+    guests = rng.randint(2, 12) if rng.random() < 0.4 else None
+    chosen: list[BundleItem] = []
+    size = rng.randint(3, 5)
+    for kind in kinds:
+        if len(chosen) >= size:
+            break
+        taken = {bi.item.item_id for bi in chosen}
+        options = [item_id for item_id in fits.items_for(need.name, kind) if item_id not in taken]
+        if not options:
+            continue
+        item = shop.catalog.get(rng.choice(options))
+        quantity = quantity_for(kind, guests, item.title)
+        chosen.append(BundleItem(item, (role_evidence(kind, quantity, guests, item.title),),
+                                 role="complement", quantity=quantity))
+    if len(chosen) < 2:
+        return None
+    said = rng.choice([need.name, *need.examples])
+    budget = None
+    if rng.random() < 0.3:
+        budget = float(int(sum((bi.item.price or 0) * bi.quantity for bi in chosen)) + rng.choice((1, 2, 5, 10)))
+    return Bundle(tuple(chosen), need=said, budget=budget), said
 
 
 def need_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bundle, str] | None:
@@ -71,8 +133,10 @@ def need_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bund
 
 def write_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bundle, str] | None:
     """A bundle from one real invoice: anchor(s) plus 2-4 co-bought items with evidence
-    (or, for NEED_BUNDLE_SHARE of them, an occasion bundle: `need_bundle`)."""
+    (or, for NEED_BUNDLE_SHARE of them, an occasion bundle: `role_bundle` or `need_bundle`)."""
     if rng.random() < NEED_BUNDLE_SHARE:
+        if rng.random() < ROLE_BUNDLE_SHARE and (made := role_bundle(shop, rng)) is not None:
+            return made
         return need_bundle(shop, basket, rng)
     cat = shop.catalog
     items = list(basket)

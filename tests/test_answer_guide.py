@@ -6,7 +6,7 @@ from assistant.records import Bundle, BundleItem
 from assistant.write.answer_checks import check_reasons
 from assistant.write.answer_claims import allowed_claims, claim_violation
 from assistant.write.answer_guide import SlotAnswerGuide
-from assistant.write.writer import TemplateWriter, claims_of, numbers_of
+from assistant.write.writer import TemplateWriter, claims_of, numbers_of, words_of
 from retrieval.records import Evidence, Item
 
 NUMBERS = [frozenset(), frozenset({"441", "1036"}), frozenset({"87"})]
@@ -70,6 +70,11 @@ def test_claims_are_checked_by_evidence_kind():
     assert claim_violation("your pick.", allowed_claims(["anchor"])) is None
     assert claim_violation("a favourite pairing.", allowed_claims(["similar_text"])) == "pairing"
     assert claim_violation("popular, in 3 of 9 baskets.", allowed_claims(["popular"])) is None
+    # popularity in other words (the shipped model wrote these on role lines)
+    role = allowed_claims(["role"])
+    assert claim_violation("a best-liked combination: the centrepiece.", role) == "popular"
+    assert claim_violation("a favorite pick: the hamper.", role) == "popular"
+    assert claim_violation("the centrepiece for serving cakes.", role) is None
     assert check_reasons(DONE, NUMBERS, CLAIMS)
     wrong = DONE.replace("a favourite pairing", "a best seller")
     assert check_reasons(wrong, NUMBERS) and not check_reasons(wrong, NUMBERS, CLAIMS)
@@ -87,7 +92,11 @@ def test_template_answers_pass_the_guide_and_the_claim_check():
     similar = BundleItem(Item("D", "Tea Party Birthday Card", 0.42), (Evidence(
         "similar_text", "matches 'tea party' (similarity 0.62)", {"similarity": 0.62}),))
     kept = BundleItem(Item("E", "Paper Chain Kit", 2.95), (), locked=True)
-    for items in ((anchor, rule, popular), (similar, popular, kept), (kept, similar), (similar, rule)):
+    role = BundleItem(Item("F", "Regency Cakestand 3 Tier", 12.75), (Evidence(
+        "role", "tea party: the centrepiece for serving cakes"),))
+    played = BundleItem(Item("G", "Spaceboy Jigsaw", 3.75), (Evidence("role", "first birthday: something to play with"),))
+    for items in ((anchor, rule, popular), (similar, popular, kept), (kept, similar), (similar, rule),
+                  (role, similar, played, popular)):
         bundle = Bundle(items, need="a picnic")
         for variant in range(6):
             from assistant.write.writer import slot_text
@@ -97,6 +106,8 @@ def test_template_answers_pass_the_guide_and_the_claim_check():
             assert guide.allows_end(raw), raw
             assert all(guide.allows(raw[:i], raw[i]) for i in range(len(raw))), raw
             assert check_reasons(raw, numbers_of(bundle), claims_of(bundle)), raw
+            # the template's lines tell their own items: the mend relies on it
+            assert check_reasons(raw, numbers_of(bundle), claims_of(bundle), words_of(bundle, "a picnic")), raw
         assert TemplateWriter().write(bundle, "a picnic").reasons_ok
         if anchor not in items:
             assert "your pick" not in TemplateWriter().write(bundle, "a picnic").text

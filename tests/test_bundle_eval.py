@@ -333,6 +333,14 @@ def test_command_line_options() -> None:
     args = build_parser().parse_args(["--json", "out.json", "--report", "rep", "--writer", "template", "--limit", "10"])
     assert (args.json_out, args.report, args.writer, args.limit) == (Path("out.json"), Path("rep"), "template", 10)
     assert build_parser().parse_args([]).writer == "model"  # what the product serves
+    assert build_parser().parse_args(["--only", "needs"]).only == "needs" and build_parser().parse_args([]).only is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--only", "both"])
+    # the console script's own parser for `cartsmith eval bundles` takes the same options
+    from assistant.serve.cli import build_parser as cartsmith_parser
+
+    served = cartsmith_parser().parse_args(["eval", "bundles", "--only", "needs", "--writer", "template", "--limit", "3"])
+    assert (served.only, served.writer, served.limit) == ("needs", "template", 3)
 
 
 def test_pick_requests_takes_groups_in_turn() -> None:

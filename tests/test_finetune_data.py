@@ -109,3 +109,27 @@ def test_mentions_and_money_formats():
     shown = {money(20.0, random.Random(i)) for i in range(60)}
     assert any("quid" in s for s in shown) and any("£20" in s for s in shown)
     assert all(re.search(r"20", s) for s in shown)
+
+
+def test_occasion_bundles_with_roles_teach_each_line_its_own_role(shop, dataset):
+    """Some write examples are kind-by-kind bundles as the composer serves them: each line's
+    evidence is its kind's role from the shipped needs book, and the target tells that role,
+    passing the words check served replies must pass (`answer_words`)."""
+    from assistant.records import Bundle, BundleItem
+    from assistant.write.writer import claims_of, numbers_of, words_of
+    from retrieval.records import Evidence
+
+    with_roles = [ex for ex in dataset.train + dataset.heldout if ex["meta"]["kind"] == "write"
+                  and all(evs and evs[0]["kind"] == "role" for evs in ex["meta"]["evidence"])]
+    assert len(with_roles) >= 5
+    for ex in with_roles:
+        bundle = Bundle(tuple(
+            BundleItem(shop.catalog.get(item_id), (Evidence(evs[0]["kind"], evs[0]["text"], evs[0]["numbers"]),))
+            for item_id, evs in zip(ex["meta"]["item_ids"], ex["meta"]["evidence"], strict=True)))
+        target = ex["messages"][-1]["content"]
+        need = ex["meta"]["need"]
+        assert check_reasons(target, numbers_of(bundle), claims_of(bundle), words_of(bundle, need)), target
+        _, slots = parse_slot_lines(target)
+        for n, evs in enumerate(ex["meta"]["evidence"], 1):
+            role = evs[0]["text"]
+            assert slots[n][0] == role[:1].lower() + role[1:] + "."

@@ -508,3 +508,18 @@ def test_a_swap_is_ranked_as_the_bundle_was(shop) -> None:
     marked = best.item.title.split()[-1].lower()  # a word only the winner's title has
     other = planner.alternative(bags, "a camping trip", None, lambda row: True, None, foreign_marks=(marked,))
     assert other is not None and other.item.item_id != best.item.item_id
+
+
+def test_what_the_wanted_things_go_in_is_no_kind_to_buy(shop_index) -> None:
+    """Rule "containers": stocking fillers are toys and bits for a stocking, not a stocking;
+    a stocking asked for outright is one."""
+    from assistant.compose.needs_book import shipped_needs_path
+
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    for text in ("stocking fillers for my three kids, nothing over a fiver each",
+                 "little things to put in the kids' stockings"):
+        kinds = composer.kinds_for(text).kinds
+        assert len(kinds) >= 2 and not any(kind.fits_title("Vintage Christmas Stocking") for kind in kinds), (
+            text, [kind.name for kind in kinds])
+    assert any(kind.fits_title("Vintage Christmas Stocking")
+               for kind in composer.kinds_for("christmas stockings for the kids, and little bits to go in them").kinds)

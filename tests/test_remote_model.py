@@ -285,11 +285,13 @@ def test_remote_writer_reply_passes_the_same_checks(fake_server):
     written = BundleWriter(_remote(fake_server.url), other_titles=["Jumbo Bag Red Retrospot"]).write(_bundle(), "a picnic")
     assert written.writer == "model" and written.grounded and written.attempts == 1
     assert "Lunch Bag Apple Design (£1.65)" in written.text
-    # an invented price, then a number the evidence lacks: both refused, the template answers
+    # an invented price, then a number the evidence lacks: both refused; the second reply's
+    # good lines stay and the template words the faulty one (`mend`)
     fake_server.script = [(200, GOOD.replace("the heart", "only £3.99, the heart"), 0.0),
                           (200, GOOD.replace("(87 baskets)", "(90 baskets)"), 0.0)]
     written = BundleWriter(_remote(fake_server.url)).write(_bundle(), "a picnic")
-    assert written.writer == "template" and written.attempts == 2
+    assert written.writer == "model" and written.mended == 1 and written.attempts == 2
+    assert "90 baskets" not in written.text and "441 of 1,036 shoppers" in written.text
     assert [r["body"]["temperature"] for r in fake_server.requests[1:]] == [0.0, 0.3]
     assert "response_format" not in fake_server.requests[-1]["body"]
 

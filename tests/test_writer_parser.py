@@ -167,8 +167,16 @@ def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypat
     fake, calls = _fake_generate([bad, "[2] 87 baskets.\n[3] nice."])
     monkeypatch.setattr(llm, "generate", fake)
     reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
-    assert reply.writer == "template" and reply.reasons_ok and len(calls) == 2
+    # the repair failed at line [2] again: the model's opening and line [1] stay, the
+    # template words [2] and [3] (`mend`)
+    assert reply.writer == "model" and reply.mended == 2 and reply.reasons_ok and len(calls) == 2
     assert writer_mod.is_grounded(reply.text, _bundle(), OTHER_TITLES)
+    assert reply.text.startswith("Here are a few ideas for a picnic:\n1. ")
+
+    fake, calls = _fake_generate(["Only £3 today!\n[1] x.", "[1] x."])
+    monkeypatch.setattr(llm, "generate", fake)
+    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
+    assert reply.writer == "template" and reply.reasons_ok and len(calls) == 2  # nothing to keep
 
 
 def test_decoding_stops_at_the_first_faulty_line_and_after_the_last_item(monkeypatch):
@@ -319,7 +327,8 @@ def test_the_opening_names_a_need_only_when_it_reads_as_one(need: str, shown: st
 
 def test_a_line_the_deadline_cuts_off_is_never_shown(monkeypatch):
     """The deadline stops decoding mid-line ("[3] your pick, the he"): that line is no
-    reason, so the answer falls to the template instead of showing half a sentence."""
+    reason, so the template words that line instead of showing half a sentence; the
+    model's finished lines stay."""
     import assistant.llm.generation as llm
 
     anchor, apple, mug = _bundle().items
@@ -339,6 +348,8 @@ def test_a_line_the_deadline_cuts_off_is_never_shown(monkeypatch):
     monkeypatch.setattr(llm, "generate", fake)
     reply = BundleWriter(object(), other_titles=OTHER_TITLES, deadline_s=2.5).write(bundle, "a picnic")
     assert len(made) == 1 and "the he" not in reply.text
-    assert reply.writer == "template" and reply.grounded and reply.reasons_ok
+    assert reply.writer == "model" and reply.mended == 1 and reply.grounded and reply.reasons_ok
+    assert "441 of 1,036 shoppers" in reply.text  # the model's finished line [1] stays
+    assert reply.text.endswith(writer_mod.template_reason(anchor, 0, True))
     assert writer_mod._finished_part("[1] a.\n[2] b", cut=True) == "[1] a."
     assert writer_mod._finished_part("[1] a.\n[2] b.", cut=False) == "[1] a.\n[2] b."

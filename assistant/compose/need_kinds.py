@@ -32,6 +32,7 @@ from assistant.understand.need_text import (
     GENERIC_HEADS,
     NOT_A_THING_HEADS,
     TASTE_WORDS,
+    containers_named,
     listed_wants,
     need_head,
 )
@@ -86,15 +87,22 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         if not matches:
             return KindPlan()
         interests.insert(0, head)
-    wanted = _per_guest_as_elsewhere(_nearest_sold(
-        _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), planner, book),
-        book)
+    wanted = _per_guest_as_elsewhere(_nearest_sold(_not_the_container(
+        _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), text),
+        planner, book), book)
     kinds = planner.fillable(wanted)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     marks = _marks_of_other_needs(book, matches, text)
     if for_a_grown_up(text):  # "my nan who loves gardening": gardening gloves, not children's ones
         marks = (*marks, *CHILDRENS_TITLE_WORDS)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks, colours_in(text))
+
+
+def _not_the_container(kinds: list[Kind], text: str) -> list[Kind]:
+    """The kinds less what the wanted things go in (rule "containers": stocking fillers are
+    no stocking, party bag fillers no party bag)."""
+    held_in = [stem_set(container) for container in containers_named(text)]
+    return [kind for kind in kinds if not any(kind.fits_stems(stems) for stems in held_in)] if held_in else kinds
 
 
 def _marks_of_other_needs(book: NeedsBook, matches: list[NeedMatch], text: str) -> tuple[str, ...]:

@@ -212,7 +212,8 @@ class DialogueChain:
         if written is None:  # no model writer, or it failed outright: the template words it
             written = self.fallback_writer.write(result.bundle, result.need_text)
         ctx.tokens += written.tokens
-        ctx.writer = written.writer
+        # a model reply some of whose lines the template worded says so (evals count them apart)
+        ctx.writer = f"{written.writer}+template" if written.mended else written.writer
         ctx.reply_text = "\n".join(part for part in (result.text, written.text, result.footer) if part)
         return ctx
 

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_bun.add_argument("--writer", choices=("model", "template"), default="model",
                        help="who words the replies (default: the tuned model, as served)")
     p_bun.add_argument("--limit", type=int, metavar="N", help="run N requests, taken in turn from each group")
+    p_bun.add_argument("--only", choices=("words", "needs"),
+                       help="run one configuration (default: both, the one before #12 first)")
     p_bun.add_argument("--requests", type=Path, metavar="YAML",
                        help="the labelled request set (default: evals/bundle_requests.yaml)")
 

@@ -12,7 +12,8 @@ import re
 from assistant.understand.words import stem, tokens
 
 __all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "NOT_A_THING_HEADS", "PREPOSITIONS", "TASTE_WORDS",
-           "kind_mention", "need_core", "need_head", "need_parts", "spelt_out", "tidy_need", "wanted_things"]
+           "containers_named", "kind_mention", "need_core", "need_head", "need_parts", "spelt_out", "tidy_need",
+           "wanted_things"]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
 PREPOSITIONS = frozenset({
@@ -186,3 +187,28 @@ def listed_wants(text: str, limit: int = 6) -> list[str]:
         if 1 <= len(words) <= 3 and re.search(r"[^\W\d_]{3,}", piece):
             out.append(piece.lower())
     return list(dict.fromkeys(out))[:limit]
+
+
+# Rule "containers": the thing the wanted things go in is not itself wanted ("stocking
+# fillers" are toys and sweets, not a stocking; "bits to put in their party bags").
+_CONTAINER = re.compile(
+    r"\b((?:[a-z]+ )?[a-z]+?)[ -]fillers?\b"
+    r"|\b(?:fillers?|bits|things|treats|goodies|stuff) (?:to (?:put|tuck|pop|go) in(?:to)?|for) "
+    r"(?:the |their |my |our |his |her |a |each )?(?:kids' |children's |kid's |child's )?((?:[a-z]+ )?[a-z]+)\b"
+    r"|\bto fill (?:the |their |my |our |his |her |a |each )?((?:[a-z]+ )?[a-z]+)\b",
+    re.IGNORECASE)
+_HOLDERS = frozenset({"stocking", "sack", "bag", "hamper", "box", "basket", "calendar", "jar", "tin", "cracker"})
+
+
+def containers_named(text: str) -> tuple[str, ...]:
+    """What the shopper's wanted things go in ("stocking fillers": "stocking"; "bits to put
+    in their party bags": "party bag"), as the words said it, singular; only things that hold
+    others (a stocking, sack, bag, hamper, box, basket, calendar, jar, tin, cracker)."""
+    out: list[str] = []
+    for match in _CONTAINER.finditer(text.replace("’", "'")):
+        phrase = next(group for group in match.groups() if group).lower().split()
+        while phrase and stem(phrase[-1]) not in _HOLDERS and len(phrase) > 1:
+            phrase = phrase[1:]
+        if phrase and stem(phrase[-1]) in _HOLDERS:
+            out.append(" ".join([*phrase[:-1], stem(phrase[-1])]))
+    return tuple(dict.fromkeys(out))

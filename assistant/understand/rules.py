@@ -25,6 +25,7 @@ from assistant.understand.amounts import (
 from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
+from assistant.understand.need_text import containers_named
 from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
 
 
@@ -119,4 +120,10 @@ RULES: tuple[Rule, ...] = (
     ), ("something for my sister who likes candles", "a present for my 6 year old nephew",
         "stuff for my nan to give the grandkids", "a tea party for six", "my grandson loves dinosaurs",
         "party bags for my mum's kids"), nothing=False),
+    Rule("containers", containers_named, (
+        ("stocking fillers for my three kids", ("stocking",)), ("party bag fillers for 10 kids", ("party bag",)),
+        ("little things to put in the kids' stockings", ("stocking",)), ("bits to put in their party bags", ("party bag",)),
+        ("treats to fill the advent calendar", ("advent calendar",)), ("hamper fillers for a foodie", ("hamper",)),
+    ), ("a stocking for my son", "a picnic hamper for 2", "party bags for 10 kids", "cushion fillers",
+        "things for the garden", "a calendar plus little bits to tuck in it"), nothing=()),
 )

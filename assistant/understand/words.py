@@ -17,6 +17,30 @@ FILLER = frozenset({
     "it", "them", "me", "us", "i", "and", "or", "with", "of", "for", "in", "on", "to", "from",
     "by", "at"
 })
+# Words that name no thing: a reason line may use them whichever item it is about
+# ("a little treat", "one for each guest", "rounds the set off"), see
+# `assistant.write.answer_words`. Stems, as `stem` gives them.
+PLAIN_WORDS = frozenset({
+    "set", "pack", "small", "large", "big", "mini", "little", "tiny", "lovely", "pretty", "perfect", "nice",
+    "great", "good", "treat", "gift", "present", "touch", "finish", "look", "style", "fit", "match", "together",
+    "each", "every", "all", "everyone", "guest", "extra", "bit", "piece", "day", "make", "add", "keep", "bring",
+    "use", "go", "just", "new", "design", "assorted", "so", "too", "very", "off", "round", "up", "out", "as",
+    "is", "are", "be", "will", "you", "they", "who", "what", "when", "where", "there", "here", "not",
+    "no", "more", "most", "best", "favourite", "choice", "pick", "idea", "way",
+    # how evidence is told, whichever item it is about (claims are checked apart, `answer_claims`)
+    "often", "same", "basket", "bought", "buy", "shopper", "popular", "seller", "pair", "pairing", "common",
+    "alongside", "close", "similar", "taste", "kept", "asked", "next", "time", "had", "took", "like", "liked",
+})
+# Words a finished phrase does not end on ("a gift for the", "tea and"): a line that stops
+# on one was cut off. No prepositions: a phrase may end on one ("bring the birds in",
+# "something soft to play with"). See `assistant.write.answer_words`.
+DANGLING_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "your", "their", "his", "her", "my", "our", "its", "these",
+    "those", "than", "very",
+})
+# Words a phrase may end on only as its source does ("something soft to play with" is a
+# role; "a morning brew fit for" is cut off).
+STRANDED_WORDS = frozenset({"for", "with", "of", "in", "on", "to", "from", "by", "at", "into", "about"})
 # The number words every rule reads (amounts, counts, party sizes, positions): one lexicon,
 # not one per rule. Longer phrases first where one contains another ("half a dozen").
 UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}

@@ -10,8 +10,10 @@ from collections.abc import Iterable, Sequence
 
 from assistant.records import Bundle, BundleItem
 from assistant.write.answer_claims import claim_violation
+from assistant.write.answer_words import LineWords, words_violation
 
 Claims = Sequence[frozenset[str]] | None  # per item: the claim classes its evidence supports
+Words = Sequence[LineWords] | None  # per item: the words its line may and must use
 
 SLOT_LINE = re.compile(r"^\s*\[(\d{1,2})\]\s*(.*)$")
 ANY_SLOT = re.compile(r"\[(\d{1,3})\]")
@@ -70,29 +72,42 @@ def _own(fact: str | frozenset[str]) -> frozenset[str]:
     return fact if isinstance(fact, frozenset) else fact_numbers(fact)
 
 
-def _reason_ok(reason: str, own: frozenset[str], allowed: frozenset[str] | None) -> bool:
+def _reason_ok(reason: str, own: frozenset[str], allowed: frozenset[str] | None,
+               words: LineWords | None = None) -> bool:
     """One reason: its numbers are a non-empty subset of its own (none when it has none),
-    and it makes no claim outside `allowed` (unchecked when None)."""
-    cited = fact_numbers(ANY_SLOT.sub("", reason))
+    it makes no claim outside `allowed` (unchecked when None) and, with `words`, it tells
+    its own item (`answer_words`)."""
+    reason = ANY_SLOT.sub("", reason)
+    cited = fact_numbers(reason)
     numbers_ok = (bool(cited) and cited <= own) if own else not cited
     if odd_number_sign(reason):
         return False
-    return numbers_ok and (allowed is None or claim_violation(reason, allowed) is None)
+    return numbers_ok and (allowed is None or claim_violation(reason, allowed) is None) and (
+        words is None or words_violation(reason, words) is None)
 
 
-def check_reasons(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> bool:
-    """Each item line cites only its own evidence numbers, and at least one when it has any;
-    with claims, it also claims nothing its evidence does not support ("a best seller" for
-    a pairing, "your pick" for an item the shopper did not choose).
-    facts: each item's fact text, or the set of numbers it may cite (`numbers_of`)."""
+def bad_reasons(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None,
+                words: Words = None) -> list[int]:
+    """The item numbers (1-based) whose line is missing, doubled or fails `_reason_ok`."""
     _, slots = parse_slot_lines(text)
+    bad = []
     for n, fact in enumerate(facts, 1):
         lines = slots.get(n)
-        if not lines or len(lines) != 1:
-            return False
-        if not _reason_ok(lines[0], _own(fact), claims[n - 1] if claims is not None else None):
-            return False
-    return True
+        if not lines or len(lines) != 1 or not _reason_ok(
+                lines[0], _own(fact), claims[n - 1] if claims is not None else None,
+                words[n - 1] if words is not None else None):
+            bad.append(n)
+    return bad
+
+
+def check_reasons(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None,
+                  words: Words = None) -> bool:
+    """Each item line cites only its own evidence numbers, and at least one when it has any;
+    with claims, it also claims nothing its evidence does not support ("a best seller" for
+    a pairing, "your pick" for an item the shopper did not choose); with words, it tells
+    its own item, not another's (`answer_words`).
+    facts: each item's fact text, or the set of numbers it may cite (`numbers_of`)."""
+    return not bad_reasons(text, facts, claims, words)
 
 
 def item_label(bi: BundleItem) -> str:
@@ -134,7 +149,8 @@ def is_grounded(final: str, bundle: Bundle, other_titles: Iterable[str] = ()) ->
     return True
 
 
-def _line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> bool:
+def line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]], claims: Claims = None,
+             words: Words = None) -> bool:
     """One finished line of a slot answer: index 0 is the opening, index k the line of slot k."""
     if MONEY.search(line):
         return False
@@ -145,31 +161,34 @@ def _line_ok(line: str, index: int, facts: Sequence[str | frozenset[str]], claim
         return False
     if any(int(s.group(1)) != index for s in ANY_SLOT.finditer(line)):
         return False
-    return _reason_ok(m.group(2), _own(facts[index - 1]), claims[index - 1] if claims is not None else None)
+    return _reason_ok(m.group(2), _own(facts[index - 1]), claims[index - 1] if claims is not None else None,
+                      words[index - 1] if words is not None else None)
 
 
 def _finished_lines(text: str) -> int:
     return sum(1 for line in text.split("\n")[:-1] if line.strip())
 
 
-def first_bad_line(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> int | None:
+def first_bad_line(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None,
+                   words: Words = None) -> int | None:
     """Index of the first finished line (one followed by a newline) that fails its check,
     or of a line past the last slot; None while everything finished so far is fine."""
     finished = text.split("\n")[:-1]
     lines = [line for line in finished if line.strip()]
     for index, line in enumerate(lines):
-        if index > len(facts) or not _line_ok(line, index, facts, claims):
+        if index > len(facts) or not line_ok(line, index, facts, claims, words):
             return index
     return None
 
 
-def good_prefix(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None) -> str:
+def good_prefix(text: str, facts: Sequence[str | frozenset[str]], claims: Claims = None,
+                words: Words = None) -> str:
     """The leading lines of an answer that pass their checks, each ending in a newline
     ("" when even the opening fails): the point a repair continues from."""
     lines = [line for line in text.strip().split("\n") if line.strip()]
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if index > len(facts) or not _line_ok(line, index, facts, claims):
+        if index > len(facts) or not line_ok(line, index, facts, claims, words):
             break
         kept.append(line)
     if len(kept) == len(facts) + 1:  # every line fine: the fault is elsewhere (a title, say)

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 
 # claim class -> the wording that makes that claim (lower-cased line text)
 CLAIMS: dict[str, re.Pattern[str]] = {
-    "popular": re.compile(r"\b(?:best[\s-]?sell|bestsell|popular|top[\s-]?sell|most bought)"),
+    "popular": re.compile(r"\b(?:best[\s-]?sell|bestsell|popular|top[\s-]?sell|most bought|best[\s-]?liked"
+                          r"|most[\s-]?liked|favou?rite pick|crowd[\s-]?pleaser)"),
     "pairing": re.compile(r"\b(?:pair(?:s|ed|ing|ings)?\b|bought (?:with|alongside|together)|same basket"
                           r"|common match|alongside\b)"),
     "anchor": re.compile(r"\b(?:the one you (?:chose|picked)|your starting ?point|you chose|you picked)\b"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.write.answer_checks import MONEY, NUMBER, _line_ok, odd_number_sign
+from assistant.write.answer_checks import MONEY, NUMBER, line_ok, odd_number_sign
 from assistant.write.answer_claims import claim_violation
 
 _CURRENCY = frozenset("£$€")
@@ -62,7 +62,7 @@ class SlotAnswerGuide:
                 if not line.strip():
                     continue
                 assert count is not None
-                if count > self.n_items or not _line_ok(line, count, self.numbers, self.claims):
+                if count > self.n_items or not line_ok(line, count, self.numbers, self.claims):
                     count = None
                     break
                 count += 1

@@ -13,8 +13,10 @@ import math
 import re
 
 from assistant.records import Bundle, BundleItem
+from assistant.understand.words import stem_set, tokens
 from assistant.write.answer_checks import fact_numbers
 from assistant.write.answer_claims import allowed_claims
+from assistant.write.answer_words import LineWords, reason_stems
 from prompts import render
 from retrieval.records import Evidence
 
@@ -118,6 +120,35 @@ def has_pick(bundle: Bundle) -> bool:
 def claims_of(bundle: Bundle) -> list[frozenset[str]]:
     picked = has_pick(bundle)
     return [item_claims(bi, picked) for bi in bundle.items]
+
+
+def _item_stems(bi: BundleItem) -> frozenset[str]:
+    return reason_stems(f"{bi.item.title} {item_fact(bi)}")
+
+
+def _need_named(bi: BundleItem) -> str:
+    """The need a role line names before its colon ("gardening: a planter for the patio")."""
+    ev = main_evidence(bi)
+    return ev.text.split(":", 1)[0] if ev is not None and ev.kind == "role" and ":" in ev.text else ""
+
+
+def words_of(bundle: Bundle, need: str | None = None) -> list[LineWords]:
+    """Per item, the words its line may and must use (`answer_words`): its own are its
+    title's and fact's less those every item shares (the need's name in each role); the
+    foreign ones name another item and not it, and are neither the shopper's (`need`,
+    the bundle's need), nor a need a role names, nor plain words."""
+    stems = [_item_stems(bi) for bi in bundle.items]
+    shared = frozenset.intersection(*stems) if len(stems) > 1 else frozenset()
+    said = stem_set(" ".join([need or "", bundle.need or "", *(_need_named(bi) for bi in bundle.items)]))
+    out = []
+    for i, bi in enumerate(bundle.items):
+        others = frozenset().union(*(s for j, s in enumerate(stems) if j != i))
+        ev = main_evidence(bi)
+        role = bi.role != "anchor" and ev is not None and ev.kind == "role"
+        out.append(LineWords(own=stems[i] - shared, foreign=others - stems[i] - said, role=role,
+                             known=frozenset().union(*stems) | said | stem_set(" ".join(map(item_fact, bundle.items))),
+                             fact_end=(tokens(item_fact(bi)) or [""])[-1]))
+    return out
 
 
 def item_lines(bundle: Bundle) -> str:

@@ -1,7 +1,7 @@
 """The template writer's wording: openings and one friendly reason per kind of evidence.
 
 Each bank is a tuple of format strings, one picked per bundle by a hash of its items
-(`assistant.write.writer.template_reason`, `template_opening`). The same sentences are the
+(`assistant.write.template_writer.template_reason`, `template_opening`). The same sentences are the
 fine-tuning targets of the model writer (`finetune.data` builds them through the writer).
 """
 

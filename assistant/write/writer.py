@@ -11,7 +11,9 @@ Checks, exposed one by one so the evals can count them:
 * `check_slots(text, n)`: every slot 1..n starts exactly one line, no unknown slot appears;
 * `check_no_prices(text)`: the model wrote no money amount;
 * `check_reasons(text, facts)`: each item line's numbers are a non-empty subset of that
-  item's own evidence numbers (an item whose facts carry no number must cite none);
+  item's own evidence numbers (an item whose facts carry no number must cite none); with
+  claims and words, it also claims only what its evidence supports (`answer_claims`) and
+  tells its own item, not another's (`answer_words`);
 * `is_grounded(final, bundle, titles)`: the substituted answer names every bundle item
   exactly once and no other catalog title, and prices appear only where code wrote them.
 
@@ -20,7 +22,9 @@ Checks, exposed one by one so the evals can count them:
 claims nothing item k's evidence does not support, nothing follows the last line), and
 stops it at the first finished line that fails a check (`first_bad_line`); then it applies
 the guard and the reason check to the whole answer, regenerates once from the last good
-line (`good_prefix`) with a small temperature, then falls back to `TemplateWriter`, which
+line (`good_prefix`) with a small temperature. A reply whose opening passes keeps its good
+lines and gets the template's reason on each faulty one (`mend`; a line that only borrows
+another item's words goes there without a second decode); otherwise `TemplateWriter`
 builds the same kind of answer deterministically from the evidence. What each slot says
 about its item comes from `item_facts`; the template's sentences from `wording`.
 
@@ -35,17 +39,13 @@ raises `RemoteModelError`, and the dialogue's caller words the bundle with the t
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from assistant.llm.remote import RemoteChatModel, RemoteTimeoutError
-from assistant.records import Bundle, BundleItem
-from assistant.write import wording
+from assistant.records import Bundle
 from assistant.write.answer_checks import (
-    NUMBER,
     _finished_lines,
     check_no_prices,
     check_reasons,
@@ -55,11 +55,11 @@ from assistant.write.answer_checks import (
     format_price,
     good_prefix,
     is_grounded,
+    line_ok,
     parse_slot_lines,
     substitute,
 )
 from assistant.write.item_facts import (
-    NAMING_FACTS,
     claims_of,
     evidence_fact,
     facts_of,
@@ -68,9 +68,17 @@ from assistant.write.item_facts import (
     item_fact,
     item_lines,
     item_numbers,
-    main_evidence,
     numbers_of,
+    words_of,
     write_prompt,
+)
+from assistant.write.template_writer import (
+    TemplateWriter,
+    WrittenReply,
+    is_quotable,
+    slot_text,
+    template_opening,
+    template_reason,
 )
 
 __all__ = [
@@ -89,32 +97,24 @@ __all__ = [
     "format_price",
     "good_prefix",
     "is_grounded",
+    "is_quotable",
     "item_claims",
     "item_fact",
     "item_lines",
     "item_numbers",
+    "mend",
     "numbers_of",
     "parse_slot_lines",
     "replay_checks",
+    "slot_text",
     "substitute",
+    "template_opening",
     "template_reason",
+    "words_of",
     "write_prompt",
 ]
 
 MAX_NEW_TOKENS = 160
-
-
-@dataclasses.dataclass(frozen=True)
-class WrittenReply:
-    text: str
-    grounded: bool
-    reasons_ok: bool
-    attempts: int
-    writer: str  # "model" | "template"
-    tokens: int = 0
-    raw_text: str = ""  # the model's first reply (before substitution), for the evals
-    raw_grounded: bool | None = None  # first reply grounded after substitution, before any guard
-    raw_reasons_ok: bool | None = None
 
 
 class Writer(Protocol):
@@ -122,58 +122,6 @@ class Writer(Protocol):
     (code only; the fallback), and scripted writers in the tests."""
 
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply: ...
-
-
-# --------------------------------------------------------------------------- template
-
-
-def _pick(options: Sequence[str], *keys: object) -> str:
-    digest = hashlib.sha256("|".join(map(str, keys)).encode()).digest()
-    return options[digest[0] % len(options)]
-
-
-def template_reason(bi: BundleItem, variant: int = 0, picked: bool = True) -> str:
-    """A friendly reason restating the item's own evidence (used by the template writer and
-    to build the fine-tuning targets); picked: the bundle holds an item the shopper chose,
-    else a pairing is told without "your pick"."""
-    if bi.role == "anchor":
-        return _pick(wording.REASON_ANCHOR, bi.item.item_id, variant)
-    ev = main_evidence(bi)
-    if ev is None:
-        bank = wording.REASON_LOCKED if bi.locked else wording.REASON_GENERIC
-        return _pick(bank, bi.item.item_id, variant)
-    fact = item_fact(bi)
-    if ev.kind == "role":  # the item's role for the need, from the needs book, quantities by code
-        return fact[:1].lower() + fact[1:] + "."
-    if ev.kind == "similar_text" and fact == NAMING_FACTS["similar_text"]:
-        return _pick(wording.REASON_SIMILAR, bi.item.item_id, variant)
-    if ev.kind in NAMING_FACTS and fact == NAMING_FACTS[ev.kind]:
-        return fact + "."
-    allowed = item_numbers(bi)
-    numbers = [m.group(0).rstrip(".") for m in NUMBER.finditer(fact)
-               if m.group(0).rstrip(".").replace(",", "") in allowed]
-    if ev.kind == "association_rule" and len(numbers) >= 2:
-        rule_bank: Sequence[str] = wording.REASON_RULE if picked else wording.REASON_RULE_NO_PICK
-        return _pick(rule_bank, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
-    if ev.kind == "popular" and len(numbers) >= 2:
-        return _pick(wording.REASON_POPULAR, bi.item.item_id, variant).format(a=numbers[0], b=numbers[1])
-    if ev.kind == "co_purchase" and numbers:
-        pair_bank: Sequence[str] = wording.REASON_COPURCHASE if picked else wording.REASON_COPURCHASE_NO_PICK
-        return _pick(pair_bank, bi.item.item_id, variant).format(a=numbers[0])
-    if not numbers:
-        return _pick(wording.REASON_SIMILAR if ev.kind == "similar_text" else wording.REASON_GENERIC,
-                     bi.item.item_id, variant)
-    # Any other evidence: quote its fact, which carries its own numbers.
-    return fact[:1].lower() + fact[1:] + "."
-
-
-def is_quotable(need: str) -> bool:
-    """A need the opening may repeat: short, no money, no instruction, no prompt text."""
-    from assistant.safety.guard import injection_kind, prices_in, prompt_leaks
-    from prompts import template
-
-    return (len(need.split()) <= 12 and not prices_in(need) and injection_kind(need) is None
-            and not prompt_leaks(need, [template("write"), template("parse")]))
 
 
 def _finished_part(text: str, *, cut: bool) -> str:
@@ -200,47 +148,31 @@ def replay_checks(text: str, until: Callable[[str], bool], guide: Any | None) ->
 
 
 # A need that starts as a sentence does ("she bakes", "we're moving", "I need"), not as a thing.
-_CLAUSE = re.compile(r"(?:i|we|she|he|they|it|you)(?:'(?:m|re|s|ve|d|ll))?\s+\w", re.IGNORECASE)
-
-
-def template_opening(bundle: Bundle, need: str | None, variant: int = 0) -> str:
-    key = (bundle.item_ids, variant)
-    has_anchor = any(bi.role == "anchor" for bi in bundle.items)
-    if need and not is_quotable(need):
-        need = None  # the opening would repeat a price, an instruction or prompt text to the shopper
-    if need and _CLAUSE.match(need):
-        need = None  # "Ideas for she bakes:" is no English; the need is a clause, not a thing
-    if need:
-        need = re.sub(r"^(?:for|to)\s+", "", need)  # "A set for for my nan's 80th"
-    if need and not need.startswith("items that go with"):
-        opening = _pick(wording.OPENINGS_NEED, *key).format(need=need)
-    elif has_anchor:
-        opening = _pick(wording.OPENINGS_ITEM, *key)
-    else:
-        opening = _pick(wording.OPENINGS_NEED, *key).format(need="you")
-    if bundle.budget is not None and bundle.total <= bundle.budget:
-        opening += _pick(wording.OPENINGS_BUDGET, *key, "budget")
-    return opening
-
-
-def slot_text(bundle: Bundle, need: str | None, variant: int = 0) -> str:
-    """The slot-form answer the template writer gives (and the fine-tuning target)."""
-    lines = [template_opening(bundle, need, variant)]
+def mend(raw: str, bundle: Bundle, need: str | None, other_titles: Iterable[str] = ()) -> tuple[str, int] | None:
+    """A model reply with its faulty or missing item lines worded by the template: its
+    opening and every line that passes its checks stay. (substituted text, lines the
+    template wrote), or None when the opening fails or the mended reply still fails the
+    guard (a title from elsewhere in a line, say): then the whole answer is the template's."""
+    facts, claims, words = numbers_of(bundle), claims_of(bundle), words_of(bundle, need)
+    opening, slots = parse_slot_lines(raw)
+    if not line_ok(opening, 0, facts, claims, words):
+        return None
     picked = has_pick(bundle)
-    lines += [f"[{n}] {template_reason(bi, variant, picked)}" for n, bi in enumerate(bundle.items, 1)]
-    return "\n".join(lines)
-
-
-class TemplateWriter:
-    """Deterministic, always grounded: the same evidence in fixed friendly sentences."""
-
-    name = "template"
-
-    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
-        raw = slot_text(bundle, need)
-        text = substitute(raw, bundle)
-        return WrittenReply(text=text, grounded=True, reasons_ok=True, attempts=0, writer="template",
-                            tokens=0, raw_text=raw, raw_grounded=True, raw_reasons_ok=True)
+    lines, templated = [opening], 0
+    for n, bi in enumerate(bundle.items, 1):
+        said = slots.get(n, [])
+        if len(said) == 1 and line_ok(f"[{n}] {said[0]}", n, facts, claims, words):
+            lines.append(f"[{n}] {said[0]}")
+        else:
+            lines.append(f"[{n}] {template_reason(bi, 0, picked)}")
+            templated += 1
+    mended = "\n".join(lines)
+    final = substitute(mended, bundle)
+    if templated == len(bundle.items) or not (
+            check_no_prices(mended) and is_grounded(final, bundle, other_titles)
+            and check_reasons(mended, facts, claims, words)):
+        return None
+    return final, templated
 
 
 # --------------------------------------------------------------------------- model
@@ -326,41 +258,54 @@ class BundleWriter:
         return self.deadline_s is not None and started is not None and \
             time.perf_counter() - started > self.deadline_s
 
-    def check(self, raw: str, bundle: Bundle) -> tuple[bool, bool, str]:
+    def check(self, raw: str, bundle: Bundle, need: str | None = None) -> tuple[bool, bool, str]:
         """(passes the output guard, reasons faithful, substituted text) for one raw reply."""
         n = len(bundle.items)
         final = substitute(raw, bundle)
         guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
-        reasons = guard and check_reasons(raw, numbers_of(bundle), claims_of(bundle))
+        reasons = guard and check_reasons(raw, numbers_of(bundle), claims_of(bundle), words_of(bundle, need))
         return guard, reasons, final
 
     def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
-        """Greedy first; decoding stops at the first finished line that fails a check. The
-        second try keeps the lines that passed and regenerates only from the faulty one on
-        (sampled a little), so a repair costs a line, not a whole answer."""
+        """Greedy first; decoding stops at the first finished line that fails a number or
+        claim check. The second try keeps the lines that passed and regenerates only from
+        the faulty one on (sampled a little), so a repair costs a line, not a whole answer.
+        Lines that tell another item's role, or none of their own (`answer_words`), are not
+        retried (a sampled retry rarely mends them and costs a second decode): the reply
+        keeps its good lines and the template words those (`mend`). A reply that cannot be
+        mended falls back to the template writer."""
         prompt = write_prompt(bundle, need)
-        facts, claims = numbers_of(bundle), claims_of(bundle)
+        facts, claims, words = numbers_of(bundle), claims_of(bundle), words_of(bundle, need)
         tokens = 0
         first_raw = ""
         first: tuple[bool, bool] | None = None
         prefill = ""
         started = time.perf_counter()
         made = 0
+        mendable: str | None = None
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
             if attempt > 1 and self._late(started):
                 break  # no time left for a repair: the template answers
             raw, n_tokens = self._generate(prompt, temperature, bundle, prefill, started)
             made, tokens = attempt, tokens + n_tokens
-            guard, reasons, final = self.check(raw, bundle)
+            guard, reasons, final = self.check(raw, bundle, need)
             if first is None:
                 first_raw = raw
                 first = (is_grounded(final, bundle, self.other_titles),
-                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts, claims))
+                         check_slots(raw, len(bundle.items)) and check_reasons(raw, facts, claims, words))
             if guard and reasons:
                 return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
                                     writer="model", tokens=tokens, raw_text=first_raw,
                                     raw_grounded=first[0], raw_reasons_ok=first[1])
+            mendable = raw
+            if guard and check_reasons(raw, facts, claims):
+                break  # only whose words a line uses is wrong: mend, no second decode
             prefill = good_prefix(raw, facts, claims)
+        if mendable is not None and (mended := mend(mendable, bundle, need, self.other_titles)) is not None:
+            text, count = mended
+            return WrittenReply(text=text, grounded=True, reasons_ok=True, attempts=made, writer="model",
+                                tokens=tokens, raw_text=first_raw, raw_grounded=first[0] if first else None,
+                                raw_reasons_ok=first[1] if first else None, mended=count)
         fb = self.fallback.write(bundle, need)
         return dataclasses.replace(fb, attempts=made, tokens=tokens, raw_text=first_raw,
                                    raw_grounded=first[0] if first else None,
