@@ -4,7 +4,10 @@ unbatched decoding, alternated in one process so neither gains from running firs
     python bench/bench_alone.py [--rounds 3] [--json OUT]
 
 Six opening requests per round and variant; the order of the variants rotates each round.
-Prints (and writes) the median turn, parse and write seconds per variant.
+Variants: "batched" (the model decodes in the scheduler's thread), "unbatched" (in the
+caller's thread, here the main thread) and "unbatched_worker" (in a worker thread, as the
+HTTP API and the web UI call the assistant). Prints (and writes) the median turn, parse and
+write seconds per variant.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -20,11 +24,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.dialogue.service import Assistant, AssistantConfig
 from assistant.llm.batching import disable_batching, enable_batching
+from assistant.records import Reply
 
 OPENINGS = ["a tea party for six friends, budget £40", "something for a cat lover",
             "a present for my mum who loves baking", "a picnic hamper for two", "a wedding present around £35",
             "a gift for a gardener, about £20"]
-VARIANTS = ("batched", "unbatched")
+VARIANTS = ("batched", "unbatched", "unbatched_worker")
+
+
+def _turn_in_worker(assistant: Assistant, text: str) -> Reply:
+    """One turn in a fresh worker thread, as a server's thread pool runs it."""
+    out: dict[str, Reply] = {}
+    worker = threading.Thread(target=lambda: out.update(reply=assistant.turn(assistant.open_session(), text)))
+    worker.start()
+    worker.join()
+    return out["reply"]
 
 
 def main() -> None:
@@ -39,15 +53,19 @@ def main() -> None:
     assistant.turn(assistant.open_session(), "a present for a gardener")  # warm-up
     times: dict[str, dict[str, list[float]]] = {v: {"turn": [], "parse": [], "write": []} for v in VARIANTS}
     for round_index in range(args.rounds):
-        order = VARIANTS[round_index % 2:] + VARIANTS[:round_index % 2]
+        shift = round_index % len(VARIANTS)
+        order = VARIANTS[shift:] + VARIANTS[:shift]
         for variant in order:
-            if variant == "unbatched":
+            if variant.startswith("unbatched"):
                 disable_batching(loaded)  # generations decode in the caller's thread
             else:
                 enable_batching(loaded, batching_config)
             for text in OPENINGS:
                 began = time.perf_counter()
-                reply = assistant.turn(assistant.open_session(), text)
+                if variant == "unbatched_worker":
+                    reply = _turn_in_worker(assistant, text)
+                else:
+                    reply = assistant.turn(assistant.open_session(), text)
                 times[variant]["turn"].append(time.perf_counter() - began)
                 times[variant]["parse"].append(reply.timings.get("parse", 0.0))
                 times[variant]["write"].append(reply.timings.get("write", 0.0))
@@ -56,6 +74,8 @@ def main() -> None:
         | {"turns": len(stages["turn"])} for variant, stages in times.items()}
     report["batched_over_unbatched_turn_p50"] = round(
         statistics.median(times["batched"]["turn"]) / statistics.median(times["unbatched"]["turn"]), 3)
+    report["batched_over_unbatched_worker_turn_p50"] = round(
+        statistics.median(times["batched"]["turn"]) / statistics.median(times["unbatched_worker"]["turn"]), 3)
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
