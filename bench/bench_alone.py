@@ -12,7 +12,6 @@ write seconds per variant.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_report import emit
 
 from assistant.dialogue.service import Assistant, AssistantConfig
 from assistant.llm.batching import disable_batching, enable_batching
@@ -76,10 +77,7 @@ def main() -> None:
         statistics.median(times["batched"]["turn"]) / statistics.median(times["unbatched"]["turn"]), 3)
     report["batched_over_unbatched_worker_turn_p50"] = round(
         statistics.median(times["batched"]["turn"]) / statistics.median(times["unbatched_worker"]["turn"]), 3)
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

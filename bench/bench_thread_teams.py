@@ -12,7 +12,6 @@ worker thread runs after loading). Medians over repeats, alternated.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import threading
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_report import emit
 
 SHAPE, LAYERS, STEPS = 576, 60, 400
 
@@ -61,10 +61,7 @@ def main() -> None:
     report["fresh_thread_over_main"] = round(
         statistics.median(times["fresh_thread_2_threads"]) / statistics.median(times["main_2_threads"]), 3)
     report["cpus"] = os.cpu_count()
-    print(json.dumps(report, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":
