@@ -7,8 +7,10 @@ role is for the borders). Numbers and claims (`answer_claims`) cannot see this: 
 can. Per item, `LineWords` holds the stems that are its own (its title and its fact, less
 what every item's fact shares, such as the need's name) and the stems that name the other
 items and not it. A reason may not use another item's words, and an item with a role from
-the needs book must be told with at least one word of its own. Words that name no thing
-(`assistant.understand.words.PLAIN_WORDS`: "little", "set", "guests") are no one's.
+the needs book must be told with at least one word of its own; nor may a line name someone
+or somewhere no fact names ("in Rachel's garden") or stop mid-phrase ("a gift for the").
+Words that name no thing (`assistant.understand.words.PLAIN_WORDS`: "little", "set",
+"guests") are no one's.
 The reason check (`answer_checks`) uses `words_violation`; `item_facts.words_of` builds
 the sets.
 """
