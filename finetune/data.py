@@ -47,7 +47,10 @@ __all__ = [
 class DataConfig(Config):
     """n_train / n_heldout: examples made from training / held-out invoices; parse_share:
     the share of parse examples (the rest are write examples); heldout_share: the share of
-    eligible invoices held out; cutoff: invoices from this date on are never read."""
+    eligible invoices held out; cutoff: invoices from this date on are never read;
+    role_share: the share of occasion write examples built kind by kind with roles from the
+    needs book (`write_examples.role_bundle`). 0 (the default) rebuilds the shipped adapter's
+    data exactly, which the test-set independence checks read; the next training run sets it."""
 
     n_train: int = 1200
     n_heldout: int = 300
@@ -56,6 +59,7 @@ class DataConfig(Config):
     seed: int = 7
     cutoff: str = CUTOFF
     min_invoice_items: int = 4
+    role_share: float = 0.0
 
     def validate(self) -> None:
         check(self.n_train >= 1, "data.n_train", "must be >= 1")
@@ -63,6 +67,7 @@ class DataConfig(Config):
         check(0 <= self.parse_share <= 1, "data.parse_share", "must be within [0, 1]")
         check(0 < self.heldout_share < 1, "data.heldout_share", "must be between 0 and 1")
         check(self.min_invoice_items >= 3, "data.min_invoice_items", "must be >= 3")
+        check(0 <= self.role_share <= 1, "data.role_share", "must be within [0, 1]")
         check(self.cutoff <= CUTOFF, "data.cutoff", f"must not reach into the test period ({CUTOFF})")
 
 
@@ -95,7 +100,8 @@ def _example(kind: str, invoice: str, messages: list[dict[str, str]], **meta: An
     return {"messages": messages, "meta": {"kind": kind, "invoice": invoice, **meta}}
 
 
-def _make(shop: Shop, invoices: list[str], n: int, parse_share: float, rng: random.Random) -> list[dict[str, Any]]:
+def _make(shop: Shop, invoices: list[str], n: int, parse_share: float, rng: random.Random,
+          role_share: float = 0.0) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     n_parse = round(n * parse_share)
     n_write = n - n_parse
@@ -105,7 +111,7 @@ def _make(shop: Shop, invoices: list[str], n: int, parse_share: float, rng: rand
     made_parse = made_write = 0
     while made_write < n_write:
         inv = next(it)
-        got = write_bundle(shop, shop.baskets[inv], rng)
+        got = write_bundle(shop, shop.baskets[inv], rng, role_share)
         if got is None:
             continue
         bundle, need = got
@@ -138,8 +144,9 @@ def build_dataset(config: DataConfig | None = None, shop: Shop | None = None) ->
     n_held = max(1, round(len(eligible) * config.heldout_share))
     held = sorted(eligible[i] for i in perm[:n_held])
     train_inv = sorted(eligible[i] for i in perm[n_held:])
-    train = _make(shop, train_inv, config.n_train, config.parse_share, rng)
-    heldout = _make(shop, held, config.n_heldout, config.parse_share, random.Random(config.seed + 1))
+    train = _make(shop, train_inv, config.n_train, config.parse_share, rng, config.role_share)
+    heldout = _make(shop, held, config.n_heldout, config.parse_share, random.Random(config.seed + 1),
+                    config.role_share)
     used = {ex["meta"]["invoice"] for ex in train + heldout}
     max_time = max(shop.basket_time[b] for b in used)
     stats = {

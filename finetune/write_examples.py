@@ -37,7 +37,6 @@ def _evidence(shop: Shop, anchors: tuple[str, ...], item_id: str, rng: random.Ra
 
 
 NEED_BUNDLE_SHARE = 0.35
-ROLE_BUNDLE_SHARE = 0.5  # of the occasion bundles: kind by kind with roles, as the composer serves them
 
 
 class _KindFits:
@@ -45,18 +44,22 @@ class _KindFits:
     shipped needs book (computed on first use of a kind: the book has hundreds of kinds)."""
 
     def __init__(self, shop: Shop) -> None:
+        from assistant.compose.need_records import title_words
         from assistant.compose.needs_book import NeedsBook, shipped_needs_path
+        from assistant.understand.words import stem_set
 
         self.needs = [need for need in NeedsBook.load(shipped_needs_path()).needs
                       if sum(not kind.filler for kind in need.kinds) >= 2]
         sold = dict.fromkeys(item_id for basket in shop.baskets.values() for item_id in basket)
-        self.titles = [(item_id, shop.catalog.get(item_id).title) for item_id in sold]
+        # each title's words and stems once: a kind is then matched against all of them
+        self.titles = [(item_id, title_words(title), stem_set(title))
+                       for item_id, title in ((i, shop.catalog.get(i).title) for i in sold)]
         self._fits: dict[tuple[str, str], list[str]] = {}
 
     def items_for(self, need: str, kind: Any) -> list[str]:
         key = (need, kind.name)
         if key not in self._fits:
-            self._fits[key] = [item_id for item_id, title in self.titles if kind.fits_title(title)]
+            self._fits[key] = [item_id for item_id, words, stems in self.titles if kind.fits_title_words(words, stems)]
         return self._fits[key]
 
 
@@ -131,11 +134,14 @@ def need_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bund
     return Bundle(tuple(chosen), need=need, budget=budget), need
 
 
-def write_bundle(shop: Shop, basket: list[str], rng: random.Random) -> tuple[Bundle, str] | None:
+def write_bundle(shop: Shop, basket: list[str], rng: random.Random,
+                 role_share: float = 0.0) -> tuple[Bundle, str] | None:
     """A bundle from one real invoice: anchor(s) plus 2-4 co-bought items with evidence
-    (or, for NEED_BUNDLE_SHARE of them, an occasion bundle: `role_bundle` or `need_bundle`)."""
+    (or, for NEED_BUNDLE_SHARE of them, an occasion bundle: for `role_share` of those a
+    `role_bundle`, else a `need_bundle`)."""
     if rng.random() < NEED_BUNDLE_SHARE:
-        if rng.random() < ROLE_BUNDLE_SHARE and (made := role_bundle(shop, rng)) is not None:
+        # role_share 0 draws nothing more, so the shipped adapter's data rebuilds exactly
+        if role_share > 0 and rng.random() < role_share and (made := role_bundle(shop, rng)) is not None:
             return made
         return need_bundle(shop, basket, rng)
     cat = shop.catalog

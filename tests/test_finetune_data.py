@@ -111,7 +111,12 @@ def test_mentions_and_money_formats():
     assert all(re.search(r"20", s) for s in shown)
 
 
-def test_occasion_bundles_with_roles_teach_each_line_its_own_role(shop, dataset):
+@pytest.fixture(scope="module")
+def dataset_with_roles(shop):
+    return build_dataset(DataConfig(n_train=150, n_heldout=50, seed=3, role_share=0.5), shop)
+
+
+def test_occasion_bundles_with_roles_teach_each_line_its_own_role(shop, dataset, dataset_with_roles):
     """Some write examples are kind-by-kind bundles as the composer serves them: each line's
     evidence is its kind's role from the shipped needs book, and the target tells that role,
     passing the words check served replies must pass (`answer_words`)."""
@@ -119,8 +124,12 @@ def test_occasion_bundles_with_roles_teach_each_line_its_own_role(shop, dataset)
     from assistant.write.writer import claims_of, numbers_of, words_of
     from retrieval.records import Evidence
 
-    with_roles = [ex for ex in dataset.train + dataset.heldout if ex["meta"]["kind"] == "write"
-                  and all(evs and evs[0]["kind"] == "role" for evs in ex["meta"]["evidence"])]
+    def role_examples(data):
+        return [ex for ex in data.train + data.heldout if ex["meta"]["kind"] == "write"
+                and all(evs and evs[0]["kind"] == "role" for evs in ex["meta"]["evidence"])]
+
+    assert not role_examples(dataset)  # role_share 0: the shipped adapter's data, rebuilt as it was
+    with_roles = role_examples(dataset_with_roles)
     assert len(with_roles) >= 5
     for ex in with_roles:
         bundle = Bundle(tuple(
