@@ -523,3 +523,19 @@ def test_what_the_wanted_things_go_in_is_no_kind_to_buy(shop_index) -> None:
             text, [kind.name for kind in kinds])
     assert any(kind.fits_title("Vintage Christmas Stocking")
                for kind in composer.kinds_for("christmas stockings for the kids, and little bits to go in them").kinds)
+
+
+def test_a_listed_thing_is_read_before_its_purpose_and_a_word_of_taste_names_no_thing(shop_index) -> None:
+    """Rule "listed wants": a long piece of a list names what comes before its "for" or "to"
+    ("some fun wrap for the presents we're giving": fun wrap), and "fun", "spooky" or
+    "sparkly" are how the thing should feel, not a thing the titles must hold."""
+    from assistant.compose.needs_book import shipped_needs_path
+    from assistant.understand.need_text import listed_wants
+
+    assert listed_wants("invitations for my son's 6th birthday and some nice wrap for the gifts we're giving") == [
+        "invitations", "wrap"]
+    assert listed_wants("paper chains to hang in the school hall, balloons") == ["paper chains", "balloons"]
+    assert listed_wants("a present for my nan who loves her garden") == ["present"]  # a generic word, dropped later
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    kinds = composer.kinds_for("invitations for my son's 6th birthday and some nice wrap for the gifts we're giving").kinds
+    assert any(kind.fits_title("Wrap Carousel") for kind in kinds[:3]), [kind.name for kind in kinds]

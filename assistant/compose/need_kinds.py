@@ -166,8 +166,9 @@ def _names_a_thing(want: str) -> bool:
 
 def _reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:
     """A short need whose every word is a word of the shop's titles ("lunch bags", "red
-    candles"); "the tree up on Sunday" or "my 7 year old's bedroom" is not."""
-    words = content_stems(need)
+    candles"), less words of taste ("spooky candles": candles); "the tree up on Sunday" or
+    "my 7 year old's bedroom" is not."""
+    words = [word for word in content_stems(need) if word not in TASTE_WORDS]
     return 0 < len(words) <= 3 and all(matcher.items_with_word(word) for word in words)
 
 

@@ -26,7 +26,8 @@ NEED_FILLER = frozenset({
     "bits", "few", "one", "two", "three", "four", "five", "i", "me", "we", "us", "it"
 })
 # Words of taste before a listed thing ("pretty cups", "nice glasses"): they name no thing.
-TASTE_WORDS = frozenset({"nice", "lovely", "pretty", "cute", "fun", "posh", "fancy", "cheap", "good", "little"})
+TASTE_WORDS = frozenset({"nice", "lovely", "pretty", "cute", "fun", "posh", "fancy", "cheap", "good", "little",
+                         "spooky", "sparkly", "quirky", "festive"})
 GENERIC_HEADS = frozenset({
     "gift", "present", "idea", "treat", "surprise", "bundle"
 })
@@ -160,10 +161,17 @@ def wanted_things(text: str) -> list[str]:
 # Rule "listed wants": things named one after another are each wanted.
 #   "bunting, lanterns and paper plates" -> bunting | lanterns | paper plates
 #   "need crackers, napkins, candles" -> crackers | napkins | candles
+# A longer piece lists what comes before its purpose or recipient:
+#   "party invites for my daughter's 7th and some fun wrap for the presents" -> party invites | fun wrap
+#   "paper chains to hang in the hall" -> paper chains
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|&|\s[–—-]\s|[.!?:()])\s*", re.IGNORECASE)
 _LIST_LEAD = re.compile(r"^(?:(?:i\s+)?(?:need|want|would like|'d like)\s+|some\s+|a\s+|an\s+|the\s+|"
                         r"nice\s+|little\s+|maybe\s+|please\s+|also\s+)+", re.IGNORECASE)
 _LIST_TAIL = re.compile(r"\s+(?:please|too|as well|etc|and so on)$", re.IGNORECASE)
+# only a purpose ("for the presents", "to hang"): "easter lunch for 6" and "a night in for
+# me and my other half" name an occasion and who it is for, no thing
+_LIST_PURPOSE = re.compile(r"\s+(?:for\s+the|to\s+(?!(?:the|a|an|my|our|your|his|her|their|me|us|them)\b)[a-z]{3,})\b.*$",
+                           re.IGNORECASE)
 
 
 # Colours, materials and looks say how a thing should look, not what it is ("white and
@@ -172,6 +180,7 @@ _LOOK_WORDS = frozenset({
     "white", "red", "pink", "blue", "green", "black", "yellow", "purple", "gold", "silver", "cream",
     "natural", "wood", "wooden", "vintage", "retro", "pretty", "cute", "nice", "little", "big", "small",
     "large", "fun", "pastel", "sparkly", "posh", "cosy", "rustic", "modern", "simple", "bright",
+    "romantic", "spooky", "festive", "quirky",
 })
 
 
@@ -181,6 +190,8 @@ def listed_wants(text: str, limit: int = 6) -> list[str]:
     out: list[str] = []
     for piece in _LIST_SPLIT.split(text.replace("’", "'")):
         piece = _LIST_TAIL.sub("", _LIST_LEAD.sub("", piece.strip())).strip()
+        if len(piece.split()) > 3:
+            piece = _LIST_PURPOSE.sub("", piece)
         words = piece.split()
         if words and all(word.lower() in _LOOK_WORDS for word in words):
             continue
