@@ -182,6 +182,10 @@ class Assistant:
         from `config`. The language model is loaded only when the parser or the model writer
         needs it: a caller that passes both `parser` and `writer` never loads it."""
         self.config = config = config or AssistantConfig()
+        if llm is None:
+            from assistant.llm.thread_team import build_on_one_thread
+
+            build_on_one_thread()  # the decoding thread must be the first with a team of threads
         self.index = index or ShopIndex.load(config.index_path())
         self.store = store or open_session_store(config.sessions or config.sessions_path())
         needs = config.needs_book()

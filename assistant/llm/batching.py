@@ -51,6 +51,7 @@ from assistant.llm.decoding import (
     token_texts,
 )
 from assistant.llm.loading import LoadedModel
+from assistant.llm.thread_team import decode_on
 from retrieval.errors import CartsmithError
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class DecodeScheduler:
     def _loop(self) -> None:
         import torch
 
-        torch.set_num_threads(max(1, self.loaded.config.threads))
+        decode_on(self.loaded.config.threads)  # this thread owns the team (thread_team)
         while True:
             with self._wake:
                 while not self._waiting and not self._rows and not self._closing:

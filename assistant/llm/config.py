@@ -54,7 +54,8 @@ class LLMConfig(Config):
     adapter: folder of a LoRA adapter written by `finetune.train.train_lora`.
     cache_dir: where converted GGUF models live (env CARTSMITH_CACHE moves the root).
     max_new_tokens / temperature: decoding defaults (temperature 0 = greedy).
-    threads: torch intra-op threads, set process-wide by `load_model`. On a busy shared
+    threads: torch intra-op threads of the thread that decodes (`thread_team`: the
+        loading thread works on one, so the decoding thread's team is the first). On a busy shared
         machine use fewer than the cores: OpenMP threads stall when cores are
         oversubscribed (measured here: NF4 decode 13.6 tok/s with 1 thread, 1.7 with 2).
     cache_quantized: keep the NF4-quantised weights in cache_dir/quantized (loads ~10x faster).

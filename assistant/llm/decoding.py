@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 from assistant.llm.loading import LoadedModel
+from assistant.llm.thread_team import decode_on
 from retrieval.errors import CartsmithError
 
 PrefixAllowedTokensFn = Callable[[int, Any], list[int]]
@@ -194,6 +195,7 @@ def _decode_tokens(
     model = loaded.model
     device = loaded.device
     config = loaded.config
+    decode_on(config.threads)  # batching off: the caller's thread decodes (thread_team)
     stop_ids = _stop_token_ids(loaded)
     cache_kwarg = _cache_kwarg(model)
     lookahead = getattr(config, "prompt_lookup", 0)

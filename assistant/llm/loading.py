@@ -144,7 +144,9 @@ def load_base_model(config: LLMConfig, folder: Path, model_id: str | None = None
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch.set_num_threads(config.threads)
+    from assistant.llm.thread_team import build_on_one_thread
+
+    build_on_one_thread()  # the decoding thread takes the team of threads (thread_team)
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
