@@ -76,14 +76,15 @@ class DialogueRunner:
             self._shops[key] = _Shop(folder, context, self.workdir / f"sessions-{len(self._shops)}.sqlite3")
         return self._shops[key]
 
-    def _new_assistant(self, shop: _Shop) -> Any:
+    def _new_assistant(self, shop: _Shop, llm: Any = None) -> Any:
         from assistant.dialogue.service import Assistant, AssistantConfig
         from retrieval.shop_index import ShopIndex
 
         if shop.index is None:
             self.echo(f"loading the shop index ({shop.folder}) ...")
             shop.index = ShopIndex.load(shop.folder)
-        assistant = Assistant(AssistantConfig(sessions=str(shop.sessions), writer=self.writer), index=shop.index)
+        assistant = Assistant(AssistantConfig(sessions=str(shop.sessions), writer=self.writer), index=shop.index,
+                              llm=llm)
         # A served assistant is warm before its first shopper; so is this one, so that the
         # first scripted turn's latency does not include lazy loading.
         start = time.perf_counter()
@@ -127,7 +128,10 @@ class DialogueRunner:
             old = shop.assistant
             shop.assistant = None
             old.store.close()  # nothing of the old process survives but the SQLite file
-            shop.assistant = self._new_assistant(shop)
+            # ... and the loaded model, which holds no session: reloading it here would leave
+            # the later scripts decoding in a thread that is not the first with a team of
+            # threads (assistant/llm/thread_team.py), slower than a fresh process would be
+            shop.assistant = self._new_assistant(shop, llm=old.llm)
         else:
             obs.user_text = f"(cart button: {turn.item})"
             try:
