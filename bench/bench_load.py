@@ -13,10 +13,14 @@ messages in order, and only its own items in its cart.
         [--mode both|batched|unbatched] [--curve 1,4,8,16,32] [--curve-turns N] \\
         [--parse-prompt v1] [--json bench/results/bench_load.json] [--chart docs/images/load_curve.png]
 
-By default the same model serves two runs side by side in one process: unbatched (one
-turn holds the model at a time, so latencies include the wait for it) and batched
-(`assistant.llm.batching`: concurrent turns share decoding steps), then the batched curve
-at 1, 4, 8, 16 and 32 sessions (table in the JSON, chart in docs/images/load_curve.png).
+By default two runs side by side, each in a process of its own started by this one:
+unbatched (one turn holds the model at a time, so latencies include the wait for it) and
+batched (`assistant.llm.batching`: concurrent turns share decoding steps), then the batched
+curve at 1, 4, 8, 16 and 32 sessions in the batched process (table in the JSON, chart in
+docs/images/load_curve.png). Own processes because only the first thread that decodes with
+two torch threads gets a team that helps (`assistant/llm/thread_team.py`): a run after
+another in one process would decode in a thread that is not the first, and its RSS would
+hold the other run's sessions and caches. The batched runs share one scheduler thread.
 The JSON holds {"batched": R, "unbatched": R, "curve": [R, ...]} with R = {"sessions",
 "turns_sent", "turns_answered", "errors", "leaks", "throughput_turns_per_s",
 "latency_s": {"p50", "p95"}, "rss_mb", "writer"} (+ the full report under "detail").
@@ -255,13 +259,17 @@ def measured_run(llm: Any, folder: str, name: str, batching: bool, writer: str, 
     from assistant.llm.batching import disable_batching
     from assistant.llm.loading import process_rss
 
-    disable_batching(llm)  # each run decides for itself; the model is shared
+    if not batching:
+        disable_batching(llm)  # decode in the server's threads; batched runs share one scheduler
     assistant = Assistant(AssistantConfig.from_dict({"sessions": str(Path(folder) / f"{name}.sqlite3"),
                                                      "writer": writer, "batching": batching}), llm=llm)
+    scheduler = assistant.scheduler
+    steps_before, rows_before = (scheduler.steps, scheduler.batched_rows) if scheduler is not None else (0, 0)
     report = run_load(assistant, sessions, turns)
     result = summary(report, writer, process_rss() / 2**20)
-    if assistant.scheduler is not None:
-        result["mean_rows_per_step"] = round(assistant.scheduler.batched_rows / max(1, assistant.scheduler.steps), 2)
+    if scheduler is not None:
+        result["mean_rows_per_step"] = round((scheduler.batched_rows - rows_before)
+                                             / max(1, scheduler.steps - steps_before), 2)
     print(f"{name}: {sessions} sessions x {turns} turns: {result['throughput_turns_per_s']} turns/s, "
           f"p50 {result['latency_s']['p50']} s, p95 {result['latency_s']['p95']} s, errors {result['errors']}, "
           f"leaks {result['leaks']}, RSS {result['rss_mb']} MB", file=sys.stderr)
@@ -300,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--writer", choices=("template", "model"), default="model")
     parser.add_argument("--mode", choices=("both", "batched", "unbatched"), default="both",
-                        help="batched and unbatched side by side in one process (default), or one of them")
+                        help="batched and unbatched side by side, each in its own process (default), or one of them")
     parser.add_argument("--curve", default="1,4,8,16,32",
                         help="session counts for the batched curve ('' for none; the --sessions run is reused)")
     parser.add_argument("--curve-turns", type=int, default=None, help="turns per session on the curve (default --turns)")
@@ -308,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chart", type=Path, default=Path("docs/images/load_curve.png"))
     parser.add_argument("--parse-prompt", help="parse prompt version to serve with (default: the current one)")
     args = parser.parse_args(argv)
+    if args.mode == "both":
+        return _each_mode_in_its_own_process(args, argv if argv is not None else sys.argv[1:])
     import prompts
 
     if args.parse_prompt:
@@ -353,6 +363,47 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(text + "\n", encoding="utf-8")
     runs = [r for key in ("unbatched", "batched") if (r := report.get(key))] + report.get("curve", [])
+    return 0 if all(r["errors"] == 0 and r["leaks"] == 0 for r in runs) else 1
+
+
+def _each_mode_in_its_own_process(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run `--mode unbatched` and `--mode batched` (with the curve) as child processes of
+    this script, one after the other, and write their runs as one report."""
+    import subprocess
+    import tempfile
+
+    common = ["--sessions", str(args.sessions), "--turns", str(args.turns), "--writer", args.writer]
+    if args.parse_prompt:
+        common += ["--parse-prompt", args.parse_prompt]
+    reports: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for mode in ("unbatched", "batched"):
+            out = Path(folder) / f"{mode}.json"
+            extra = (["--curve", args.curve, "--chart", str(Path(folder) / "chart.png")]
+                     + (["--curve-turns", str(args.curve_turns)] if args.curve_turns else [])
+                     if mode == "batched" else ["--curve", ""])
+            done = subprocess.run([sys.executable, __file__, "--mode", mode, *common, *extra, "--json", str(out)],
+                                  check=False)
+            if not out.exists():
+                print(f"the {mode} run wrote no report (exit {done.returncode})", file=sys.stderr)
+                return done.returncode or 1
+            reports[mode] = json.loads(out.read_text(encoding="utf-8"))
+    unbatched, batched = reports["unbatched"], reports["batched"]
+    report: dict[str, Any] = {"unbatched": unbatched["unbatched"], "batched": batched["batched"],
+                              "curve": batched.get("curve", [])}
+    if report["curve"]:
+        write_chart(report["curve"], report["unbatched"], args.chart)
+    report["throughput_ratio_batched_over_unbatched"] = round(
+        report["batched"]["throughput_turns_per_s"] / report["unbatched"]["throughput_turns_per_s"], 2)
+    report.update({"writer": args.writer, "model_load_s": batched["model_load_s"], "parse_prompt": batched["parse_prompt"],
+                   "processes": "each mode in its own process",
+                   "command": " ".join(["python bench/bench_load.py", *argv]),
+                   "machine": batched["machine"], "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")})
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(text + "\n", encoding="utf-8")
+    runs = [report["unbatched"], report["batched"], *report["curve"]]
     return 0 if all(r["errors"] == 0 and r["leaks"] == 0 for r in runs) else 1
 
 
