@@ -439,6 +439,30 @@ def test_a_head_count_at_an_occasion_is_hosting_not_a_present() -> None:
     fixed = _per_guest_as_elsewhere(list(sister.kinds), book)
     assert [k.per_guest for k in fixed] == [None, None]  # a wash bag is per guest at a hen do only
 
+    # a present is left out with the persons when another occasion is hosted for a head count,
+    # and kept when it is the only occasion ("birthday presents for my 3 kids")
+    present = Need("birthday present", "occasion", ("a birthday present",),
+                   (Kind("scented candle", ("candle",), "the main present", "birthday present"),), present=True)
+    kids_party = Need("children's birthday party", "occasion", ("a party for the kids",),
+                      (Kind("party bags", ("party bag",), "a bag each", "children's birthday party", per_guest=1),))
+    both = [NeedMatch(kids_party, 0.9, "party", "birthday party"), NeedMatch(present, 0.85, "birthday", "birthday party")]
+    assert [m.need.name for m in _no_one_persons_present(both, "a birthday party, 8 kids coming", 8)] == [
+        "children's birthday party"]
+    assert _no_one_persons_present(both, "a birthday party", None) == both
+    only = [NeedMatch(present, 0.9, "birthday", "birthday presents")]
+    assert _no_one_persons_present(only, "birthday presents for my 3 kids", 3) == only
+
+
+def test_only_an_occasion_can_be_a_present(tmp_path: Path) -> None:
+    path = tmp_path / "needs.yaml"
+    path.write_text("version: 1\nneeds:\n  - name: nan\n    group: person\n    present: true\n"
+                    "    examples: [my nan]\n    kinds:\n      - kind: mug\n        synonyms: [mug]\n"
+                    "        role: a mug for her tea\n", encoding="utf-8")
+    with pytest.raises(NeedsFileError) as err:
+        NeedsBook.load(path)
+    message = str(err.value)
+    assert str(path) in message and "'nan'" in message and "present" in message
+
 
 def test_pieces_buy_a_pair_without_a_party_size(tmp_path: Path) -> None:
     """`pieces: 2` (a pair of glasses in a wedding present) buys two singles or one set of
@@ -541,3 +565,15 @@ def test_a_listed_thing_is_read_before_its_purpose_and_a_word_of_taste_names_no_
     composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
     kinds = composer.kinds_for("invitations for my son's 6th birthday party, and some nice wrap for the gifts").kinds
     assert any(kind.fits_title("Wrap Carousel") for kind in kinds[:3]), [kind.name for kind in kinds]
+
+
+def test_a_party_for_a_head_count_takes_no_present_for_one(shop_index) -> None:
+    """With the shipped book: a birthday party for 8 children is the party's things, and
+    birthday presents for three children are still presents."""
+    from assistant.compose.needs_book import shipped_needs_path
+
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    party = composer.kinds_for("a birthday party for my son, 8 kids coming, about £30", guests=8).kinds
+    assert party and "birthday present" not in {kind.need for kind in party}, [(k.name, k.need) for k in party]
+    presents = composer.kinds_for("birthday presents for my 3 kids", guests=3).kinds
+    assert "birthday present" in {kind.need for kind in presents}, [(k.name, k.need) for k in presents]

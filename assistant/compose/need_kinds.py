@@ -124,15 +124,20 @@ def _named_first(found: list[NeedMatch], text: str, book: NeedsBook) -> list[Nee
 
 def _no_one_persons_present(matches: list[NeedMatch], text: str, guests: int | None) -> list[NeedMatch]:
     """The matches less the persons when the bundle is no present for one person: the
-    shopper is hosting (a head count and an occasion: "the tables for my sister's wedding
-    reception, 10 tables" is tea lights for ten tables, not a necklace and ten wash bags;
-    "my son's party for 8 kids" is the party's things), or the present is for a couple (not
-    a partner's necklace beside the wedding present)."""
+    shopper is hosting (a head count and an occasion that is no present: "the tables for my
+    sister's wedding reception, 10 tables" is tea lights for ten tables, not a necklace and
+    ten wash bags; "my son's party for 8 kids" is the party's things), or the present is for
+    a couple (not a partner's necklace beside the wedding present). Hosting also leaves out
+    the needs that are a present (`Need.present`: "a birthday party for my daughter, 8 kids
+    coming" takes no candle as the main present)."""
     hosting = bool(guests and guests >= 2 and any(
-        m.need.group in SETTING_GROUPS and not all(kind.filler for kind in m.need.kinds) for m in matches))
-    if not hosting and not for_a_couple(text):
-        return matches
-    return [m for m in matches if m.need.group != "person"]
+        m.need.group in SETTING_GROUPS and not m.need.present and not all(kind.filler for kind in m.need.kinds)
+        for m in matches))
+    if hosting:
+        return [m for m in matches if m.need.group != "person" and not m.need.present]
+    if for_a_couple(text):
+        return [m for m in matches if m.need.group != "person"]
+    return matches
 
 
 def _not_a_fan_of_a_list(matches: list[NeedMatch], asked: list[str], interests: tuple[str, ...]) -> list[NeedMatch]:

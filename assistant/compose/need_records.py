@@ -117,6 +117,10 @@ class Need:
     for another need avoids items that carry them. A `look` (a theme that is a pattern or a
     style: polka dot, vintage) dresses what another need takes: matched beside an occasion,
     a place or an interest, its style words pick the items and its own kinds come last.
+    A `present` (an occasion or life event that is a gift for one person or one couple: a
+    birthday present, a wedding present) is left out when the shopper hosts a head count
+    ("a birthday party for my daughter, 8 kids coming" is the party's things, not a candle
+    as the main present).
     """
 
     name: str
@@ -126,6 +130,7 @@ class Need:
     style_words: tuple[str, ...] = ()
     marks: tuple[str, ...] = ()
     look: bool = False
+    present: bool = False
 
     @property
     def phrases(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from assistant.compose.kind_merge import merge_kinds, style_words_of
+from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_match import (
     GROUPS,
     MATCH_THRESHOLD,
@@ -39,7 +40,7 @@ __all__ = ["FORMAT_VERSION", "NeedsBook", "NeedsBookHolder", "NeedsFileError", "
 
 FORMAT_VERSION = 1
 _TOP_FIELDS = ("version", "description", "needs")
-_NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks", "look")
+_NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks", "look", "present")
 _KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "pieces", "centrepiece", "filler", "avoid")
 
 
@@ -198,9 +199,13 @@ def _parse_need(data: Any, index: int, file: str) -> Need:
     if look and not style_words:
         raise where.error("a look dresses other needs' kinds through its style words: give some",
                           "style_words")
+    present = _flag(fields, "present", where)
+    if present and group not in SETTING_GROUPS:
+        raise where.error(f"only an occasion, life event or season can be a present (a person's needs are "
+                          f"left out when hosting anyway), this need's group is {group!r}", "present")
     return Need(name=name, group=group, examples=_texts(fields, "examples", where, required=True),
                 kinds=tuple(kinds), style_words=style_words,
-                marks=_texts(fields, "marks", where, required=False), look=look)
+                marks=_texts(fields, "marks", where, required=False), look=look, present=present)
 
 
 def parse_needs(text: str, file: str) -> tuple[tuple[Need, ...], str]:
