@@ -110,10 +110,11 @@ def test_a_borrowed_line_is_worded_by_the_template_without_a_second_decode(monke
     assert reply.writer == "model" and reply.mended == 1 and reply.reasons_ok and reply.grounded
     assert reply.raw_reasons_ok is False  # the evals count the model's first reply as it was
     lines = reply.text.split("\n")
-    assert lines[0] == "For a gardener, try these:" and lines[1].endswith("— water for the borders, in zinc.")
+    # each role line says the need it serves, as the template's do ("gardening: ...")
+    assert lines[0] == "For a gardener, try these:" and lines[1].endswith("— gardening: water for the borders, in zinc.")
     assert lines[2].endswith("— " + writer_mod.template_reason(bundle.items[1], 0, False))
     assert "watering can" not in lines[2] and "bring the birds in" in lines[2]
-    assert lines[3].endswith("— a planter for the patio.") and lines[4].endswith("— a little comfort on the knees.")
+    assert lines[3].endswith("— gardening: a planter for the patio.") and lines[4].endswith("— a little comfort on the knees.")
     assert all(item_label(bi) in reply.text for bi in bundle.items)
 
 
@@ -144,3 +145,21 @@ def test_a_reply_the_mend_cannot_save_is_the_templates(monkeypatch):
     reply = BundleWriter(object()).write(bundle, "a gardener")
     assert reply.writer == "template" and reply.mended == 0
     assert writer_mod.mend("Only £3 today!\n[1] x.", bundle, "a gardener") is None
+
+
+def test_a_role_line_says_the_need_its_item_serves():
+    """The model's line for an item with a role gets the role's need before it when it does
+    not say it (a bundle may serve two needs); a line that says it, or an item without a
+    role, stays as written; the checks read the model's own words."""
+    from assistant.write.item_facts import name_the_needs
+
+    bundle = _garden()
+    raw = ("For a gardener:\n[1] water for the borders.\n[2] brings the birds in for a gardening fan.\n"
+           "[3] a planter for the patio.\n[4] a little comfort on the knees.")
+    assert name_the_needs(raw, bundle).split("\n") == [
+        "For a gardener:", "[1] gardening: water for the borders.", "[2] brings the birds in for a gardening fan.",
+        "[3] gardening: a planter for the patio.", "[4] a little comfort on the knees."]
+    # labelled once: a labelled line already says its need; a slot past the bundle is left alone
+    labelled = name_the_needs(raw, bundle)
+    assert name_the_needs(labelled, bundle) == labelled
+    assert name_the_needs("[9] a planter for the patio.", bundle) == "[9] a planter for the patio."

@@ -14,7 +14,7 @@ import re
 
 from assistant.records import Bundle, BundleItem
 from assistant.understand.words import stem_set, tokens
-from assistant.write.answer_checks import fact_numbers
+from assistant.write.answer_checks import SLOT_LINE, fact_numbers
 from assistant.write.answer_claims import allowed_claims
 from assistant.write.answer_words import LineWords, reason_stems
 from prompts import render
@@ -130,6 +130,24 @@ def _need_named(bi: BundleItem) -> str:
     """The need a role line names before its colon ("gardening: a planter for the patio")."""
     ev = main_evidence(bi)
     return ev.text.split(":", 1)[0] if ev is not None and ev.kind == "role" and ":" in ev.text else ""
+
+
+def name_the_needs(raw: str, bundle: Bundle) -> str:
+    """The model's "[n] reason" lines, each saying which need its item serves when its role
+    names one and the reason does not ("[2] a banner to announce the birthday" ->
+    "[2] children's birthday party: a banner to announce the birthday"), as the template's
+    lines do (`kind_planner.role_for_need`): a bundle may serve two needs at once. Applied
+    to the shopper's text after the checks, which read the model's own words."""
+    out = []
+    for line in raw.splitlines():
+        slot = SLOT_LINE.match(line)
+        n = int(slot.group(1)) if slot else 0
+        if slot and 1 <= n <= len(bundle.items):
+            label, reason = _need_named(bundle.items[n - 1]).strip(), slot.group(2).strip()
+            if label and reason and not stem_set(label) & stem_set(reason):
+                line = f"[{n}] {label}: {reason}"
+        out.append(line)
+    return "\n".join(out)
 
 
 def words_of(bundle: Bundle, need: str | None = None) -> list[LineWords]:

@@ -68,6 +68,7 @@ from assistant.write.item_facts import (
     item_fact,
     item_lines,
     item_numbers,
+    name_the_needs,
     numbers_of,
     words_of,
     write_prompt,
@@ -167,7 +168,7 @@ def mend(raw: str, bundle: Bundle, need: str | None, other_titles: Iterable[str]
             lines.append(f"[{n}] {template_reason(bi, 0, picked)}")
             templated += 1
     mended = "\n".join(lines)
-    final = substitute(mended, bundle)
+    final = substitute(name_the_needs(mended, bundle), bundle)
     if templated == len(bundle.items) or not (
             check_no_prices(mended) and is_grounded(final, bundle, other_titles)
             and check_reasons(mended, facts, claims, words)):
@@ -261,7 +262,7 @@ class BundleWriter:
     def check(self, raw: str, bundle: Bundle, need: str | None = None) -> tuple[bool, bool, str]:
         """(passes the output guard, reasons faithful, substituted text) for one raw reply."""
         n = len(bundle.items)
-        final = substitute(raw, bundle)
+        final = substitute(name_the_needs(raw, bundle), bundle)
         guard = check_slots(raw, n) and check_no_prices(raw) and is_grounded(final, bundle, self.other_titles)
         reasons = guard and check_reasons(raw, numbers_of(bundle), claims_of(bundle), words_of(bundle, need))
         return guard, reasons, final
