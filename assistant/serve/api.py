@@ -15,7 +15,9 @@ Routes (OpenAPI docs at /docs):
 
 Keys (`Authorization: Bearer KEY` or `X-API-Key: KEY`) are required on /v1 when any are
 configured; every /v1 request counts against a per-key (else per-client-IP) budget of
-requests per minute (429 + Retry-After past it).
+requests per minute (429 + Retry-After past it). For a shop's own pages (`web_access.py`):
+public keys that can only chat and fill a cart (403 elsewhere, and for a `user_id`),
+counted per client address, and CORS for the origins the shop lists (none by default).
 
 Errors are JSON `{"error": {"type", "message", ...}}`: an over-long message is 413 and an
 empty one 422, both naming `field` and `limit`; an unknown session is 404; any other
@@ -33,7 +35,9 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Response
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from assistant.dialogue.session import SessionNotFound
 from assistant.serve.api_guards import RateLimiter, checked_text, install_error_handlers, make_guard
@@ -53,6 +57,7 @@ from assistant.serve.api_models import (
 )
 from assistant.serve.holder import AssistantHolder
 from assistant.serve.openai_compat import UserSessions, add_openai_routes
+from assistant.serve.web_access import CORS_HEADERS, CORS_METHODS, WebAccess, is_public
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "RateLimiter", "create_app"]
 
@@ -76,15 +81,20 @@ def _cart_out(session_id: str, lines: Iterable[Any]) -> CartOut:
 
 
 def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_limit_per_minute: int | None = 60,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, load_on_startup: bool = True) -> FastAPI:
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, load_on_startup: bool = True,
+               web: WebAccess | None = None) -> FastAPI:
     """The API over `assistant` (an Assistant, or a no-argument factory building one).
 
     api_keys: when given (non-empty), /v1 routes need one of them. rate_limit_per_minute:
-    per key (or client IP without keys); 0 or None turns the limit off.
+    per key (or client IP without keys); 0 or None turns the limit off. web: the shop's
+    pages' access (`web_access`): CORS origins, and public keys for chat and the cart.
     """
     holder = AssistantHolder(assistant)
     keys = tuple(k for k in (api_keys or ()) if k)
-    guard = make_guard(keys, RateLimiter(rate_limit_per_minute))
+    web = web or WebAccess()
+    web.check_against(keys)
+    guard = make_guard(keys, RateLimiter(rate_limit_per_minute), web.public_keys,
+                       RateLimiter(web.public_rate_limit_per_minute))
     user_sessions = UserSessions()
 
     @contextlib.asynccontextmanager
@@ -107,6 +117,9 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
+    if web.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(web.cors_origins), allow_methods=list(CORS_METHODS),
+                           allow_headers=list(CORS_HEADERS), max_age=600)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(guard)], responses=ERROR_RESPONSES)
 
     @app.get("/health", response_model=HealthOut, tags=["service"],
@@ -120,7 +133,12 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
         return HealthOut(status="error" if holder.failed else "loading", ready=False)
 
     @v1.post("/sessions", response_model=SessionOut, status_code=201, tags=["sessions"])
-    def create_session(body: Annotated[CreateSession | None, Body()] = None) -> SessionOut:
+    def create_session(identity: Annotated[str, Depends(guard)],
+                       body: Annotated[CreateSession | None, Body()] = None) -> SessionOut:
+        if body is not None and body.user_id is not None and is_public(identity):
+            # a public key is in every shopper's page: naming a customer would lend out their history
+            raise HTTPException(403, "user_id: a public key cannot name a customer; the shop's server "
+                                     "opens a customer's session with a private API key")
         return SessionOut(session_id=holder.get().open_session(body.user_id if body else None))
 
     @v1.delete("/sessions/{session_id}", response_model=DeletedOut, tags=["sessions"])

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.dialogue.session import SessionNotFound
 from assistant.safety.guard import InputLimits, InputRejected, check_input
+from assistant.serve.web_access import PUBLIC_PREFIX, PUBLIC_ROUTES
 from retrieval.errors import CartsmithError
 
 log = logging.getLogger("cartsmith.api")
@@ -58,25 +59,39 @@ class RateLimiter:
         return None
 
 
-def make_guard(keys: Sequence[str], limiter: RateLimiter) -> Callable[[Request], str]:
+def make_guard(keys: Sequence[str], limiter: RateLimiter, public_keys: Sequence[str] = (),
+               public_limiter: RateLimiter | None = None) -> Callable[[Request], str]:
     """The /v1 dependency: auth (when `keys` is not empty) and the rate limit; it returns
-    the caller's identity (a key hash, else the client IP)."""
+    the caller's identity (a key hash, else the client IP). A public key (`web_access`)
+    reaches only `PUBLIC_ROUTES` (else 403), counted per client address."""
 
     def guard(request: Request) -> str:
         presented = _presented_key(request)
-        valid = presented is not None and any(hmac.compare_digest(presented.encode(), k.encode()) for k in keys)
+        valid = presented is not None and _one_of(presented, keys)
+        public = presented is not None and not valid and _one_of(presented, public_keys)
         client = request.client.host if request.client else "unknown"
-        identity = _key_id(presented) if (valid and presented) else f"ip:{client}"
-        wait = limiter.check(identity)
+        if public and presented:
+            identity, counter = f"{PUBLIC_PREFIX}{_key_id(presented)}:ip:{client}", public_limiter or limiter
+        else:
+            identity, counter = (_key_id(presented) if (valid and presented) else f"ip:{client}"), limiter
+        wait = counter.check(identity)
         if wait is not None:
-            raise HTTPException(429, f"rate limit of {limiter.per_minute} requests per minute exceeded",
+            raise HTTPException(429, f"rate limit of {counter.per_minute} requests per minute exceeded",
                                 headers={"Retry-After": str(max(1, math.ceil(wait)))})
-        if keys and not valid:
+        if keys and not (valid or public):
             raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY or X-API-Key)",
                                 headers={"WWW-Authenticate": "Bearer"})
+        if public:
+            route = request.scope.get("route")
+            if (request.method, getattr(route, "path", "")) not in PUBLIC_ROUTES:
+                raise HTTPException(403, "a public key can only chat and fill a cart; this needs a private API key")
         return identity
 
     return guard
+
+
+def _one_of(presented: str, keys: Sequence[str]) -> bool:
+    return any(hmac.compare_digest(presented.encode(), k.encode()) for k in keys)
 
 
 def _presented_key(request: Request) -> str | None:
@@ -160,7 +175,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    kind = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+    kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
             429: "rate_limited"}.get(exc.status_code, "http_error")
     return _error(exc.status_code, kind, str(exc.detail), headers=exc.headers)
 

@@ -37,6 +37,14 @@ def add_parsers(sub: Any) -> None:
                               "(comma-separated)")
     p_serve.add_argument("--rate-limit", type=int, default=60, metavar="N",
                          help="requests per minute per key or client IP (default 60; 0 = off)")
+    p_serve.add_argument("--public-key", action="append", default=[], metavar="KEY",
+                         help="a key for the shop's own web pages: it can only chat and fill a cart; "
+                              "repeatable; also $CARTSMITH_PUBLIC_KEYS (comma-separated); needs --api-key")
+    p_serve.add_argument("--public-rate-limit", type=int, default=20, metavar="N",
+                         help="requests per minute per client address with a public key (default 20; 0 = off)")
+    p_serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                         help="an origin whose pages may call the API from a browser, e.g. "
+                              "https://shop.example; repeatable; also $CARTSMITH_CORS_ORIGINS (none by default)")
     p_serve.add_argument("--workers", type=int, default=1, metavar="N",
                          help="server processes on this port (default 1); each loads the assistant and "
                               "they share the session store (the SQLite file, or --sessions postgresql://...)")
@@ -282,7 +290,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
     if args.rate_limit < 0:
         raise ConfigError(f"--rate-limit must be 0 or more, got {args.rate_limit}")
-    keys = list(args.api_key) + [k.strip() for k in os.environ.get("CARTSMITH_API_KEYS", "").split(",") if k.strip()]
+    if args.public_rate_limit < 0:
+        raise ConfigError(f"--public-rate-limit must be 0 or more, got {args.public_rate_limit}")
+    keys = list(args.api_key) + _listed_in_env("CARTSMITH_API_KEYS")
+    web = _web_access(args)
+    web.check_against(keys)  # a bad origin or a public key without a private one: exit 2 before loading
     if not keys and not _is_loopback(args.host):
         print(f"cartsmith: warning: serving on {args.host} without API keys: anyone who can reach it can use it "
               "(pass --api-key)", file=sys.stderr)
@@ -304,9 +316,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                                   default=str)
         uvicorn.run("assistant.serve.chat_cli:worker_app", factory=True, workers=args.workers, **options)
         return 0
-    app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
+    app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None,
+                     web=web)
     uvicorn.run(app, **options)
     return 0
+
+
+def _listed_in_env(name: str) -> list[str]:
+    return [value.strip() for value in os.environ.get(name, "").split(",") if value.strip()]
+
+
+def _web_access(args: argparse.Namespace) -> Any:
+    from assistant.serve.web_access import WebAccess
+
+    return WebAccess.of(list(args.public_key) + _listed_in_env("CARTSMITH_PUBLIC_KEYS"),
+                        list(args.cors_origin) + _listed_in_env("CARTSMITH_CORS_ORIGINS"),
+                        args.public_rate_limit or None)
 
 
 _WORKER_ARGS_ENV = "CARTSMITH_SERVE_ARGS"
@@ -320,7 +345,8 @@ def worker_app() -> Any:
     values = json.loads(os.environ[_WORKER_ARGS_ENV])
     keys = values.pop("keys")
     args = argparse.Namespace(**values)
-    return create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None)
+    return create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None,
+                      web=_web_access(args))
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
