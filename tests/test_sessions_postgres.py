@@ -7,7 +7,7 @@ import pytest
 from scripted_model import default_shop_index, scripted_assistant_over
 
 from assistant.dialogue.service import open_session_store
-from assistant.dialogue.session import ConversationState, SessionNotFound
+from assistant.dialogue.session import ConversationState, SessionExpired, SessionNotFound
 from assistant.dialogue.session_pg import PostgresSessionStore
 from retrieval.errors import ConfigError
 
@@ -96,3 +96,20 @@ def test_the_embedded_store_keeps_orders_across_a_restart(tmp_path) -> None:
     again = open_session_store(str(tmp_path / "s.sqlite3"))
     assert again.orders_after(0) == [(1, ["85123A", "22727"]), (2, ["22423"])]
     assert again.orders_after(1) == [(2, ["22423"])]
+
+
+def test_a_session_idle_on_every_replica_expires_on_each(pg_url: str) -> None:
+    one = open_session_store(pg_url, idle_expiry_s=600)
+    two = open_session_store(pg_url, idle_expiry_s=600)
+    idle, fresh = one.create(), one.create()
+    one._execute("UPDATE cartsmith_sessions SET updated = updated - 601 WHERE session_id = %s", (idle.session_id,))
+    with pytest.raises(SessionExpired, match="expired after 10 minutes"):
+        two.load(idle.session_id)
+    with pytest.raises(SessionNotFound):
+        one.load(idle.session_id)
+    stale = two.create()
+    two._execute("UPDATE cartsmith_sessions SET updated = updated - 601 WHERE session_id = %s", (stale.session_id,))
+    assert one.purge_expired() >= 1 and one.load(fresh.session_id).session_id == fresh.session_id
+    with pytest.raises(SessionNotFound):
+        two.load(stale.session_id)
+    one.close(), two.close()

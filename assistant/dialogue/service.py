@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 import zlib
@@ -20,7 +21,7 @@ from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
-from assistant.dialogue.session import ConversationState, SessionStore
+from assistant.dialogue.session import DEFAULT_IDLE_EXPIRY_S, ConversationState, SessionStore
 from assistant.llm.config import BatchingConfig
 from assistant.llm.loading import LoadedModel, default_threads
 from assistant.llm.model_files import ADAPTER_MANIFEST
@@ -51,14 +52,15 @@ SESSION_LOCK_STRIPES = 256
 ORDER_SYNC_S = 2.0
 
 
-def open_session_store(spec: str | Path) -> Any:
+def open_session_store(spec: str | Path, idle_expiry_s: float | None = DEFAULT_IDLE_EXPIRY_S) -> Any:
     """The session store `spec` names: a `postgresql://` URL (shared by replicas,
-    `session_pg.PostgresSessionStore`), else a SQLite file."""
+    `session_pg.PostgresSessionStore`), else a SQLite file. Sessions idle for longer than
+    `idle_expiry_s` expire (None: never)."""
     from assistant.dialogue.session_pg import PostgresSessionStore, is_postgres_url
 
     if is_postgres_url(str(spec)):
-        return PostgresSessionStore(str(spec))
-    return SessionStore(Path(spec))
+        return PostgresSessionStore(str(spec), idle_expiry_s=idle_expiry_s)
+    return SessionStore(Path(spec), idle_expiry_s=idle_expiry_s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +113,9 @@ class AssistantConfig(Config):
     vector_search: Literal["auto", "exact", "chroma"] = "auto"
     max_input_chars: int = 2_000
     max_turns_per_session: int = 200
+    # A session with no turn for this long expires and is purged (the shopper's redacted
+    # words, bundle and cart go with it); 0 keeps sessions until they are deleted.
+    session_idle_minutes: float = DEFAULT_IDLE_EXPIRY_S / 60
     needs: str = SHIPPED
     remote_model: str | None = None
     remote_model_name: str = "cartsmith"
@@ -121,6 +126,8 @@ class AssistantConfig(Config):
         check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
         check(self.max_input_chars >= 16, "assistant.max_input_chars", "must be at least 16")
         check(self.max_turns_per_session >= 1, "assistant.max_turns_per_session", "must be at least 1")
+        check(self.session_idle_minutes >= 0 and math.isfinite(self.session_idle_minutes),
+              "assistant.session_idle_minutes", "must be 0 (never expire) or a positive number of minutes")
         check(self.threads >= 1, "assistant.threads", "must be at least 1")
         check(self.write_deadline_s > 0, "assistant.write_deadline_s", "must be a positive number of seconds")
         self.batching_config()  # its checks name the range
@@ -144,6 +151,9 @@ class AssistantConfig(Config):
 
     def index_path(self) -> Path:
         return Path(self.index) if self.index else default_index_dir("online-retail")
+
+    def idle_expiry_s(self) -> float | None:
+        return self.session_idle_minutes * 60 if self.session_idle_minutes > 0 else None
 
     def sessions_path(self) -> Path:
         return Path(self.sessions) if self.sessions else cache_dir() / "sessions.sqlite3"
@@ -187,7 +197,7 @@ class Assistant:
 
             build_on_one_thread()  # the decoding thread must be the first with a team of threads
         self.index = index or ShopIndex.load(config.index_path())
-        self.store = store or open_session_store(config.sessions or config.sessions_path())
+        self.store = store or open_session_store(config.sessions or config.sessions_path(), config.idle_expiry_s())
         needs = config.needs_book()
         if needs is not None:
             needs.warm(self.index.embedder.encode)  # embed the needs' phrases now, not on a first turn

@@ -3,7 +3,9 @@
 A session survives a restart of the process: every turn writes the whole state (history
 with PII already redacted, bundle, its edit context, cart, constraints, profile) in one
 transaction. Deleting a session removes all of its rows, and its bytes from the database file
-and the write-ahead log.
+and the write-ahead log. A session idle for longer than the store's `idle_expiry_s` is
+expired: loading it says so (`SessionExpired`), and every idle one is purged at most once a
+minute, when a session is created, so a shopper's words do not outlive the conversation.
 """
 
 from __future__ import annotations
@@ -39,9 +41,59 @@ CREATE TABLE IF NOT EXISTS orders (
 
 
 class SessionNotFound(CartsmithError):
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, message: str | None = None) -> None:
         self.session_id = session_id
-        super().__init__(f"no session {session_id!r} (it may have been deleted)")
+        super().__init__(message or f"no session {session_id!r} (it may have been deleted)")
+
+
+class SessionExpired(SessionNotFound):
+    """A session idle for longer than the store keeps one: it is gone, and the shopper
+    starts a new one."""
+
+    def __init__(self, session_id: str, idle_expiry_s: float) -> None:
+        super().__init__(session_id, f"session {session_id!r} expired after {_span(idle_expiry_s)} without a "
+                                     "turn and was deleted; start a new session")
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = int(seconds // 3600)
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
+# The longest a session may sit idle by default (`AssistantConfig.session_idle_minutes`).
+DEFAULT_IDLE_EXPIRY_S = 24 * 3600.0
+# The least time between two purges of idle sessions: a purge is one indexed DELETE.
+PURGE_EVERY_S = 60.0
+
+
+class IdleExpiry:
+    """When a session of a store has expired, and when the store should purge again."""
+
+    def __init__(self, idle_expiry_s: float | None) -> None:
+        if idle_expiry_s is not None and not idle_expiry_s > 0:
+            raise ValueError(f"idle_expiry_s must be a positive number of seconds or None, got {idle_expiry_s}")
+        self.idle_expiry_s = idle_expiry_s
+        self._last_purge = 0.0
+        self._lock = threading.Lock()
+
+    def expired(self, updated: float, now: float) -> bool:
+        return self.idle_expiry_s is not None and now - updated > self.idle_expiry_s
+
+    def cutoff(self, now: float) -> float | None:
+        """The oldest `updated` time still alive, or None when sessions never expire."""
+        return None if self.idle_expiry_s is None else now - self.idle_expiry_s
+
+    def purge_due(self, now: float) -> bool:
+        with self._lock:
+            if self.idle_expiry_s is None or now - self._last_purge < PURGE_EVERY_S:
+                return False
+            self._last_purge = now
+            return True
 
 
 @dataclasses.dataclass
@@ -109,10 +161,12 @@ def new_session_id() -> str:
 
 
 class SessionStore:
-    """SQLite-backed store; safe to share between threads of one process."""
+    """SQLite-backed store; safe to share between threads of one process. `idle_expiry_s`:
+    how long a session may go without a turn before it expires (None: never)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, idle_expiry_s: float | None = DEFAULT_IDLE_EXPIRY_S) -> None:
         self.path = Path(path)
+        self.expiry = IdleExpiry(idle_expiry_s)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -125,6 +179,8 @@ class SessionStore:
     def create(self, user_id: str | None = None) -> ConversationState:
         state = ConversationState(session_id=new_session_id(), user_id=user_id)
         now = time.time()
+        if self.expiry.purge_due(now):
+            self.purge_expired(now)
         with self._lock:
             self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
                              (state.session_id, now, now, state.to_json()))
@@ -132,10 +188,25 @@ class SessionStore:
 
     def load(self, session_id: str) -> ConversationState:
         with self._lock:
-            row = self._db.execute("SELECT state FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+            row = self._db.execute("SELECT state, updated FROM sessions WHERE session_id = ?",
+                                   (session_id,)).fetchone()
         if row is None:
             raise SessionNotFound(session_id)
+        if self.expiry.expired(float(row[1]), time.time()):
+            self.delete(session_id)
+            raise SessionExpired(session_id, float(self.expiry.idle_expiry_s or 0))
         return ConversationState.from_json(row[0])
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete every session idle past the expiry; returns how many went."""
+        cutoff = self.expiry.cutoff(time.time() if now is None else now)
+        if cutoff is None:
+            return 0
+        with self._lock:
+            cur = self._db.execute("DELETE FROM sessions WHERE updated < ?", (cutoff,))
+            if cur.rowcount > 0:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return max(cur.rowcount, 0)
 
     def save(self, state: ConversationState) -> None:
         with self._lock:

@@ -14,7 +14,14 @@ import json
 import time
 from typing import Any
 
-from assistant.dialogue.session import ConversationState, SessionNotFound, new_session_id
+from assistant.dialogue.session import (
+    DEFAULT_IDLE_EXPIRY_S,
+    ConversationState,
+    IdleExpiry,
+    SessionExpired,
+    SessionNotFound,
+    new_session_id,
+)
 from retrieval.errors import ConfigError
 
 PG_SCHEMA = """
@@ -37,9 +44,12 @@ def is_postgres_url(spec: str | None) -> bool:
 
 
 class PostgresSessionStore:
-    """PostgreSQL-backed store, shared by every replica that names the same database."""
+    """PostgreSQL-backed store, shared by every replica that names the same database.
+    `idle_expiry_s`: how long a session may go without a turn before it expires (None: never)."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout_s: float = 10.0,
+                 idle_expiry_s: float | None = DEFAULT_IDLE_EXPIRY_S) -> None:
+        self.expiry = IdleExpiry(idle_expiry_s)
         try:
             from psycopg_pool import ConnectionPool
         except ImportError:
@@ -66,15 +76,29 @@ class PostgresSessionStore:
     def create(self, user_id: str | None = None) -> ConversationState:
         state = ConversationState(session_id=new_session_id(), user_id=user_id)
         now = time.time()
+        if self.expiry.purge_due(now):
+            self.purge_expired(now)
         self._execute("INSERT INTO cartsmith_sessions VALUES (%s, %s, %s, %s)",
                       (state.session_id, now, now, state.to_json()))
         return state
 
     def load(self, session_id: str) -> ConversationState:
-        rows, _ = self._execute("SELECT state FROM cartsmith_sessions WHERE session_id = %s", (session_id,))
+        rows, _ = self._execute("SELECT state, updated FROM cartsmith_sessions WHERE session_id = %s",
+                                (session_id,))
         if not rows:
             raise SessionNotFound(session_id)
+        if self.expiry.expired(float(rows[0][1]), time.time()):
+            self.delete(session_id)
+            raise SessionExpired(session_id, float(self.expiry.idle_expiry_s or 0))
         return ConversationState.from_json(rows[0][0])
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete every session idle past the expiry (any replica's); returns how many went."""
+        cutoff = self.expiry.cutoff(time.time() if now is None else now)
+        if cutoff is None:
+            return 0
+        _, count = self._execute("DELETE FROM cartsmith_sessions WHERE updated < %s", (cutoff,))
+        return max(int(count), 0)
 
     def save(self, state: ConversationState) -> None:
         _, count = self._execute("UPDATE cartsmith_sessions SET updated = %s, state = %s WHERE session_id = %s",

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.dialogue.session import SessionNotFound
+from assistant.dialogue.session import SessionExpired, SessionNotFound
 from assistant.safety.guard import InputLimits, InputRejected, check_input
 from assistant.serve.web_access import PUBLIC_PREFIX, PUBLIC_ROUTES
 from retrieval.errors import CartsmithError
@@ -153,6 +153,8 @@ async def _on_input_rejected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_session_not_found(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, SessionExpired):
+        return _error(404, "session_expired", f"{exc}: POST /v1/sessions")
     return _error(404, "session_not_found", "no such session (it may have been deleted)")
 
 

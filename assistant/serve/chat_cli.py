@@ -61,6 +61,9 @@ def _add_assistant_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sessions", metavar="FILE_OR_URL",
                         help="session database: a SQLite file (default: in the cache folder) or a "
                              "postgresql://user@host/db URL that several servers share")
+    parser.add_argument("--session-idle-minutes", type=float, default=None, metavar="M",
+                        help="a session with no turn for M minutes expires and is purged (default 1440, "
+                             "a day; 0 = never)")
     parser.add_argument("--writer", choices=("model", "template"), default=None,
                         help="who words bundles: the tuned model (default) or the deterministic template")
     parser.add_argument("--remote-model", metavar="URL",
@@ -92,6 +95,8 @@ def build_assistant(args: argparse.Namespace) -> Any:
         values["writer"] = args.writer
     if getattr(args, "threads", None):
         values["threads"] = args.threads
+    if getattr(args, "session_idle_minutes", None) is not None:
+        values["session_idle_minutes"] = args.session_idle_minutes
     for flag in ("remote_model", "remote_model_name", "remote_api_key_env", "remote_structured_output"):
         if getattr(args, flag, None):
             values[flag] = getattr(args, flag)

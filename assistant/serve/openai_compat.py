@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.dialogue.session import SessionNotFound
+from assistant.dialogue.session import SessionExpired, SessionNotFound
 from assistant.records import Reply
 from assistant.safety.guard import InputRejected
 from assistant.serve.api_guards import checked_text, input_limits_of, input_rejected_status
@@ -158,6 +158,8 @@ def _stream_error(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, InputRejected):
         return {"type": "input_rejected", "message": str(exc), "field": exc.field, "limit": exc.limit,
                 "status": input_rejected_status(exc)}
+    if isinstance(exc, SessionExpired):
+        return {"type": "session_expired", "message": str(exc), "status": 404}
     if isinstance(exc, SessionNotFound):
         return {"type": "session_not_found", "message": "no such session", "status": 404}
     if isinstance(exc, CartsmithError):
