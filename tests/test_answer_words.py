@@ -163,3 +163,4 @@ def test_a_role_line_says_the_need_its_item_serves():
     labelled = name_the_needs(raw, bundle)
     assert name_the_needs(labelled, bundle) == labelled
     assert name_the_needs("[9] a planter for the patio.", bundle) == "[9] a planter for the patio."
+    assert name_the_needs("[3] a good fit: for the patio.", bundle) == "[3] a good fit: for the patio."

@@ -132,6 +132,9 @@ def _need_named(bi: BundleItem) -> str:
     return ev.text.split(":", 1)[0] if ev is not None and ev.kind == "role" and ":" in ev.text else ""
 
 
+_LEADING_LABEL = re.compile(r"^[^:.!?]{1,40}:\s")
+
+
 def name_the_needs(raw: str, bundle: Bundle) -> str:
     """The model's "[n] reason" lines, each saying which need its item serves when its role
     names one and the reason does not ("[2] a banner to announce the birthday" ->
@@ -144,7 +147,8 @@ def name_the_needs(raw: str, bundle: Bundle) -> str:
         n = int(slot.group(1)) if slot else 0
         if slot and 1 <= n <= len(bundle.items):
             label, reason = _need_named(bundle.items[n - 1]).strip(), slot.group(2).strip()
-            if label and reason and not stem_set(label) & stem_set(reason):
+            # a reason that already leads with a label of its own ("a good fit: to keep dry") keeps it
+            if label and reason and not stem_set(label) & stem_set(reason) and not _LEADING_LABEL.match(reason):
                 line = f"[{n}] {label}: {reason}"
         out.append(line)
     return "\n".join(out)
