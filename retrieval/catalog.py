@@ -171,6 +171,18 @@ class Interactions:
     def subset(self, mask: np.ndarray | pd.Series) -> Interactions:
         return Interactions(self.frame[np.asarray(mask)].copy())
 
+    def without_users(self, user_ids: Iterable[str]) -> tuple[Interactions, int]:
+        """(these interactions less every line of the given users, how many of them had
+        lines): a customer who asked to be forgotten leaves no trace in what is fitted."""
+        forgotten = {str(u) for u in user_ids}
+        if not forgotten:
+            return self, 0
+        users = self.frame["user_id"]
+        mask = users.notna().to_numpy() & users.astype(str).isin(forgotten).to_numpy()
+        if not mask.any():
+            return self, 0
+        return self.subset(~mask), int(users[mask].astype(str).nunique())
+
     def content_hash(self) -> str:
         hashed = pd.util.hash_pandas_object(self.frame.astype(str), index=False)
         return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:16]

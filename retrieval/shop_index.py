@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,16 @@ def _echo_none(_: str) -> None:
 
 
 def build_index(catalog: Catalog, interactions: Interactions, out: Path, config: IndexConfig | None = None,
-                *, echo: Echo = _echo_none) -> dict[str, Any]:
+                *, echo: Echo = _echo_none, leave_out_users: Iterable[str] = ()) -> dict[str, Any]:
+    """Build the shop's index in `out` (swapped in whole). `leave_out_users`: customers who
+    asked to be forgotten: their lines are dropped before anything is fitted or stored, and
+    the manifest counts them (never names them)."""
     config = config or IndexConfig()
     started = time.perf_counter()
     out = Path(out)
+    interactions, left_out = interactions.without_users(leave_out_users)
+    if left_out:
+        echo(f"leaving out the purchase history of {left_out} forgotten customer(s)")
     digest = data_hash(catalog, interactions)
     embedder = Embedder(EmbeddingConfig(model=config.embedding_model))
     echo(f"embedding {len(catalog):,} items with {embedder.model_id} ...")
@@ -93,6 +99,7 @@ def build_index(catalog: Catalog, interactions: Interactions, out: Path, config:
             "baskets": interactions.n_baskets,
             "interaction_lines": len(interactions),
             "users": int(interactions.frame["user_id"].nunique()),
+            "customers_left_out": left_out,
             "embedding_model": embedder.model_id,
             "embedding_dimension": int(embeddings.shape[1]),
             "sources": list(factories),
@@ -124,17 +131,20 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 
 def ensure_index(catalog: Catalog, interactions: Interactions, out: Path, config: IndexConfig | None = None,
-                 *, echo: Echo = _echo_none) -> Path:
-    """Build the index unless a current one (same format, data and config) is already there."""
+                 *, echo: Echo = _echo_none, leave_out_users: Iterable[str] = ()) -> Path:
+    """Build the index unless a current one (same format, data and config) is already there;
+    a newly forgotten customer (`leave_out_users`) changes the data, so the index is rebuilt."""
     config = config or IndexConfig()
+    leave_out_users = tuple(leave_out_users)
+    kept, _ = interactions.without_users(leave_out_users)
     manifest = read_manifest(out)
     if (manifest and manifest.get("format") == INDEX_FORMAT
-            and manifest.get("data_hash") == data_hash(catalog, interactions)
+            and manifest.get("data_hash") == data_hash(catalog, kept)
             and manifest.get("config") == json.loads(json.dumps(config.to_dict()))):
         return out
     if manifest:
         echo(f"the index in {out} is stale (data or settings changed): rebuilding")
-    build_index(catalog, interactions, out, config, echo=echo)
+    build_index(catalog, interactions, out, config, echo=echo, leave_out_users=leave_out_users)
     return out
 
 
@@ -189,13 +199,15 @@ class ShopIndex:
         return self.sources[method].recommend(query, k)
 
 
-def ensure_default_index(echo: Echo = _echo_none) -> Path:
-    """The default shop's index (UCI Online Retail), built or rebuilt when missing or stale."""
+def ensure_default_index(echo: Echo = _echo_none, leave_out_users: Iterable[str] = ()) -> Path:
+    """The default shop's index (UCI Online Retail), built or rebuilt when missing or stale
+    (or when a customer was forgotten since: `leave_out_users`)."""
     from .datasets import load_online_retail
 
     catalog, interactions, report = load_online_retail()
     echo("Online Retail (UCI, CC BY 4.0), cleaned: " + "; ".join(report.lines()))
-    return ensure_index(catalog, interactions, default_index_dir("online-retail"), echo=echo)
+    return ensure_index(catalog, interactions, default_index_dir("online-retail"), echo=echo,
+                        leave_out_users=leave_out_users)
 
 
 def demo(echo: Echo) -> int:

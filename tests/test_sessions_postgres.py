@@ -113,3 +113,17 @@ def test_a_session_idle_on_every_replica_expires_on_each(pg_url: str) -> None:
     with pytest.raises(SessionNotFound):
         two.load(stale.session_id)
     one.close(), two.close()
+
+
+def test_a_customer_forgotten_on_one_replica_is_forgotten_on_all(pg_url: str) -> None:
+    from assistant.dialogue.session_pg import forgotten_customers_in
+
+    one, two = open_session_store(pg_url), open_session_store(pg_url)
+    theirs, other = two.create("forget-me"), two.create("keep-me")
+    assert one.forget_customer("forget-me") == 1 and one.forget_customer("forget-me") == 0
+    assert two.is_forgotten("forget-me") and not two.is_forgotten("keep-me")
+    with pytest.raises(SessionNotFound):
+        two.load(theirs.session_id)
+    assert two.load(other.session_id).user_id == "keep-me"
+    assert "forget-me" in forgotten_customers_in(pg_url)
+    one.close(), two.close()

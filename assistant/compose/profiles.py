@@ -225,6 +225,7 @@ class ProfileBuilder:
         self.n_top = top_categories
         self.n_favourites = favourites
         self._rows: dict[str, np.ndarray] | None = None
+        self._forgotten: set[str] = set()
 
     def _user_rows(self, user_id: str) -> np.ndarray:
         if self._rows is None:
@@ -236,9 +237,22 @@ class ProfileBuilder:
             self._rows = {str(k): positions[v] for k, v in groups.items()}
         return self._rows.get(str(user_id), np.empty(0, dtype=np.int64))
 
+    def history_of(self, user_id: str) -> tuple[int, int]:
+        """(baskets, lines) of `user_id`'s purchase history in this log."""
+        rows = self._user_rows(user_id)
+        baskets = self.interactions.frame["basket_id"].iloc[rows].nunique() if len(rows) else 0
+        return int(baskets), len(rows)
+
+    def forget(self, user_id: str) -> tuple[int, int]:
+        """Build no profile from `user_id`'s history from now on; returns the (baskets, lines)
+        that were theirs."""
+        removed = self.history_of(user_id)
+        self._forgotten.add(str(user_id))
+        return removed
+
     def build(self, user_id: str | None) -> Profile:
-        """The static profile of `user_id` (an empty profile for unknown or absent users)."""
-        if user_id is None:
+        """The static profile of `user_id` (an empty profile for unknown, absent or forgotten users)."""
+        if user_id is None or str(user_id) in self._forgotten:
             return Profile()
         rows = self._user_rows(user_id)
         profile = Profile(user_id=str(user_id))

@@ -21,7 +21,12 @@ from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
-from assistant.dialogue.session import DEFAULT_IDLE_EXPIRY_S, ConversationState, SessionStore
+from assistant.dialogue.session import (
+    DEFAULT_IDLE_EXPIRY_S,
+    ConversationState,
+    SessionStore,
+    default_sessions_path,
+)
 from assistant.llm.config import BatchingConfig
 from assistant.llm.loading import LoadedModel, default_threads
 from assistant.llm.model_files import ADAPTER_MANIFEST
@@ -33,7 +38,6 @@ from retrieval.config import Config, check
 from retrieval.datasets import REPO_ROOT
 from retrieval.errors import ConfigError
 from retrieval.shop_index import ShopIndex, default_index_dir
-from retrieval.storage import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from assistant.llm.batching import DecodeScheduler
@@ -156,7 +160,7 @@ class AssistantConfig(Config):
         return self.session_idle_minutes * 60 if self.session_idle_minutes > 0 else None
 
     def sessions_path(self) -> Path:
-        return Path(self.sessions) if self.sessions else cache_dir() / "sessions.sqlite3"
+        return Path(self.sessions) if self.sessions else default_sessions_path()
 
     def needs_book(self) -> NeedsBook | None:
         """The needs book to compose with (None for "none"); a bad file is an error that
@@ -243,9 +247,23 @@ class Assistant:
         self.sync_orders()  # orders stored before this process started (by it or another replica)
 
     def open_session(self, user_id: str | None = None) -> str:
-        if user_id is not None and user_id not in self.index.blend.data.user_index:  # type: ignore[union-attr]
+        if user_id is not None and self.store.is_forgotten(user_id):
+            # a forgotten customer still shops, as a shopper without a history
+            log.info("forgotten customer: the session starts without a purchase history")
+            user_id = None
+        elif user_id is not None and user_id not in self.index.blend.data.user_index:  # type: ignore[union-attr]
             log.info("unknown user id: the session starts without a purchase history")
         return self.store.create(user_id).session_id
+
+    def forget_customer(self, user_id: str) -> dict[str, Any]:
+        """Forget a customer (the shop's request, e.g. under GDPR): their purchase history
+        builds no profile and personalises nothing from now on, on every replica that shares
+        the session store; their sessions are deleted; the next index build leaves their lines
+        out (`cartsmith index` reads the same store). Returns what was removed."""
+        baskets, lines = self.actions.shop.profiles.forget(user_id)
+        sessions = self.store.forget_customer(user_id)
+        return {"customer_id": str(user_id), "purchases_in_profile": baskets, "purchase_lines": lines,
+                "sessions_deleted": sessions, "left_out_of_next_index_build": True}
 
     def turn(self, session_id: str, text: str, *, on_bundle: Callable[[Bundle], None] | None = None) -> Reply:
         """One turn. `on_bundle(bundle)` is called as soon as the turn has composed a new

@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS orders (
     created REAL NOT NULL,
     items TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forgotten_customers (
+    user_id TEXT PRIMARY KEY,
+    forgotten REAL NOT NULL
+);
 """
 
 
@@ -228,6 +232,26 @@ class SessionStore:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
 
+    # -- customers who asked to be forgotten: no profile, no sessions, out of the next build --
+    def forget_customer(self, user_id: str) -> int:
+        """Record that `user_id` is forgotten and delete their sessions; returns how many."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO forgotten_customers VALUES (?, ?)", (str(user_id), time.time()))
+            cur = self._db.execute("DELETE FROM sessions WHERE json_extract(state, '$.user_id') = ?", (str(user_id),))
+            if cur.rowcount > 0:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return max(cur.rowcount, 0)
+
+    def is_forgotten(self, user_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM forgotten_customers WHERE user_id = ?", (str(user_id),)).fetchone()
+        return row is not None
+
+    def forgotten_customers(self) -> frozenset[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT user_id FROM forgotten_customers").fetchall()
+        return frozenset(str(r[0]) for r in rows)
+
     # -- orders: the live co-purchase counts' log (item ids only), replayed on start ----------
     def add_order(self, item_ids: list[str]) -> int:
         """Store a completed order; returns its sequence number."""
@@ -246,3 +270,9 @@ class SessionStore:
         with self._lock:
             self._db.close()
 
+
+def default_sessions_path() -> Path:
+    """The embedded default session store: a SQLite file in the cache folder."""
+    from retrieval.storage import cache_dir
+
+    return cache_dir() / "sessions.sqlite3"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from assistant.dialogue.session import (
@@ -20,6 +21,8 @@ from assistant.dialogue.session import (
     IdleExpiry,
     SessionExpired,
     SessionNotFound,
+    SessionStore,
+    default_sessions_path,
     new_session_id,
 )
 from retrieval.errors import ConfigError
@@ -35,6 +38,10 @@ CREATE TABLE IF NOT EXISTS cartsmith_orders (
     seq BIGSERIAL PRIMARY KEY,
     created DOUBLE PRECISION NOT NULL,
     items TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cartsmith_forgotten_customers (
+    user_id TEXT PRIMARY KEY,
+    forgotten DOUBLE PRECISION NOT NULL
 )
 """
 
@@ -114,6 +121,22 @@ class PostgresSessionStore:
         rows, _ = self._execute("SELECT COUNT(*) FROM cartsmith_sessions", ())
         return int(rows[0][0])
 
+    def forget_customer(self, user_id: str) -> int:
+        """Record that `user_id` is forgotten (for every replica) and delete their sessions."""
+        self._execute("INSERT INTO cartsmith_forgotten_customers VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                      (str(user_id), time.time()))
+        _, count = self._execute("DELETE FROM cartsmith_sessions WHERE (state::jsonb) ->> 'user_id' = %s",
+                                 (str(user_id),))
+        return max(int(count), 0)
+
+    def is_forgotten(self, user_id: str) -> bool:
+        rows, _ = self._execute("SELECT 1 FROM cartsmith_forgotten_customers WHERE user_id = %s", (str(user_id),))
+        return bool(rows)
+
+    def forgotten_customers(self) -> frozenset[str]:
+        rows, _ = self._execute("SELECT user_id FROM cartsmith_forgotten_customers", ())
+        return frozenset(str(r[0]) for r in rows)
+
     def add_order(self, item_ids: list[str]) -> int:
         """Store a completed order (item ids only); returns its sequence number."""
         rows, _ = self._execute("INSERT INTO cartsmith_orders (created, items) VALUES (%s, %s) RETURNING seq",
@@ -134,3 +157,25 @@ def _where(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/')}"
+
+
+def forgotten_customers_in(spec: str | Path | None = None) -> frozenset[str]:
+    """The customers forgotten in the session store `spec` (a SQLite file or a
+    `postgresql://` URL; default: the default SQLite file, when there is one): what an index
+    build leaves out."""
+    if spec is not None and is_postgres_url(str(spec)):
+        pg = PostgresSessionStore(str(spec), idle_expiry_s=None)
+        try:
+            return pg.forgotten_customers()
+        finally:
+            pg.close()
+    path = Path(spec) if spec is not None else default_sessions_path()
+    if not path.exists():
+        if spec is not None:
+            raise ConfigError(f"sessions: no session store at {path}")
+        return frozenset()
+    store = SessionStore(path, idle_expiry_s=None)
+    try:
+        return store.forgotten_customers()
+    finally:
+        store.close()

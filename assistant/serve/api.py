@@ -48,6 +48,7 @@ from assistant.serve.api_models import (
     CartOut,
     CreateSession,
     DeletedOut,
+    ForgottenOut,
     HealthOut,
     MessageIn,
     MessageOut,
@@ -66,6 +67,7 @@ log = logging.getLogger("cartsmith.api")
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 SessionId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
 ItemId = Annotated[str, Path(min_length=1, max_length=128)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def _lines_total(lines: Iterable[Any]) -> tuple[list[dict[str, Any]], float]:
@@ -147,6 +149,13 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
             raise SessionNotFound(session_id)
         user_sessions.forget(session_id)
         return DeletedOut(session_id=session_id, deleted=True)
+
+    @v1.delete("/customers/{customer_id}", response_model=ForgottenOut, tags=["customers"])
+    def forget_customer(customer_id: CustomerId) -> ForgottenOut:
+        """Forget a customer: their purchase history personalises nothing from now on (on every
+        replica sharing the session store), their sessions are deleted, and the next index
+        build leaves them out. Only a private (server-side) key may call it."""
+        return ForgottenOut(**holder.get().forget_customer(customer_id))
 
     @v1.post("/sessions/{session_id}/messages", response_model=MessageOut, tags=["conversation"])
     def post_message(body: MessageIn, session_id: SessionId) -> MessageOut:

@@ -113,6 +113,17 @@ class DeletedOut(BaseModel):
     deleted: bool
 
 
+class ForgottenOut(BaseModel):
+    """What forgetting a customer removed."""
+
+    customer_id: str
+    purchases_in_profile: int = Field(description="baskets of theirs that no profile is built from any more")
+    purchase_lines: int = Field(description="basket lines among them")
+    sessions_deleted: int = Field(description="their conversations, deleted with their carts")
+    left_out_of_next_index_build: bool = Field(description="the next `cartsmith index` (or the default shop's "
+                                                           "next start) leaves their lines out")
+
+
 class ErrorBody(BaseModel):
     type: str
     message: str

@@ -272,7 +272,10 @@ def ready_index(args: argparse.Namespace) -> None:
     from retrieval.shop_index import INDEX_FORMAT, ensure_default_index, read_manifest
 
     if not getattr(args, "index", None):
-        ensure_default_index(lambda line: print(line, file=sys.stderr, flush=True))
+        from assistant.dialogue.session_pg import forgotten_customers_in
+
+        ensure_default_index(lambda line: print(line, file=sys.stderr, flush=True),
+                             leave_out_users=forgotten_customers_in(getattr(args, "sessions", None)))
         return
     manifest = read_manifest(Path(args.index))
     if manifest is None:

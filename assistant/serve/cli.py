@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p_index, dataset_default=None)
     p_index.add_argument("--out", type=Path, help="index folder (default: the shop's folder in the cache)")
     p_index.add_argument("--chroma-server", help="http://host:port of a Chroma server (default: embedded)")
+    p_index.add_argument("--sessions", metavar="FILE_OR_URL",
+                         help="the session store whose forgotten customers (DELETE /v1/customers/ID) the "
+                              "build leaves out (default: the default session file, when there is one)")
 
     p_rec = sub.add_parser("recommend", help="ranked candidates with scores and evidence")
     p_rec.add_argument("--index", type=Path, help="index folder (default: the default shop's)")
@@ -192,7 +195,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
     name, catalog, interactions = _load_shop(args)
     out = args.out or default_index_dir(name)
     config = IndexConfig(chroma_server=args.chroma_server)
-    manifest = build_index(catalog, interactions, out, config, echo=print)
+    from assistant.dialogue.session_pg import forgotten_customers_in
+
+    manifest = build_index(catalog, interactions, out, config, echo=print,
+                           leave_out_users=forgotten_customers_in(args.sessions))
     print(f"index for {name}: {manifest['items']:,} items, {manifest['baskets']:,} baskets -> {out}")
     return 0
 

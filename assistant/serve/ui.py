@@ -330,9 +330,11 @@ def main() -> None:
 
     host = os.environ.get("CARTSMITH_HOST", "127.0.0.1")
     port = int(os.environ.get("CARTSMITH_PORT", "7860"))
+    from assistant.dialogue.session_pg import forgotten_customers_in
     from retrieval.shop_index import ensure_default_index
 
-    index_dir = os.environ.get("CARTSMITH_INDEX") or str(ensure_default_index(print))
+    index_dir = os.environ.get("CARTSMITH_INDEX") or str(
+        ensure_default_index(print, leave_out_users=forgotten_customers_in()))
     print("loading the assistant (index and language model)...", flush=True)
     assistant = Assistant(AssistantConfig(index=index_dir))
     launch(build_ui(assistant), host, port)
