@@ -233,6 +233,7 @@ class Reply:
     alternatives: tuple[Item, ...] = ()
     timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
     tokens_generated: int = 0
+    prompt_tokens: int = 0  # fed to the model this turn (parse and write, every attempt)
     writer: str = "template"  # "model" when the language model's wording passed the guard; "model+template" when the template worded some of its lines
 
     def __post_init__(self) -> None:
@@ -251,6 +252,7 @@ class Reply:
                              for it in self.alternatives],
             "timings": dict(self.timings),
             "tokens_generated": self.tokens_generated,
+            "prompt_tokens": self.prompt_tokens,
             "writer": self.writer,
         }
 

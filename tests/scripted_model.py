@@ -118,9 +118,10 @@ class ScriptedParser:
             raise reply
         request, _, error = read_request(reply) if reply else (None, False, "no JSON object")
         tokens = len(reply.split())  # roughly what the model would have decoded
+        fed = len(f"{message} {bundle_summary}".split())  # and what it would have been fed
         if request is None:  # the tuned parser tries twice before it gives up
-            return ParseResult(None, reply, False, error, attempts=2, tokens=tokens)
-        return ParseResult(request, reply, True, None, attempts=1, tokens=tokens)
+            return ParseResult(None, reply, False, error, attempts=2, tokens=tokens, prompt_tokens=2 * fed)
+        return ParseResult(request, reply, True, None, attempts=1, tokens=tokens, prompt_tokens=fed)
 
 
 # The template writer words its answer with variant 0 of each phrasing: another variant

@@ -417,7 +417,10 @@ def real_api(real_assistant: Assistant) -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_real_assistant_over_http(real_api: str) -> None:
+def test_real_assistant_over_http(real_api: str, real_assistant: Assistant) -> None:
+    def real_assistant_tokens(text: str) -> list[int]:
+        return list(real_assistant.llm.tokenizer(text, add_special_tokens=False)["input_ids"])  # type: ignore[union-attr]
+
     with httpx.Client(base_url=real_api, timeout=300) as http:
         assert http.get("/health").json()["ready"] is True
         sid = http.post("/v1/sessions").json()["session_id"]
@@ -441,6 +444,14 @@ def test_real_assistant_over_http(real_api: str) -> None:
         data = completion.json()
         assert data["object"] == "chat.completion" and data["session_id"] == sid
         assert data["choices"][0]["message"]["content"].strip()
+        # usage tells the model's work: the parse prompt alone is a few hundred tokens
+        usage = data["usage"]
+        assert usage["prompt_tokens"] > 100 and usage["completion_tokens"] > 0
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+        short = http.post("/v1/chat/completions", headers={"X-Session-Id": sid}, json={
+            "model": "cartsmith", "max_tokens": 6, "messages": [{"role": "user", "content": "make it cheaper"}]}).json()
+        assert short["choices"][0]["finish_reason"] == "length"
+        assert len(real_assistant_tokens(short["choices"][0]["message"]["content"])) <= 6
 
         request = {"model": "cartsmith", "stream": True, "user": "api-test",
                    "messages": [{"role": "user", "content": "a gift set for a tea lover under £15"}]}

@@ -60,6 +60,7 @@ class TurnContext:
     reply_text: str = ""
     writer: str = "template"
     tokens: int = 0
+    prompt_tokens: int = 0
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     reply: Reply | None = None
     on_bundle: Callable[[Bundle], None] | None = None
@@ -150,6 +151,7 @@ class DialogueChain:
             summary = self.actions.bundle_summary(ctx.state)
         parsed = self.parser.parse(ctx.redacted, summary)
         ctx.tokens += parsed.tokens
+        ctx.prompt_tokens += parsed.prompt_tokens
         if parsed.request is None:
             log.info("unparseable turn: %s", parsed.error)
             # The shopper's words may still be plainly about things the shop sells: the
@@ -212,6 +214,7 @@ class DialogueChain:
         if written is None:  # no model writer, or it failed outright: the template words it
             written = self.fallback_writer.write(result.bundle, result.need_text)
         ctx.tokens += written.tokens
+        ctx.prompt_tokens += written.prompt_tokens
         # a model reply some of whose lines the template worded says so (evals count them apart)
         ctx.writer = f"{written.writer}+template" if written.mended else written.writer
         ctx.reply_text = "\n".join(part for part in (result.text, written.text, result.footer) if part)
@@ -231,7 +234,7 @@ class DialogueChain:
             bundle = bundle_from_state(state.bundle, self.actions.catalog)
         ctx.reply = Reply(text=ctx.reply_text, kind=result.kind, request=ctx.request, bundle=bundle,
                           cart=state.cart_lines(), alternatives=result.alternatives, timings=dict(ctx.timings),
-                          tokens_generated=ctx.tokens, writer=ctx.writer)
+                          tokens_generated=ctx.tokens, prompt_tokens=ctx.prompt_tokens, writer=ctx.writer)
         return ctx
 
     # -- running ----------------------------------------------------------------------------

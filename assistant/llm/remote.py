@@ -126,6 +126,7 @@ class RemoteReply:
     tokens: int
     seconds: float
     finish_reason: str = "stop"
+    prompt_tokens: int = 0  # as the server counted them
 
 
 class RemoteChatModel:
@@ -214,7 +215,8 @@ class RemoteChatModel:
         usage = getattr(message, "usage_metadata", None) or {}
         finish = (getattr(message, "response_metadata", None) or {}).get("finish_reason") or "stop"
         return RemoteReply(text=text, tokens=int(usage.get("output_tokens", 0) or 0),
-                           seconds=seconds, finish_reason=str(finish))
+                           seconds=seconds, finish_reason=str(finish),
+                           prompt_tokens=int(usage.get("input_tokens", 0) or 0))
 
     def _error(self, exc: Exception, timeout: float) -> RemoteModelError:
         """A domain error naming the URL and what to check (never the key)."""

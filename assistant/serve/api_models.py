@@ -82,6 +82,7 @@ class MessageOut(BaseModel):
     request: dict[str, Any] | None = None
     timings: dict[str, float] = {}
     tokens_generated: int = 0
+    prompt_tokens: int = 0
     writer: str = "template"
 
 
@@ -166,7 +167,7 @@ class ChatMessageIn(BaseModel):
 
 
 class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ...: accepted, ignored
+    model_config = ConfigDict(extra="allow")  # sampling fields: checked by `openai_compat.refuse_what_cannot_be_honoured`
     model: str = Field(MODEL_NAME, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=1_000)
     stream: bool = False

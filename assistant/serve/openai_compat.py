@@ -102,6 +102,8 @@ def add_openai_routes(v1: APIRouter, holder: AssistantHolder, guard: Callable[[R
                               "description": "chat.completion, or chat.completion.chunk events when streaming"}})
     async def chat_completions(body: ChatCompletionIn, request: Request,
                                identity: Annotated[str, Depends(guard)]) -> Any:
+        refuse_what_cannot_be_honoured(body.model_extra or {})
+        max_tokens = _max_tokens(body.model_extra or {})
         assistant = await run_in_threadpool(holder.get)
         text = checked_text(assistant, _user_text(body.messages))
         header_id = request.headers.get("x-session-id") or None
@@ -113,10 +115,11 @@ def add_openai_routes(v1: APIRouter, holder: AssistantHolder, guard: Callable[[R
         headers = {"X-Session-Id": session_id}
         if not body.stream:
             reply = await run_in_threadpool(assistant.turn, session_id, text)
+            content, finish = cut_to_tokens(reply.text, max_tokens, token_counter(assistant))
             out = ChatCompletionOut(
                 id=completion_id, created=created, model=body.model,
-                choices=[ChatChoice(message=ChatMessageOut(content=reply.text))],
-                usage=Usage(completion_tokens=reply.tokens_generated, total_tokens=reply.tokens_generated),
+                choices=[ChatChoice(message=ChatMessageOut(content=content), finish_reason=finish)],
+                usage=_usage(reply),
                 session_id=session_id, kind=reply.kind,
                 bundle=BundleOut(**reply.bundle.to_dict()) if reply.bundle else None,
                 cart=[CartLineOut(**line.to_dict()) for line in reply.cart])
@@ -127,9 +130,77 @@ def add_openai_routes(v1: APIRouter, holder: AssistantHolder, guard: Callable[[R
         if state.turns >= limits.max_turns_per_session:
             raise InputRejected(f"this session reached its limit of {limits.max_turns_per_session} turns; "
                                 "start a new one", field="session", limit=limits.max_turns_per_session)
-        events = _stream_turn(assistant, session_id, text, completion_id, created, body.model)
+        events = _stream_turn(assistant, session_id, text, completion_id, created, body.model, max_tokens)
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+# Request fields cartsmith cannot honour, with the values it can: it decodes greedily (the
+# same words for the same turn, every line checked), writes one choice, and composes the
+# text from checked lines and code-written names and prices.
+_HONOURED_ONLY_AS = {"temperature": (0, 0.0), "top_p": (1, 1.0), "n": (1,), "presence_penalty": (0, 0.0),
+                     "frequency_penalty": (0, 0.0)}
+_NEVER_HONOURED = ("logit_bias", "logprobs", "top_logprobs", "stop", "tools", "tool_choice", "functions",
+                   "function_call", "best_of", "suffix", "echo")
+
+
+def refuse_what_cannot_be_honoured(extra: Mapping[str, Any]) -> None:
+    """A 400 naming every sampling parameter of the request cartsmith cannot honour, rather
+    than ignoring it silently; the values it would honour anyway (temperature 0, top_p 1,
+    n 1) pass, and so does `seed` (greedy decoding is deterministic)."""
+    bad = [f"{name}={extra[name]!r}" for name, fine in _HONOURED_ONLY_AS.items()
+           if extra.get(name) is not None and extra[name] not in fine]
+    bad += [f"{name}={extra[name]!r}" for name in _NEVER_HONOURED if extra.get(name) not in (None, False, [], {}, "")]
+    response_format = extra.get("response_format")
+    if response_format is not None and not (isinstance(response_format, Mapping)
+                                            and response_format.get("type") == "text"):
+        bad.append(f"response_format={response_format!r}")
+    if bad:
+        raise CartsmithError(f"{', '.join(bad)}: cannot be honoured (cartsmith decodes greedily, writes one "
+                             "choice and composes its text from checked lines); leave them out, or send "
+                             "temperature 0, top_p 1, n 1")
+
+
+def _max_tokens(extra: Mapping[str, Any]) -> int | None:
+    """`max_completion_tokens` (or the older `max_tokens`): a whole number of at least 1."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = extra.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CartsmithError(f"{name}: must be a whole number of at least 1, got {value!r}")
+        return value
+    return None
+
+
+def token_counter(assistant: Any) -> Callable[[str, int], str | None]:
+    """`cut(text, n)`: the text's first n tokens, or None when it has no more than n. Tokens
+    of the served model's tokenizer when it is loaded here, else words with their trailing
+    space (a remote model's tokenizer is not at hand)."""
+    tokenizer: Any = getattr(getattr(assistant, "llm", None), "tokenizer", None)
+
+    def by_words(text: str, n: int) -> str | None:
+        pieces = _chunk_words(text)
+        return "".join(pieces[:n]) if len(pieces) > n else None
+
+    def by_tokenizer(text: str, n: int) -> str | None:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        return str(tokenizer.decode(ids[:n])) if len(ids) > n else None
+
+    return by_words if tokenizer is None else by_tokenizer
+
+
+def cut_to_tokens(text: str, max_tokens: int | None, cut: Callable[[str, int], str | None]) -> tuple[str, str]:
+    """(the text, "stop"), or its first `max_tokens` tokens and "length" when it is longer."""
+    short = cut(text, max_tokens) if max_tokens is not None else None
+    return (text, "stop") if short is None else (short.rstrip(), "length")
+
+
+def _usage(reply: Reply) -> Usage:
+    """The model's own work this turn: tokens fed to it (parse and write prompts, every
+    attempt) and tokens it generated (the request's JSON and the answer's lines)."""
+    return Usage(prompt_tokens=reply.prompt_tokens, completion_tokens=reply.tokens_generated,
+                 total_tokens=reply.prompt_tokens + reply.tokens_generated)
 
 
 def _user_text(messages: list[ChatMessageIn]) -> str:
@@ -169,7 +240,7 @@ def _stream_error(exc: BaseException) -> dict[str, Any]:
 
 
 async def _stream_turn(assistant: Any, session_id: str, text: str, completion_id: str, created: int,
-                       model: str) -> AsyncIterator[bytes]:
+                       model: str, max_tokens: int | None = None) -> AsyncIterator[bytes]:
     """chat.completion.chunk events: role + bundle first, then the text in word chunks, then [DONE]."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -202,12 +273,11 @@ async def _stream_turn(assistant: Any, session_id: str, text: str, completion_id
                     first_sent = True
                     yield chunk({"role": "assistant", "content": ""},
                                 bundle=reply.bundle.to_dict() if reply.bundle else None, session_id=session_id)
-                for piece in _chunk_words(reply.text):
+                content, finish = cut_to_tokens(reply.text, max_tokens, token_counter(assistant))
+                for piece in _chunk_words(content):
                     yield chunk({"content": piece})
                 data = reply.to_dict()
-                yield chunk({}, "stop", session_id=session_id,
-                            usage={"prompt_tokens": 0, "completion_tokens": reply.tokens_generated,
-                                   "total_tokens": reply.tokens_generated},
+                yield chunk({}, finish, session_id=session_id, usage=_usage(reply).model_dump(),
                             cartsmith={k: data[k] for k in ("kind", "total", "cart", "alternatives", "timings",
                                                             "writer")})
                 break

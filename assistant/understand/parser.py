@@ -58,6 +58,7 @@ class ParseResult:
     attempts: int = 1
     tokens: int = 0
     seconds: float = 0.0
+    prompt_tokens: int = 0  # fed to the model over every attempt
 
 
 def bundle_summary(bundle: Bundle | None) -> str:
@@ -140,38 +141,40 @@ class RequestParser:
         self.retry_temperature = retry_temperature
         self.guided = guided
 
-    def _generate(self, messages: list[dict[str, str]], temperature: float, source: str) -> tuple[str, int]:
+    def _generate(self, messages: list[dict[str, str]], temperature: float, source: str) -> tuple[str, int, int]:
         from assistant.llm.generation import generate
 
         if isinstance(self.loaded, RemoteChatModel):
             # PREFILL's tokens are part of the remote reply, so they count against its limit
             reply = self.loaded.parse(messages, schema=request_json_schema(), temperature=temperature,
                                       max_tokens=self.max_new_tokens + 8)
-            return reply.text, reply.tokens
+            return reply.text, reply.tokens, reply.prompt_tokens
         guide = RequestJsonGuide(source=source) if self.guided else None
         gen = generate(self.loaded, messages, max_new_tokens=self.max_new_tokens, stop=["}"],
                        guide=guide, temperature=temperature, prefill=PREFILL)
         text = gen.text
         if gen.finish_reason == "stop":
             text += "}"
-        return text, gen.n_new_tokens
+        return text, gen.n_new_tokens, gen.n_prompt_tokens
 
     def parse(self, message: str, bundle_summary: str = "(none)") -> ParseResult:
         started = time.perf_counter()
         messages = parse_messages(message, bundle_summary)
-        tokens = 0
+        tokens = prompt_tokens = 0
         raw, valid, error = "", False, None
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
             try:
-                raw, n = self._generate(messages, temperature, message)
+                raw, n, fed = self._generate(messages, temperature, message)
             except RemoteModelError as exc:  # the server is down or slow: asking again won't help
-                return ParseResult(None, raw, False, str(exc), attempt, tokens, time.perf_counter() - started)
-            tokens += n
+                return ParseResult(None, raw, False, str(exc), attempt, tokens, time.perf_counter() - started,
+                                   prompt_tokens)
+            tokens, prompt_tokens = tokens + n, prompt_tokens + fed
             request, _is_json, error = read_request(raw)
             if request is not None and self.guided and isinstance(self.loaded, RemoteChatModel):
                 error = remote_guide_error(raw, message)
                 request = None if error else request
             if request is not None:
-                return ParseResult(request, raw, True, None, attempt, tokens, time.perf_counter() - started)
+                return ParseResult(request, raw, True, None, attempt, tokens, time.perf_counter() - started,
+                                   prompt_tokens)
             valid = False
-        return ParseResult(None, raw, valid, error, 2, tokens, time.perf_counter() - started)
+        return ParseResult(None, raw, valid, error, 2, tokens, time.perf_counter() - started, prompt_tokens)

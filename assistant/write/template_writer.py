@@ -38,6 +38,7 @@ class WrittenReply:
     raw_grounded: bool | None = None  # first reply grounded after substitution, before any guard
     raw_reasons_ok: bool | None = None
     mended: int = 0  # lines of a model reply the template reworded (`mend`)
+    prompt_tokens: int = 0  # fed to the model over every attempt
 
 
 def _pick(options: Sequence[str], *keys: object) -> str:

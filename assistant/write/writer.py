@@ -210,7 +210,7 @@ class BundleWriter:
         self.fallback = fallback or TemplateWriter()
 
     def _generate(self, prompt: str, temperature: float, bundle: Bundle, prefill: str = "",
-                  started: float | None = None) -> tuple[str, int]:
+                  started: float | None = None) -> tuple[str, int, int]:
         from assistant.llm.generation import generate
         from assistant.write.answer_guide import SlotAnswerGuide
 
@@ -234,10 +234,10 @@ class BundleWriter:
         gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
                        temperature=temperature, prefill=prefill, until=until, guide=guide)
         return _finished_part(gen.text, cut=gen.finish_reason == "length" or (
-            gen.finish_reason == "stop" and self._late(started))), gen.n_new_tokens
+            gen.finish_reason == "stop" and self._late(started))), gen.n_new_tokens, gen.n_prompt_tokens
 
     def _generate_remote(self, prompt: str, temperature: float, budget: int, started: float | None,
-                         until: Callable[[str], bool], guide: Any | None) -> tuple[str, int]:
+                         until: Callable[[str], bool], guide: Any | None) -> tuple[str, int, int]:
         """The remote reply, checked as local decoding checks it; "" when the deadline
         ran out before it came (the template then answers, as for a late local reply)."""
         assert isinstance(self.loaded, RemoteChatModel)
@@ -250,10 +250,11 @@ class BundleWriter:
         except RemoteTimeoutError:
             if left is None or left >= self.loaded.config.timeout_s:
                 raise  # the server's own timeout, not the writer's deadline: the caller hears it
-            return "", 0
+            return "", 0, 0
         whole = reply.text.lstrip()
         text = replay_checks(whole, until, guide)
-        return _finished_part(text, cut=reply.finish_reason == "length" and text == whole), reply.tokens
+        return (_finished_part(text, cut=reply.finish_reason == "length" and text == whole), reply.tokens,
+                reply.prompt_tokens)
 
     def _late(self, started: float | None) -> bool:
         return self.deadline_s is not None and started is not None and \
@@ -277,7 +278,7 @@ class BundleWriter:
         mended falls back to the template writer."""
         prompt = write_prompt(bundle, need)
         facts, claims, words = numbers_of(bundle), claims_of(bundle), words_of(bundle, need)
-        tokens = 0
+        tokens = fed = 0
         first_raw = ""
         first: tuple[bool, bool] | None = None
         prefill = ""
@@ -287,8 +288,8 @@ class BundleWriter:
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
             if attempt > 1 and self._late(started):
                 break  # no time left for a repair: the template answers
-            raw, n_tokens = self._generate(prompt, temperature, bundle, prefill, started)
-            made, tokens = attempt, tokens + n_tokens
+            raw, n_tokens, n_fed = self._generate(prompt, temperature, bundle, prefill, started)
+            made, tokens, fed = attempt, tokens + n_tokens, fed + n_fed
             guard, reasons, final = self.check(raw, bundle, need)
             if first is None:
                 first_raw = raw
@@ -297,7 +298,7 @@ class BundleWriter:
             if guard and reasons:
                 return WrittenReply(text=final, grounded=True, reasons_ok=True, attempts=attempt,
                                     writer="model", tokens=tokens, raw_text=first_raw,
-                                    raw_grounded=first[0], raw_reasons_ok=first[1])
+                                    raw_grounded=first[0], raw_reasons_ok=first[1], prompt_tokens=fed)
             mendable = raw
             if guard and check_reasons(raw, facts, claims):
                 break  # only whose words a line uses is wrong: mend, no second decode
@@ -306,8 +307,8 @@ class BundleWriter:
             text, count = mended
             return WrittenReply(text=text, grounded=True, reasons_ok=True, attempts=made, writer="model",
                                 tokens=tokens, raw_text=first_raw, raw_grounded=first[0] if first else None,
-                                raw_reasons_ok=first[1] if first else None, mended=count)
+                                raw_reasons_ok=first[1] if first else None, mended=count, prompt_tokens=fed)
         fb = self.fallback.write(bundle, need)
-        return dataclasses.replace(fb, attempts=made, tokens=tokens, raw_text=first_raw,
+        return dataclasses.replace(fb, attempts=made, tokens=tokens, prompt_tokens=fed, raw_text=first_raw,
                                    raw_grounded=first[0] if first else None,
                                    raw_reasons_ok=first[1] if first else None)
