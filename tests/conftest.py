@@ -4,6 +4,7 @@ with the tuned SmolLM2 (slow tests only, loaded once per run)."""
 
 from __future__ import annotations
 
+import copy
 import os
 
 # Offline by design (as the Makefile sets it): nothing may reach a model hub or phone home.
@@ -12,7 +13,7 @@ for _key, _value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("A
     os.environ.setdefault(_key, _value)
 
 from collections.abc import Iterator  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 import pytest  # noqa: E402
 from scripted_model import (  # noqa: E402
@@ -92,3 +93,14 @@ def pg_url() -> Iterator[str]:
         pytest.skip("PostgreSQL is not installed (make postgres)")
     with postgres_server(bindir) as url:
         yield url
+
+
+@pytest.fixture
+def live_rules_put_back(shop_index: ShopIndex) -> Iterator[Any]:
+    """The shared index's association rules, restored after the test: orders change them."""
+    rules = shop_index.sources["rules"]
+    saved = copy.deepcopy(vars(rules))
+    yield rules
+    vars(rules).clear()
+    vars(rules).update(saved)
+    shop_index.blend.clear_cache()

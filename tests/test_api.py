@@ -8,7 +8,6 @@ stream must send the composed bundle while the writer has not yet written a word
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import logging
 import socket
@@ -298,17 +297,6 @@ def test_streaming_sends_the_bundle_before_the_writer_runs(scripted_assistant: A
         request["messages"] = [{"role": "user", "content": ""}]
         assert http.post("/v1/chat/completions", json=request).status_code == 422
     assert writer.released == [True]  # the turns without a bundle never asked the writer
-
-
-@pytest.fixture
-def live_rules_put_back(shop_index: ShopIndex) -> Iterator[Any]:
-    """The shared index's association rules, restored after the test: orders change them."""
-    rules = shop_index.sources["rules"]
-    saved = copy.deepcopy(vars(rules))
-    yield rules
-    vars(rules).clear()
-    vars(rules).update(saved)
-    shop_index.blend.clear_cache()
 
 
 def test_an_order_counts_at_once_and_empties_the_cart(client: TestClient, shop_index: ShopIndex,

@@ -127,3 +127,16 @@ def test_a_customer_forgotten_on_one_replica_is_forgotten_on_all(pg_url: str) ->
     assert two.load(other.session_id).user_id == "keep-me"
     assert "forget-me" in forgotten_customers_in(pg_url)
     one.close(), two.close()
+
+
+def test_checkouts_are_shared_by_replicas(pg_url: str) -> None:
+    one, two = open_session_store(pg_url), open_session_store(pg_url)
+    body = '{"order_id": "ord_pg1", "idempotency_key": "pg-key-000001"}'
+    assert one.add_checkout("ord_pg1", "pg-key-000001", body, '{"state": "pending", "attempts": []}')
+    assert not two.add_checkout("ord_pg2", "pg-key-000001", body, '{"state": "pending", "attempts": []}')
+    assert two.checkout_by_key("pg-key-000001") == (body, '{"state": "pending", "attempts": []}')
+    assert "ord_pg1" in two.pending_checkouts()
+    two.set_delivery("ord_pg1", '{"state": "delivered", "attempts": [{"status": 200}]}')
+    assert one.checkout("ord_pg1")[1].startswith('{"state": "delivered"')  # type: ignore[index]
+    assert "ord_pg1" not in one.pending_checkouts() and one.checkout("ord_pg2") is None
+    one.close(), two.close()

@@ -8,8 +8,11 @@ needs: open a session, take a turn, read/change the cart, record an order, delet
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
+import re
+import secrets
 import threading
 import time
 import zlib
@@ -21,6 +24,13 @@ from assistant.compose.composer import BundleComposer, ComposerConfig
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.dialogue.actions import Actions
 from assistant.dialogue.chain import DialogueChain, Parser
+from assistant.dialogue.checkout import (
+    CheckoutError,
+    OrderNotFound,
+    check_idempotency_key,
+    delivery_record,
+    order_from_cart,
+)
 from assistant.dialogue.session import (
     DEFAULT_IDLE_EXPIRY_S,
     ConversationState,
@@ -120,6 +130,8 @@ class AssistantConfig(Config):
     # A session with no turn for this long expires and is purged (the shopper's redacted
     # words, bundle and cart go with it); 0 keeps sessions until they are deleted.
     session_idle_minutes: float = DEFAULT_IDLE_EXPIRY_S / 60
+    # the shop's currency (ISO 4217), written on every order a checkout hands over
+    currency: str = "GBP"
     needs: str = SHIPPED
     remote_model: str | None = None
     remote_model_name: str = "cartsmith"
@@ -130,6 +142,8 @@ class AssistantConfig(Config):
         check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
         check(self.max_input_chars >= 16, "assistant.max_input_chars", "must be at least 16")
         check(self.max_turns_per_session >= 1, "assistant.max_turns_per_session", "must be at least 1")
+        check(isinstance(self.currency, str) and re.fullmatch(r"[A-Z]{3}", self.currency) is not None,
+              "assistant.currency", f"must be a three-letter ISO 4217 code such as GBP or EUR, got {self.currency!r}")
         check(self.session_idle_minutes >= 0 and math.isfinite(self.session_idle_minutes),
               "assistant.session_idle_minutes", "must be 0 (never expire) or a positive number of minutes")
         check(self.threads >= 1, "assistant.threads", "must be at least 1")
@@ -320,6 +334,42 @@ class Assistant:
                 state.cart = []
                 self.store.save(state)
             return int(getattr(rules, "live_orders", 0))
+
+    def checkout(self, session_id: str, idempotency_key: str | None = None, *,
+                 deliver: bool = False) -> tuple[dict[str, Any], dict[str, Any], bool]:
+        """(order, delivery record, created) for the session's cart (`checkout.py`). The same
+        idempotency key gives back the stored order (created False) and changes nothing;
+        a new order counts into the co-purchase statistics and empties the cart. `deliver`:
+        a webhook will send it (its delivery starts "pending", else "not_configured")."""
+        key = check_idempotency_key(idempotency_key) if idempotency_key else "auto_" + secrets.token_hex(12)
+        with self._session_lock(session_id):
+            known = self._checkout_by_key(key, session_id)
+            if known is not None:
+                return (*known, False)
+            order = order_from_cart(self.store.load(session_id), key, self.config.currency)
+            delivery = delivery_record("pending" if deliver else "not_configured")
+            if not self.store.add_checkout(order.order_id, key, order.to_json(), json.dumps(delivery)):
+                known = self._checkout_by_key(key, session_id)  # another replica took the key just now
+                assert known is not None
+                return (*known, False)
+            self.record_order(order.item_ids, session_id)
+        return order.to_dict(), delivery, True
+
+    def _checkout_by_key(self, key: str, session_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        stored = self.store.checkout_by_key(key)
+        if stored is None:
+            return None
+        order = json.loads(stored[0])
+        if order["session_id"] != session_id:
+            raise CheckoutError("idempotency_key: already used for another session's order")
+        return order, json.loads(stored[1])
+
+    def order(self, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(order, delivery record) of a checkout, from any replica."""
+        stored = self.store.checkout(order_id)
+        if stored is None:
+            raise OrderNotFound(order_id)
+        return json.loads(stored[0]), json.loads(stored[1])
 
     def sync_orders(self) -> int:
         """Count the orders any replica stored since the last sync into the live co-purchase

@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS forgotten_customers (
     user_id TEXT PRIMARY KEY,
     forgotten REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkouts (
+    order_id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    body TEXT NOT NULL,
+    delivery TEXT NOT NULL
+);
 """
 
 
@@ -231,6 +238,37 @@ class SessionStore:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+    # -- checkouts: orders handed to the shop, and how their webhook delivery went ----------------
+    def add_checkout(self, order_id: str, idempotency_key: str, body: str, delivery: str) -> bool:
+        """Store a new checkout; False (nothing stored) when its idempotency key is taken."""
+        with self._lock:
+            cur = self._db.execute("INSERT OR IGNORE INTO checkouts VALUES (?, ?, ?, ?, ?)",
+                                   (order_id, idempotency_key, time.time(), body, delivery))
+        return cur.rowcount > 0
+
+    def checkout(self, order_id: str) -> tuple[str, str] | None:
+        """(order JSON, delivery JSON) of an order, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT body, delivery FROM checkouts WHERE order_id = ?", (order_id,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def checkout_by_key(self, idempotency_key: str) -> tuple[str, str] | None:
+        with self._lock:
+            row = self._db.execute("SELECT body, delivery FROM checkouts WHERE idempotency_key = ?",
+                                   (idempotency_key,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def set_delivery(self, order_id: str, delivery: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE checkouts SET delivery = ? WHERE order_id = ?", (delivery, order_id))
+
+    def pending_checkouts(self) -> list[str]:
+        """Orders whose webhook delivery has not finished, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT order_id FROM checkouts WHERE json_extract(delivery, '$.state') = "
+                                    "'pending' ORDER BY created").fetchall()
+        return [str(r[0]) for r in rows]
 
     # -- customers who asked to be forgotten: no profile, no sessions, out of the next build --
     def forget_customer(self, user_id: str) -> int:

@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS cartsmith_orders (
 CREATE TABLE IF NOT EXISTS cartsmith_forgotten_customers (
     user_id TEXT PRIMARY KEY,
     forgotten DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cartsmith_checkouts (
+    order_id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    created DOUBLE PRECISION NOT NULL,
+    body TEXT NOT NULL,
+    delivery TEXT NOT NULL
 )
 """
 
@@ -120,6 +127,29 @@ class PostgresSessionStore:
     def count(self) -> int:
         rows, _ = self._execute("SELECT COUNT(*) FROM cartsmith_sessions", ())
         return int(rows[0][0])
+
+    def add_checkout(self, order_id: str, idempotency_key: str, body: str, delivery: str) -> bool:
+        """Store a new checkout; False (nothing stored) when its idempotency key is taken."""
+        _, count = self._execute("INSERT INTO cartsmith_checkouts VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                 (order_id, idempotency_key, time.time(), body, delivery))
+        return bool(count > 0)
+
+    def checkout(self, order_id: str) -> tuple[str, str] | None:
+        rows, _ = self._execute("SELECT body, delivery FROM cartsmith_checkouts WHERE order_id = %s", (order_id,))
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def checkout_by_key(self, idempotency_key: str) -> tuple[str, str] | None:
+        rows, _ = self._execute("SELECT body, delivery FROM cartsmith_checkouts WHERE idempotency_key = %s",
+                                (idempotency_key,))
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def set_delivery(self, order_id: str, delivery: str) -> None:
+        self._execute("UPDATE cartsmith_checkouts SET delivery = %s WHERE order_id = %s", (delivery, order_id))
+
+    def pending_checkouts(self) -> list[str]:
+        rows, _ = self._execute("SELECT order_id FROM cartsmith_checkouts WHERE (delivery::jsonb) ->> 'state' = "
+                                "'pending' ORDER BY created", ())
+        return [str(r[0]) for r in rows]
 
     def forget_customer(self, user_id: str) -> int:
         """Record that `user_id` is forgotten (for every replica) and delete their sessions."""

@@ -56,9 +56,11 @@ from assistant.serve.api_models import (
     OrderOut,
     SessionOut,
 )
+from assistant.serve.checkout_routes import Webhooks, add_checkout_routes
 from assistant.serve.holder import AssistantHolder
 from assistant.serve.openai_compat import UserSessions, add_openai_routes
 from assistant.serve.web_access import CORS_HEADERS, CORS_METHODS, WebAccess, is_public
+from assistant.serve.webhooks import WebhookConfig
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "RateLimiter", "create_app"]
 
@@ -84,12 +86,13 @@ def _cart_out(session_id: str, lines: Iterable[Any]) -> CartOut:
 
 def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_limit_per_minute: int | None = 60,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, load_on_startup: bool = True,
-               web: WebAccess | None = None) -> FastAPI:
+               web: WebAccess | None = None, webhook: WebhookConfig | None = None) -> FastAPI:
     """The API over `assistant` (an Assistant, or a no-argument factory building one).
 
     api_keys: when given (non-empty), /v1 routes need one of them. rate_limit_per_minute:
     per key (or client IP without keys); 0 or None turns the limit off. web: the shop's
     pages' access (`web_access`): CORS origins, and public keys for chat and the cart.
+    webhook: where checkouts' orders are sent, signed (`webhooks`); None: nowhere.
     """
     holder = AssistantHolder(assistant)
     keys = tuple(k for k in (api_keys or ()) if k)
@@ -98,6 +101,7 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
     guard = make_guard(keys, RateLimiter(rate_limit_per_minute), web.public_keys,
                        RateLimiter(web.public_rate_limit_per_minute))
     user_sessions = UserSessions()
+    webhooks = Webhooks(holder, webhook)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,7 +111,10 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
             except Exception as exc:  # /health says so; requests retry the load
                 # the load reads files and config, never a shopper's words: its message is safe to log
                 log.error("loading the assistant failed: %s: %s", type(exc).__name__, exc)
+        if holder.ready:
+            await run_in_threadpool(webhooks.sender)  # orders left pending are sent again
         yield
+        webhooks.stop()
 
     app = FastAPI(
         title="cartsmith",
@@ -183,6 +190,7 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
     def remove_from_cart(session_id: SessionId, item_id: ItemId) -> CartOut:
         return _cart_out(session_id, holder.get().remove_from_cart(session_id, item_id))
 
+    add_checkout_routes(v1, holder, webhooks)
     add_openai_routes(v1, holder, guard, user_sessions)
     app.include_router(v1)
     app.state.assistant_holder = holder

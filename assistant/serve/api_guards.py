@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.dialogue.checkout import OrderNotFound
 from assistant.dialogue.session import SessionExpired, SessionNotFound
 from assistant.safety.guard import InputLimits, InputRejected, check_input
 from assistant.serve.web_access import PUBLIC_PREFIX, PUBLIC_ROUTES
@@ -131,6 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(_SafetyNet)
     app.add_exception_handler(InputRejected, _on_input_rejected)
     app.add_exception_handler(SessionNotFound, _on_session_not_found)
+    app.add_exception_handler(OrderNotFound, _on_order_not_found)
     app.add_exception_handler(CartsmithError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
@@ -156,6 +158,10 @@ async def _on_session_not_found(request: Request, exc: Exception) -> JSONRespons
     if isinstance(exc, SessionExpired):
         return _error(404, "session_expired", f"{exc}: POST /v1/sessions")
     return _error(404, "session_not_found", "no such session (it may have been deleted)")
+
+
+async def _on_order_not_found(request: Request, exc: Exception) -> JSONResponse:
+    return _error(404, "order_not_found", str(exc))
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -45,6 +45,9 @@ def add_parsers(sub: Any) -> None:
     p_serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                          help="an origin whose pages may call the API from a browser, e.g. "
                               "https://shop.example; repeatable; also $CARTSMITH_CORS_ORIGINS (none by default)")
+    p_serve.add_argument("--webhook-url", metavar="URL",
+                         help="send each checkout's order here, signed with HMAC-SHA256 using the secret in "
+                              "$CARTSMITH_WEBHOOK_SECRET (docs: assistant/serve/webhooks.py)")
     p_serve.add_argument("--workers", type=int, default=1, metavar="N",
                          help="server processes on this port (default 1); each loads the assistant and "
                               "they share the session store (the SQLite file, or --sessions postgresql://...)")
@@ -303,6 +306,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keys = list(args.api_key) + _listed_in_env("CARTSMITH_API_KEYS")
     web = _web_access(args)
     web.check_against(keys)  # a bad origin or a public key without a private one: exit 2 before loading
+    webhook = _webhook(args)  # a bad URL or a missing secret: exit 2 before loading
     if not keys and not _is_loopback(args.host):
         print(f"cartsmith: warning: serving on {args.host} without API keys: anyone who can reach it can use it "
               "(pass --api-key)", file=sys.stderr)
@@ -325,7 +329,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run("assistant.serve.chat_cli:worker_app", factory=True, workers=args.workers, **options)
         return 0
     app = create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None,
-                     web=web)
+                     web=web, webhook=webhook)
     uvicorn.run(app, **options)
     return 0
 
@@ -342,6 +346,15 @@ def _web_access(args: argparse.Namespace) -> Any:
                         args.public_rate_limit or None)
 
 
+def _webhook(args: argparse.Namespace) -> Any:
+    """The webhook config of --webhook-url (its secret from the environment), or None."""
+    if not getattr(args, "webhook_url", None):
+        return None
+    from assistant.serve.webhooks import WebhookConfig
+
+    return WebhookConfig(url=args.webhook_url, secret=os.environ.get("CARTSMITH_WEBHOOK_SECRET", ""))
+
+
 _WORKER_ARGS_ENV = "CARTSMITH_SERVE_ARGS"
 
 
@@ -354,7 +367,7 @@ def worker_app() -> Any:
     keys = values.pop("keys")
     args = argparse.Namespace(**values)
     return create_app(lambda: build_assistant(args), api_keys=keys, rate_limit_per_minute=args.rate_limit or None,
-                      web=_web_access(args))
+                      web=_web_access(args), webhook=_webhook(args))
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
