@@ -24,11 +24,12 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.records import Bundle
 from assistant.safety.guard import redact
 from assistant.understand.parser import ParseResult, read_request
+from assistant.write.line_release import LineRelease
 from assistant.write.writer import (
     TemplateWriter,
     WrittenReply,
@@ -158,6 +159,9 @@ class ScriptedWriter:
         self.release_timeout_s = release_timeout_s
         self.released: list[bool] = []
         self.needs: list[str | None] = []
+        # set: the answer's opening and first line are released as the model would (checked,
+        # `LineRelease`), then the writer waits for this event before writing the rest
+        self.line_gate: threading.Event | None = None
 
     def add(self, replies: Mapping[str, str]) -> None:
         self.replies.update({message_key(need): raw for need, raw in replies.items()})
@@ -165,14 +169,20 @@ class ScriptedWriter:
     def reset(self) -> None:
         self.replies = dict(self._built_with)
         self.release = None
+        self.line_gate = None
         self.released.clear()
         self.needs.clear()
 
-    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+    def write(self, bundle: Bundle, need: str | None, *, on_line: Any = None) -> WrittenReply:
         self.needs.append(need)
         if self.release is not None:
             self.released.append(self.release.wait(self.release_timeout_s))
         raw = self.replies.get(message_key(need or "")) or slot_reply(bundle, need)
+        if on_line is not None and self.line_gate is not None:
+            lines = LineRelease(bundle, need, (), on_line)
+            lines.seen("".join(line + "\n" for line in raw.split("\n")[:2]))
+            self.released.append(self.line_gate.wait(self.release_timeout_s))
+            lines.seen(raw + "\n")
         final = substitute(raw, bundle)
         grounded = check_slots(raw, len(bundle.items)) and check_no_prices(raw) and is_grounded(final, bundle)
         reasons_ok = grounded and check_reasons(raw, numbers_of(bundle), claims_of(bundle))

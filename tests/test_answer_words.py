@@ -105,7 +105,7 @@ def test_a_borrowed_line_is_worded_by_the_template_without_a_second_decode(monke
     fake, calls = _scripted([borrowed])
     monkeypatch.setattr(llm, "generate", fake)
     bundle = _garden()
-    reply = BundleWriter(object(), other_titles=[bi.item.title for bi in bundle.items]).write(bundle, "a gardener")
+    reply = BundleWriter(object(), code_opening=False, other_titles=[bi.item.title for bi in bundle.items]).write(bundle, "a gardener")
     assert len(calls) == 1 and reply.attempts == 1
     assert reply.writer == "model" and reply.mended == 1 and reply.reasons_ok and reply.grounded
     assert reply.raw_reasons_ok is False  # the evals count the model's first reply as it was
@@ -129,7 +129,7 @@ def test_a_wrong_number_is_still_repaired_and_a_borrowed_line_then_mended(monkey
     wrong = GOOD.replace("[4] a little comfort on the knees.", "[4] in 40 baskets.")
     fake, calls = _scripted([wrong, "[4] a watering can in 41 baskets."])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object()).write(bundle, "a gardener")
+    reply = BundleWriter(object(), code_opening=False).write(bundle, "a gardener")
     assert len(calls) == 2 and calls[1].endswith("[3] a planter for the patio.\n")
     assert reply.writer == "model" and reply.mended == 1 and "40" not in reply.text
     assert reply.text.endswith("— " + writer_mod.template_reason(bundle.items[3], 0, False))
@@ -142,7 +142,7 @@ def test_a_reply_the_mend_cannot_save_is_the_templates(monkeypatch):
     fake, _ = _scripted(["Only £3 today!\n" + GOOD.split("\n", 1)[1]])
     monkeypatch.setattr(llm, "generate", fake)
     bundle = _garden()
-    reply = BundleWriter(object()).write(bundle, "a gardener")
+    reply = BundleWriter(object(), code_opening=False).write(bundle, "a gardener")
     assert reply.writer == "template" and reply.mended == 0
     assert writer_mod.mend("Only £3 today!\n[1] x.", bundle, "a gardener") is None
 

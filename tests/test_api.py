@@ -538,3 +538,28 @@ def test_health_is_503_until_the_assistant_is_loaded() -> None:
         loading.join(5)
         failed = client.get("/health")
         assert failed.status_code == 503 and failed.json() == {"status": "error", "ready": False}
+
+
+def test_streaming_sends_checked_lines_while_the_writer_is_still_writing(scripted_assistant: Assistant,
+                                                                        scripted_writer: ScriptedWriter) -> None:
+    gate = threading.Event()
+    scripted_writer.line_gate = gate
+    with serve_in_thread(create_app(scripted_assistant, rate_limit_per_minute=None)) as base, \
+            httpx.Client(base_url=base) as http:
+        request = {"model": "cartsmith", "stream": True,
+                   "messages": [{"role": "user", "content": "a tea party under £20"}]}
+        with http.stream("POST", "/v1/chat/completions", json=request, timeout=30) as response:
+            sid = response.headers["x-session-id"]
+            events = sse_events(response.iter_lines())
+            first = next(events)
+            assert first["bundle"] is not None  # the cards first
+            early = [next(events), next(events)]
+            # the writer has not finished: it waits for the gate, yet its first lines are out
+            assert not gate.is_set() and scripted_writer.released == []
+            early_text = "".join(e["choices"][0]["delta"]["content"] for e in early)
+            assert early_text.startswith("Picked for tea party:") and "\n1. " in early_text
+            gate.set()
+            rest = list(events)
+        text = early_text + "".join(e["choices"][0]["delta"].get("content", "") for e in rest[:-1])
+        assert text == scripted_assistant.state(sid).history[-1]["reply"]  # pieces add up to the answer
+        assert rest[-2]["choices"][0]["finish_reason"] == "stop" and rest[-1] == "[DONE]"

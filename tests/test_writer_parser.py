@@ -147,7 +147,7 @@ def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypat
     good_rest = GOOD.split("\n", 2)[2]  # from the faulty line [2] on
     fake, calls = _fake_generate([bad, good_rest])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     assert reply.writer == "model" and reply.attempts == 2 and reply.grounded and reply.reasons_ok
     assert reply.raw_reasons_ok is False and "[3]" not in reply.raw_text  # cut at the faulty line
     assert calls[1]["temperature"] > 0
@@ -159,14 +159,14 @@ def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypat
 
     fake, calls = _fake_generate([bad, good_rest])
     monkeypatch.setattr(llm, "generate", fake)
-    unguarded = BundleWriter(object(), other_titles=OTHER_TITLES, check_while_decoding=False)
+    unguarded = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES, check_while_decoding=False)
     reply = unguarded.write(_bundle(), "a picnic")  # how the evals count "grounded before any guard"
     assert reply.raw_grounded is True and reply.raw_reasons_ok is False and reply.text.count("\n") == 3
     assert calls[1]["prefill"] == "\n".join(GOOD.split("\n")[:2]) + "\n"
 
     fake, calls = _fake_generate([bad, "[2] 87 baskets.\n[3] nice."])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     # the repair failed at line [2] again: the model's opening and line [1] stay, the
     # template words [2] and [3] (`mend`)
     assert reply.writer == "model" and reply.mended == 2 and reply.reasons_ok and len(calls) == 2
@@ -175,7 +175,7 @@ def test_bundle_writer_repairs_from_the_last_good_line_then_falls_back(monkeypat
 
     fake, calls = _fake_generate(["Only £3 today!\n[1] x.", "[1] x."])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     assert reply.writer == "template" and reply.reasons_ok and len(calls) == 2  # nothing to keep
 
 
@@ -193,7 +193,7 @@ def test_decoding_stops_at_the_first_faulty_line_and_after_the_last_item(monkeyp
     rambling = GOOD + "\n[4] and another thing we like a lot\n[5] more"
     fake, calls = _fake_generate([rambling])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES).write(_bundle(), "a picnic")
     assert reply.writer == "model" and reply.attempts == 1 and len(calls) == 1
     assert "another thing" not in reply.text  # decoding ended when the last item's line did
 
@@ -306,7 +306,7 @@ def test_past_its_deadline_the_writer_answers_with_the_template(monkeypatch):
     monkeypatch.setattr(writer_mod.time, "perf_counter", lambda: next(clock))
     fake, calls = _fake_generate([bad, GOOD])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object(), other_titles=OTHER_TITLES, deadline_s=2.8).write(_bundle(), "a picnic")
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES, deadline_s=2.8).write(_bundle(), "a picnic")
     assert reply.writer == "template" and reply.attempts == 1 and len(calls) == 1  # no repair was tried
     assert reply.grounded and reply.reasons_ok
 
@@ -346,10 +346,72 @@ def test_a_line_the_deadline_cuts_off_is_never_shown(monkeypatch):
     monkeypatch.setattr(writer_mod.time, "perf_counter", clock)
     fake, made = _fake_generate([answer])
     monkeypatch.setattr(llm, "generate", fake)
-    reply = BundleWriter(object(), other_titles=OTHER_TITLES, deadline_s=2.5).write(bundle, "a picnic")
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES, deadline_s=2.5).write(bundle, "a picnic")
     assert len(made) == 1 and "the he" not in reply.text
     assert reply.writer == "model" and reply.mended == 1 and reply.grounded and reply.reasons_ok
     assert "441 of 1,036 shoppers" in reply.text  # the model's finished line [1] stays
     assert reply.text.endswith(writer_mod.template_reason(anchor, 0, True))
     assert writer_mod._finished_part("[1] a.\n[2] b", cut=True) == "[1] a."
     assert writer_mod._finished_part("[1] a.\n[2] b.", cut=False) == "[1] a.\n[2] b."
+
+
+def test_checked_lines_are_released_while_the_model_writes(monkeypatch):
+    """Streaming: each line goes out once finished and checked, in order; a faulty line and
+    everything after it wait for the final wording; what went out is kept."""
+    import assistant.llm.generation as llm
+    from assistant.write.line_release import LineRelease, merge_released
+
+    out: list[str] = []
+    release = LineRelease(_bundle(), "a picnic", OTHER_TITLES, out.append)
+    for end in range(len(GOOD) + 1):
+        release.seen(GOOD[:end])
+        if end == GOOD.index("\n") + 1:
+            assert out == ["Here are a few ideas for a picnic:"]  # the opening, at its newline
+    assert len(out) == 3 and out[1].startswith("1. Lunch Bag Red Retrospot (£1.65) — ")
+    assert "Ceramic" not in "".join(out)  # the last line has no newline yet
+    release.seen(GOOD + "\n")
+    assert out[3].startswith("3. Ceramic Strawberry Design Mug (£1.25) — ")
+
+    bad = GOOD.replace("441 of 1,036", "87")  # line [2] cites its neighbour's number
+    held: list[str] = []
+    LineRelease(_bundle(), "a picnic", OTHER_TITLES, held.append).seen(bad + "\n")
+    assert len(held) == 2  # the opening and [1]; [2] fails, [3] waits behind it
+    borrowed = GOOD.replace("[1] your pick, the heart of the bundle.", "[1] your pick, like the Jumbo Bag Red Retrospot.")
+    none: list[str] = []
+    LineRelease(_bundle(), "a picnic", OTHER_TITLES, none.append).seen(borrowed + "\n")
+    assert len(none) == 1  # another catalog title in a line: not shown
+
+    final = "Ideas for a picnic:\n1. Lunch Bag Red Retrospot (£1.65) — x\n2. Lunch Bag Apple Design (£1.65) — y\n3. C — z"
+    assert merge_released(held, final) == [*held, "2. Lunch Bag Apple Design (£1.65) — y", "3. C — z"]
+    assert merge_released([], final) == final.split("\n")
+
+    # the writer: the repair starts from line [2]; what went out before stays the answer's start
+    fake, _ = _fake_generate([bad, GOOD.split("\n", 2)[2]])
+    monkeypatch.setattr(llm, "generate", fake)
+    lines: list[str] = []
+    reply = BundleWriter(object(), code_opening=False, other_titles=OTHER_TITLES).write(_bundle(), "a picnic", on_line=lines.append)
+    assert len(lines) >= 3 and reply.text.startswith("\n".join(lines[:3]))
+    assert merge_released(lines, reply.text) == reply.text.split("\n")
+
+
+def test_the_opening_is_codes_and_goes_out_before_the_model_writes(monkeypatch):
+    """A local model starts at line [1]: the template's opening is its prefill, released at
+    once; the model's lines follow it and the answer keeps it."""
+    import assistant.llm.generation as llm
+    from assistant.write.template_writer import template_opening
+
+    lines: list[str] = []
+    out_before_decoding: list[list[str]] = []
+    fake, calls = _fake_generate([GOOD.split("\n", 1)[1]])  # the item lines only
+
+    def spying(*args, **kwargs):
+        out_before_decoding.append(list(lines))
+        return fake(*args, **kwargs)
+
+    monkeypatch.setattr(llm, "generate", spying)
+    opening = template_opening(_bundle(), "a picnic")
+    reply = BundleWriter(object(), other_titles=OTHER_TITLES).write(_bundle(), "a picnic", on_line=lines.append)
+    assert calls[0]["prefill"] == opening + "\n"
+    assert out_before_decoding[0] == [opening]  # out before a token was decoded
+    assert reply.writer == "model" and reply.text.split("\n")[0] == opening and lines[0] == opening
+    assert reply.text.split("\n")[1].startswith("1. Lunch Bag Red Retrospot (£1.65) — your pick")

@@ -37,6 +37,7 @@ from assistant.safety.guard import (
 from assistant.understand.languages import other_language_reply
 from assistant.understand.parser import ParseResult
 from assistant.understand.slots import complete_slots, reconcile_intent
+from assistant.write.line_release import merge_released
 from assistant.write.writer import Writer
 from retrieval.errors import CartsmithError
 
@@ -64,6 +65,7 @@ class TurnContext:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     reply: Reply | None = None
     on_bundle: Callable[[Bundle], None] | None = None
+    on_text: Callable[[str], None] | None = None  # the answer's text as it is released
 
 
 class Parser(Protocol):
@@ -206,9 +208,18 @@ class DialogueChain:
             ctx.reply_text = result.text
             return ctx
         written = None
+        released: list[str] = []
+
+        def release(line: str) -> None:
+            if not released and result.text:
+                _tell(ctx, result.text + "\n")
+            released.append(line)
+            _tell(ctx, line + "\n")
+
         if self.writer is not None:
             try:
-                written = self.writer.write(result.bundle, result.need_text)
+                written = self.writer.write(result.bundle, result.need_text,
+                                            on_line=release if ctx.on_text is not None else None)
             except CartsmithError as exc:
                 log.warning("model writer failed: %s", exc)
         if written is None:  # no model writer, or it failed outright: the template words it
@@ -217,7 +228,11 @@ class DialogueChain:
         ctx.prompt_tokens += written.prompt_tokens
         # a model reply some of whose lines the template worded says so (evals count them apart)
         ctx.writer = f"{written.writer}+template" if written.mended else written.writer
-        ctx.reply_text = "\n".join(part for part in (result.text, written.text, result.footer) if part)
+        answer = "\n".join(merge_released(released, written.text))
+        ctx.reply_text = "\n".join(part for part in (result.text, answer, result.footer) if part)
+        if ctx.on_text is not None:  # the rest, as finally worded, after what went out already
+            shown = "".join(part + "\n" for part in ([result.text] if released and result.text else []) + released)
+            _tell(ctx, ctx.reply_text[len(shown):] if ctx.reply_text.startswith(shown) else "")
         return ctx
 
     def _finish(self, ctx: TurnContext) -> TurnContext:
@@ -239,10 +254,21 @@ class DialogueChain:
 
     # -- running ----------------------------------------------------------------------------
     def run(self, state: ConversationState, text: str,
-            on_bundle: Callable[[Bundle], None] | None = None) -> Reply:
+            on_bundle: Callable[[Bundle], None] | None = None,
+            on_text: Callable[[str], None] | None = None) -> Reply:
         start = time.perf_counter()
-        ctx = self.pipeline.invoke(TurnContext(state=state, text=text, on_bundle=on_bundle))
+        ctx = self.pipeline.invoke(TurnContext(state=state, text=text, on_bundle=on_bundle, on_text=on_text))
         assert ctx.reply is not None
         timings = dict(ctx.reply.timings)
         timings["total"] = round(time.perf_counter() - start, 4)
         return dataclasses.replace(ctx.reply, timings=timings)
+
+
+def _tell(ctx: TurnContext, text: str) -> None:
+    """Pass released answer text to the surface; its errors never break the turn."""
+    if ctx.on_text is None or not text:
+        return
+    try:
+        ctx.on_text(text)
+    except Exception:
+        log.warning("answer-text hook failed", exc_info=False)

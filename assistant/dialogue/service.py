@@ -279,19 +279,23 @@ class Assistant:
         return {"customer_id": str(user_id), "purchases_in_profile": baskets, "purchase_lines": lines,
                 "sessions_deleted": sessions, "left_out_of_next_index_build": True}
 
-    def turn(self, session_id: str, text: str, *, on_bundle: Callable[[Bundle], None] | None = None) -> Reply:
+    def turn(self, session_id: str, text: str, *, on_bundle: Callable[[Bundle], None] | None = None,
+             on_text: Callable[[str], None] | None = None) -> Reply:
         """One turn. `on_bundle(bundle)` is called as soon as the turn has composed a new
         bundle, before the writer words it (the UI and the SSE stream show cards early); it
-        is not called for turns without a new bundle, and its errors never break the turn."""
+        is not called for turns without a new bundle, and its errors never break the turn.
+        `on_text(piece)` gets a bundle answer's text as it is released: each line once the
+        model has written and the checks passed it, then the rest as finally worded (the
+        pieces add up to the reply's text); turns without a new bundle do not call it."""
         with self._session_lock(session_id):
             state = self.store.load(session_id)
             if self.concurrent_turns:
                 with self.chain.act_lock:
                     self._sync_orders_if_due()
-                return self.chain.run(state, text, on_bundle=on_bundle)
+                return self.chain.run(state, text, on_bundle=on_bundle, on_text=on_text)
             with self._model_lock:
                 self._sync_orders_if_due()
-                return self.chain.run(state, text, on_bundle=on_bundle)
+                return self.chain.run(state, text, on_bundle=on_bundle, on_text=on_text)
 
     def _session_lock(self, session_id: str) -> threading.Lock:
         return self._session_locks[zlib.crc32(session_id.encode()) % SESSION_LOCK_STRIPES]

@@ -250,7 +250,8 @@ async def _stream_turn(assistant: Any, session_id: str, text: str, completion_id
 
     def work() -> None:
         try:
-            put("reply", assistant.turn(session_id, text, on_bundle=lambda b: put("bundle", b)))
+            put("reply", assistant.turn(session_id, text, on_bundle=lambda b: put("bundle", b),
+                                        on_text=lambda piece: put("text", piece)))
         except BaseException as exc:  # reported in-stream: the headers are gone
             put("error", exc)
 
@@ -261,21 +262,47 @@ async def _stream_turn(assistant: Any, session_id: str, text: str, completion_id
                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
 
     first_sent = False
+    cut = token_counter(assistant)
+    streamed, finish = "", "stop"
+
+    def allowed(piece: str) -> str:
+        """The part of `piece` that fits under max_tokens after what went out already."""
+        nonlocal finish
+        if finish == "length":
+            return ""
+        short = cut(streamed + piece, max_tokens) if max_tokens is not None else None
+        if short is None:
+            return piece
+        finish = "length"
+        return short.rstrip()[len(streamed):] if short.startswith(streamed) else ""
+
     try:
         while True:
             kind, value = await queue.get()
             if kind == "bundle" and not first_sent:
                 first_sent = True
                 yield chunk({"role": "assistant", "content": ""}, bundle=value.to_dict(), session_id=session_id)
+            elif kind == "text":  # a checked line (or the rest of the answer) as it is released
+                if not first_sent:
+                    first_sent = True
+                    yield chunk({"role": "assistant", "content": ""}, bundle=None, session_id=session_id)
+                piece = allowed(value)
+                if piece:
+                    streamed += piece
+                    yield chunk({"content": piece})
             elif kind == "reply":
                 reply: Reply = value
                 if not first_sent:
                     first_sent = True
                     yield chunk({"role": "assistant", "content": ""},
                                 bundle=reply.bundle.to_dict() if reply.bundle else None, session_id=session_id)
-                content, finish = cut_to_tokens(reply.text, max_tokens, token_counter(assistant))
-                for piece in _chunk_words(content):
-                    yield chunk({"content": piece})
+                # a reply that was not released piece by piece (no new bundle) goes out now
+                rest = reply.text[len(streamed):] if reply.text.startswith(streamed) and finish == "stop" else ""
+                for word in _chunk_words(rest):
+                    piece = allowed(word)
+                    if piece:
+                        streamed += piece
+                        yield chunk({"content": piece})
                 data = reply.to_dict()
                 yield chunk({}, finish, session_id=session_id, usage=_usage(reply).model_dump(),
                             cartsmith={k: data[k] for k in ("kind", "total", "cart", "alternatives", "timings",

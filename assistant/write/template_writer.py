@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from assistant.records import Bundle, BundleItem
 from assistant.write import wording
@@ -126,7 +126,9 @@ class TemplateWriter:
 
     name = "template"
 
-    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+    def write(self, bundle: Bundle, need: str | None, *,
+              on_line: Callable[[str], None] | None = None) -> WrittenReply:
+        """The whole answer at once (`on_line` is never called: the caller shows it)."""
         raw = slot_text(bundle, need)
         text = substitute(raw, bundle)
         return WrittenReply(text=text, grounded=True, reasons_ok=True, attempts=0, writer="template",

@@ -73,6 +73,7 @@ from assistant.write.item_facts import (
     words_of,
     write_prompt,
 )
+from assistant.write.line_release import LineRelease
 from assistant.write.template_writer import (
     TemplateWriter,
     WrittenReply,
@@ -122,7 +123,12 @@ class Writer(Protocol):
     """Words for a composed bundle. Backends: `BundleWriter` (the tuned model), `TemplateWriter`
     (code only; the fallback), and scripted writers in the tests."""
 
-    def write(self, bundle: Bundle, need: str | None) -> WrittenReply: ...
+    def write(self, bundle: Bundle, need: str | None, *,
+              on_line: Callable[[str], None] | None = None) -> WrittenReply:
+        """`on_line`: called with each answer line (names and prices by code) as soon as it
+        is checked, while the rest is still being written (`line_release.py`); a writer
+        that words all at once may never call it: the caller shows the rest at the end."""
+        ...
 
 
 def _finished_part(text: str, *, cut: bool) -> str:
@@ -192,8 +198,14 @@ class BundleWriter:
     def __init__(self, loaded: Any, *, other_titles: Iterable[str] = (), max_new_tokens: int = MAX_NEW_TOKENS,
                  retry_temperature: float = 0.3, fallback: Writer | None = None,
                  check_while_decoding: bool = True, guided: bool = True,
-                 deadline_s: float | None = None) -> None:
+                 deadline_s: float | None = None, code_opening: bool = True) -> None:
         self.loaded = loaded
+        # The opening sentence is code's (the template's, which the adapter was tuned to
+        # write anyway): the model starts at line [1], so the answer's first words can go out
+        # with the cards and its ~12 tokens are not decoded. Local models only (a remote
+        # server takes no prefill); False lets the model write its own (the evals' choice
+        # when they measure the model alone).
+        self.code_opening = code_opening
         # A serving policy: past this many seconds of writing, decoding stops and the
         # shopper gets the template's answer now rather than the model's one late. None
         # (the evals) lets the model finish.
@@ -210,7 +222,8 @@ class BundleWriter:
         self.fallback = fallback or TemplateWriter()
 
     def _generate(self, prompt: str, temperature: float, bundle: Bundle, prefill: str = "",
-                  started: float | None = None) -> tuple[str, int, int]:
+                  started: float | None = None,
+                  seen: Callable[[str], None] | None = None) -> tuple[str, int, int]:
         from assistant.llm.generation import generate
         from assistant.write.answer_guide import SlotAnswerGuide
 
@@ -226,9 +239,13 @@ class BundleWriter:
             return self.check_while_decoding and first_bad_line(text, facts, claims) is not None
 
         def until(text: str) -> bool:
+            if seen is not None:
+                seen(text)
             return self._late(started) or done(text)
 
         guide = SlotAnswerGuide(facts, claims) if self.guided else None
+        if seen is not None and prefill:
+            seen(prefill)  # written by code or checked before: it can go out now
         if isinstance(self.loaded, RemoteChatModel):
             return self._generate_remote(prompt, temperature, budget, started, done, guide)
         gen = generate(self.loaded, [{"role": "user", "content": prompt}], max_new_tokens=budget,
@@ -268,7 +285,8 @@ class BundleWriter:
         reasons = guard and check_reasons(raw, numbers_of(bundle), claims_of(bundle), words_of(bundle, need))
         return guard, reasons, final
 
-    def write(self, bundle: Bundle, need: str | None) -> WrittenReply:
+    def write(self, bundle: Bundle, need: str | None, *,
+              on_line: Callable[[str], None] | None = None) -> WrittenReply:
         """Greedy first; decoding stops at the first finished line that fails a number or
         claim check. The second try keeps the lines that passed and regenerates only from
         the faulty one on (sampled a little), so a repair costs a line, not a whole answer.
@@ -281,14 +299,17 @@ class BundleWriter:
         tokens = fed = 0
         first_raw = ""
         first: tuple[bool, bool] | None = None
-        prefill = ""
+        local = not isinstance(self.loaded, RemoteChatModel)
+        prefill = template_opening(bundle, need) + "\n" if self.code_opening and local else ""
         started = time.perf_counter()
         made = 0
         mendable: str | None = None
+        release = LineRelease(bundle, need, self.other_titles, on_line) if on_line is not None else None
         for attempt, temperature in enumerate((0.0, self.retry_temperature), 1):
             if attempt > 1 and self._late(started):
                 break  # no time left for a repair: the template answers
-            raw, n_tokens, n_fed = self._generate(prompt, temperature, bundle, prefill, started)
+            raw, n_tokens, n_fed = self._generate(prompt, temperature, bundle, prefill, started,
+                                                  release.seen if release is not None else None)
             made, tokens, fed = attempt, tokens + n_tokens, fed + n_fed
             guard, reasons, final = self.check(raw, bundle, need)
             if first is None:
