@@ -221,13 +221,21 @@ def build_ui(assistant: Any) -> gr.Blocks:
             def work() -> None:
                 try:
                     events.put(("reply", assistant.turn(sid, text,
-                                                  on_bundle=lambda b: events.put(("bundle", b)))))
+                                                  on_bundle=lambda b: events.put(("bundle", b)),
+                                                  on_text=lambda piece: events.put(("text", piece)))))
                 except Exception as exc:
                     events.put(("error", exc))
 
             threading.Thread(target=work, name="cartsmith-ui-turn", daemon=True).start()
+            written = ""
             while True:
                 kind, value = events.get()
+                if kind == "text":  # checked lines as they are released
+                    written += value
+                    chat[-1] = {"role": "assistant", "content": written.rstrip("\n")}
+                    shown = [{"role": "assistant", "content": WELCOME}, *chat]
+                    yield [shown, chat, gr.skip(), gr.skip(), sid, gr.skip(), *no_bundle_change, gr.skip(), gr.skip()]
+                    continue
                 if kind == "bundle":  # cards first; the explanation is still being written
                     data = value.to_dict()
                     chat[-1] = {"role": "assistant", "content": "Here's a bundle — writing up why…"}
