@@ -27,9 +27,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Debian's Chromium drives the UI tests (Playwright never downloads a browser here).
+# Debian's Chromium drives the UI and widget tests (Playwright never downloads a browser here).
 browser:
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+	# axe-core (MPL-2.0, from npm) scans the widget's page for accessibility faults in the tests.
+	command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends npm)
+	test -f .cache/npm/node_modules/axe-core/axe.min.js || npm install -s --no-save --no-audit --no-fund --prefix .cache/npm axe-core@4.10
 
 # Debian's PostgreSQL serves the replica tests (sessions shared by several servers); the
 # tests start and stop their own throwaway cluster.

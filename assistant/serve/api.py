@@ -31,6 +31,7 @@ and error bodies in `api_guards.py`; the schemas in `api_models.py`.
 
 import contextlib
 import logging
+import pathlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
@@ -84,6 +85,9 @@ def _cart_out(session_id: str, lines: Iterable[Any]) -> CartOut:
                    count=sum(r["quantity"] for r in rows))
 
 
+WIDGET_JS = (pathlib.Path(__file__).parent / "static" / "widget.js").read_bytes()
+
+
 def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_limit_per_minute: int | None = 60,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, load_on_startup: bool = True,
                web: WebAccess | None = None, webhook: WebhookConfig | None = None) -> FastAPI:
@@ -128,7 +132,7 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
     install_error_handlers(app)
     if web.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(web.cors_origins), allow_methods=list(CORS_METHODS),
-                           allow_headers=list(CORS_HEADERS), max_age=600)
+                           allow_headers=list(CORS_HEADERS), expose_headers=["X-Session-Id"], max_age=600)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(guard)], responses=ERROR_RESPONSES)
 
     @app.get("/health", response_model=HealthOut, tags=["service"],
@@ -140,6 +144,14 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
             return HealthOut(status="ok", ready=True)
         response.status_code = 503
         return HealthOut(status="error" if holder.failed else "loading", ready=False)
+
+    @app.get("/widget.js", tags=["service"], response_class=Response,
+             responses={200: {"content": {"text/javascript": {}}, "description": "the chat widget"}})
+    def widget_js() -> Response:
+        """The chat widget for a shop's pages: `<script src=".../widget.js" data-api="..."
+        data-key="PUBLIC_KEY" defer></script>` (see examples/shop/)."""
+        return Response(WIDGET_JS, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
 
     @v1.post("/sessions", response_model=SessionOut, status_code=201, tags=["sessions"])
     def create_session(identity: Annotated[str, Depends(guard)],
