@@ -234,6 +234,7 @@ class Reply:
     timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
     tokens_generated: int = 0
     prompt_tokens: int = 0  # fed to the model this turn (parse and write, every attempt)
+    tiers: Mapping[str, Bundle] = dataclasses.field(default_factory=dict)  # "budget", "standard", "premium"
     writer: str = "template"  # "model" when the language model's wording passed the guard; "model+template" when the template worded some of its lines
 
     def __post_init__(self) -> None:
@@ -253,6 +254,7 @@ class Reply:
             "timings": dict(self.timings),
             "tokens_generated": self.tokens_generated,
             "prompt_tokens": self.prompt_tokens,
+            "tiers": {name: tier.to_dict() for name, tier in self.tiers.items()},
             "writer": self.writer,
         }
 

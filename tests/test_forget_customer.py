@@ -54,7 +54,8 @@ def test_the_store_forgets_a_customer_and_their_sessions(tmp_path: Path) -> None
     store.close()
     assert forgotten_customers_in(tmp_path / "s.sqlite3") == frozenset({"u1"})
     with pytest.raises(ConfigError, match="no session store"):
-        forgotten_customers_in(tmp_path / "missing.sqlite3")
+        forgotten_customers_in(tmp_path / "missing.sqlite3", must_exist=True)
+    assert forgotten_customers_in(tmp_path / "missing.sqlite3") == frozenset()  # a new store forgot no one
 
 
 def test_forgetting_a_customer_over_http(scripted_assistant: Assistant) -> None:

@@ -22,7 +22,8 @@ def actions() -> Actions:
 
 def test_the_shoppers_words_come_before_the_parsed_intent() -> None:
     assert [r.name for r in ROUTES] == [
-        "cart question", "exclusion only", "things wanted whatever the parse", "comparison", "typed stock code",
+        "cart question", "exclusion only", "things wanted whatever the parse", "price tiers", "a tier taken",
+        "comparison", "typed stock code",
         "chat or off-topic", "the cheapest of something new", "new bundle", "edit", "cart", "question"]
     assert ROUTES[-1].when(None, Request(intent="question"), None, "")  # type: ignore[arg-type]
 
@@ -32,6 +33,8 @@ PARSES = {
     "cart question": (Request(intent="bundle", need="cart"), False),
     "exclusion only": (Request(intent="bundle", exclude=("candles",)), True),
     "things wanted whatever the parse": (Request(intent="question"), True),
+    "price tiers": (Request(intent="cheaper"), True),
+    "a tier taken": (Request(intent="more_like", target="premium"), True),
     "comparison": (Request(intent="question", items=("mug", "teapot")), True),
     "typed stock code": (Request(intent="smalltalk"), False),
     "chat or off-topic": (Request(intent="smalltalk"), False),
@@ -51,6 +54,9 @@ def test_each_route_serves_its_example(actions: Actions, entry) -> None:
         actions.run(Request(intent="bundle", items=("Alarm Clock Bakelike Red",)), state,
                     "What goes with the Alarm Clock Bakelike Red?")
         assert state.bundle
+    if entry.name == "a tier taken":  # the tiers are on screen
+        actions.run(Request(intent="cheaper"), state, "show me a cheaper and a nicer version")
+        assert "premium" in state.constraints["tiers"]
     served = reconcile_intent(complete_slots(parsed, entry.example), entry.example)
     name, result = route(actions, served, state, entry.example)
     assert name == entry.name, (entry.example, result.kind, result.text[:80])

@@ -39,6 +39,7 @@ from assistant.dialogue.router import route
 from assistant.dialogue.session import ConversationState, bundle_from_state, bundle_to_state
 from assistant.dialogue.session_limits import passed_over, session_limits
 from assistant.dialogue.shop_reader import ShopReader
+from assistant.dialogue.tiers import bundle_tiers, tiers_text
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import (
@@ -130,6 +131,7 @@ class Actions:
         unless the caller assembled the bundle itself and passes the context."""
         state.bundle = bundle_to_state(bundle)
         state.bundle_context = (context or self.composer.context_of(bundle)).to_dict()
+        state.constraints.pop("tiers", None)  # tiers shown for an earlier bundle are gone
         for bi in bundle.items:
             profile.observe("viewed", bi.item.item_id)
         state.profile = profile.to_dict()
@@ -285,6 +287,28 @@ class Actions:
     def _need_from(self, bundle: Bundle) -> str:
         anchors = [bi.item.title for bi in bundle.items if bi.role == "anchor"]
         return f"items that go with {anchors[0]}" if anchors else "a bundle"
+
+    def tiers(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
+        """The bundle on screen at three prices (`tiers.py`); kept in the session to take one."""
+        if not state.bundle:
+            return ActionResult(kind="clarify", text="Tell me what the bundle is for first (for example "
+                                "\"a tea party for six\"), then I can show it at three prices.")
+        bundle, context = self._current(state)
+        budget = state.constraints.get("budget")
+        tiers = bundle_tiers(self.editor, bundle, context, self.shop.profile(state), budget)
+        state.constraints["tiers"] = {name: bundle_to_state(tier) for name, tier in tiers.items()}
+        return ActionResult(kind="answer", text=tiers_text(tiers, budget), tiers=tiers)
+
+    def pick_tier(self, name: str, state: ConversationState) -> ActionResult | None:
+        """The tier the shopper takes ("the premium one") becomes the bundle; None when no
+        tiers are on screen or that one was not made."""
+        stored = (state.constraints.get("tiers") or {}).get(name)
+        if stored is None:
+            return None
+        bundle = bundle_from_state(stored, self.catalog)
+        context = BundleContext.from_dict(state.bundle_context or {})
+        self._store(state, bundle, self.shop.profile(state), context)
+        return self._bundle_result(bundle, state.constraints.get("need") or self._need_from(bundle))
 
     def edit(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
         bundle, context = self._current(state)

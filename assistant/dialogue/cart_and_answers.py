@@ -46,6 +46,7 @@ class ActionResult:
     need_text: str = ""
     footer: str = ""
     request: Request | None = None  # set when the action served a different request than parsed
+    tiers: dict[str, Bundle] = dataclasses.field(default_factory=dict)  # "budget", "standard", "premium"
 
 
 class CartAndAnswers:

@@ -249,7 +249,8 @@ class DialogueChain:
             bundle = bundle_from_state(state.bundle, self.actions.catalog)
         ctx.reply = Reply(text=ctx.reply_text, kind=result.kind, request=ctx.request, bundle=bundle,
                           cart=state.cart_lines(), alternatives=result.alternatives, timings=dict(ctx.timings),
-                          tokens_generated=ctx.tokens, prompt_tokens=ctx.prompt_tokens, writer=ctx.writer)
+                          tokens_generated=ctx.tokens, prompt_tokens=ctx.prompt_tokens, writer=ctx.writer,
+                          tiers=dict(result.tiers))
         return ctx
 
     # -- running ----------------------------------------------------------------------------

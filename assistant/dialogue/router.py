@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from assistant.records import EDIT_INTENTS, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import wants_cheapest
+from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import shopping_cue
 from assistant.understand.slots import (
     asks_about_cart,
@@ -43,6 +44,10 @@ class Actions(Protocol):
     def exclude_terms(self, terms: Sequence[str], state: ConversationState) -> ActionResult: ...
 
     def served_words(self, need: str | None, text: str) -> Request: ...
+
+    def tiers(self, request: Request, state: ConversationState, text: str = "") -> ActionResult: ...
+
+    def pick_tier(self, name: str, state: ConversationState) -> ActionResult | None: ...
 
 When = Callable[["Actions", Request, "ConversationState", str], bool]
 Act = Callable[["Actions", Request, "ConversationState", str], "ActionResult | None"]
@@ -128,6 +133,15 @@ def _serve_cheapest(a: Actions, r: Request, s: ConversationState, t: str) -> Act
     return _compose_words(a, need, s, t)
 
 
+def _tier_taken(a: Actions, r: Request, s: ConversationState, t: str) -> bool:
+    return bool(s.constraints.get("tiers")) and tier_named(t) is not None and not comparison_cue(t)
+
+
+def _take_tier(a: Actions, r: Request, s: ConversationState, t: str) -> ActionResult | None:
+    name = tier_named(t)
+    return a.pick_tier(name, s) if name else None
+
+
 def _intent(*names: str) -> When:
     return lambda a, r, s, t: r.intent in names
 
@@ -139,6 +153,9 @@ ROUTES: tuple[Route, ...] = (
           lambda a, r, s, t: a.exclude_terms(exclusions_in(redact(t)), s), "actually, no candles please"),
     Route("things wanted whatever the parse", _misread_wants, _serve_wants,
           "could you also find something for the garden?"),
+    Route("price tiers", lambda a, r, s, t: asks_for_tiers(t) and not comparison_cue(t),
+          lambda a, r, s, t: a.tiers(r, s, t), "show me a cheaper and a nicer version"),
+    Route("a tier taken", _tier_taken, _take_tier, "I'll take the premium one"),
     Route("comparison", _comparison,
           lambda a, r, s, t: a.answers.compare(r, s, t, required=r.intent == "compare"),
           "which is cheaper, the mug or the teapot?"),

@@ -189,10 +189,11 @@ def _where(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/')}"
 
 
-def forgotten_customers_in(spec: str | Path | None = None) -> frozenset[str]:
+def forgotten_customers_in(spec: str | Path | None = None, *, must_exist: bool = False) -> frozenset[str]:
     """The customers forgotten in the session store `spec` (a SQLite file or a
     `postgresql://` URL; default: the default SQLite file, when there is one): what an index
-    build leaves out."""
+    build leaves out. A SQLite file that does not exist yet has forgotten no one, unless
+    `must_exist`."""
     if spec is not None and is_postgres_url(str(spec)):
         pg = PostgresSessionStore(str(spec), idle_expiry_s=None)
         try:
@@ -201,7 +202,7 @@ def forgotten_customers_in(spec: str | Path | None = None) -> frozenset[str]:
             pg.close()
     path = Path(spec) if spec is not None else default_sessions_path()
     if not path.exists():
-        if spec is not None:
+        if spec is not None and must_exist:  # `cartsmith index --sessions` names a store: a typo is an error
             raise ConfigError(f"sessions: no session store at {path}")
         return frozenset()
     store = SessionStore(path, idle_expiry_s=None)

@@ -84,6 +84,8 @@ class MessageOut(BaseModel):
     tokens_generated: int = 0
     prompt_tokens: int = 0
     writer: str = "template"
+    tiers: dict[str, BundleOut] = Field({}, description="the bundle at up to three prices, when asked for: "
+                                        "budget, standard (the bundle itself), premium")
 
 
 class CartIn(BaseModel):

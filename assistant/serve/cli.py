@@ -198,7 +198,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from assistant.dialogue.session_pg import forgotten_customers_in
 
     manifest = build_index(catalog, interactions, out, config, echo=print,
-                           leave_out_users=forgotten_customers_in(args.sessions))
+                           leave_out_users=forgotten_customers_in(args.sessions, must_exist=True))
     print(f"index for {name}: {manifest['items']:,} items, {manifest['baskets']:,} baskets -> {out}")
     return 0
 

@@ -26,6 +26,7 @@ from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.need_text import containers_named
+from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
 
 
@@ -61,6 +62,18 @@ RULES: tuple[Rule, ...] = (
         ("nothing over a fiver each", 5), ("each item under £8", 8), ("£2 per item", 2),
         ("£3 a pop", 3), ("each one under £6", 6), ("£5 max a thing", 5),
     ), ("under £30", "a budget of £20", "£5 for my son", "each of us gets one")),
+    Rule("price tiers", asks_for_tiers, (
+        ("show me a cheaper and a nicer version", True), ("can I see a budget and a premium option?", True),
+        ("budget and premium options please", True), ("good, better, best please", True),
+        ("give me three price levels", True), ("what about options at different price points?", True),
+        ("a posher one and a cheaper one", True), ("a cheaper version as well as a nicer one", True),
+    ), ("make it cheaper", "something nicer", "a cheaper and nicer teapot", "which is cheaper, the mug or the teapot?",
+        "the best tea set you have", "better bunting please", "a budget of £20"), nothing=False),
+    Rule("tier named", tier_named, (
+        ("the budget one", "budget"), ("I'll take the premium version", "premium"),
+        ("go with the standard option please", "standard"), ("the nicer one", "premium"),
+        ("the cheaper version", "budget"),
+    ), ("make it cheaper", "a nicer teapot", "the second one", "the premium tea set from the shop")),
     Rule("cheapest", wants_cheapest, (
         ("give me the cheapest possible birthday bundle", True), ("as cheap as possible please", True),
         ("a hen party on a shoestring", True), ("lowest price you can do", True),
