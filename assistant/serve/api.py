@@ -60,6 +60,7 @@ from assistant.serve.api_models import (
 from assistant.serve.checkout_routes import Webhooks, add_checkout_routes
 from assistant.serve.holder import AssistantHolder
 from assistant.serve.openai_compat import UserSessions, add_openai_routes
+from assistant.serve.shopper_tokens import ShopperTokenError, customer_in
 from assistant.serve.web_access import CORS_HEADERS, CORS_METHODS, WebAccess, is_public
 from assistant.serve.webhooks import WebhookConfig
 
@@ -159,8 +160,20 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
         if body is not None and body.user_id is not None and is_public(identity):
             # a public key is in every shopper's page: naming a customer would lend out their history
             raise HTTPException(403, "user_id: a public key cannot name a customer; the shop's server "
-                                     "opens a customer's session with a private API key")
-        return SessionOut(session_id=holder.get().open_session(body.user_id if body else None))
+                                     "opens a customer's session with a private API key, or signs a "
+                                     "shopper_token for the page")
+        user_id = body.user_id if body else None
+        if body is not None and body.shopper_token is not None:
+            if user_id is not None:
+                raise HTTPException(422, "give either user_id or shopper_token, not both")
+            if not web.shopper_token_secret:
+                raise HTTPException(403, "shopper_token: this server takes no shopper tokens "
+                                         "(set CARTSMITH_SHOPPER_TOKEN_SECRET)")
+            try:
+                user_id = customer_in(body.shopper_token, web.shopper_token_secret)
+            except ShopperTokenError as exc:
+                raise HTTPException(403, str(exc)) from None
+        return SessionOut(session_id=holder.get().open_session(user_id))
 
     @v1.delete("/sessions/{session_id}", response_model=DeletedOut, tags=["sessions"])
     def delete_session(session_id: SessionId) -> DeletedOut:

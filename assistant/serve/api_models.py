@@ -13,7 +13,10 @@ MODEL_NAME = "cartsmith"
 # Schemas
 # ------------------------------------------------------------------------------------------
 class CreateSession(BaseModel):
-    user_id: str | None = Field(None, max_length=128, description="a shop customer id, to personalise")
+    user_id: str | None = Field(None, max_length=128, description="a shop customer id, to personalise "
+                                "(a private key only)")
+    shopper_token: str | None = Field(None, max_length=1024, description="a customer named by a token the "
+                                      "shop's backend signed (any key; `shopper_tokens.py`)")
 
 
 class SessionOut(BaseModel):

@@ -343,7 +343,7 @@ def _web_access(args: argparse.Namespace) -> Any:
 
     return WebAccess.of(list(args.public_key) + _listed_in_env("CARTSMITH_PUBLIC_KEYS"),
                         list(args.cors_origin) + _listed_in_env("CARTSMITH_CORS_ORIGINS"),
-                        args.public_rate_limit or None)
+                        args.public_rate_limit or None, os.environ.get("CARTSMITH_SHOPPER_TOKEN_SECRET", ""))
 
 
 def _webhook(args: argparse.Namespace) -> Any:

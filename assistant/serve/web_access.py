@@ -42,13 +42,18 @@ class WebAccess:
     cors_origins: the shop's origins ("https://shop.example", scheme and host, a port if not
         the default; no path), whose pages may call the API from a browser.
     public_rate_limit_per_minute: requests a minute per client address with a public key
-        (0 or None: no limit)."""
+        (0 or None: no limit).
+    shopper_token_secret: the secret the shop's backend signs shopper tokens with
+        (`shopper_tokens.py`); empty: tokens are refused."""
 
     public_keys: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     public_rate_limit_per_minute: int | None = 20
+    shopper_token_secret: str = dataclasses.field(default="", repr=False)
 
     def __post_init__(self) -> None:
+        if self.shopper_token_secret and len(self.shopper_token_secret) < 16:
+            raise ConfigError("shopper_token_secret: must be at least 16 characters")
         for n, key in enumerate(self.public_keys):
             if not isinstance(key, str) or not key.strip() or key != key.strip():
                 raise ConfigError(f"public_keys[{n}]: a key is a non-empty string without spaces around it")
@@ -65,9 +70,9 @@ class WebAccess:
 
     @classmethod
     def of(cls, public_keys: Iterable[str] = (), cors_origins: Iterable[str] = (),
-           public_rate_limit_per_minute: int | None = 20) -> WebAccess:
+           public_rate_limit_per_minute: int | None = 20, shopper_token_secret: str = "") -> WebAccess:
         return cls(tuple(public_keys), tuple(o.rstrip("/") if o != "*" else o for o in cors_origins),
-                   public_rate_limit_per_minute)
+                   public_rate_limit_per_minute, shopper_token_secret)
 
     def check_against(self, private_keys: Iterable[str]) -> None:
         """Public keys need private ones: without a private key every route is open to
