@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from assistant.dialogue.restore import restore_context, titles_of
 from assistant.dialogue.session import SessionExpired, SessionNotFound
 from assistant.records import Reply
 from assistant.safety.guard import InputRejected
@@ -110,6 +111,9 @@ def add_openai_routes(v1: APIRouter, holder: AssistantHolder, guard: Callable[[R
         if header_id is not None and not re.fullmatch(r"[A-Za-z0-9_\-]{1,128}", header_id):
             raise InputRejected("X-Session-Id: not a session id", field="X-Session-Id")
         session_id = await run_in_threadpool(user_sessions.resolve, assistant, identity, header_id, body.user)
+        earlier = _earlier_turns(body.messages)
+        if header_id is None and body.user is None and earlier:  # a stateless client: its history is the context
+            await run_in_threadpool(_restore, assistant, session_id, earlier)
         completion_id = "chatcmpl-" + uuid.uuid4().hex
         created = int(time.time())
         headers = {"X-Session-Id": session_id}
@@ -203,15 +207,31 @@ def _usage(reply: Reply) -> Usage:
                  total_tokens=reply.prompt_tokens + reply.tokens_generated)
 
 
+def _text_of(message: ChatMessageIn) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    if isinstance(message.content, list):
+        return "".join(part.text or "" for part in message.content if part.type == "text")
+    return ""
+
+
+def _earlier_turns(messages: list[ChatMessageIn]) -> list[tuple[str, str]]:
+    """The (role, text) of the user and assistant messages before the last user message."""
+    last = max((n for n, m in enumerate(messages) if m.role == "user"), default=-1)
+    return [(m.role, _text_of(m)) for m in messages[:last] if m.role in ("user", "assistant")]
+
+
+def _restore(assistant: Any, session_id: str, earlier: list[tuple[str, str]]) -> None:
+    state = assistant.state(session_id)
+    catalog = assistant.index.catalog
+    if restore_context(state, earlier, catalog, titles_of(catalog)):
+        assistant.store.save(state)
+
+
 def _user_text(messages: list[ChatMessageIn]) -> str:
     for message in reversed(messages):
-        if message.role != "user":
-            continue
-        if isinstance(message.content, str):
-            return message.content
-        if isinstance(message.content, list):
-            return "".join(part.text or "" for part in message.content if part.type == "text")
-        return ""
+        if message.role == "user":
+            return _text_of(message)
     raise InputRejected("messages: there is no user message to answer", field="messages")
 
 
