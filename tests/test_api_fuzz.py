@@ -116,14 +116,15 @@ def test_the_fuzzer_finds_a_planted_5xx() -> None:
     server_errors: list[tuple[Any, Any]] = []
 
     @given(case=planted["/v1/sessions"]["POST"].as_strategy())
-    @settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=100, database=None)
+    # the body has two optional fields (user_id, shopper_token): enough examples to reach the one
+    @settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=400, database=None)
     def probe(case: Any) -> None:
         response = case.call()
         if response.status_code >= 500:
             server_errors.append((case, response))
 
     probe()
-    assert server_errors, "100 generated requests never reached the planted bug"
+    assert server_errors, "400 generated requests never reached the planted bug"
     case, response = server_errors[0]
     with pytest.raises(BaseExceptionGroup, match="Server error"):
         case.validate_response(response, checks=CHECKS)

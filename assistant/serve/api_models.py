@@ -146,6 +146,8 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "a domain error (e.g. an unknown item), or a body that cannot be read"},
     401: {"model": ErrorOut, "description": "API keys are configured and no valid one was given"},
+    403: {"model": ErrorOut, "description": "a public key outside what it may do (naming a customer, any route "
+                                            "but chat and the cart), or a shopper token refused (the message says why)"},
     404: {"model": ErrorOut, "description": "no such session (it may have been deleted)"},
     413: {"model": ErrorOut, "description": "the message or the body is over its limit (`field`, `limit`)"},
     422: {"model": ErrorOut, "description": "an invalid body, an empty message or a spent session (`field`, `limit`)"},
