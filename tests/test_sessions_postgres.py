@@ -140,3 +140,36 @@ def test_checkouts_are_shared_by_replicas(pg_url: str) -> None:
     assert one.checkout("ord_pg1")[1].startswith('{"state": "delivered"')  # type: ignore[index]
     assert "ord_pg1" not in one.pending_checkouts() and one.checkout("ord_pg2") is None
     one.close(), two.close()
+
+
+def test_replicas_starting_together_on_a_new_database_all_start(pg_url: str) -> None:
+    """Replicas started at once race to create the schema: every one must start (CI saw a
+    unique violation in pg_type when two servers ran CREATE TABLE IF NOT EXISTS together)."""
+    import threading
+
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE replicas_racing")
+    fresh = pg_url.rsplit("/", 1)[0] + "/replicas_racing"
+    start = threading.Barrier(6)
+    failures: list[BaseException] = []
+    stores: list[PostgresSessionStore] = []
+
+    def start_a_replica() -> None:
+        start.wait()
+        try:
+            stores.append(PostgresSessionStore(fresh, min_size=1, max_size=1))
+        except BaseException as exc:  # collected: a thread's exception would otherwise be lost
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start_a_replica) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures and len(stores) == 6
+    state = stores[0].create()
+    assert stores[5].load(state.session_id).session_id == state.session_id
+    for store in stores:
+        store.close()

@@ -27,6 +27,7 @@ from assistant.dialogue.session import (
 )
 from retrieval.errors import ConfigError
 
+SCHEMA_LOCK_KEY = 0x63617274  # "cart": the advisory lock every replica takes to create the schema
 PG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cartsmith_sessions (
     session_id TEXT PRIMARY KEY,
@@ -78,7 +79,10 @@ class PostgresSessionStore:
             self._pool.open(wait=True, timeout=timeout_s)
         except Exception as exc:  # the URL may hold a password: name the host only
             raise ConfigError(f"sessions: cannot reach PostgreSQL at {_where(url)}: {type(exc).__name__}") from None
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
+            # replicas starting together would race on CREATE TABLE IF NOT EXISTS (a unique
+            # violation in pg_type): one creates the schema while the others wait on the lock
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
             conn.execute(PG_SCHEMA)
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> Any:
