@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from assistant.compose.composer import BundleComposer
-from assistant.compose.kind_planner import pieces_per_unit, quantity_for
+from assistant.compose.kind_planner import pieces_per_unit, quantity_for, role_evidence
 from assistant.compose.needs_book import NeedsBook, NeedsFileError
 from assistant.compose.needs_match import Kind
 from assistant.records import Bundle
@@ -577,3 +577,46 @@ def test_a_party_for_a_head_count_takes_no_present_for_one(shop_index) -> None:
     assert party and "birthday present" not in {kind.need for kind in party}, [(k.name, k.need) for k in party]
     presents = composer.kinds_for("birthday presents for my 3 kids", guests=3).kinds
     assert "birthday present" in {kind.need for kind in presents}, [(k.name, k.need) for k in presents]
+
+
+def test_a_kind_per_table_dresses_the_tables_counted_or_one_for_every_six_guests(tmp_path: Path) -> None:
+    """A t-light holder on every table: "10 tables" buys ten; "12 of us" two (a table seats
+    about six), not one per guest; a set covers as many tables as it holds; the reason says
+    how many tables. A kind may not be both per guest and per table."""
+    holders = Kind("t-light holders", ("t-light holder",), "a glow on every table", "celebration tables", per_table=1)
+    assert quantity_for(holders, 10, "Glass Star T-Light Holder", tables=10) == 10
+    assert quantity_for(holders, 12, "Glass Star T-Light Holder") == 2
+    assert quantity_for(holders, 5, "Glass Star T-Light Holder") == 1
+    assert quantity_for(holders, 30, "Set of 6 T-Light Holders") == 1
+    assert quantity_for(holders, None, "Glass Star T-Light Holder") == 1
+    assert role_evidence(holders, 2, 12, "Glass Star T-Light Holder").text == "a glow on every table (2 for 2 tables)"
+    assert role_evidence(holders, 1, 4, "Glass Star T-Light Holder").text.endswith("(for 1 table)")
+    good = tmp_path / "needs.yaml"
+    good.write_text(NEEDS_FILE.replace("role: light after dark", "role: light after dark\n        per_table: 1"),
+                    encoding="utf-8")
+    light = next(k for k in NeedsBook.load(good).need("camping trip").kinds if k.name == "light")
+    assert light.per_table == 1 and light.per_guest is None
+    good.write_text(NEEDS_FILE.replace("role: one sleeping bag each\n        per_guest: 1",
+                                       "role: one sleeping bag each\n        per_guest: 1\n        per_table: 1"),
+                    encoding="utf-8")
+    with pytest.raises(NeedsFileError) as err:
+        NeedsBook.load(good)
+    assert "'camping trip'" in str(err.value) and "per_table" in str(err.value) and str(good) in str(err.value)
+
+
+def test_the_tables_a_shopper_counts_reach_the_per_table_lines(shop, tmp_path: Path) -> None:
+    root = tmp_path
+    needs = root / "needs.yaml"
+    needs.write_text(NEEDS_FILE.replace("role: light after dark", "role: light after dark\n        per_table: 1"),
+                     encoding="utf-8")
+    composer = BundleComposer(shop[0].index, needs=NeedsBook.load(needs))
+    counted = composer.compose(need="a camping trip", guests=4, budget=500.0, size=6,
+                               request_text="a camping trip, 4 tables at the site, £500").bundle
+    assert counted is not None
+    lights = [bi for bi in counted.items if "Torch" in bi.item.title or "Lantern" in bi.item.title]
+    assert lights and lights[0].quantity == 4 and "4 for 4 tables" in lights[0].reasons[0].text
+    guests = composer.compose(need="a camping trip", guests=12, budget=900.0, size=6,
+                              request_text="a camping trip for 12 of us, £900").bundle
+    assert guests is not None
+    lights = [bi for bi in guests.items if "Torch" in bi.item.title or "Lantern" in bi.item.title]
+    assert lights and lights[0].quantity == 2 and "2 for 2 tables" in lights[0].reasons[0].text

@@ -47,6 +47,7 @@ from assistant.compose.scoring import Scorer, Scores
 from assistant.compose.selection import best_subset
 from assistant.compose.substitutes import Substitutes
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
+from assistant.understand.amounts import tables_in
 from retrieval.content import ContentSource
 from retrieval.records import Evidence, Item
 from retrieval.shop_index import ShopIndex
@@ -191,7 +192,8 @@ class BundleComposer:
         # kinds' items are ranked against the whole request ("a bowl" for a new kitten: a cat bowl)
         request = KindRequest(guests_first(plan.kinds, guests), (gist(request_text) if request_text else "") or need,
                               min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap, cheapest, plan.style_words,
-                              profile.seed_items() if profile else (), user_id, plan.foreign_marks, plan.colours)
+                              profile.seed_items() if profile else (), user_id, plan.foreign_marks, plan.colours,
+                              tables_in(request_text) if request_text else None)
         if (chosen := self.planner.plan(request, allowed)) is None:
             return None
         bundle = self.remember(Bundle(tuple(chosen), need=need, budget=budget),

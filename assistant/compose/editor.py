@@ -30,6 +30,7 @@ from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scores
 from assistant.compose.targets import resolve_target
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
+from assistant.understand.amounts import tables_in
 from assistant.understand.words import content_stems
 from retrieval.content import seed_evidence
 from retrieval.records import Item
@@ -254,7 +255,8 @@ class BundleEditor:
         room = None if bundle.budget is None else round(bundle.budget - (bundle.total - old.cost), 2)
         return self.composer.planner.alternative(kind, bundle.need or "", ctx.guests, allowed, room,
                                                  ctx.item_cap, style_words=plan.style_words,
-                                                 foreign_marks=plan.foreign_marks, colours=plan.colours)
+                                                 foreign_marks=plan.foreign_marks, colours=plan.colours,
+                                                 tables=tables_in(ctx.plan_text) if ctx.plan_text else None)
 
     def _refill_kinds(self, bundle: Bundle, ctx: BundleContext, profile: Profile | None, budget: float,
                       fixed: Sequence[BundleItem]) -> list[BundleItem] | None:

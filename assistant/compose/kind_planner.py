@@ -61,13 +61,28 @@ def pieces_per_unit(title: str) -> int:
     return max(1, int(count) if count.isdigit() else NUMBER_WORDS[count.casefold()])
 
 
-def quantity_for(kind: Kind, guests: int | None, title: str) -> int:
+# A table seats about this many: with a head count and no tables counted, a per-table
+# kind is bought for one table in every GUESTS_PER_TABLE guests (12 of us: two tables).
+GUESTS_PER_TABLE = 6
+
+
+def tables_for(guests: int | None, tables: int | None) -> int | None:
+    """Tables to dress: those the shopper counted, else one for every few guests."""
+    if tables:
+        return tables
+    return max(1, math.ceil(guests / GUESTS_PER_TABLE)) if guests else None
+
+
+def quantity_for(kind: Kind, guests: int | None, title: str, tables: int | None = None) -> int:
     """Units to buy of an item of `kind` for `guests`: enough sets for a piece or more each
-    when the kind is per guest, else enough for the kind's `pieces` (a pair of glasses in
-    a wedding present), else 1."""
+    when the kind is per guest, enough for every table when it is per table (`tables`
+    counted by the shopper, else from the guests), else enough for the kind's `pieces` (a
+    pair of glasses in a wedding present), else 1."""
     per_guest = kind.per_guest_for(title)
     if per_guest and guests:
         return max(1, math.ceil(guests * per_guest / pieces_per_unit(title)))
+    if kind.per_table and (dressed := tables_for(guests, tables)):
+        return max(1, math.ceil(dressed * kind.per_table / pieces_per_unit(title)))
     if kind.pieces:
         return max(1, math.ceil(kind.pieces / pieces_per_unit(title)))
     return 1
@@ -84,9 +99,14 @@ def role_for_need(kind: Kind) -> str:
     return f"{need}: {kind.role}"
 
 
-def role_evidence(kind: Kind, quantity: int, guests: int | None, title: str) -> Evidence:
+def role_evidence(kind: Kind, quantity: int, guests: int | None, title: str,
+                  tables: int | None = None) -> Evidence:
     """The item's role for the need, as the shopper reads it, with the quantity's reason."""
     role = role_for_need(kind)
+    if kind.per_table and not kind.per_guest_for(title) and (dressed := tables_for(guests, tables)):
+        where = "1 table" if dressed == 1 else f"{dressed} tables"
+        text = f"{role} ({quantity} for {where})" if quantity > 1 else f"{role} (for {where})"
+        return Evidence(ROLE_EVIDENCE_KIND, text, {"quantity": float(quantity), "tables": float(dressed)})
     if not kind.per_guest_for(title) or not guests:  # also the jug of "a jug and a glass each"
         return Evidence(ROLE_EVIDENCE_KIND, role, {})
     if quantity > 1:
@@ -115,6 +135,8 @@ class KindRequest:
     foreign_marks: tuple[str, ...] = ()
     # colours the shopper asked for ("the red polka dot range"): titles in them rank first
     colours: tuple[str, ...] = ()
+    # tables the shopper counted ("10 tables"): per-table kinds dress that many
+    tables: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,18 +253,19 @@ class KindPlanner:
 
     def alternative(self, kind: Kind, need: str, guests: int | None, allowed: Callable[[int], bool],
                     room: float | None, item_cap: float | None = None, *, style_words: tuple[str, ...] = (),
-                    foreign_marks: tuple[str, ...] = (), colours: tuple[str, ...] = ()) -> BundleItem | None:
+                    foreign_marks: tuple[str, ...] = (), colours: tuple[str, ...] = (),
+                    tables: int | None = None) -> BundleItem | None:
         """The best allowed item of one kind whose line fits in `room` (a swap), ranked as the
         bundle was: the need's look, the colours asked for, no children's gloves for a dad."""
         request = KindRequest((kind,), need, 1, room, guests, item_cap, style_words=style_words,
-                              foreign_marks=foreign_marks, colours=colours)
+                              foreign_marks=foreign_marks, colours=colours, tables=tables)
         candidates, _ = self._candidates(request, allowed)
         fitting = [c for c in candidates if room is None or c.cost <= room + 1e-9]
         if not fitting:
             return None
         best = max(fitting, key=lambda c: (c.value, -c.row))
         item = self.catalog.items[best.row]
-        return BundleItem(item, (role_evidence(kind, best.quantity, guests, item.title),),
+        return BundleItem(item, (role_evidence(kind, best.quantity, guests, item.title, tables),),
                           role="complement", score=round(best.value, 4), quantity=best.quantity)
 
     # -- candidates ------------------------------------------------------------------------
@@ -297,7 +320,7 @@ class KindPlanner:
         out: list[_Candidate] = []
         for kind_index, (kind, scored) in enumerate(zip(request.kinds, per_kind, strict=True)):
             for row, value in scored:
-                quantity = quantity_for(kind, request.guests, self._titles[row])
+                quantity = quantity_for(kind, request.guests, self._titles[row], request.tables)
                 price = float(self._prices[row]) if np.isfinite(self._prices[row]) else 0.0
                 value += weights.co_purchase * float(co_bought[row])
                 if kind.centrepiece:
@@ -324,7 +347,7 @@ class KindPlanner:
         def fuller(pair: tuple[int, float]) -> float:
             row, value = pair
             price = float(self._prices[row])
-            line = quantity_for(kind, request.guests, self._titles[row]) * price
+            line = quantity_for(kind, request.guests, self._titles[row], request.tables) * price
             return value + self.weights.spend * min(line, budget) / budget
 
         return sorted(near, key=lambda pair: (-fuller(pair), pair[0]))[: per_kind // 2]
@@ -384,7 +407,7 @@ class KindPlanner:
         for candidate in chosen:
             kind = request.kinds[candidate.kind]
             reasons = [role_evidence(kind, candidate.quantity, request.guests,
-                                     self.catalog.items[candidate.row].title)]
+                                     self.catalog.items[candidate.row].title, request.tables)]
             if query is not None and candidate.row != seed:
                 with one_blas_thread():
                     evidence = self.blend.explain(query, candidate.row)

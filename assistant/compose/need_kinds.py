@@ -235,7 +235,7 @@ def _per_guest_as_elsewhere(kinds: list[Kind], book: NeedsBook) -> list[Kind]:
              for synonym in kind.synonyms if content_stems(synonym)}
     fixed = []
     for kind in kinds:
-        if kind.per_guest or _for_one_person(kind, book):
+        if kind.per_guest or kind.per_table or _for_one_person(kind, book):
             fixed.append(kind)  # a present for one person is one of each, whatever the party
             continue
         listed = kind.need == ASKED_NEED

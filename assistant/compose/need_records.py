@@ -27,8 +27,10 @@ class Kind:
     words of one of `avoid` (a "saucer" t-light holder is no saucer). A shopper's words
     fit by all of a synonym's words (`fits_stems`). `role` is shown to the shopper as the
     reason for the item. `per_guest`: how many pieces each guest needs (None: one for the
-    bundle); `pieces`: how many the bundle takes when no party size says otherwise (a pair
-    of glasses for a couple). A filler kind (cards, wrap, small sundries) only goes in when
+    bundle); `per_table`: how many pieces each table needs (a t-light holder on every
+    table: the tables the shopper counted, else one table for every few guests); `pieces`:
+    how many the bundle takes when no party size says otherwise (a pair of glasses for a
+    couple). A filler kind (cards, wrap, small sundries) only goes in when
     the request asks for it or its need is all about such things.
     """
 
@@ -45,6 +47,8 @@ class Kind:
     per_guest_only: tuple[str, ...] = ()
     # pieces the bundle takes whatever the party (a pair of glasses for a couple): None = one
     pieces: int | None = None
+    # pieces for each table (a t-light holder on every table), not for each guest
+    per_table: int | None = None
 
     def per_guest_for(self, title: str) -> int | None:
         """Pieces per guest of this product: `per_guest`, unless the kind is per guest only

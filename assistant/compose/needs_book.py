@@ -41,7 +41,7 @@ __all__ = ["FORMAT_VERSION", "NeedsBook", "NeedsBookHolder", "NeedsFileError", "
 FORMAT_VERSION = 1
 _TOP_FIELDS = ("version", "description", "needs")
 _NEED_FIELDS = ("name", "group", "examples", "kinds", "style_words", "marks", "look", "present")
-_KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "pieces", "centrepiece", "filler", "avoid")
+_KIND_FIELDS = ("kind", "synonyms", "role", "per_guest", "per_table", "pieces", "centrepiece", "filler", "avoid")
 
 
 def shipped_needs_path() -> Path:
@@ -157,12 +157,16 @@ def _count(data: Mapping[str, Any], field: str, where: _Where) -> int | None:
 
 def _parse_kind(data: Any, need_name: str, where: _Where) -> Kind:
     fields = _check_fields(data, _KIND_FIELDS, ("kind", "synonyms", "role"), where, "kind")
+    if fields.get("per_guest") is not None and fields.get("per_table") is not None:
+        raise where.error("give per_guest or per_table, not both (a piece for each guest, or for each table)",
+                          "per_table")
     return Kind(
         name=_text(fields, "kind", where),
         synonyms=_texts(fields, "synonyms", where, required=True),
         role=_text(fields, "role", where),
         need=need_name,
         per_guest=_count(fields, "per_guest", where),
+        per_table=_count(fields, "per_table", where),
         pieces=_count(fields, "pieces", where),
         centrepiece=_flag(fields, "centrepiece", where),
         filler=_flag(fields, "filler", where),

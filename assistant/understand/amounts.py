@@ -201,6 +201,22 @@ _GIFTS_EACH = re.compile(rf"\b(\d{{1,3}}|{_PARTY_WORDS}|thirty|forty|fifty)\s+(?
                          r"(?:gifts|presents|prizes|favours|party bags|stocking fillers|cards)\b", re.I)
 
 
+# Rule "tables": how many tables the shopper dresses, when they count them; one table is
+# no count ("the table", "a table for 6" are a party).
+#   "tealights for 10 tables", "ten tables at the reception", "we'll have 8 tables"
+_TABLES = re.compile(rf"\b(\d{{1,2}}|{_PARTY_WORDS})\s+(?:round\s+|long\s+|trestle\s+|big\s+|small\s+)?tables\b", re.I)
+
+
+def tables_in(text: str) -> int | None:
+    """How many tables the shopper counted ("10 tables"), if they did."""
+    match = _TABLES.search(text.replace("’", "'"))
+    if not match:
+        return None
+    said = match.group(1).lower()
+    value = int(said) if said.isdigit() else _NUMBER_WORD_VALUES.get(said)
+    return value if value is not None and 2 <= value <= MAX_PARTY_SIZE else None
+
+
 def party_size_in(text: str) -> int | None:
     """How many guests or people the bundle is for, when the words say ("for six friends");
     a correction counts the last number said ("for 6, actually make that 8")."""

@@ -20,6 +20,7 @@ from assistant.understand.amounts import (
     count_in,
     item_cap_in,
     party_size_in,
+    tables_in,
     wants_cheapest,
 )
 from assistant.understand.audience import for_a_couple, for_a_grown_up
@@ -87,6 +88,11 @@ RULES: tuple[Rule, ...] = (
         ("me and two friends", 3), ("a family of four", 4), ("25ish guests", 25),
         ("twins' party with 9 kids", 9),
     ), ("my nan's 80th", "a 7th birthday", "£20 for 3 things", "a budget for 20", "3 tier cake stand")),
+    Rule("tables", tables_in, (
+        ("tealights for 10 tables", 10), ("ten tables at the reception", 10), ("we'll have 8 round tables", 8),
+        ("the tables for my sister's wedding reception, 12 tables", 12),
+    ), ("a table for 6", "ten round the table", "want the table to look nice", "a tea party for six",
+        "3 tier cake stand", "tables and chairs")),
     Rule("size", count_in, (
         ("3 things for a picnic", 3), ("five items please", 5), ("a couple of bits for my mum", 2),
         ("3 little things", 3),
