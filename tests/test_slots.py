@@ -251,6 +251,23 @@ def test_a_message_without_negation_rules_nothing_out() -> None:
     assert complete_slots(Request(intent="bundle", need="tea", exclude=("mugs",)), "tea things, no mugs").exclude == ("mugs",)
 
 
+
+def test_a_negation_elsewhere_in_the_message_rules_out_nothing_the_shopper_wants() -> None:
+    """The model's exclusion stands only where a negation governs it: "nothing too dear" is
+    about the price, so "skull bits" the shopper asked for stay wanted; "no candles" and a
+    negation in another language ("ohne Kerzen") still rule out."""
+    from assistant.records import Request
+    from assistant.understand.slots import complete_slots
+
+    text = "halloween night in, want spooky candles and skull bits, nothing too dear"
+    assert complete_slots(Request("bundle", need="halloween night in", exclude=("skull bits",)), text).exclude == ()
+    text = "a picnic for two, nothing plastic, and a blanket"
+    assert complete_slots(Request("bundle", need="picnic", exclude=("blanket",)), text).exclude == ("plastic",)
+    kept = complete_slots(Request("bundle", need="picnic", exclude=("plastic things",)), "a picnic, no plastic things")
+    assert kept.exclude == ("plastic things",)
+    german = complete_slots(Request("bundle", need="Geschenkset", exclude=("Kerzen",)), "Ein Geschenkset ohne Kerzen")
+    assert german.exclude == ("Kerzen",)
+
 def test_a_long_message_gives_a_need_a_request_can_hold() -> None:
     from assistant.records import MAX_MENTION_CHARS
     from assistant.understand.slots import need_from_text

@@ -103,6 +103,12 @@ def has_negation(text: str) -> bool:
     return bool(_NEGATION.search(text) or _OTHER_NEGATION.search(text))
 
 
+def has_negation_beyond_the_english_cues(text: str) -> bool:
+    """The message negates in words `exclusions_in` does not read phrases after ("ohne
+    Kerzen", "never candles", "she dislikes pink"): a model's exclusion may stand on them."""
+    return bool(_OTHER_NEGATION.search(text))
+
+
 def exclusions_in(text: str) -> tuple[str, ...]:
     """What the shopper rules out, as they wrote it: "no candles", "without glass",
     "nothing pink", "but not mugs" -> ("candles", "glass", "pink", "mugs"); a price limit

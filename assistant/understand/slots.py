@@ -39,6 +39,7 @@ from assistant.understand.exclusions import (
     exclusion_only,
     exclusions_in,
     has_negation,
+    has_negation_beyond_the_english_cues,
     merge_exclusions,
     strip_exclusions,
 )
@@ -108,15 +109,19 @@ def complete_slots(request: Request, text: str) -> Request:
     # A message with no negation at all (in any of the languages below) rules nothing out:
     # "Ein Geschenkset für Ostern" once came back with "Ostern" excluded.
     # a price limit is no exclusion: "nothing over a fiver each" rules out no fiver
+    # An English negation must govern the model's exclusion: "want spooky candles and skull
+    # bits, nothing too dear" rules out no skull bits (its "nothing" is about the price).
     uncapped = without_item_cap(text)
     said = set(content_stems(uncapped))
-    negated = has_negation(uncapped)
-    exclude = tuple(e for e in request.exclude if negated and not is_money_phrase(e)
-                    and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said)
+    read = exclusions_in(redact(uncapped))
+    beyond_english = has_negation_beyond_the_english_cues(uncapped)
+    exclude = tuple(e for e in request.exclude if has_negation(uncapped) and not is_money_phrase(e)
+                    and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said
+                    and (beyond_english or any(excluded_by(e, r) or excluded_by(r, e) for r in read)))
     if exclude != request.exclude:
         changes["exclude"] = exclude
     if request.intent in ("bundle", "off_topic", *EDIT_INTENTS):
-        exclude = merge_exclusions(exclude, exclusions_in(redact(uncapped)))
+        exclude = merge_exclusions(exclude, read)
         if exclude != request.exclude:
             changes["exclude"] = exclude
         else:
