@@ -315,6 +315,13 @@ def test_an_item_marked_for_another_need_ranks_lower(shop) -> None:
         lost = composer.planner.weights.foreign if "Forest" in title else 0.0
         assert marked[title] == pytest.approx(plain[title] - lost)
     assert any("Forest" in title for title in plain)
+    # a mark of several words ties a title only whole ("st george", not "St Tropez")
+    whole = values(("forest green",))
+    assert any("Forest Green" in title for title in plain)
+    for title in plain:
+        lost = composer.planner.weights.foreign if "Forest Green" in title else 0.0
+        assert whole[title] == pytest.approx(plain[title] - lost)
+    assert values(("forest party",)) == plain
 
 
 def test_a_colour_the_shopper_asked_for_ranks_its_titles_first(shop) -> None:

@@ -238,11 +238,12 @@ def test_a_title_is_not_the_thing_it_only_comes_with() -> None:
 
 
 def test_a_title_is_not_what_its_container_holds() -> None:
-    """"Love Heart Napkin Box" is a box, "Candle Holder Silver" a holder: neither is the
+    """"Love Heart Napkin Box" is a box, "Candle Holder Silver" a holder, "Napkin Charms" trim: none is the
     thing they hold, unless the kind asks for the container itself."""
     napkins = Kind("napkins", ("napkin",), "for the places", "dinner party")
     assert napkins.fits_title("Set/20 Red Retrospot Paper Napkins")
     assert not napkins.fits_title("Love Heart Napkin Box")
+    assert not napkins.fits_title("Set of 4 Napkin Charms Stars")  # charms dress napkins
     candles = Kind("candles", ("candle",), "candlelight", "cosy night in")
     assert candles.fits_title("Rose Scent Candle in Jewelled Box")  # the box comes with the candle
     assert not candles.fits_title("Fluted Antique Candle Holder")

@@ -277,7 +277,8 @@ class KindPlanner:
         taken: set[int] = set()
         per_kind: list[list[tuple[int, float]]] = []
         earlier: set[int] = set()  # a row fits the first kind it fits only: no two cake stands
-        foreign = stem_set(" ".join(request.foreign_marks))
+        # a mark of several words ties a title only whole: "st george", not "St Tropez"
+        foreign = [marked for mark in request.foreign_marks if (marked := stem_set(mark))]
         for kind in request.kinds:
             fits = self.kind_rows(kind)
             rows = [row for row in fits if row not in earlier and row not in taken and allowed(row)]
@@ -308,7 +309,7 @@ class KindPlanner:
                     value += weights.style
                 if request.colours and _has_style(self._titles[row], request.colours):
                     value += weights.colour
-                if foreign and self._title_stems[row] & foreign:
+                if foreign and any(marked <= self._title_stems[row] for marked in foreign):
                     value -= weights.foreign
                 scored.append((row, value))
             scored.sort(key=lambda pair: (-pair[1], pair[0]))

@@ -161,9 +161,10 @@ def _names_it(words: tuple[str, ...], stems: frozenset[str], phrase: tuple[str, 
     return not _holds_it(words, phrase)
 
 
-# What holds a thing rather than being it: "Love Heart Napkin Box" is a box, not napkins.
+# What holds or trims a thing rather than being it: "Love Heart Napkin Box" is a box, not
+# napkins; "Napkin Charms" dress napkins, "Bag Charm" hangs on a bag.
 _CONTAINER_WORDS = frozenset({"box", "holder", "stand", "rack", "ring", "case", "tin", "jar", "tray", "dispenser",
-                              "hanger", "hook"})
+                              "hanger", "hook", "charm"})
 
 
 def _holds_it(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
