@@ -245,6 +245,17 @@ def test_a_need_of_several_wants_is_matched_part_by_part(actions: Actions) -> No
     assert not composer.need_match("pizza delivery and car tyres")[0]  # no part is sold here
 
 
+def test_a_thing_before_a_participle_is_what_the_titles_call_it(actions: Actions) -> None:
+    """"a few wicker hanging things": the titles say "wicker", not "hanging"; the word before
+    the participle is tried only when the participle fails, so "tyre changing things" stays
+    unsold."""
+    matched, _, sims = actions.composer.need_match("a few wicker hanging things")
+    assert matched
+    top = [actions.catalog.items[i].title.lower() for i in sims.argsort()[::-1][:5]]
+    assert any("wicker" in t for t in top)
+    assert not actions.composer.need_match("a few tyre changing things")[0]
+
+
 @pytest.mark.parametrize("parsed", [Request(intent="question", target="10"), Request(intent="compare"),
                                     Request(intent="smalltalk"), Request(intent="add", target="lace"),
                                     Request(intent="set_budget", target="gingham")])

@@ -389,6 +389,9 @@ def test_needs_are_embedded_once_per_book(tmp_path: Path) -> None:
     ("something for my 15-year-old", "teenager", ()),
     ("a gift for a 6 year old girl", "girl", ()),
     ("a treat for myself", "myself", ()),
+    ("some nice bits for me", "myself", ()),
+    ("stuff for me, under £20", "myself", ()),
+    ("could you put together some hanging wicker bits for me", None, ()),  # wicker things
     ("my sister who loves candles and gardening", "sister", ("candles", "gardening")),
     ("my dad loves coffee", "dad", ("coffee",)),
     ("my grandad is into gardening and birds", "grandad", ("gardening", "birds")),

@@ -174,6 +174,16 @@ class CatalogMatcher:
         head = need_head(need)
         if head is None or head in GENERIC_HEADS:
             return best >= cfg.lexical_match_threshold, best, sims
-        having = self._vocab.get(head)
-        ok = having is not None and float(self._at(sims, vec, having).max()) >= cfg.lexical_match_threshold
+        ok = self._titles_say(head, sims, vec)
+        if not ok and head.endswith("ing"):
+            # "wicker hanging things": a participle after the thing says how it is used, so
+            # the word before it may be what the titles call it (never a second guess beyond)
+            words = [stem(word) for word in tokens(need_core(need))]
+            if len(words) >= 2 and words[-1] == head:
+                ok = self._titles_say(words[-2], sims, vec)
         return ok, best, sims
+
+    def _titles_say(self, word: str, sims: np.ndarray, vec: np.ndarray) -> bool:
+        """Do titles with this word match the need closely enough (lexical fallback)?"""
+        having = self._vocab.get(word)
+        return having is not None and float(self._at(sims, vec, having).max()) >= self.config.lexical_match_threshold

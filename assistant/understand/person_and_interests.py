@@ -161,13 +161,17 @@ def _someone_of_age(said: str) -> str | None:
 
 
 _SELF = re.compile(r"\b(?:(?:treat|spoil|pamper)(?:ing)?\s+myself|for\s+myself|"
-                   r"(?:something|gift|present|treat|bits|stuff|things?|bundle)\s+(?:just\s+)?for\s+me)\b")
+                   r"(?:something|gift|present|treat|bundle)\s+(?:just\s+)?for\s+me)\b"
+                   # bits, stuff or things say no one unless nothing says what they are
+                   r"|(?:^|[,;:.!?]\s*|\b(?:some|any|nice|little|lovely|cute|pretty|fun|few|fab|cool)\s+)"
+                   r"(?:bits|stuff|things?)\s+(?:just\s+)?for\s+me\b")
 
 
 def _myself(said: str) -> str | None:
     """Rule "myself": the shopper buying for themself.
     "a treat for myself" -> myself; "something just for me" -> myself; "treat myself"
-    -> myself; not "find me a teapot" nor "choose for me"."""
+    -> myself; "some nice bits for me" -> myself; not "find me a teapot", "choose for me"
+    nor "some hanging wicker bits for me" (wicker things, whoever they are for)."""
     return "myself" if _SELF.search(said) else None
 
 
