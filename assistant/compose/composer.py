@@ -47,7 +47,6 @@ from assistant.compose.scoring import Scorer, Scores
 from assistant.compose.selection import best_subset
 from assistant.compose.substitutes import Substitutes
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
-from assistant.understand.amounts import tables_in
 from retrieval.content import ContentSource
 from retrieval.records import Evidence, Item
 from retrieval.shop_index import ShopIndex
@@ -155,8 +154,7 @@ class BundleComposer:
         if isinstance(plan, Composition):
             return plan
         fixed, scores, size_total, ctx, extra = plan
-        if item_cap is not None:
-            ctx = dataclasses.replace(ctx, item_cap=item_cap)
+        ctx = dataclasses.replace(ctx, item_cap=item_cap) if item_cap is not None else ctx
         items = self.choose(fixed, scores, ctx, profile, budget, size_total,
                             allow_similar=allow_similar)
         assert items is not None  # _plan checked the budget against the fixed items
@@ -193,7 +191,7 @@ class BundleComposer:
         request = KindRequest(guests_first(plan.kinds, guests), (gist(request_text) if request_text else "") or need,
                               min(wanted, MAX_BUNDLE_SIZE), budget, guests, item_cap, cheapest, plan.style_words,
                               profile.seed_items() if profile else (), user_id, plan.foreign_marks, plan.colours,
-                              tables_in(request_text) if request_text else None)
+                              plan.tables)
         if (chosen := self.planner.plan(request, allowed)) is None:
             return None
         bundle = self.remember(Bundle(tuple(chosen), need=need, budget=budget),

@@ -30,7 +30,6 @@ from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scores
 from assistant.compose.targets import resolve_target
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
-from assistant.understand.amounts import tables_in
 from assistant.understand.words import content_stems
 from retrieval.content import seed_evidence
 from retrieval.records import Item
@@ -256,7 +255,7 @@ class BundleEditor:
         return self.composer.planner.alternative(kind, bundle.need or "", ctx.guests, allowed, room,
                                                  ctx.item_cap, style_words=plan.style_words,
                                                  foreign_marks=plan.foreign_marks, colours=plan.colours,
-                                                 tables=tables_in(ctx.plan_text) if ctx.plan_text else None)
+                                                 tables=plan.tables)
 
     def _refill_kinds(self, bundle: Bundle, ctx: BundleContext, profile: Profile | None, budget: float,
                       fixed: Sequence[BundleItem]) -> list[BundleItem] | None:

@@ -25,6 +25,7 @@ from assistant.compose.matching import CatalogMatcher
 from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
+from assistant.understand.amounts import tables_in
 from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import strip_exclusions
@@ -57,6 +58,7 @@ class KindPlan:
     lacking: tuple[str, ...] = ()
     foreign_marks: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
+    tables: int | None = None  # the tables the shopper counted ("10 tables"): per-table kinds dress them
 
 
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
@@ -95,7 +97,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     marks = _marks_of_other_needs(book, matches, text)
     if for_a_grown_up(text):  # "my nan who loves gardening": gardening gloves, not children's ones
         marks = (*marks, *CHILDRENS_TITLE_WORDS)
-    return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks, colours_in(text))
+    return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks, colours_in(text), tables_in(text))
 
 
 def _not_the_container(kinds: list[Kind], text: str) -> list[Kind]:
