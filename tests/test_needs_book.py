@@ -640,3 +640,14 @@ def test_a_wrong_look_is_named(change: tuple[str, str], field: str) -> None:
     with pytest.raises(NeedsFileError) as raised:
         parse_needs(LOOK_FILE.replace(*change), "look.yaml")
     assert raised.value.file == "look.yaml" and raised.value.field == field and raised.value.need
+
+
+def test_no_shipped_napkin_kind_sells_napkin_rings_as_napkins() -> None:
+    """Napkin rings dress napkins; a dinner party's "napkins for each place" had offered
+    eight £3.29 napkin rings."""
+    book = NeedsBook.load(shipped_needs_path())
+    napkin_kinds = [kind for need in book.needs for kind in need.kinds if kind.fits_title("Set/20 Paper Napkins")]
+    assert napkin_kinds
+    for kind in napkin_kinds:
+        assert not kind.fits_title("Folkart Heart Napkin Rings"), (kind.need, kind.name)
+        assert not kind.fits_title("Set of 4 Diamond Napkin Rings"), (kind.need, kind.name)
