@@ -24,6 +24,9 @@ from .storage import cached_embeddings
 
 log = logging.getLogger(__name__)
 BASELINES = ("popularity", "rules", "item_knn", "user_knn", "als", "bpr", "content")
+# every source `eval baskets --methods` and `IndexConfig.sources` accept; the Transformer over
+# baskets (#16) is measured on demand and joins the default set once it earns its place
+KNOWN_SOURCES = (*BASELINES, "transformer")
 
 
 @dataclasses.dataclass

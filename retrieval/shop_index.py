@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .benchmark import BASELINES, source_factories
+from .benchmark import BASELINES, KNOWN_SOURCES, source_factories
 from .blend import BlendConfig, BlendSource, fit_blend
 from .catalog import Catalog, Interactions
 from .categories import derive_categories
@@ -47,8 +47,8 @@ class IndexConfig(Config):
     embedding_model: str = EmbeddingConfig().model
 
     def validate(self) -> None:
-        unknown = sorted(set(self.sources) - set(BASELINES))
-        check(not unknown, "index.sources", f"unknown {unknown}; known: {', '.join(BASELINES)}")
+        unknown = sorted(set(self.sources) - set(KNOWN_SOURCES))
+        check(not unknown, "index.sources", f"unknown {unknown}; known: {', '.join(KNOWN_SOURCES)}")
         check(self.chroma_server is None or self.chroma_server.startswith(("http://", "https://")),
               "index.chroma_server", "must look like http://host:port")
 

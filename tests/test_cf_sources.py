@@ -32,6 +32,7 @@ KINDS = {
     "user_knn": "similar_shoppers",
     "als": "taste_profile",
     "bpr": "taste_profile",
+    "transformer": "basket_model",
 }
 SEED_AWARE = set(KINDS) - {"popularity"}
 USER_AWARE = {"item_knn", "user_knn", "als", "bpr"}
@@ -392,3 +393,21 @@ def test_next_item_learns_the_order_of_a_sequence() -> None:
     assert "tea" not in ids(source.recommend(Query(seed_items=("kettle",), exclude=frozenset({"tea"})), k=3))
     again = pickle.loads(pickle.dumps(source))
     assert ids(again.recommend(Query(seed_items=("kettle", "tea")), k=1)) == ["mugs"]
+
+
+def test_the_basket_transformer_stops_on_its_held_out_baskets(board: BasketData) -> None:
+    """The masked-item Transformer keeps the epoch with the best loss on the last tenth of
+    the training baskets and stops `patience` epochs after it; on the checkerboard (three of
+    six items per basket, one hidden) the best loss is near log(5): the hidden item is one of
+    the group's five others, and the model knows which group."""
+    source = make_source("transformer", {"patience": 2}).fit(board)
+    report = source.fit_report
+    assert 1 <= report["best_epoch"] <= report["epochs"] <= report["best_epoch"] + 2
+    assert report["validation_loss"] < math.log(5) + 0.15
+    again = make_source("transformer", {"patience": 2}).fit(board)
+    query = Query(seed_items=("A1", "A4"))
+    np.testing.assert_allclose(again.score(query), source.score(query))  # seeded: the same model
+    evidence = source.explain(query, board.catalog.index_of["A2"])
+    assert evidence and evidence[0].text.startswith("shoppers whose baskets held A item 1, A item 4")
+    with pytest.raises(ConfigError, match=r"transformer\.mask_share"):
+        make_source("transformer", {"mask_share": 1.0})

@@ -235,7 +235,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval_baskets(args: argparse.Namespace) -> int:
-    from retrieval.benchmark import BASELINES, run_basket_benchmark, write_reports
+    from retrieval.benchmark import BASELINES, KNOWN_SOURCES, run_basket_benchmark, write_reports
     from retrieval.errors import ConfigError
     from retrieval.evaluate import SplitConfig
 
@@ -249,9 +249,9 @@ def _cmd_eval_baskets(args: argparse.Namespace) -> int:
     methods = BASELINES
     if args.methods:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-        unknown = sorted(set(methods) - set(BASELINES))
+        unknown = sorted(set(methods) - set(KNOWN_SOURCES))
         if unknown:
-            raise ConfigError(f"--methods: unknown {', '.join(unknown)}; known: {', '.join(BASELINES)}")
+            raise ConfigError(f"--methods: unknown {', '.join(unknown)}; known: {', '.join(KNOWN_SOURCES)}")
     if args.k != 10:
         raise ConfigError("--k: the benchmark reports @10 and @20; other cut-offs are not supported yet")
     result = run_basket_benchmark(name, catalog, interactions, split, methods=methods)

@@ -1,4 +1,5 @@
-"""Collaborative-filtering candidate sources: popularity, rules, item/user kNN, ALS and BPR.
+"""Collaborative-filtering candidate sources: popularity, rules, item/user kNN, ALS, BPR and a
+Transformer over baskets.
 
 Every source is a `ScoringSource` with a typed config; build one by name with `make_source`:
 
@@ -13,6 +14,7 @@ from typing import Any
 from ..config import Config
 from ..errors import ConfigError
 from ._common import CFSource
+from .basket_transformer import BasketTransformerConfig, BasketTransformerSource
 from .item_knn import ItemKNNConfig, ItemKNNSource
 from .mf import ALSConfig, ALSSource, BPRConfig, BPRSource
 from .next_item import NextItemConfig, NextItemSource
@@ -29,6 +31,7 @@ CF_SOURCES: dict[str, type[CFSource]] = {
         UserKNNSource,
         ALSSource,
         BPRSource,
+        BasketTransformerSource,
     )
 }
 # Sequence models rank likely successors, not co-purchase groups, so they sit outside the
@@ -63,6 +66,8 @@ __all__ = [
     "AssociationRulesSource",
     "BPRConfig",
     "BPRSource",
+    "BasketTransformerConfig",
+    "BasketTransformerSource",
     "CFSource",
     "ItemKNNConfig",
     "ItemKNNSource",
