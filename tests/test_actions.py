@@ -256,9 +256,25 @@ def test_a_thing_before_a_participle_is_what_the_titles_call_it(actions: Actions
     assert not actions.composer.need_match("a few tyre changing things")[0]
 
 
+def test_a_want_of_one_word_the_titles_use_is_sold(actions: Actions) -> None:
+    """"something grow": a lone word's vector sits far from every title that holds it
+    (Grow Your Own Herbs), yet the titles say it; a lone word no title uses stays unsold."""
+    matched, _, sims = actions.composer.need_match("grow")
+    assert matched
+    top = [actions.catalog.items[i].title.lower() for i in sims.argsort()[::-1][:3]]
+    assert all("grow" in t for t in top), top
+    assert not actions.composer.need_match("laptop")[0]
+    state, _ = with_bundle(actions, "s-grow")
+    result = turn(actions, state, Request(intent="bundle", need="your doormat, notebook & letters"),
+                  "next i'm after something grow and something from your doormat, notebook & letters range")
+    assert result.bundle is not None
+    assert any("grow" in bi.item.title.lower() for bi in result.bundle.items), result.bundle.item_ids
+
+
 @pytest.mark.parametrize("parsed", [Request(intent="question", target="10"), Request(intent="compare"),
                                     Request(intent="smalltalk"), Request(intent="add", target="lace"),
-                                    Request(intent="set_budget", target="gingham")])
+                                    Request(intent="set_budget", target="gingham"),
+                                    Request(intent="swap", items=("gingham and something lace",), target="2")])
 def test_asking_for_something_is_a_bundle_whatever_the_parse(actions: Actions, parsed: Request) -> None:
     state, _ = with_bundle(actions)
     result = turn(actions, state, parsed, "what about something gingham and something lace?")
@@ -356,3 +372,23 @@ def test_a_title_typed_out_in_full_is_the_anchor_whatever_the_parse(actions: Act
     two = actions.text_items.titles_in("I'm buying the Regency Cakestand 3 Tier and the Set of 3 Cake Tins "
                                        "Pantry Design")
     assert two == [CAKESTAND, CAKE_TINS]  # in the order the shopper named them
+
+
+def test_things_i_would_like_are_a_known_shoppers_taste(actions: Actions) -> None:
+    """Rule "taste only": "surprise me with a bundle of things I'd like" names no thing; a
+    known shopper gets a bundle from their history, a new one is asked what it is for (never
+    "nothing close to 'a bundle of things I'd like'")."""
+    parsed = Request(intent="bundle", need="a bundle of things I'd like")
+    text = "surprise me with a bundle of things I'd like"
+    known = turn(actions, ConversationState("s-taste", user_id="12347"), parsed, text)
+    assert known.kind == "bundle" and known.bundle is not None and len(known.bundle.items) >= 3
+    assert turn(actions, ConversationState("s-taste-new"), parsed, text).kind == "clarify"
+
+
+def test_a_possession_is_no_want_of_one_word(actions: Actions) -> None:
+    """"4 winter tyres for my car": "my car" is whose the tyres are, not a want of the word
+    "car" (titles with "Car" are toys and doorstops)."""
+    assert not actions.composer.need_match("my car")[0]
+    result = turn(actions, ConversationState("s-car"), Request(intent="bundle", need="my car"),
+                  "4 winter tyres for my car")
+    assert result.kind == "no_match" and result.bundle is None

@@ -8,6 +8,7 @@ collaborative sources do propose the variant), and one unpriced gift voucher.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -205,6 +206,22 @@ def test_resolve_ids_titles_words_and_misses(composer: BundleComposer) -> None:
 
 
 # -- compose -----------------------------------------------------------------------------
+def test_a_design_the_baskets_show_bought_with_the_anchor_joins_once(composer: BundleComposer) -> None:
+    """Companion designs: this shop's baskets hold the red lunch bag with the pink one (the
+    rule L01 -> L02 holds in most baskets with L01), so the pink one joins the red one's
+    bundle, its reason the rule; one other design at most, never two."""
+    rules = composer.index.sources["rules"]
+    row = composer.catalog.index_of
+    found = rules.rule(row["L01"], row["L02"])
+    assert found and found["confidence"] >= composer.config.companion_min_confidence
+    bundle = composer.compose(["L01"]).bundle
+    assert bundle is not None and "L02" in ids(bundle)
+    line = next(bi for bi in bundle.items if bi.item.item_id == "L02")
+    assert any(ev.kind == "association_rule" for ev in line.reasons), line.reasons
+    designs = [i for i in ids(bundle)[1:] if composer.substitutes.pair(row["L01"], row[i])]
+    assert len(designs) == 1
+
+
 def test_anchor_included_without_its_colour_variant(composer: BundleComposer) -> None:
     # The variant is the top collaborative candidate for the anchor ...
     assert composer.index.recommend(_query(["L01"]), k=1)[0].item_id == "L02"
@@ -212,7 +229,8 @@ def test_anchor_included_without_its_colour_variant(composer: BundleComposer) ->
     assert composer.substitutes.pair(composer.catalog.index_of["L01"], composer.catalog.index_of["L02"])
     assert not composer.substitutes.pair(composer.catalog.index_of["L01"],
                                          composer.catalog.index_of["L05"])
-    result = composer.compose(["L01"])
+    alone = BundleComposer(composer.index, dataclasses.replace(composer.config, companion_designs=0))
+    result = alone.compose(["L01"])
     bundle = result.bundle
     assert bundle is not None and not result.no_match
     assert ids(bundle)[0] == "L01" and "L02" not in ids(bundle)
@@ -387,9 +405,14 @@ def test_swap_by_position_and_words(composer: BundleComposer, editor: BundleEdit
 
 
 def test_swap_locked_and_anchor(composer: BundleComposer, editor: BundleEditor) -> None:
-    bundle = composer.compose(["L01"]).bundle
-    variant = editor.swap(bundle, "the lunch bag")  # an anchor swaps for its variant
+    alone = BundleComposer(composer.index, dataclasses.replace(composer.config, companion_designs=0))
+    bundle = alone.compose(["L01"]).bundle
+    variant = BundleEditor(alone).swap(bundle, "the lunch bag")  # an anchor swaps for its variant
     assert ids(variant)[0] == "L02" and variant.items[0].role == "anchor"
+    # beside its companion design (L02, the line's only other design) nothing is left to swap to
+    with pytest.raises(BundleError, match="nothing else"):
+        editor.swap(composer.compose(["L01"]).bundle, "1")
+    bundle = composer.compose(["L01"]).bundle
     locked = editor.lock(bundle, "2")
     with pytest.raises(BundleError, match="locked"):
         editor.swap(locked, "2")

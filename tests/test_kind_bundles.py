@@ -574,6 +574,50 @@ def test_a_listed_thing_is_read_before_its_purpose_and_a_word_of_taste_names_no_
     assert any(kind.fits_title("Wrap Carousel") for kind in kinds[:3]), [kind.name for kind in kinds]
 
 
+def test_listed_wants_read_something_x_and_leave_pleasantries_out() -> None:
+    """Rule "listed wants": "something X" and "something from your X range" list X, whatever
+    lead-in ("i also need", "i'm after", "next"); "thanks!", "hiya", "thankyou sooo much"
+    list nothing (a "thanks" want had filled a line with a Thank You stamp set)."""
+    from assistant.understand.need_text import listed_wants
+
+    assert listed_wants("thanks! i also need something bicycle and something sewing") == ["bicycle", "sewing"]
+    assert listed_wants("next i'm after something grow and something from your gift wrap range") == [
+        "grow", "gift wrap"]
+    assert listed_wants("cheers, i'd also like something from your bag & handbag range") == ["bag & handbag"]
+    assert listed_wants("hiya! bunting, lanterns and paper plates, thankyou sooo much") == [
+        "bunting", "lanterns", "paper plates"]
+    assert listed_wants("we're after lanterns and bunting") == ["lanterns", "bunting"]
+    assert listed_wants("something sewing - ") == ["sewing"]
+
+
+def test_spelt_out_wants_are_words_to_find_unless_a_need_is_named(shop_index) -> None:
+    """Rule "spelt wants": "something tea and something swallow" is looked for by its words
+    (no tea party's cups and cake stand), and comes back as a full bundle, not one line per
+    word; a need named beside it ("a tea party for six") is still filled kind by kind."""
+    from assistant.compose.needs_book import shipped_needs_path
+
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    assert composer.kinds_for("thanks! i also need something tea and something swallow").kinds == ()
+    assert composer.kinds_for("next i'm after something gingham and something star").kinds == ()
+    assert len(composer.kinds_for("a tea party for six, and something floral").kinds) >= 3
+    assert len(composer.kinds_for("something nice for my mum who loves gardening").kinds) >= 3
+    bundle = composer.compose(need="gingham and star",
+                              request_text="next i'm after something gingham and something star").bundle
+    assert bundle is not None and len(bundle.items) == composer.config.size
+
+
+def test_what_holds_the_things_leaves_the_thing_named(shop_index) -> None:
+    """"some drawing slate bits for me": the shop sells drawing slates, so that is what the
+    bundle holds, not an arts-and-crafts bundle the words only resemble ("bits" holds them)."""
+    from assistant.compose.needs_book import shipped_needs_path
+
+    composer = BundleComposer(shop_index, needs=NeedsBook.load(shipped_needs_path()))
+    composition = composer.compose(need="some drawing slate bits", request_text="some drawing slate bits for me")
+    assert composition.bundle is not None
+    titles = [bi.item.title.lower() for bi in composition.bundle.items]
+    assert sum("drawing slate" in t for t in titles) >= 2, titles
+
+
 def test_a_party_for_a_head_count_takes_no_present_for_one(shop_index) -> None:
     """With the shipped book: a birthday party for 8 children is the party's things, and
     birthday presents for three children are still presents."""

@@ -14,7 +14,8 @@ Rules every bundle obeys:
   * anchors (items the shopper named) are in the bundle, role "anchor", and count towards
     the size and the total: the shopper buys them too;
   * no substitutes of an anchor, of a cart item or of each other (same product in another
-    colour, size or design; see `Substitutes`) unless `allow_similar` ("more like this");
+    colour, size or design; see `Substitutes`) unless `allow_similar` ("more like this"),
+    but for one design the shop's baskets show bought with it (`CompanionDesigns`);
   * at most `max_per_category` items per category, anchors included;
   * excluded ids, rejected items and items whose title matches an excluded word never enter;
   * under a budget the total is <= budget, solved exactly (`best_subset`): the largest
@@ -45,7 +46,7 @@ from assistant.compose.profiles import Profile
 from assistant.compose.request_parts import gist
 from assistant.compose.scoring import Scorer, Scores
 from assistant.compose.selection import best_subset
-from assistant.compose.substitutes import Substitutes
+from assistant.compose.substitutes import CompanionDesigns, Substitutes
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
 from retrieval.content import ContentSource
 from retrieval.records import Evidence, Item
@@ -79,6 +80,7 @@ class BundleComposer:
         self.matcher = CatalogMatcher(self.catalog, content, self.config, store=index.vector_store)
         self.scorer = Scorer(index, self.catalog, self.embeddings, self.config)
         self.substitutes = Substitutes(self.catalog, self.embeddings, self.config)
+        self.companions = CompanionDesigns(index.sources.get("rules"), self.substitutes, self.config)
         self.planner = KindPlanner(self.catalog, self.embeddings, content.text_vector, index.blend,
                                    index.sources.get("popularity"))
         self._memory: dict[int, tuple[weakref.ref[Bundle], BundleContext]] = {}
@@ -294,13 +296,15 @@ class BundleComposer:
     def _pool(self, scores: Scores, fixed: Sequence[BundleItem], ctx: BundleContext,
               profile: Profile | None, *, budgeted: bool, allow_similar: bool) -> list[int]:
         """The ranked candidate pool: allowed, priced when budgeted, free of substitutes of the
-        fixed items, the cart and each other (best-scored member of each group kept)."""
+        fixed items, the cart and each other (best-scored member of each group kept), but for
+        a companion design (`CompanionDesigns`)."""
         banned = ctx.banned(profile) | {bi.item.item_id for bi in fixed}
         refs = self.catalog.indices([bi.item.item_id for bi in fixed], strict=False)
         if profile is not None:
             refs += self.catalog.indices(profile.cart, strict=False)
         pool: list[int] = []
         asked = self._asked_for(scores)
+        companions = 0
         for i in scores.ranked():
             i = int(i)
             if self.catalog.items[i].item_id in banned or self.term_excluded(i, ctx):
@@ -309,8 +313,10 @@ class BundleComposer:
                 continue
             if ctx.item_cap is not None and (not np.isfinite(self._prices[i]) or ctx.over_cap(self._prices[i])):
                 continue
-            if self._conflicts(i, refs, pool, asked, allow_similar):
-                continue
+            if self.substitutes.conflicts_in_pool(i, refs, pool, asked, allow_similar):
+                if companions >= self.config.companion_designs or not self.companions.allowed(i, refs, pool):
+                    continue
+                companions += 1
             pool.append(i)
             if len(pool) >= self.config.pool_depth:
                 break
@@ -323,17 +329,6 @@ class BundleComposer:
         if text is None or cfg.need_variants <= 1 or cfg.text_weight <= 0:
             return None
         return text >= cfg.need_variant_text * cfg.text_weight
-
-    def _conflicts(self, i: int, refs: Sequence[int], pool: Sequence[int], asked: np.ndarray | None,
-                   allow_similar: bool) -> bool:
-        """Item i is a substitute of a fixed/cart item or an earlier pool item; an item the
-        need asks for may be one of need_variants designs of its line (exact duplicates never)."""
-        if asked is None or allow_similar or not asked[i]:
-            return self.substitutes.conflicts(i, [*refs, *pool], allow_similar)
-        if self.substitutes.conflicts(i, [*refs, *pool], True):
-            return True
-        same_line = sum(1 for j in [*refs, *pool] if self.substitutes.pair(i, j))
-        return same_line >= self.config.need_variants
 
     def choose(self, fixed: Sequence[BundleItem], scores: Scores, ctx: BundleContext,
                profile: Profile | None, budget: float | None, size: int, *,

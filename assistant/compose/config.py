@@ -47,6 +47,12 @@ class ComposerConfig(Config):
       scores each of them at >= need_variant_text of its window (cosine within 0.05 of the
       best match at text_window 0.20); every other item keeps the substitute rule. 1 turns
       it off.
+    companion_designs 1 / companion_min_confidence 0.3 / companion_min_support 10: another
+      design of an anchor's or a cart item's line joins a bundle only when the association
+      rule anchor -> design holds in >= 30% of the anchor's baskets and >= 10 baskets. On
+      the default shop: herb marker basil -> rosemary 0.88, charlotte bag pink polkadot ->
+      red retrospot 0.67, girls' -> football celebration candles 0.42; white hanging heart ->
+      red hanging heart 0.19 stays out. 0 turns it off.
     vector_search "auto" / search_depth 1000: how the shopper's words find items
       (`retrieval.vector_search`). "exact" scores every item in process (numpy over the
       index's embeddings); "chroma" asks the index's Chroma collection (HttpClient for a
@@ -76,6 +82,9 @@ class ComposerConfig(Config):
     need_cf_weight: float = 0.5
     need_variants: int = 2
     need_variant_text: float = 0.75
+    companion_designs: int = 1
+    companion_min_confidence: float = 0.3
+    companion_min_support: int = 10
     alternatives: int = 5
     cheaper_ratio: float = 0.8
     keep_bonus: float = 0.05
@@ -107,6 +116,9 @@ class ComposerConfig(Config):
               "composer", "need_seed_count, alternatives and profile_history_seeds must be >= 0")
         check(self.need_variants >= 1, "composer.need_variants", "must be at least 1")
         check(0 < self.need_variant_text <= 1, "composer.need_variant_text", "must be within (0, 1]")
+        check(self.companion_designs >= 0, "composer.companion_designs", "must be at least 0")
+        check(0 <= self.companion_min_confidence <= 1, "composer.companion_min_confidence", "must be within [0, 1]")
+        check(self.companion_min_support >= 1, "composer.companion_min_support", "must be at least 1")
         check(0 < self.cheaper_ratio < 1, "composer.cheaper_ratio", "must be within (0, 1)")
         mult, tilt = self.tier_budget_multipliers, self.tier_price_tilt
         check(len(mult) == 3 and all(m > 0 for m in mult) and list(mult) == sorted(mult),

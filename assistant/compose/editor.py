@@ -344,6 +344,9 @@ class BundleEditor:
         banned = context.banned(profile) | set(bundle.item_ids) | set(context.shown)
         others = self.catalog.indices([bi.item.item_id for bi in bundle.items
                                        if bi.item.item_id != anchor.item.item_id], strict=False)
+        # a companion design of the anchor's line already beside it leaves the line open
+        line = [j for j in others if self.substitutes.pair(j, pos)]
+        rest = [j for j in others if j not in line]
         room = None if bundle.budget is None else (
             bundle.budget - bundle.total + anchor.cost)
         for i, sim in self.composer.content.similar_to_item(pos, k=200):
@@ -352,7 +355,8 @@ class BundleEditor:
                 continue
             if room is not None and (item.price is None or item.price > room + 1e-9):
                 continue
-            if not self.substitutes.pair(i, pos) or self.substitutes.conflicts(i, others):
+            if not self.substitutes.pair(i, pos) or self.substitutes.conflicts(i, rest) \
+                    or self.substitutes.conflicts(i, line, True):
                 continue
             return BundleItem(item, (seed_evidence(anchor.item.title, sim), ANCHOR_EVIDENCE),
                               role="anchor")

@@ -29,6 +29,9 @@ from retrieval.vector_store import ChromaIndex
 _ARTICLES = ("the", "a", "an", "my", "that", "this")
 
 
+_WANT_LEADS = frozenset({"something", "anything", "some", "any", "more", "a", "an", "the"})
+
+
 class CatalogMatcher:
     """Words -> catalog items by ids, titles, title words and text embeddings."""
 
@@ -181,6 +184,12 @@ class CatalogMatcher:
             words = [stem(word) for word in tokens(need_core(need))]
             if len(words) >= 2 and words[-1] == head:
                 ok = self._titles_say(words[-2], sims, vec)
+        if not ok and head in self._vocab and [stem(word) for word in tokens(need)
+                                               if word not in _WANT_LEADS] == [head]:
+            # a want of one word the titles use ("something grow" for Grow Your Own Herbs): a
+            # lone word's vector sits far from every whole title that holds it ("my car" is
+            # whose, not a want)
+            ok = True
         return ok, best, sims
 
     def _titles_say(self, word: str, sims: np.ndarray, vec: np.ndarray) -> bool:

@@ -36,6 +36,7 @@ from assistant.understand.need_text import (
     containers_named,
     listed_wants,
     need_head,
+    words_to_look_for,
 )
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem, stem_set
@@ -66,6 +67,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     """The kind plan for `text`; no kinds when the book knows nothing of the request.
     `guests`: the party size the shopper gave, if any."""
     matches = _no_one_persons_present(_named_first(book.match(text, embed), text, book), text, guests)
+    if words_to_look_for(strip_exclusions(text)) and not names_said(matches, text, book.needs):
+        return KindPlan()  # "something gingham and something star": words to find, no occasion
     said_by_needs = stem_set(" ".join(phrase for m in matches for phrase in m.need.phrases))
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
@@ -173,9 +176,10 @@ def _names_a_thing(want: str) -> bool:
 
 def _reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:
     """A short need whose every word is a word of the shop's titles ("lunch bags", "red
-    candles"), less words of taste ("spooky candles": candles); "the tree up on Sunday" or
-    "my 7 year old's bedroom" is not."""
-    words = [word for word in content_stems(need) if word not in TASTE_WORDS]
+    candles"), less words of taste ("spooky candles": candles) and of what holds the things
+    ("drawing slate bits": drawing slate); "the tree up on Sunday" or "my 7 year old's
+    bedroom" is not."""
+    words = [word for word in content_stems(need) if word not in TASTE_WORDS and word not in _CONTAINERS]
     return 0 < len(words) <= 3 and all(matcher.items_with_word(word) for word in words)
 
 

@@ -73,8 +73,10 @@ class Scorer:
         only likeness to that item counts."""
         cfg = self.config
         blend = self.index.blend
-        seeds = list(dict.fromkeys([*fixed_ids, *(profile.seed_items(cfg.profile_history_seeds)
-                                                   if profile else ())]))
+        # the shopper's favourites from earlier visits seed a bundle for a need, not the
+        # complements of an item they named now (their taste still nudges: user factors, profile)
+        history = 0 if fixed_ids else cfg.profile_history_seeds
+        seeds = list(dict.fromkeys([*fixed_ids, *(profile.seed_items(history) if profile else ())]))
         seeds = [s for s in seeds if s in self.catalog]
         seed_pos = self.catalog.indices(seeds)
         parts: dict[str, np.ndarray] = {}

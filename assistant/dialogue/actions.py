@@ -29,6 +29,8 @@ from assistant.dialogue.cart_and_answers import (
     GREETING,
     NEED_BUNDLE,
     OFF_TOPIC,
+    PICKS_INTRO,
+    TASTE_INTRO,
     THANKS,
     ActionResult,
     CartAndAnswers,
@@ -45,7 +47,7 @@ from assistant.safety.guard import redact
 from assistant.understand.amounts import (
     party_size_in,
 )
-from assistant.understand.need_text import kind_mention, tidy_need, wanted_things
+from assistant.understand.need_text import kind_mention, taste_only, tidy_need, wanted_things
 from assistant.understand.slots import (
     complete_slots,
     edit_target,
@@ -194,6 +196,8 @@ class Actions:
         need = request.need
         if need and not re.search(r"[^\W\d_]{3,}", need):
             need = None  # "2", "#1": a position the model put in the wrong slot, not a need
+        if need and not anchors and taste_only(need):  # "surprise me with things I'd like"
+            return self._more_for_picks(request, state, text, intro=TASTE_INTRO)
         if need and missing and not anchors:  # "a girl" + "unicorns": a mention that names no item is a want too
             need = " and ".join(dict.fromkeys([need, *missing]))
         if need and not anchors and not self.composer.need_match(need)[0]:
@@ -262,7 +266,8 @@ class Actions:
         return bool(text) and not self.text_items.titles_in(text) and not self.text_items.ids_in(text) and len(
             self.composer.kinds_for(text, request.need or need_from_text(text)).kinds) >= 2
 
-    def _more_for_picks(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+    def _more_for_picks(self, request: Request, state: ConversationState, text: str,
+                        intro: str = PICKS_INTRO) -> ActionResult:
         """The shopper wants more but names nothing this shop has: items that go with what
         they picked so far (the live profile's CF seeds: cart, liked items, history), said
         plainly, rather than asking again what they already told."""
@@ -281,7 +286,6 @@ class Actions:
         if composition is None or composition.bundle is None:
             return ActionResult(kind="clarify", text=CLARIFY_NEED)
         self._store(state, composition.bundle, profile)
-        intro = "I couldn't find that in this shop, so here is more that goes with what you've picked."
         return self._bundle_result(composition.bundle, "more that goes with your picks", intro)
 
     def _need_from(self, bundle: Bundle) -> str:

@@ -16,7 +16,7 @@ from assistant.records import EDIT_INTENTS, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import wants_cheapest
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
-from assistant.understand.shopper_cues import shopping_cue
+from assistant.understand.shopper_cues import asks_to_swap, shopping_cue
 from assistant.understand.slots import (
     asks_about_cart,
     comparison_cue,
@@ -72,7 +72,9 @@ def _exclusion_edit(a: Actions, r: Request, s: ConversationState, t: str) -> boo
 def _misread_wants(a: Actions, r: Request, s: ConversationState, t: str) -> bool:
     # a small parser may make a question, an "add" of one item or a budget change with no
     # amount of "could you also find something X"
-    misread = ("question", "compare", "smalltalk", "off_topic", "add") + (("set_budget",) if r.budget is None else ())
+    # or a swap of "what about something jumbo and something cube?"
+    misread = ("question", "compare", "smalltalk", "off_topic", "add") + (("set_budget",) if r.budget is None else ()) \
+        + (("swap",) if not asks_to_swap(t) else ())
     return r.intent in misread and wants_products(t) and not comparison_cue(t)
 
 

@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import re
 
-from assistant.understand.words import stem, tokens
+from assistant.understand.words import PLEASANTRIES, stem, tokens
 
-__all__ = ["GENERIC_HEADS", "MAX_NEED_PARTS", "NEED_FILLER", "NOT_A_THING_HEADS", "PREPOSITIONS", "TASTE_WORDS",
-           "containers_named", "kind_mention", "need_core", "need_head", "need_parts", "spelt_out", "tidy_need",
-           "wanted_things"]
+__all__ = [
+    "GENERIC_HEADS",
+    "MAX_NEED_PARTS",
+    "NEED_FILLER",
+    "NOT_A_THING_HEADS",
+    "PREPOSITIONS",
+    "TASTE_WORDS",
+    "containers_named",
+    "kind_mention",
+    "need_core",
+    "need_head",
+    "need_parts",
+    "spelt_out",
+    "taste_only",
+    "tidy_need",
+    "wanted_things",
+    "words_to_look_for",
+]
 
 # Words that split a need into its head phrase and the rest ("gift FOR a child").
 PREPOSITIONS = frozenset({
@@ -164,9 +179,17 @@ def wanted_things(text: str) -> list[str]:
 # A longer piece lists what comes before its purpose or recipient:
 #   "party invites for my daughter's 7th and some fun wrap for the presents" -> party invites | fun wrap
 #   "paper chains to hang in the hall" -> paper chains
+# "Something X" and "something from your X range" list X; what is said around a request
+# lists nothing:
+#   "thanks! i also need something bicycle and something sewing" -> bicycle | sewing
+#   "cheers, i'd also like something from your gift wrap range" -> gift wrap
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|&|\s[–—-]\s|[.!?:()])\s*", re.IGNORECASE)
-_LIST_LEAD = re.compile(r"^(?:(?:i\s+)?(?:need|want|would like|'d like)\s+|some\s+|a\s+|an\s+|the\s+|"
+_LIST_LEAD = re.compile(r"^(?:(?:next|now|then|ok|okay|so|right|and)\s+|"
+                        r"(?:(?:i|we)(?:'m|'re|'d|\s+am|\s+are|\s+would)?(?:\s+(?:also|really|still|just|now|then))?\s+)?"
+                        r"(?:need|want|like|after|looking\s+for)\s+|"
+                        r"(?:something|anything)\s+(?:(?:from|in)\s+(?:your|the)\s+)?|some\s+|a\s+|an\s+|the\s+|"
                         r"nice\s+|little\s+|maybe\s+|please\s+|also\s+)+", re.IGNORECASE)
+_LIST_RANGE = re.compile(r"\s+(?:range|section|collection|department)$", re.IGNORECASE)
 _LIST_TAIL = re.compile(r"\s+(?:please|too|as well|etc|and so on)$", re.IGNORECASE)
 # only a purpose ("for the presents", "to hang"): "easter lunch for 6" and "a night in for
 # me and my other half" name an occasion and who it is for, no thing
@@ -184,12 +207,44 @@ _LOOK_WORDS = frozenset({
 })
 
 
+_JOINERS = {",": "\x00c", "&": "\x00a", " and ": "\x00n"}
+
+
+def _whole(name: str) -> str:
+    for joiner, mark in _JOINERS.items():
+        name = name.replace(joiner, mark)
+    return name
+
+
+def _unwhole(piece: str) -> str:
+    for joiner, mark in _JOINERS.items():
+        piece = piece.replace(mark, joiner)
+    return piece
+
+
+_INTENSIFIERS = frozenset({"so", "very", "much", "a", "lot", "loads", "you", "u", "again", "all", "x", "xx", "guys"})
+
+
+def _pleasantry(piece: str) -> bool:
+    """"thanks", "thankyou sooo much", "hi there": said around a request, no thing wanted."""
+    words = piece.lower().split()
+    for lead in (2, 1):
+        if len(words) >= lead and " ".join(words[:lead]) in PLEASANTRIES:
+            return all(word in _INTENSIFIERS or re.fullmatch(r"s+o+", word) for word in words[lead:])
+    return False
+
+
 def listed_wants(text: str, limit: int = 6) -> list[str]:
     """Short phrases (one to three words) the text lists, in the order said, that name a
     thing rather than only a look; whether each is sold is for the caller to decide."""
     out: list[str] = []
-    for piece in _LIST_SPLIT.split(text.replace("’", "'")):
-        piece = _LIST_TAIL.sub("", _LIST_LEAD.sub("", piece.strip())).strip()
+    # a range's name is one thing however it is punctuated ("from your bag & handbag range")
+    text = _RANGE_OF.sub(lambda m: m.group(0).replace(m.group(1), _whole(m.group(1))), text.replace("’", "'"))
+    for piece in _LIST_SPLIT.split(text):
+        piece = _LIST_TAIL.sub("", _LIST_LEAD.sub("", _unwhole(piece).strip(" -–—"))).strip(" -–—")
+        piece = _LIST_RANGE.sub("", piece)
+        if _pleasantry(piece):
+            continue
         if len(piece.split()) > 3:
             piece = _LIST_PURPOSE.sub("", piece)
         words = piece.split()
@@ -223,3 +278,40 @@ def containers_named(text: str) -> tuple[str, ...]:
         if phrase and stem(phrase[-1]) in _HOLDERS:
             out.append(" ".join([*phrase[:-1], stem(phrase[-1])]))
     return tuple(dict.fromkeys(out))
+
+
+_NOT_PLAIN = re.compile(r"\b(?:for|to|who|that|which|with|my|her|his|their|our|your)\b", re.IGNORECASE)
+_MORE_TASTE = frozenset({"special", "different", "unusual", "useful", "practical", "personal", "else", "extra"})
+
+
+def words_to_look_for(text: str) -> bool:
+    """Rule "spelt wants": does the shopper spell out "something X" with plain words to find
+    ("something gingham and something star", "something from your gift wrap range")? Those
+    are matched by their words, not as an occasion they only resemble ("something tea" is no
+    tea party). "something nice for mum", "something with unicorns" and "something pretty"
+    (a look, not a thing) say more than a word to find. Pass the text without exclusions."""
+    for want in wanted_things(text):
+        words = [word for word in tokens(want) if word not in NEED_FILLER]
+        if words and not _NOT_PLAIN.search(want) and not all(
+                word in TASTE_WORDS or word in _LOOK_WORDS or word in _MORE_TASTE for word in words):
+            return True
+    return False
+
+
+# Rule "taste only": a need that names nothing but the shopper's own liking is their taste,
+# served from what they bought and picked ("surprise me with a bundle of things I'd like",
+# "something I'd love", "my usual stuff"); "things I'd like for the garden" or "surprise me
+# with candles" names a thing.
+_TASTE_ONLY = re.compile(
+    r"\b(?:(?:(?:a\s+)?(?:bundle|selection)\s+of\s+)?(?:things?|stuff|something|anything|bits)\s+"
+    r"(?:(?:i'?d|i\s+would|i'll|i\s+will|i\s+might|you\s+think\s+i'?d|you\s+reckon\s+i'?d)\s+)"
+    r"(?:really\s+|probably\s+)?(?:like|love|enjoy|fancy)"
+    r"|surprise\s+me(?!\s+with\s+(?!(?:a\s+(?:bundle|selection)\s+of\s+)?(?:things|stuff|something|bits)\b))"
+    r"|my\s+usual(?:\s+(?:stuff|things|bits))?"
+    r"|(?:things|stuff)\s+based\s+on\s+what\s+i\s+(?:usually\s+)?(?:buy|bought|like))"
+    r"(?!\s+(?:for|with|in|from|to|and)\b)", re.IGNORECASE)
+
+
+def taste_only(need: str) -> bool:
+    """Does the need name only the shopper's liking, no thing ("a bundle of things I'd like")?"""
+    return bool(_TASTE_ONLY.search(need.replace("’", "'")))

@@ -26,9 +26,14 @@ from assistant.understand.amounts import (
 from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
-from assistant.understand.need_text import containers_named
+from assistant.understand.need_text import containers_named, taste_only, words_to_look_for
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
-from assistant.understand.shopper_cues import asks_about_cart, asks_to_add_to_cart, positions_in
+from assistant.understand.shopper_cues import (
+    asks_about_cart,
+    asks_to_add_to_cart,
+    asks_to_swap,
+    positions_in,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +144,21 @@ RULES: tuple[Rule, ...] = (
     ), ("something for my sister who likes candles", "a present for my 6 year old nephew",
         "stuff for my nan to give the grandkids", "a tea party for six", "my grandson loves dinosaurs",
         "party bags for my mum's kids"), nothing=False),
+    Rule("swap words", asks_to_swap, (
+        ("swap the mug", True), ("something else instead of the candle", True), ("replace number two", True),
+        ("can I have a different teapot?", True), ("change the middle one", True),
+    ), ("what about something jumbo and something cube?", "i also need some napkins", "a tea party for six",
+        "could you also find something from your gift wrap range"), nothing=False),
+    Rule("spelt wants", words_to_look_for, (
+        ("i also need something gingham and something star", True), ("something tea and something swallow", True),
+        ("could you also find something from your gift wrap range", True), ("any ideas for something bicycle?", True),
+    ), ("something nice for my mum", "10 tables, each wants tealights and something pretty", "something with unicorns",
+        "anything else?", "a tea party for six"), nothing=False),
+    Rule("taste only", taste_only, (
+        ("a bundle of things I'd like", True), ("something I'd love", True), ("surprise me", True),
+        ("my usual stuff", True), ("things based on what I usually buy", True),
+    ), ("things I'd like for the garden", "a bundle", "candles I'd love", "a tea party for six",
+        "something for my mum who likes tea", "surprise me with candles"), nothing=False),
     Rule("containers", containers_named, (
         ("stocking fillers for my three kids", ("stocking",)), ("party bag fillers for 10 kids", ("party bag",)),
         ("little things to put in the kids' stockings", ("stocking",)), ("bits to put in their party bags", ("party bag",)),

@@ -120,6 +120,19 @@ def shopping_cue(text: str) -> bool:
     return bool(_SHOPPING_CUE.search(text.replace("’", "'")))
 
 
+# Rule "swap words": the words that ask for one thing in place of another. A small parser
+# sometimes makes a swap of "what about something jumbo and something cube?"; without one
+# of these words it is new things wanted.
+_SWAP_WORDS = re.compile(r"\b(?:swap\w*|switch\w*|replac\w*|chang\w*|exchang\w*|instead|rather|different|"
+                         r"another|other|alternatives?|substitut\w*|trade)\b", re.IGNORECASE)
+
+
+def asks_to_swap(text: str) -> bool:
+    """Do the words ask for something in place of something ("swap the mug", "a different
+    candle", "replace number two")?"""
+    return bool(_SWAP_WORDS.search(text))
+
+
 def wants_products(text: str) -> bool:
     """The shopper asks for (more) things: "i also need something gingham", "what about
     something for the garden?", "could you find some candles": a bundle request, whatever

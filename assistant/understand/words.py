@@ -17,6 +17,15 @@ FILLER = frozenset({
     "it", "them", "me", "us", "i", "and", "or", "with", "of", "for", "in", "on", "to", "from",
     "by", "at"
 })
+# What a shopper says around a request, not in it ("thanks! i also need...", "hiya, ...,
+# cheers"): never a thing they want.
+PLEASANTRIES = frozenset({
+    "thanks", "thank you", "thankyou", "thank u", "thanks a lot", "many thanks", "thx", "ta", "cheers",
+    "please", "pls", "plz", "hi", "hiya", "hello", "hey", "hey there", "hi there", "hello there", "morning",
+    "good morning", "afternoon", "evening", "ok", "okay", "ok thanks", "great", "lovely", "perfect", "brilliant",
+    "awesome", "cool", "nice", "nice one", "super", "fab", "fantastic", "wonderful", "amazing", "sorry",
+    "oh", "right", "yes", "yeah", "yep", "no", "nope", "sure", "well", "hmm", "also",
+})
 # Words that name no thing: a reason line may use them whichever item it is about
 # ("a little treat", "one for each guest", "rounds the set off"), see
 # `assistant.write.answer_words`. Stems, as `stem` gives them.
