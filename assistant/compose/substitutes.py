@@ -126,9 +126,9 @@ class CompanionDesigns:
     """Other designs of a line that the shop's baskets show bought together: the herb
     marker in rosemary with the one in basil (88% of the baskets with basil), party bags in
     three designs; never the same product in another colour or size (the green alarm clock
-    beside the red one), whatever the baskets say. Such a design may join a bundle beside an anchor or a cart item of its
-    line (at most `companion_designs` of them), though it is a substitute; the association
-    rule is its reason. A shop whose shoppers buy one design of a line shows no such rule,
+    beside the red one), whatever the baskets say. Such a design may join a bundle beside an
+    anchor or a cart item of its line (at most `companion_designs` of them), though it is a
+    substitute; the association rule is its reason. A shop whose shoppers buy one design of a line shows no such rule,
     and its bundles keep one design per line."""
 
     def __init__(self, rules: object, substitutes: Substitutes, config: ComposerConfig) -> None:

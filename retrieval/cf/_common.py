@@ -67,6 +67,36 @@ class CFSource(ScoringSource):
         return self.catalog.items[index].title
 
 
+class TorchModelSource(CFSource):
+    """A CF source whose model is a torch module (`_new_model` builds it): pickled as a plain
+    state dict, rebuilt on load."""
+
+    model: Any
+    _state: dict[str, Any]
+
+    def _new_model(self, n_items: int) -> Any:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("model", None)  # the weights travel as a plain state dict
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.data is not None and "_state" in state:
+            self.model = self._new_model(self.data.n_items)
+            self.model.load_state_dict(self._state)
+            self.model.eval()
+
+
+def without_tail(probs: np.ndarray, n_items: int) -> np.ndarray:
+    """A model's probabilities with the tail below a few times the uniform share set to 0:
+    there the model has no opinion, and ranking that near-zero tail would be noise."""
+    floor = min(0.01, 5.0 / n_items)
+    return np.where(probs >= floor, probs, 0.0)
+
+
 def binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     """A float32 CSR copy with every stored non-zero set to 1."""
     out = sparse.csr_matrix(matrix, dtype=np.float32, copy=True)

@@ -24,7 +24,7 @@ import numpy as np
 from ..catalog import BasketData
 from ..config import Config, check
 from ..records import Evidence, Query
-from ._common import CFSource
+from ._common import TorchModelSource, without_tail
 
 PAD, MASK, FIRST_ITEM = 0, 1, 2  # item i is token i + FIRST_ITEM
 
@@ -92,7 +92,7 @@ def _build_model(n_items: int, config: BasketTransformerConfig) -> Any:
     return BasketTransformer()
 
 
-class BasketTransformerSource(CFSource):
+class BasketTransformerSource(TorchModelSource):
     """Masked-item prediction over baskets; scores what completes the seed basket."""
 
     name = "transformer"
@@ -107,7 +107,7 @@ class BasketTransformerSource(CFSource):
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
         try:
-            self.model = _build_model(data.n_items, config)
+            self.model = self._new_model(data.n_items)
             baskets = _basket_lists(data)
             cut = len(baskets) - round(len(baskets) * config.validation_share)
             train, held = baskets[:cut], baskets[cut:]
@@ -175,9 +175,7 @@ class BasketTransformerSource(CFSource):
         with torch.inference_mode():
             probs = torch.softmax(self.model(tokens)[0, -1], dim=-1).double().numpy()
         probs[seeds] = 0.0
-        # below a few times the uniform share the model has no opinion: that tail is noise
-        floor = min(0.01, 5.0 / data.n_items)
-        return np.where(probs >= floor, probs, 0.0)
+        return without_tail(probs, data.n_items)
 
     def explain(self, query: Query, item_index: int) -> tuple[Evidence, ...]:
         probs = self.score(query)
@@ -190,17 +188,8 @@ class BasketTransformerSource(CFSource):
                                          f"(rank {rank} of {len(probs):,})",
                          {"probability": float(probs[item_index]), "rank": float(rank)}),)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("model", None)  # the weights travel as a plain state dict
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if self.data is not None and "_state" in state:
-            self.model = _build_model(self.data.n_items, self.config)
-            self.model.load_state_dict(self._state)
-            self.model.eval()
+    def _new_model(self, n_items: int) -> Any:
+        return _build_model(n_items, self.config)
 
 
 def _basket_lists(data: BasketData) -> list[np.ndarray]:

@@ -19,7 +19,7 @@ import numpy as np
 from ..catalog import BasketData
 from ..config import Config, check
 from ..records import Evidence, Query
-from ._common import CFSource
+from ._common import TorchModelSource, without_tail
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _build_model(n_items: int, config: NextItemConfig) -> Any:
     return NextItemTransformer()
 
 
-class NextItemSource(CFSource):
+class NextItemSource(TorchModelSource):
     name = "next_item"
     config_class = NextItemConfig
 
@@ -92,7 +92,7 @@ class NextItemSource(CFSource):
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
         try:
-            self.model = _build_model(data.n_items, config)
+            self.model = self._new_model(data.n_items)
             windows = self._windows(data.sequences, config.max_length)
             self.train_seconds, self.train_loss = self._train(windows, config) if len(windows) else (0.0, float("nan"))
             self.model.eval()
@@ -158,10 +158,7 @@ class NextItemSource(CFSource):
         with torch.inference_mode():
             logits = self.model(tokens)[0, -1]
             probs = torch.softmax(logits, dim=-1).double().numpy()
-        # Below a few times the uniform share the model has no opinion, and ranking that
-        # near-zero tail would be noise: report it as 0.
-        floor = min(0.01, 5.0 / data.n_items)
-        return np.where(probs >= floor, probs, 0.0)
+        return without_tail(probs, data.n_items)
 
     def explain(self, query: Query, item_index: int) -> tuple[Evidence, ...]:
         probs = self.score(query)
@@ -171,14 +168,5 @@ class NextItemSource(CFSource):
         return (Evidence("next_item", f"often the next purchase after {last} (rank {rank} of {len(probs):,})",
                          {"probability": float(probs[item_index]), "rank": float(rank)}),)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("model", None)  # the weights travel as a plain state dict
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if self.data is not None and "_state" in state:
-            self.model = _build_model(self.data.n_items, self.config)
-            self.model.load_state_dict(self._state)
-            self.model.eval()
+    def _new_model(self, n_items: int) -> Any:
+        return _build_model(n_items, self.config)
