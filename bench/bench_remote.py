@@ -92,7 +92,7 @@ def lora_gguf(choice: str, src: str | None, echo: Any) -> tuple[Path | None, str
     given = remote_server.lora_gguf()
     if given is not None:
         return given, f"${remote_server.LORA_GGUF_ENV}: {given}"
-    from assistant.dialogue.service import SHIPPED_ADAPTER
+    from assistant.dialogue.assistant_config import SHIPPED_ADAPTER
     from assistant.llm.generation import LLMConfig, ensure_hf_folder
     from assistant.llm.model_files import file_sha256
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         remote_report = measure(remote, msgs, cases, titles, echo, f"remote ({kind.name})")
         remote_report["start_s"] = round(server.start_s, 2)
 
-    from assistant.dialogue.service import SHIPPED_ADAPTER
+    from assistant.dialogue.assistant_config import SHIPPED_ADAPTER
     from assistant.llm.generation import LLMConfig, load_model
 
     started = time.perf_counter()

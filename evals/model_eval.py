@@ -58,6 +58,7 @@ from retrieval.datasets import REPO_ROOT
 from .model_card import MANIFEST, update_manifest, write_model_card
 
 ADAPTER_DIR = REPO_ROOT / "finetune" / "adapters" / "cartsmith-smollm2-lora"
+INTENT_READER_DIR = REPO_ROOT / "finetune" / "adapters" / "cartsmith-intent-reader"
 CONFIG_PATH = REPO_ROOT / "finetune" / "configs" / "default.toml"
 N_PARSE = 150
 N_WRITE = 60
@@ -119,7 +120,7 @@ def _norm(value: Any) -> Any:
 SLOTS = ("budget", "items", "exclude", "target", "need", "size", "party_size")
 
 
-def served_intent(request: Request | None, message: str) -> str | None:
+def served_intent(request: Request | None, message: str, sure_intent: str | None = None) -> str | None:
     """The intent the assistant acts on: the chain's guard runs before the parser, and code
     reconciles the parse with the shopper's words (`assistant.dialogue.chain`)."""
     from assistant.dialogue.chain import guarded_reply, served_request
@@ -128,7 +129,7 @@ def served_intent(request: Request | None, message: str) -> str | None:
         return "off_topic"
     if request is None:
         return None
-    return served_request(request, message).intent
+    return served_request(request, message, sure_intent).intent
 
 
 def score_parse(results: Sequence[Any], cases: Sequence[tuple[str, str, Request]]) -> dict[str, Any]:
@@ -136,7 +137,8 @@ def score_parse(results: Sequence[Any], cases: Sequence[tuple[str, str, Request]
     valid = sum(r.request is not None for r in results)
     first = sum(r.request is not None and r.attempts == 1 for r in results)
     intent = sum(r.request is not None and r.request.intent == c[2].intent for r, c in zip(results, cases, strict=True))
-    served = sum(served_intent(r.request, c[0]) == c[2].intent for r, c in zip(results, cases, strict=True))
+    served = sum(served_intent(r.request, c[0], r.sure_intent) == c[2].intent
+                 for r, c in zip(results, cases, strict=True))
     exact = 0
     slot_hits = dict.fromkeys(SLOTS, 0)
     slot_n = dict.fromkeys(SLOTS, 0)
@@ -194,7 +196,7 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
         started = time.perf_counter()
         parsed = parser.parse(redact(check_input(case.say)), case.summary)
         seconds.append(time.perf_counter() - started)
-        readings.append(served_reading(case, parsed.request))
+        readings.append(served_reading(case, parsed.request, parsed.sure_intent))
         if i % 50 == 0:
             echo(f"[eval] {name}: hand-written {i}/{len(cases)} ({sum(seconds):.0f}s)")
     report = score_parse_set(cases, readings, need_judge)
@@ -207,7 +209,7 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
 
 def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo,
                      examples_out: list[dict[str, Any]] | None = None, handwritten: Sequence[Any] = (),
-                     need_judge: Any = None) -> dict[str, Any]:
+                     need_judge: Any = None, intent_reader: Any = None) -> dict[str, Any]:
     from assistant.llm.generation import LLMConfig, load_model
     from assistant.understand.parser import RequestParser
     from assistant.write.writer import BundleWriter
@@ -215,7 +217,7 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
     config = LLMConfig(adapter=str(adapter) if adapter else None, threads=EVAL_THREADS)
     loaded = load_model(config)
     echo(f"[eval] {name}: {loaded.model_id} ({loaded.quantization}) loaded in {loaded.load_seconds:.1f}s")
-    parser = RequestParser(loaded)
+    parser = RequestParser(loaded, intent_reader=intent_reader)
     started = time.perf_counter()
     parse_results = []
     for i, (message, summary, _) in enumerate(data.parse_cases, 1):
@@ -311,8 +313,13 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
                    n_write: int = N_WRITE, *, variants: Sequence[str] = ("base", "tuned"),
                    adapter: str | Path = ADAPTER_DIR, reuse: str | Path | None = None,
                    speed: bool = True, update_card: bool = False,
-                   with_handwritten: bool = True) -> dict[str, Any]:
+                   with_handwritten: bool = True, intent_reader: str | Path | None = INTENT_READER_DIR,
+                   ) -> dict[str, Any]:
     """Base vs tuned on the held-out split; returns (and with json_out writes) the report.
+
+    Variants: "base" (the bare model), "tuned" (the adapter with the intent reader, as served),
+    "tuned_model_only" (the adapter choosing among all intents: the reader's baseline).
+    intent_reader: the reader's folder for "tuned" (None: the tuned variant has none either).
 
     reuse: JSON report(s) (a path, or several joined by ",") whose results are copied in
     before `variants` run (e.g. a base measured earlier in another process).
@@ -352,9 +359,17 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
         handwritten = load_parse_set()
         need_judge = needs_book_judge()
         echo(f"[eval] hand-written parse set: {len(handwritten)} messages (evals/parse/)")
+    reader = None
+    if intent_reader is not None and "tuned" in variants:
+        from assistant.understand.intent_reader import IntentReader
+        from retrieval.embeddings import Embedder
+
+        embedder = Embedder()
+        reader = IntentReader.load(intent_reader, embedder.encode, embedder.model_id)
+        echo(f"[eval] tuned: intent reader {intent_reader} (held-out accuracy {reader.manifest.get('heldout_accuracy')})")
     for name in variants:
-        report[name] = evaluate_variant(name, adapter if name == "tuned" else None, data, echo, examples,
-                                        handwritten, need_judge)
+        report[name] = evaluate_variant(name, adapter if name.startswith("tuned") else None, data, echo, examples,
+                                        handwritten, need_judge, reader if name == "tuned" else None)
     if "handwritten" in report.get("tuned", {}):
         report["handwritten"] = {k: v for k, v in report["tuned"]["handwritten"].items() if k != "failures"}
     if speed:
@@ -399,13 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--no-handwritten", action="store_true", help="skip the hand-written parse set")
     parser.add_argument("--adapter", default=str(ADAPTER_DIR), help="the tuned adapter's folder")
+    parser.add_argument("--intent-reader", default=str(INTENT_READER_DIR),
+                        help="the intent reader the tuned variant is served with ('none': without)")
     parser.add_argument("--update-card", action="store_true",
                         help="write the metrics into the adapter's manifest and MODEL_CARD.md")
     args = parser.parse_args(argv)
     report = run_model_eval(args.json_out, lambda s: print(s, file=sys.stderr, flush=True), args.n_parse,
                             args.n_write, variants=tuple(v for v in args.variants.split(",") if v),
                             adapter=args.adapter, reuse=args.reuse, speed=not args.no_speed,
-                            update_card=args.update_card, with_handwritten=not args.no_handwritten)
+                            update_card=args.update_card, with_handwritten=not args.no_handwritten,
+                            intent_reader=None if args.intent_reader == "none" else args.intent_reader)
     print(json.dumps({k: v for k, v in report.items() if k != "examples"}, indent=2))
     return 0
 

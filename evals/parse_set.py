@@ -4,8 +4,10 @@ product's served reading of a message; the eval's own slot-by-slot comparison.
 
 The served reading is what the assistant acts on: the guard's refusal, the model's parse of
 the redacted text, then the code that reconciles it with the shopper's words
-(`served_request`), the money slots (`spending_in`) and the edit's target (`edit_target`,
-resolved to a bundle position by `resolve_target` without the embedding fallback). The
+(`served_request`, with the intent reader's intent when it is sure), the money slots
+(`spending_in`) and the one item the action points at (`_served_target`: an edit's target,
+a cart request's item; none for intents whose action takes none), resolved to a bundle
+position by `resolve_target` without the embedding fallback. The
 comparison is the eval's own: numbers equal, mentions by their content words, the need by the
 needs book's match (the composer's), so a paraphrase of the same need counts as right.
 """
@@ -127,27 +129,27 @@ def load_parse_set(folder: str | Path = PARSE_DIR) -> list[ParseCase]:
 # --------------------------------------------------------------------------- served reading
 
 
-def served_reading(case: ParseCase, parsed: Request | None) -> dict[str, Any]:
+def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None) -> dict[str, Any]:
     """The slots the assistant acts on for this message (see the module doc)."""
     from assistant.compose.errors import TargetNotFoundError
     from assistant.compose.targets import resolve_target
     from assistant.dialogue.chain import guarded_reply, served_request
     from assistant.records import Bundle, BundleItem
     from assistant.safety.guard import check_input
-    from assistant.understand.slots import edit_target, spending_in
+    from assistant.understand.slots import spending_in
     from retrieval.records import Item
 
     text = check_input(case.say)
     if guarded_reply(text) is not None:
         return {"intent": "off_topic"}
     # an unparsed turn is served from the words alone (the chain's fallback)
-    request = served_request(parsed if parsed is not None else Request(intent="off_topic"), text)
+    request = served_request(parsed if parsed is not None else Request(intent="off_topic"), text, sure_intent)
     spending = spending_in(request, text)
     out: dict[str, Any] = {"intent": request.intent, "budget": spending.budget, "budget_min": spending.budget_min,
                            "item_cap": spending.item_cap, "sort": "cheapest" if spending.cheapest else None,
                            "size": request.size, "party_size": request.party_size, "need": request.need,
                            "items": list(request.items), "exclude": list(request.exclude)}
-    target = edit_target(request, text) if request.intent not in ("bundle", "compare") else request.target
+    target = _served_target(request, text)
     if target and case.bundle:
         bundle = Bundle(tuple(BundleItem(Item(f"case-item-{n}", title)) for n, title in enumerate(case.bundle, 1)))
         try:
@@ -157,6 +159,25 @@ def served_reading(case: ParseCase, parsed: Request | None) -> dict[str, Any]:
     else:
         out["target"] = target
     return {k: v for k, v in out.items() if v not in (None, [], "")}
+
+
+def _served_target(request: Request, text: str) -> str | None:
+    """The one item the action points at, read as the action reads it: an edit's target
+    (`edit_target`); a cart request's position, else a mention of the parse the words hold
+    (`TextItems.cart_picks`; none: the whole bundle); no target for the intents whose action
+    takes none (a bundle, an add, a budget, a comparison's two items, chat)."""
+    from assistant.understand.shopper_cues import mentions_in_text, positions_in
+    from assistant.understand.slots import edit_target
+
+    if request.intent in ("swap", "remove", "lock", "more_like", "question"):
+        return edit_target(request, text)
+    if request.intent == "add_to_cart":
+        positions = positions_in(text)
+        if positions:
+            return positions[0]
+        named = [m for m in (request.target, *request.items) if m and mentions_in_text(m, text)]
+        return named[0] if named else None
+    return None
 
 
 # --------------------------------------------------------------------------- comparison

@@ -1,7 +1,8 @@
 """`cartsmith finetune --config finetune/configs/default.toml`: data, QLoRA training, adapter.
 
-The TOML file has a [data] section (`finetune.data.DataConfig`) and a [train] section
-(`finetune.train.TrainConfig`). The run builds the examples from the Online Retail
+The TOML file has a [data] section (`finetune.data.DataConfig`), a [train] section
+(`finetune.train.TrainConfig`) and an optional [intent_reader] section
+(`finetune.intent_reader_fit.IntentReaderConfig`; the reader is fitted after the adapter). The run builds the examples from the Online Retail
 training period, writes them (train and held-out JSONL) next to the run's logs under
 `runs/finetune/`, trains the LoRA adapter on the NF4 base and returns the adapter folder,
 whose manifest also records the data configuration and the example counts.
@@ -22,6 +23,7 @@ from retrieval.datasets import REPO_ROOT
 from retrieval.errors import ConfigError
 
 from .data import DataConfig, build_dataset, chat_only, data_hash
+from .intent_reader_fit import IntentReaderConfig, fit_intent_reader
 from .train import TrainConfig, train_lora
 
 DEFAULT_CONFIG = REPO_ROOT / "finetune" / "configs" / "default.toml"
@@ -31,9 +33,9 @@ N_EVAL_LOSS = 32  # held-out examples used for the eval loss after training (tim
 def load_configs(config_path: str | Path) -> tuple[DataConfig, TrainConfig, dict[str, Any]]:
     path = Path(config_path)
     raw = read_toml(path)
-    unknown = sorted(set(raw) - {"data", "train", "run"})
+    unknown = sorted(set(raw) - {"data", "train", "run", "intent_reader"})
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}; known: data, train, run")
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}; known: data, train, run, intent_reader")
     data = DataConfig.from_dict(raw.get("data", {}), where=f"{path}[data]")
     train_values = dict(raw.get("train", {}))
     out = train_values.get("output_dir")
@@ -41,6 +43,23 @@ def load_configs(config_path: str | Path) -> tuple[DataConfig, TrainConfig, dict
         train_values["output_dir"] = str(REPO_ROOT / out)
     train = TrainConfig.from_dict(train_values, where=f"{path}[train]")
     return data, train, dict(raw.get("run", {}))
+
+
+def load_intent_reader_config(config_path: str | Path) -> IntentReaderConfig:
+    """The [intent_reader] section (defaults when absent); a relative output_dir is the repo's."""
+    path = Path(config_path)
+    values = dict(read_toml(path).get("intent_reader", {}))
+    out = values.get("output_dir")
+    if out and not Path(out).is_absolute():
+        values["output_dir"] = str(REPO_ROOT / out)
+    return IntentReaderConfig.from_dict(values, where=f"{path}[intent_reader]")
+
+
+def run_intent_reader(config_path: str | Path = DEFAULT_CONFIG, echo: Callable[[str], None] | None = None) -> Path:
+    """Fit only the intent reader (about a minute), on the config's data."""
+    say = echo or (lambda text: print(text, file=sys.stderr, flush=True))
+    data_config, _, _ = load_configs(config_path)
+    return fit_intent_reader(data_config, load_intent_reader_config(config_path), say)
 
 
 def combined_prompt_version() -> str:
@@ -71,6 +90,7 @@ def run_finetune(config_path: str | Path = DEFAULT_CONFIG, echo: Callable[[str],
     manifest["data"] = {**data_config.to_dict(), **dataset.stats, "source": "UCI Online Retail, "
                         f"invoices before {data_config.cutoff}; held-out split by invoice"}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    fit_intent_reader(data_config, load_intent_reader_config(config_path), say)
     say(f"[finetune] done in {(time.perf_counter() - started) / 60:.1f} min: {adapter}")
     return adapter
 
@@ -97,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="Fine-tune the cartsmith LoRA adapter")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG))
+    parser.add_argument("--intent-reader-only", action="store_true",
+                        help="fit only the intent reader (about a minute), not the LoRA adapter")
     args = parser.parse_args(argv)
-    print(run_finetune(args.config))
+    print(run_intent_reader(args.config) if args.intent_reader_only else run_finetune(args.config))
     return 0
 
 

@@ -59,11 +59,12 @@ _FRAGMENT_BANKS = re.compile(r"_(?:SUFFIX|AFTER|PHRASES|FORMATS|DIGITS|WORDS|SLA
 
 def bank_strings() -> list[str]:
     """Every whole-message template of the training generator's phrasing banks."""
+    import finetune.intent_phrasings as intent_banks
     import finetune.phrasings as banks
     import finetune.phrasings_more as more_banks
 
     out: list[str] = []
-    for module in (banks, more_banks):
+    for module in (banks, more_banks, intent_banks):
         for name, value in vars(module).items():
             if name.isupper() and not _FRAGMENT_BANKS.search(name) and isinstance(value, tuple | list):
                 out += [s for s in value if isinstance(s, str)]
@@ -83,14 +84,21 @@ def fills_a_template(text: str) -> bool:
 
 @functools.cache
 def training_messages() -> frozenset[str]:
-    """Every shopper message of the shipped adapter's data (train and held out), rebuilt and normalised."""
+    """Every shopper message of the shipped adapter's data and of the intent reader's data
+    (train and held out), rebuilt from the shipped config and normalised."""
     from finetune.data import build_dataset, load_training_shop
-    from finetune.run import load_configs
+    from finetune.intent_data import intent_rows
+    from finetune.run import load_configs, load_intent_reader_config
 
-    data_config, _, _ = load_configs(REPO / "finetune" / "configs" / "default.toml")
-    dataset = build_dataset(data_config, load_training_shop(data_config.cutoff))
-    return frozenset(normalise(m["content"].rsplit("Shopper: ", 1)[-1]) for ex in dataset.train + dataset.heldout
-                     if ex["meta"]["kind"] == "parse" for m in ex["messages"][:1])
+    config_path = REPO / "finetune" / "configs" / "default.toml"
+    data_config, _, _ = load_configs(config_path)
+    reader_config = load_intent_reader_config(config_path)
+    shop = load_training_shop(data_config.cutoff)
+    dataset = build_dataset(data_config, shop)
+    adapter = {normalise(m["content"].rsplit("Shopper: ", 1)[-1]) for ex in dataset.train + dataset.heldout
+               if ex["meta"]["kind"] == "parse" for m in ex["messages"][:1]}
+    train, held = intent_rows(dataset, shop, reader_config.n_own, reader_config.seed)
+    return frozenset(adapter | {normalise(row.message) for row in train + held})
 
 
 def dialogue_turns() -> set[str]:

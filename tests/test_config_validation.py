@@ -10,7 +10,7 @@ from typing import Literal
 
 import pytest
 
-import assistant.dialogue.service as service
+import assistant.dialogue.assistant_config as assistant_config
 from assistant.dialogue.service import AssistantConfig
 from retrieval.cf.rules import RulesConfig
 from retrieval.config import Config, section_of
@@ -82,7 +82,7 @@ def test_a_missing_shipped_adapter_is_an_error_naming_the_folder(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     missing = tmp_path / "cartsmith-smollm2-lora"
     missing.mkdir()  # the folder is there, its manifest is not
-    monkeypatch.setattr(service, "SHIPPED_ADAPTER", missing)
+    monkeypatch.setattr(assistant_config, "SHIPPED_ADAPTER", missing)
     with pytest.raises(ConfigError) as err:
         AssistantConfig().adapter_path()
     message = str(err.value)
@@ -94,12 +94,12 @@ def test_a_present_shipped_adapter_is_served(tmp_path: Path, monkeypatch: pytest
     folder = tmp_path / "cartsmith-smollm2-lora"
     folder.mkdir()
     (folder / "cartsmith-adapter.json").write_text(json.dumps({"base_model_id": "x"}), encoding="utf-8")
-    monkeypatch.setattr(service, "SHIPPED_ADAPTER", folder)
+    monkeypatch.setattr(assistant_config, "SHIPPED_ADAPTER", folder)
     assert AssistantConfig().adapter_path() == str(folder)
 
 
 def test_the_bare_model_is_served_only_when_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "SHIPPED_ADAPTER", tmp_path / "nowhere")
+    monkeypatch.setattr(assistant_config, "SHIPPED_ADAPTER", tmp_path / "nowhere")
     assert AssistantConfig(adapter="none").adapter_path() is None
     assert AssistantConfig(adapter=None).adapter_path() is None  # the same, for Python callers
     with pytest.raises(ConfigError, match="no adapter folder at"):

@@ -133,6 +133,22 @@ def test_served_reading_points_at_bundle_positions() -> None:
     assert refused == {"intent": "off_topic"}
 
 
+def test_served_reading_gives_a_target_only_where_the_action_takes_one() -> None:
+    bundle = ("Regency Cakestand 3 Tier", "Pack of 72 Retrospot Cake Cases", "Set of 3 Cake Tins Pantry Design")
+    added = served_reading(_case("a teapot on top please", {"intent": "add"}, bundle),
+                           Request(intent="add", items=("teapot",)))
+    assert added["items"] == ["teapot"] and "target" not in added
+    whole = served_reading(_case("right, all of that into my cart", {"intent": "add_to_cart"}, bundle),
+                           Request(intent="add_to_cart", target="1"))  # the model's own invention
+    assert "target" not in whole
+    one = served_reading(_case("cart: just number 3", {"intent": "add_to_cart"}, bundle),
+                         Request(intent="add_to_cart"))
+    assert one["target"] == 3
+    asked = served_reading(_case("how tall is the cakestand?", {"intent": "question"}, bundle),
+                           Request(intent="question", target="cakestand"))
+    assert asked["target"] == 1
+
+
 def test_compare_reads_mentions_by_their_words_and_needs_by_the_judge() -> None:
     want = {"intent": "bundle", "need": "nan's 80th", "exclude": ["candles"], "budget": 30}
     got = {"intent": "bundle", "need": "my nan's 80th birthday", "exclude": ["Candles"], "budget": 30.0}

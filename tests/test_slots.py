@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.records import Request
+from assistant.safety.guard import check_input
 from assistant.understand.slots import budget_in, complete_slots, count_in
 
 
@@ -321,3 +322,27 @@ def test_a_price_limit_per_item_is_neither_the_budget_nor_an_exclusion(
     assert item_cap_in(text) == cap
     done = complete_slots(model_said, text)
     assert done.budget == budget and done.exclude == kept_out
+
+
+@pytest.mark.parametrize(("need", "text", "widened"), [
+    ("my nephew", "hmm, something else: a christmas stocking for my nephew please, around £15",
+     "a christmas stocking for my nephew"),
+    ("my dad", "gift for my dad. he spends every weekend in his vegetable patch",
+     "gift for my dad"),  # another sentence is another thought: it stays out
+    ("my sister", "birthday bits for my sister who loves baking, no chocolate, £20",
+     "birthday bits for my sister who loves baking"),
+    ("tea party", "tea party", "tea party"),
+    ("a garden do", "something nice for the garden", "a garden do"),  # not copied: as it is
+])
+def test_rule_need_in_its_sentence(need: str, text: str, widened: str) -> None:
+    from assistant.understand.slots import need_in_its_sentence
+
+    assert need_in_its_sentence(need, check_input(text)) == widened
+
+
+def test_a_bundle_need_is_widened_only_when_no_item_is_named() -> None:
+    text = "the woodland lunch bag for my son, and things that go with it"
+    named = complete_slots(Request("bundle", need="my son", items=("woodland lunch bag",)), text)
+    assert named.need == "my son"
+    plain = complete_slots(Request("bundle", need="my son"), "a present for my son who loves trains")
+    assert plain.need == "a present for my son who loves trains"

@@ -10,7 +10,13 @@ import pytest
 from assistant.llm.generation import Generation
 from assistant.records import Bundle, BundleItem, Request
 from assistant.understand import parser as parser_mod
-from assistant.understand.parser import PREFILL, RequestParser, bundle_summary, read_request
+from assistant.understand.parser import (
+    PREFILL,
+    RequestParser,
+    bundle_summary,
+    read_request,
+    salvage_request,
+)
 from assistant.understand.request_guide import RequestJsonGuide
 from assistant.write import writer as writer_mod
 from assistant.write.answer_guide import SlotAnswerGuide
@@ -205,6 +211,27 @@ def test_read_request_validates_and_names_field():
     assert req is None and is_json and "intent" in err
     req, is_json, err = read_request("no json here")
     assert req is None and not is_json
+
+
+@pytest.mark.parametrize(("raw", "kept"), [
+    ('{"intent": "bundle", "need": "b', Request("bundle")),
+    ('{"intent": "bundle", "budget": 15, "items": ["plates", "cu', Request("bundle", budget=15.0)),
+    ('{"intent": "swap", "target": "2"', Request("swap", target="2")),
+    ('{"intent": "bund', None),
+    ("no json", None),
+])
+def test_a_reply_cut_short_keeps_its_complete_fields(raw, kept):
+    assert salvage_request(raw) == kept
+
+
+def test_a_guided_parse_cut_short_twice_is_served_with_its_complete_fields(monkeypatch):
+    import assistant.llm.generation as llm
+
+    fake, _ = _fake_generate(['bundle", "budget": 35, "need": "b', 'bundle", "need": "barbe'])
+    monkeypatch.setattr(llm, "generate", fake)
+    result = RequestParser(object()).parse("bbq for ten, £35", "(none)")
+    assert result.request == Request("bundle", budget=35.0)
+    assert not result.valid_json and "cut short" in (result.error or "")
 
 
 def test_parser_prefills_stops_and_retries(monkeypatch):

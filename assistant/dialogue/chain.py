@@ -87,11 +87,12 @@ def guarded_reply(text: str) -> ActionResult | None:
     return None
 
 
-def served_request(parsed: Request, text: str) -> Request:
+def served_request(parsed: Request, text: str, sure_intent: str | None = None) -> Request:
     """The parse as the actions receive it: budgets, counts, exclusions and cart intent
-    reconciled in code with the shopper's words (read without their PII)."""
+    reconciled in code with the shopper's words (read without their PII); `sure_intent`:
+    the intent reader's when it is sure (the cart rules defer to it)."""
     words = without_pii(text)
-    return reconcile_intent(complete_slots(parsed, words), words)
+    return reconcile_intent(complete_slots(parsed, words), words, sure_intent)
 
 
 def _timed(name: str, step: Callable[[TurnContext], TurnContext]) -> Runnable:
@@ -172,7 +173,7 @@ class DialogueChain:
                 ctx.result = fallback
                 ctx.request = fallback.request or Request(intent="bundle")
         else:
-            ctx.request = served_request(parsed.request, ctx.text)
+            ctx.request = served_request(parsed.request, ctx.text, parsed.sure_intent)
         return ctx
 
     def _act(self, ctx: TurnContext) -> TurnContext:

@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_ft = sub.add_parser("finetune", help="build training data from real baskets and train the LoRA adapter")
     p_ft.add_argument("--config", type=Path, default=Path("finetune/configs/default.toml"))
+    p_ft.add_argument("--intent-reader-only", action="store_true",
+                      help="fit only the intent reader (about a minute on 2 cores), not the LoRA adapter")
 
     sub.add_parser("demo", help="build the default shop if needed and complete a few real baskets")
     from assistant.serve.chat_cli import add_parsers as _add_chat_parsers  # chat, ask, serve, ui
@@ -144,9 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return _run_simulate(args)
         if args.command == "finetune":
-            from finetune.run import run_finetune
+            from finetune.run import run_finetune, run_intent_reader
 
-            print(run_finetune(args.config, echo=print))
+            run = run_intent_reader if args.intent_reader_only else run_finetune
+            print(run(args.config, echo=print))
             return 0
         if args.command == "demo":
             return _cmd_demo()

@@ -136,6 +136,8 @@ def complete_slots(request: Request, text: str) -> Request:
         need = re.sub(r"\s*(?:,\s*)?(?:under|below|max(?:imum)?|up to|budget(?: of)?)?\s*(?:£|gbp\s?)\s?\d[\d.,]*"
                       r"(?:\s*(?:pounds?|quid))?", "", request.need, flags=re.I).strip(" ,.")
         need = strip_exclusions(need)
+        if request.intent == "bundle" and not request.items:
+            need = need_in_its_sentence(need, text)
         if need != request.need:
             changes["need"] = need or None
     return dataclasses.replace(request, **changes) if changes else request
@@ -158,7 +160,7 @@ def _without_mentions(text: str, request: Request) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def reconcile_intent(request: Request, text: str) -> Request:
+def reconcile_intent(request: Request, text: str, sure_intent: str | None = None) -> Request:
     """Putting things in the cart changes the shopper's order, so it needs the shopper's words.
 
     The model's intent is kept unless the text contradicts the one intent with a side
@@ -167,15 +169,19 @@ def reconcile_intent(request: Request, text: str) -> Request:
     about the cart ("what's in my basket?") is a question, whatever the model said; an
     explicit "add/put ... in(to) my cart/basket" is a cart request, whatever the model said
     (which item it names is read from the text by the cart action).
+
+    `sure_intent`, the intent reader's when it gives it 90% or more, outweighs the cart words:
+    a sure cart request without them ("I'll grab the third one, just that") stays one, a sure
+    question that names the basket ("which bits did I put in my basket?") stays a question.
     """
     says_cart = bool(_CART_WORDS.search(_without_mentions(text, request)))
-    if asks_about_cart(text):
+    if asks_about_cart(text) and sure_intent in (None, "question"):
         return request if request.intent == "question" else Request(intent="question")
-    if request.intent == "add_to_cart" and not says_cart:
+    if request.intent == "add_to_cart" and not says_cart and sure_intent != "add_to_cart":
         return dataclasses.replace(request, intent="bundle", target=None)
-    if request.intent == "add" and says_cart:
+    if request.intent == "add" and says_cart and sure_intent != "add":
         return dataclasses.replace(request, intent="add_to_cart", items=(), need=None)
-    if request.intent != "add_to_cart" and asks_to_add_to_cart(text):
+    if request.intent != "add_to_cart" and asks_to_add_to_cart(text) and sure_intent in (None, "add_to_cart"):
         return Request(intent="add_to_cart", items=request.items, target=request.target)
     return request
 
@@ -211,6 +217,28 @@ def need_from_text(text: str) -> str:
     need = re.sub(r"\s+", " ", need).strip(" ,.!?-–")
     if len(need) > MAX_MENTION_CHARS:  # a need is at most this long: a long message's first words
         need = need[:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–")
+    return need
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[-–—]\s+")
+
+
+def need_in_its_sentence(need: str, text: str) -> str:
+    """Rule "need in its sentence": the model's need widened to the sentence it stands in,
+    less scaffolding, money, counts and exclusions (`need_from_text`), so the occasion and
+    the interest around a person stay with it: "my nephew" in "could you do me a christmas
+    stocking for my nephew, about £15" is "do me a christmas stocking for my nephew";
+    "my dad" in "pressie for my dad, he potters in the greenhouse all day" keeps the
+    greenhouse. A need not copied from the words, or one its sentence adds no word to ("tea
+    party" in "a tea party under £20"), stays as it is."""
+    if not need:
+        return need
+    folded = need.casefold()
+    for sentence in _SENTENCE_BREAK.split(text):
+        if folded in sentence.casefold():
+            widened = need_from_text(sentence)
+            adds_words = set(content_stems(widened)) - set(content_stems(need))
+            return widened if folded in widened.casefold() and adds_words else need
     return need
 
 

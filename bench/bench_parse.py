@@ -1,0 +1,74 @@
+"""Parse time per turn with the intent reader against the tuned model alone, same process.
+
+The generated held-out parse messages (`evals.model_eval.load_eval_data`, with the bundle on
+screen where the case has one) are parsed by the shipped adapter (NF4) with and without the
+intent reader, the two interleaved message by message so both see the same machine; each
+round's median per variant, then the median over rounds and the ratio.
+
+    python bench/bench_parse.py [--messages 60] [--rounds 3] [--threads 2] [--json bench/results/bench_parse.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from retrieval.storage import write_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", dest="json_out")
+    args = parser.parse_args(argv)
+
+    from assistant.llm.generation import LLMConfig, load_model
+    from assistant.understand.intent_reader import SHIPPED_INTENT_READER, IntentReader
+    from assistant.understand.parser import RequestParser
+    from evals.model_eval import ADAPTER_DIR, load_eval_data
+    from retrieval.embeddings import Embedder
+
+    cases = load_eval_data(args.messages, 0).parse_cases
+    loaded = load_model(LLMConfig(adapter=str(ADAPTER_DIR), threads=args.threads))
+    embedder = Embedder()
+    reader = IntentReader.load(SHIPPED_INTENT_READER, embedder.encode, embedder.model_id)
+    variants = {"model_only": RequestParser(loaded), "with_reader": RequestParser(loaded, intent_reader=reader)}
+    for parser_ in variants.values():  # warm: first calls compile and fill caches
+        parser_.parse(cases[0][0], cases[0][1])
+    rounds: dict[str, list[float]] = {name: [] for name in variants}
+    tokens: dict[str, list[int]] = {name: [] for name in variants}
+    for r in range(args.rounds):
+        seconds: dict[str, list[float]] = {name: [] for name in variants}
+        for message, summary, _ in cases:
+            for name, parser_ in variants.items():
+                started = time.perf_counter()
+                result = parser_.parse(message, summary)
+                seconds[name].append(time.perf_counter() - started)
+                tokens[name].append(result.tokens)
+        for name in variants:
+            rounds[name].append(statistics.median(seconds[name]))
+        print(f"round {r + 1}: " + ", ".join(f"{n} {rounds[n][-1]:.3f}s" for n in variants), file=sys.stderr)
+    medians = {name: round(statistics.median(values), 3) for name, values in rounds.items()}
+    report = {
+        "messages": len(cases), "rounds": args.rounds, "threads": args.threads,
+        "median_parse_s": medians, "round_medians_s": rounds,
+        "mean_tokens": {n: round(statistics.mean(t), 1) for n, t in tokens.items()},
+        "ratio_with_reader_to_model_only": round(medians["with_reader"] / medians["model_only"], 3),
+    }
+    print(report)
+    if args.json_out:
+        write_json(Path(args.json_out), report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
