@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any, ClassVar
 
@@ -74,8 +75,9 @@ class TorchModelSource(CFSource):
     model: Any
     _state: dict[str, Any]
 
+    @abc.abstractmethod
     def _new_model(self, n_items: int) -> Any:
-        raise NotImplementedError
+        """An untrained module for `n_items` items, shaped by the source's config."""
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
