@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from . import intent_phrasings as banks
 from .data import Dataset
-from .parse_examples import mention, money
+from .parse_examples import casing, mention, money
 from .shopper_requests import position_phrase, typo
 from .training_shop import Shop
 
@@ -54,11 +54,7 @@ def _styled(text: str, rng: random.Random) -> str:
     text = rng.choice(banks.INTENT_OPENER_WORDS) + text
     tail = rng.choice(banks.INTENT_TAIL_WORDS)
     text = text.rstrip("?!.") + tail if tail in ("?", "!", "!!") else text + tail
-    r = rng.random()
-    if r < 0.1:
-        text = text.capitalize()
-    elif r < 0.14:
-        text = text.upper()
+    text = casing(text, rng, capitalised=0.1, shouted=0.04)
     if rng.random() < 0.15:
         text = typo(text, rng)
     if rng.random() < 0.1:  # phone keyboards: curly apostrophes, dropped apostrophes

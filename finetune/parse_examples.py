@@ -61,12 +61,18 @@ def _budget(rng: random.Random) -> float:
     return float(rng.choice((5, 8, 10, 12, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75, 80, 100, 120, 150, 200)))
 
 
-def _style(text: str, rng: random.Random) -> str:
+def casing(text: str, rng: random.Random, capitalised: float = 0.12, shouted: float = 0.05) -> str:
+    """As typed: usually lower case, sometimes capitalised, sometimes all capitals (one draw)."""
     r = rng.random()
-    if r < 0.12:
-        text = text.capitalize()
-    elif r < 0.17:
-        text = text.upper()
+    if r < capitalised:
+        return text.capitalize()
+    if r < capitalised + shouted:
+        return text.upper()
+    return text
+
+
+def _style(text: str, rng: random.Random) -> str:
+    text = casing(text, rng)
     if rng.random() < 0.12:
         text = rng.choice(("please ", "hey, ", "hi! ", "ok ", "hmm ")) + text
     if rng.random() < 0.08:

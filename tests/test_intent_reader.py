@@ -180,3 +180,18 @@ def test_a_sure_reader_outweighs_the_cart_words(say: str, parsed: Request, sure:
     from assistant.dialogue.chain import served_request
 
     assert served_request(parsed, say, sure).intent == served
+
+
+def test_the_shipped_reader_was_fitted_on_the_rows_its_config_rebuilds(reader: IntentReader) -> None:
+    from finetune.data import build_dataset, load_training_shop
+    from finetune.intent_data import intent_rows
+    from finetune.intent_reader_fit import rows_hash
+    from finetune.run import DEFAULT_CONFIG, load_configs, load_intent_reader_config
+
+    data_config, _, _ = load_configs(DEFAULT_CONFIG)
+    reader_config = load_intent_reader_config(DEFAULT_CONFIG)
+    shop = load_training_shop(data_config.cutoff)
+    dataset = build_dataset(data_config, shop)
+    train, _ = intent_rows(dataset, shop, reader_config.n_own, reader_config.seed)
+    assert reader.manifest["data_hash"] == rows_hash(train)
+    assert reader.manifest["adapter_data_hash"] == dataset.hash

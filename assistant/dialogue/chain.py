@@ -163,7 +163,8 @@ class DialogueChain:
             # served as such (served_request), like a parsed turn.
             try:
                 with self.act_lock:
-                    fallback = self.actions.run(served_request(Request(intent="off_topic"), ctx.text), ctx.state,
+                    fallback = self.actions.run(served_request(Request(intent="off_topic"), ctx.text,
+                                                               parsed.sure_intent), ctx.state,
                                                 without_pii(ctx.text))
             except CartsmithError:
                 fallback = None
