@@ -24,6 +24,7 @@ from assistant.safety.guard import redact
 from assistant.understand.amounts import (
     BUDGET_PATTERNS,
     COUNT_PHRASE,
+    PARTY,
     budget_in,
     budget_range_in,
     count_in,
@@ -201,8 +202,8 @@ _SCAFFOLD = re.compile(
 
 def need_from_text(text: str) -> str:
     """The shopper's words without request scaffolding ("I need", "do you have"), budget,
-    count and exclusion phrases (what to match against items)."""
-    need = strip_exclusions(COUNT_PHRASE.sub("", text))
+    count, party-size and exclusion phrases (what to match against items)."""
+    need = strip_exclusions(COUNT_PHRASE.sub("", PARTY.sub("", text)))
     for pattern in BUDGET_PATTERNS:
         need = pattern.sub("", need)
     need = re.sub(r"\bplease\b|\s+(?=[,.!?])", "", need, flags=re.I)
