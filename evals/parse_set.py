@@ -132,11 +132,11 @@ def load_parse_set(folder: str | Path = PARSE_DIR) -> list[ParseCase]:
 def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None) -> dict[str, Any]:
     """The slots the assistant acts on for this message (see the module doc)."""
     from assistant.compose.errors import TargetNotFoundError
-    from assistant.compose.targets import resolve_target
+    from assistant.compose.targets import resolve_target, title_said_in
     from assistant.dialogue.chain import guarded_reply, served_request
     from assistant.records import Bundle, BundleItem
     from assistant.safety.guard import check_input
-    from assistant.understand.slots import spending_in
+    from assistant.understand.slots import spending_in, unsaid_position
     from retrieval.records import Item
 
     text = check_input(case.say)
@@ -152,6 +152,8 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
     target = _served_target(request, text)
     if target and case.bundle:
         bundle = Bundle(tuple(BundleItem(Item(f"case-item-{n}", title)) for n, title in enumerate(case.bundle, 1)))
+        said = title_said_in(bundle, text) if unsaid_position(target, text) else None
+        target = str(said + 1) if said is not None else target  # as the edits and answers read it
         try:
             out["target"] = resolve_target(bundle, target, lambda _text, _positions: None) + 1
         except (TargetNotFoundError, RequestError):
@@ -166,7 +168,11 @@ def _served_target(request: Request, text: str) -> str | None:
     (`edit_target`); a cart request's position, else a mention of the parse the words hold
     (`TextItems.cart_picks`; none: the whole bundle); no target for the intents whose action
     takes none (a bundle, an add, a budget, a comparison's two items, chat)."""
-    from assistant.understand.shopper_cues import mentions_in_text, positions_in
+    from assistant.understand.shopper_cues import (
+        mentions_in_text,
+        positions_in,
+        whole_bundle_mention,
+    )
     from assistant.understand.slots import edit_target
 
     if request.intent in ("swap", "remove", "lock", "more_like", "question"):
@@ -175,7 +181,8 @@ def _served_target(request: Request, text: str) -> str | None:
         positions = positions_in(text)
         if positions:
             return positions[0]
-        named = [m for m in (request.target, *request.items) if m and mentions_in_text(m, text)]
+        named = [m for m in (request.target, *request.items)
+                 if m and mentions_in_text(m, text) and not whole_bundle_mention(m, text)]
         return named[0] if named else None
     return None
 

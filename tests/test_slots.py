@@ -328,7 +328,9 @@ def test_a_price_limit_per_item_is_neither_the_budget_nor_an_exclusion(
     ("my nephew", "hmm, something else: a christmas stocking for my nephew please, around £15",
      "a christmas stocking for my nephew"),
     ("my dad", "gift for my dad. he spends every weekend in his vegetable patch",
-     "gift for my dad"),  # another sentence is another thought: it stays out
+     "gift for my dad, he spends every weekend in his vegetable patch"),  # the interest is in the next sentence
+    ("my dad", "gift for my dad, not too pricey, he's skint himself. next week please",
+     "gift for my dad"),  # money talk, a date and chat stay out
     ("my sister", "birthday bits for my sister who loves baking, no chocolate, £20",
      "birthday bits for my sister who loves baking"),
     ("tea party", "tea party", "tea party"),

@@ -61,3 +61,17 @@ def resolve_target(bundle: Bundle, target: str,
         if hit is not None:
             return hit[0]
     raise TargetNotFoundError(text or "(nothing)", bundle)
+
+
+def title_said_in(bundle: Bundle, text: str) -> int | None:
+    """Rule "title words said": the 0-based position of the one bundle item whose title words
+    the message says most ("that vase isn't my style" -> the Ridged Glass Posy Vase), words
+    every title shares left out; None when no title word is said or two items tie."""
+    if not bundle.items:
+        return None
+    titles = [set(content_stems(bi.item.title)) for bi in bundle.items]
+    shared = set.intersection(*titles) if len(titles) > 1 else set()
+    said = set(content_stems(text))
+    counts = [len((title - shared) & said) for title in titles]
+    best = max(counts)
+    return counts.index(best) if best and counts.count(best) == 1 else None

@@ -24,6 +24,7 @@ from assistant.compose.context import BundleContext, bundle_diff
 from assistant.compose.editor import BundleEditor
 from assistant.compose.errors import BundleError
 from assistant.compose.profiles import Profile
+from assistant.compose.targets import title_said_in
 from assistant.dialogue.cart_and_answers import (
     CLARIFY_NEED,
     GREETING,
@@ -57,6 +58,7 @@ from assistant.understand.slots import (
     positions_in,
     spending_in,
     strip_exclusions,
+    unsaid_position,
     wants_products,
 )
 from assistant.understand.words import content_stems, mentions_all, stem_set
@@ -321,6 +323,9 @@ class Actions:
             context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
                                                                                   request.exclude))
         target = edit_target(request, text)
+        if unsaid_position(target, text):  # the model guessed a number: the words name the item
+            said = title_said_in(bundle, text)
+            target = str(said + 1) if said is not None else target
         intent = request.intent
         if intent == "cheaper":
             new = self.editor.cheaper(bundle, request.budget, context=context, profile=profile)

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from langchain_core.tools import StructuredTool
 
 from assistant.compose.errors import BundleError
+from assistant.compose.targets import title_said_in
 from assistant.dialogue.session import ConversationState
 from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, CartLine, Request
-from assistant.understand.slots import names_whole_bundle, positions_in
+from assistant.understand.slots import names_whole_bundle, positions_in, unsaid_position
 from retrieval.records import Item, Query
 
 GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
@@ -154,7 +155,8 @@ class CartAndAnswers:
         """Facts about one item: a stock code in the text, a bundle position or mention,
         else a catalog item the mentions name."""
         bundle = self.shop.bundle(state)
-        mentions = [m for m in (*request.items, request.target) if m and self.text_items.names_something(m)]
+        mentions = [m for m in (*request.items, request.target)
+                    if m and self.text_items.names_something(m) and not unsaid_position(m, text)]
         codes = self.text_items.ids_in(text)
         item: Item | None = self.catalog.get(codes[0]) if codes else None
         if item is None and bundle is not None:
@@ -164,6 +166,8 @@ class CartAndAnswers:
                 if pos is not None:
                     item = bundle.items[pos].item
                     break
+        if item is None and bundle is not None and not mentions and title_said_in(bundle, text) is not None:
+            item = bundle.items[title_said_in(bundle, text) or 0].item  # "the doorstop, how heavy is it?"
         if item is None and mentions:
             found, _ = self.shop.resolve_items(mentions)
             item = self.catalog.get(found[0]) if found else None

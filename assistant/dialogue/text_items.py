@@ -16,13 +16,14 @@ from assistant.compose.composer import BundleComposer
 from assistant.compose.editor import BundleEditor
 from assistant.compose.errors import BundleError
 from assistant.compose.targets import resolve_target
-from assistant.records import MAX_MENTION_CHARS, Bundle, Request
+from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
 from assistant.understand.slots import (
     comparison_splits,
     mentions_in_text,
-    need_from_text,
+    need_of_its_clauses,
     positions_in,
+    whole_bundle_mention,
 )
 from assistant.understand.words import ORDINALS, content_stems, mentions_all, stem_set
 from retrieval.catalog import Catalog
@@ -74,7 +75,7 @@ def _shopping_words(text: str) -> str:
             if _PLACEHOLDER.search(part) and (_PII_INTRO.search(bare) or len(bare.split()) < 2):
                 continue
             kept.append(bare.strip())
-    return need_from_text(", ".join(c for c in kept if c))[:MAX_MENTION_CHARS]
+    return need_of_its_clauses(", ".join(c for c in kept if c)) or ""
 
 
 def code_like(item_id: str) -> bool:
@@ -191,7 +192,8 @@ class TextItems:
             picked += [bundle.items[self.editor.position(bundle, p)].item for p in positions]
         if picked:
             return picked, []
-        parsed = [m for m in (request.target, *request.items) if m and mentions_in_text(m, text)]
+        parsed = [m for m in (request.target, *request.items)
+                  if m and mentions_in_text(m, text) and not whole_bundle_mention(m, text)]
         unresolved = []
         for mention in dict.fromkeys([*parsed, *self.cart_mentions(text)]):
             pos = self.in_bundle(bundle, mention) if bundle is not None else None

@@ -22,7 +22,7 @@ _NEGATION = re.compile(
     r"|\bnot\s+(?:a\s+(?:big\s+|huge\s+|massive\s+)?fan\s+of|(?:too\s+|that\s+|very\s+)?keen\s+on|into)\s+"
     r"|\b(?:skip|ditch)\s+"
     r"|\b(?:hates?|hated|detests?|can'?t stand|cannot stand|(?:is |am |are )?allergic to|anything but)\s+"
-    r"|\bnot\s+|\b(?:no|zero|without|nothing|avoid|excluding|except|minus)\s+"
+    r"|\bnot\s+|\b(?:no|nae|zero|without|nothing|avoid|excluding|except|minus)\s+"
     r"|\b(?:other than|apart from|none of|leave out|keep out)\s+"
     r"|\b(?:do not|don'?t|dont|doesn'?t|won'?t)\s+(?:want|need|like|include|add|give me|send)\s+)",
     re.I)
@@ -58,6 +58,11 @@ _PHRASE_STOP = frozenset({
     "more", "less",
 })
 _MAX_PHRASE_WORDS = 5  # long enough for a title ("the Jumbo Bag Red Retrospot")
+# Rule "a no after the thing": the negation follows what it rules out.
+#   match: "hearts are a no" -> hearts, "glitter is a no-go" -> glitter, "pink's a no" -> pink
+#   no match: "is it a no?", "the answer is no", "there is no rush", "hearts are a nod to"
+_NO_AFTER = re.compile(r"\b(?P<thing>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)(?:\s+(?:are|is)|'s)\s+(?:a\s+)?"
+                       r"(?:no[\s-]go|no[\s-]no|nope|no)\b(?![\s-]+(?!(?:for|from|with|please|pls|thanks?|x+)\b)\w)", re.I)
 
 
 def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
@@ -95,7 +100,11 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
             phrases.append(" ".join(words))
         if phrases:
             out.append((cue.start(), end, phrases))
-    return out
+    for after in _NO_AFTER.finditer(text):
+        words = [w for w in after.group("thing").lower().split() if w not in _PHRASE_STOP | _LEAD_SKIP | {"so", "and"}]
+        if words and words[0] not in _NOT_THINGS | {"answer", "reply", "there", "that", "this", "which", "what"}:
+            out.append((after.start(), after.end(), [" ".join(words)]))
+    return sorted(out)
 
 
 def has_negation(text: str) -> bool:

@@ -16,7 +16,7 @@ import dataclasses
 import re
 import unicodedata
 
-__all__ = ["Recipient", "interest_spans", "recipient_in", "without_interests"]
+__all__ = ["Recipient", "interest_spans", "names_only_a_person", "recipient_in", "without_interests"]
 
 _MAX_INTERESTS = 6
 
@@ -76,6 +76,15 @@ _PRODUCT_AFTER = (r"(?!'?s?\s+(?:gift\s+set|gift\s+box|bibs?|bunting|mugs?|cups?
 _PERSON = (rf"(?:{_DETERMINER}\s+)?(?:{_QUALIFIER}\s+)*?(?P<rel>{_RELATION})\b{_PRODUCT_AFTER}"
            rf"(?:\s*(?:and|&)\s+(?:{_DETERMINER}\s+)?(?P<rel2>{_RELATION})\b{_PRODUCT_AFTER})?")
 _CHAIN = re.compile(rf"'s?\s+(?:{_QUALIFIER}\s+)*(?P<rel>{_RELATION})\b{_PRODUCT_AFTER}")
+
+
+_ONLY_A_PERSON = re.compile(rf"(?:(?:{_DETERMINER}|ma|me|wor)\s+)?(?:{_QUALIFIER}\s+)*{_RELATION}(?:'s?)?")
+
+
+def names_only_a_person(mention: str) -> bool:
+    """Rule "a person is no item": "ma auntie", "my kids", "the little ones" name who the
+    bundle is for, never a product; "baby bibs", "mum's kitchen clock" name products."""
+    return bool(_ONLY_A_PERSON.fullmatch(_said(mention).strip(" .,!?")))
 
 
 def _person_from(match: re.Match[str], said: str) -> str:

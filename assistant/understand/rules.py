@@ -26,6 +26,7 @@ from assistant.understand.amounts import (
 from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
+from assistant.understand.need_clauses import need_clauses
 from assistant.understand.need_text import containers_named, taste_only, words_to_look_for
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import (
@@ -33,7 +34,9 @@ from assistant.understand.shopper_cues import (
     asks_to_add_to_cart,
     asks_to_swap,
     positions_in,
+    whole_bundle_mention,
 )
+from assistant.understand.slots import unsaid_position
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,15 +110,34 @@ RULES: tuple[Rule, ...] = (
         ("skip the candles", ("candles",)), ("I'd rather not have candles", ("candles",)),
         ("not a fan of pink", ("pink",)), ("nothing plastic", ("plastic",)), ("without glass", ("glass",)),
         ("she hates candles", ("candles",)), ("no candles or balloons", ("candles", "balloons")),
-        ("zero glitter please", ("glitter",)),
-    ), ("no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
+        ("zero glitter please", ("glitter",)), ("balloons are a no for her", ("balloons",)),
+        ("glitter's a no-go", ("glitter",)), ("nae plastic tat", ("plastic tat",)), ("no pink or blue", ("pink", "blue")),
+    ), ("the answer is no", "is that a no?", "feathers are a nod to the theme","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
         "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
         "all good apart from the middle one", "nothing that costs over £4"), nothing=()),
     Rule("positions", positions_in, (
         ("swap the middle one", ("middle",)), ("replace number two", ("2",)), ("swap the last one", ("last",)),
         ("the second one", ("2",)), ("#3", ("3",)), ("item 4 please", ("4",)), ("the 3rd", ("3",)),
+        ("lose the one at the bottom", ("last",)), ("the top one can stay", ("1",)), ("ditch the bottom item", ("last",)),
     ), ("what else would go with the first class luggage tag", "two of them", "number two things",
-        "for 2 people"), nothing=()),
+        "for 2 people", "I'll buy all 3", "a trowel for the bottom of the garden", "top quality mugs",
+        "at the end of the day it's for my mum"), nothing=()),
+    Rule("a position must be said", lambda text: unsaid_position("4", text), (
+        ("that teapot is too fussy for her", True), ("the lanterns aren't right", True), ("could I get £4 off?", True),
+    ), ("swap 4", "the 4th one is fine", "number four can go", "no.4 please", "4 please", "the last one"),
+        nothing=False),
+    Rule("the lot is no item", lambda text: whole_bundle_mention("set", text), (
+        ("put this whole set in the basket", True), ("I'll have the entire set", True),
+        ("all of the set in my trolley please", True),
+    ), ("add the tea set to my cart", "the set of bowls please", "the cake set is perfect"), nothing=False),
+    Rule("need clauses", lambda text: tuple(need_clauses(text)), (
+        ("pressie for my dad, not too expensive, he loves fishing", ("pressie for my dad", "he loves fishing")),
+        ("hiya, so, sorry if this is a silly question, but my neighbour just had twins",
+         ("my neighbour just had twins",)),
+        ("we're a bit skint this month, stocking fillers for the kids", ("stocking fillers for the kids",)),
+        ("xmas table for 12 people, napkins and crackers. £40 max", ("xmas table for 12 people", "napkins and crackers")),
+    ), ("money no object", "next saturday", "about 20 people", "£30 or so, thanks!", "um hi", "can u do something quick thx",
+        "rock bottom prices please", "no glitter"), nothing=()),
     Rule("a couple", for_a_couple, (
         ("Wedding present for a couple who love all things vintage", True), ("something for the happy couple", True),
         ("a gift for the newlyweds", True), ("a little present for the bride and groom", True),
@@ -131,8 +153,11 @@ RULES: tuple[Rule, ...] = (
         nothing=()),
     Rule("cart question", asks_about_cart, (
         ("anything in my cart yet?", True), ("what's in my basket?", True), ("show my basket", True),
-        ("how much is my cart?", True),
-    ), ("add it all to my cart", "put the mug in my basket", "a basket for picnics"), nothing=False),
+        ("how much is my cart?", True), ("what have we put in the trolley so far", True),
+        ("which things did I add to my cart earlier?", True), ("what will my basket come to", True),
+        ("how much does my cart add up to", True),
+    ), ("add it all to my cart", "put the mug in my basket", "a basket for picnics", "did you add it to my basket?",
+        "add up the mug and the teapot and put them in my basket"), nothing=False),
     Rule("add to cart", asks_to_add_to_cart, (
         ("add it all to my cart", True), ("put the mug in my basket", True),
         ("add the second one to my cart", True),

@@ -21,10 +21,17 @@ _POSITIONS = re.compile(
     r"|from\b|please\b|too\b|as well\b|also\b|of (?:them|those|these|the bundle)\b))"
     r"|(?:\b(?:number|item|no\.?|nr\.?|num)\s*|#\s*)(?P<num>\d{1,2}\b|(?:" + "|".join(_POSITION_NUMBERS) + r")\b"
     r"(?!\s*(?:items?|things?|people|guests?|of\b)))"
-    rf"|(?<![£$€\d.,])(?<!under )(?<!below )(?<!over )(?<!for )(?<!about )(?<!around )(?<!max )(?<!than )"
+    rf"|(?<![£$€\d.,])(?<!under )(?<!below )(?<!over )(?<!for )(?<!about )(?<!around )(?<!max )(?<!than )(?<!all )"
     rf"\b(?P<bare>\d{{1,2}})\b(?![.,]\d){_NOT_A_POSITION_AFTER}"
     r"(?=\s*(?:$|[,.;:!?)]|to\b|in\b|into\b|and\b|or\b|please\b|on\b|too\b))",
     re.I)
+
+
+# Rule "top and bottom": a bundle is a list on screen.
+#   match: "the one at the bottom" -> last, "the bottom one" -> last, "the top one" -> 1, "the one at the end" -> last
+#   no match: "bottom of the garden", "top quality", "at the end of the day"
+_ENDS = re.compile(r"\b(?:(?:one|item|thing)\s+at\s+the\s+(?P<end>bottom|top|end)\b(?!\s+of\b)"
+                   r"|the\s+(?P<end2>bottom|top)\s+(?:one|item|thing)\b)", re.I)
 
 
 def positions_in(text: str) -> tuple[str, ...]:
@@ -32,6 +39,8 @@ def positions_in(text: str) -> tuple[str, ...]:
     -> "2", "#3" / "number 3" / "number three" / "item 3" / "3rd" -> "3", "the last one" ->
     "last", "the middle one" -> "middle"."""
     out: list[str] = []
+    for match in _ENDS.finditer(text):
+        out.append("1" if (match.group("end") or match.group("end2")).lower() == "top" else "last")
     for match in _POSITIONS.finditer(text):
         word = (match.group("ord") or match.group("num") or match.group("bare")).lower()
         if word == "middle":
@@ -51,6 +60,18 @@ _WHOLE_BUNDLE = re.compile(r"\b(?:all|everything|every(?:thing| item| one)|whole
                            r"those|both)\b", re.I)
 
 
+_CART_OR_ALL = re.compile(r"(?:(?:my|the|our|me|this|that|your)\s+)?(?:shopping\s+)?"
+                          r"(?:cart|basket|trolley|checkout|lot|bundle|everything|all|whole thing)", re.I)
+
+
+def whole_bundle_mention(mention: str, text: str) -> bool:
+    """Rule "the lot is no item": a cart request's mention that names the cart or the whole
+    bundle, not one item: "the lot", "me trolley", "set" in "put this whole set through"."""
+    said = mention.strip(" .,!?").lower()
+    return bool(_CART_OR_ALL.fullmatch(said)) or bool(
+        re.search(rf"\b(?:whole|entire|all (?:of )?the|the full)\s+{re.escape(said)}\b", text, re.I))
+
+
 def names_whole_bundle(text: str) -> bool:
     """"Add it all / everything / the whole bundle / them"."""
     return bool(_WHOLE_BUNDLE.search(text))
@@ -60,9 +81,16 @@ _CART_NOUN = r"(?:my|the|our)\s+(?:shopping\s+)?(?:cart|basket|trolley|bag)\b(?!
 _CART_QUESTION = re.compile(
     rf"\bwhat(?:'s|’s| is| do i have| have i got| have i put| did i put| did i add)?\s+(?:in|on)\s+{_CART_NOUN}"
     rf"|\b(?:show|view|see|list|check|open|display|review)\s+(?:me\s+)?(?:what'?s in\s+)?{_CART_NOUN}"
-    rf"|\b(?:how much|what)(?:'s|’s| is| does)\s+(?:in\s+)?{_CART_NOUN}(?:\s+(?:come to|cost|total|worth))?"
+    rf"|\b(?:how much|what)(?:'s|’s| is| does| do| will)\s+(?:in\s+)?{_CART_NOUN}(?:\s+(?:comes? to|cost|total|worth))?"
     rf"|\b{_CART_NOUN}\s+(?:total|contents|so far)\b"
     rf"|\b(?:anything|something|much|what else)\s+(?:in|on)\s+{_CART_NOUN}", re.I)
+# Rule "what did I add": a question about what is already in the cart, though it says "add".
+#   match: "which bits did i already add to my basket", "what have I put in my trolley so far?"
+#   no match: "add the teapot to my basket", "did you add it to my basket?" (asks about the bot's edit)
+_CART_RECALL = re.compile(r"\b(?:which|what)\b[^.?!]{0,40}?\b(?:did|have|had)\s+(?:i|we)\s+(?:already\s+|just\s+)?"
+                          rf"(?:add(?:ed)?|put|pop(?:ped)?|got)\b[^.?!]{{0,20}}?\b(?:in|into|to|on)\s+{_CART_NOUN}", re.I)
+# "what does my basket add up to": a total, not an addition.
+_ADDS_UP = re.compile(r"\s+adds?\s+up(?:\s+to)?\b", re.I)
 _CART_CHANGE = re.compile(r"\b(?:add|put|pop|throw|place|stick|remove|delete|take out|empty|clear|buy)\b", re.I)
 _CART_WORDS_ONLY = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 
@@ -70,9 +98,12 @@ _CART_WORDS_ONLY = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 def asks_about_cart(text: str) -> bool:
     """"What's in my cart?", "show my basket", "how much is my cart?": a question about
     the cart, which changes nothing (wording that adds or removes things does not count)."""
-    if not _CART_WORDS_ONLY.search(text) or _CART_CHANGE.search(text):
+    if not _CART_WORDS_ONLY.search(text):
         return False
-    return bool(_CART_QUESTION.search(text))
+    if _CART_RECALL.search(text):
+        return True
+    unchanged = _ADDS_UP.sub(" comes to", text)
+    return not _CART_CHANGE.search(unchanged) and bool(_CART_QUESTION.search(unchanged))
 
 
 _ADD_TO_CART = re.compile(

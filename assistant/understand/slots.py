@@ -44,6 +44,8 @@ from assistant.understand.exclusions import (
     merge_exclusions,
     strip_exclusions,
 )
+from assistant.understand.need_clauses import CLAUSE_BREAK, need_words, says_a_need
+from assistant.understand.person_and_interests import names_only_a_person
 from assistant.understand.shopper_cues import (
     asks_about_cart,
     asks_to_add_to_cart,
@@ -53,6 +55,7 @@ from assistant.understand.shopper_cues import (
     names_whole_bundle,
     positions_in,
     wants_products,
+    whole_bundle_mention,
 )
 from assistant.understand.words import content_stems
 
@@ -72,12 +75,18 @@ __all__ = [
     "merge_exclusions",
     "names_whole_bundle",
     "need_from_text",
+    "need_of_its_clauses",
     "positions_in",
     "reconcile_intent",
     "spending_in",
     "strip_exclusions",
+    "unsaid_position",
     "wants_products",
+    "whole_bundle_mention",
 ]
+
+
+_LIST_PARTS = re.compile(r"\s*(?:,|&|\+|/|\bor\b|\band\b|\bnor\b)\s*", re.I)
 
 
 def complete_slots(request: Request, text: str) -> Request:
@@ -116,7 +125,9 @@ def complete_slots(request: Request, text: str) -> Request:
     said = set(content_stems(uncapped))
     read = exclusions_in(redact(uncapped))
     beyond_english = has_negation_beyond_the_english_cues(uncapped)
-    exclude = tuple(e for e in request.exclude if has_negation(uncapped) and not is_money_phrase(e)
+    # "pink or blue" rules out each: one phrase per thing, as the words are read
+    parts = tuple(p.strip() for e in request.exclude for p in _LIST_PARTS.split(e) if p.strip())
+    exclude = tuple(e for e in parts if has_negation(uncapped) and not is_money_phrase(e)
                     and not re.search(r"[£$€]|\d", e) and set(content_stems(e)) <= said
                     and (beyond_english or any(excluded_by(e, r) or excluded_by(r, e) for r in read)))
     if exclude != request.exclude:
@@ -129,7 +140,9 @@ def complete_slots(request: Request, text: str) -> Request:
             changes.pop("exclude", None)
     # A money phrase the model copied into the item mentions is a budget, not an item; a
     # word the shopper ruled out ("no candles") is not an item to build around either.
-    kept = tuple(m for m in request.items if not is_money_phrase(m)
+    # Nor is a mention of only money, a date, a head count or chat ("a fiver", "12 ppl",
+    # "with the last thing"), nor one of only a person ("ma auntie": the need says who).
+    kept = tuple(m for m in request.items if not is_money_phrase(m) and need_words(m) and not names_only_a_person(m)
                  and not any(excluded_by(m, term) for term in exclude))
     if kept != request.items:
         changes["items"] = kept
@@ -137,8 +150,8 @@ def complete_slots(request: Request, text: str) -> Request:
         need = re.sub(r"\s*(?:,\s*)?(?:under|below|max(?:imum)?|up to|budget(?: of)?)?\s*(?:£|gbp\s?)\s?\d[\d.,]*"
                       r"(?:\s*(?:pounds?|quid))?", "", request.need, flags=re.I).strip(" ,.")
         need = strip_exclusions(need)
-        if request.intent == "bundle" and not request.items:
-            need = need_in_its_sentence(need, text)
+        if request.intent == "bundle":
+            need = need_in_its_sentence(need, without_mentions(text, changes.get("items", request.items)))
         if need != request.need:
             changes["need"] = need or None
     return dataclasses.replace(request, **changes) if changes else request
@@ -148,7 +161,7 @@ _CHEAPER = re.compile(r"\b(?:cheap\w*|less|lower|reduce|cut (?:the )?(?:price|co
                       re.IGNORECASE)
 
 
-_CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:it|them|these|all)|purchase"
+_CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:just |only )?(?:it|them|these|all|that|this)|purchase"
                          r"|i'?ll take (?:the lot|them all|it|them|all of (?:it|them))|order (?:it|them|the lot|the \w+))\b",
                          re.I)
 
@@ -225,22 +238,52 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[-–—]\s+")
 
 
 def need_in_its_sentence(need: str, text: str) -> str:
-    """Rule "need in its sentence": the model's need widened to the sentence it stands in,
-    less scaffolding, money, counts and exclusions (`need_from_text`), so the occasion and
+    """Rule "need in its sentence": the model's need widened to the clauses of the message
+    that say what the bundle is for (`need_clauses`: no money talk, dates, head counts or
+    chat), less scaffolding, amounts and exclusions (`need_from_text`), so the occasion and
     the interest around a person stay with it: "my nephew" in "could you do me a christmas
     stocking for my nephew, about £15" is "do me a christmas stocking for my nephew";
-    "my dad" in "pressie for my dad, he potters in the greenhouse all day" keeps the
-    greenhouse. A need not copied from the words, or one its sentence adds no word to ("tea
-    party" in "a tea party under £20"), stays as it is."""
+    "my dad" in "pressie for my dad, not too expensive, he potters in the greenhouse all
+    day" keeps the greenhouse and loses the money talk. A need not copied from the words, or
+    one the clauses add no word to ("tea party" in "a tea party under £20"), stays as it is."""
     if not need:
         return need
     folded = need.casefold()
-    for sentence in _SENTENCE_BREAK.split(text):
-        if folded in sentence.casefold():
-            widened = need_from_text(sentence)
-            adds_words = set(content_stems(widened)) - set(content_stems(need))
-            return widened if folded in widened.casefold() and adds_words else need
-    return need
+    clauses = [c.strip(" .!?;:") for c in CLAUSE_BREAK.split(text) if c and c.strip(" .!?;:")]
+    own = next((n for n, c in enumerate(clauses) if folded in c.casefold()), None)
+    if own is None:
+        return need
+    widened = need_from_text(", ".join(_within_length(clauses, own)))
+    adds_words = set(content_stems(widened)) - set(content_stems(need))
+    return widened if folded in widened.casefold() and adds_words else need
+
+
+def _within_length(clauses: list[str], own: int | None = None) -> list[str]:
+    """The clauses that say a need, with `own` always among them, within MAX_MENTION_CHARS:
+    the clause with the fewest need words goes first ("finally!!"), then the farthest."""
+    kept = [n for n, c in enumerate(clauses) if n == own or says_a_need(c)]
+    while len(", ".join(clauses[n] for n in kept)) > MAX_MENTION_CHARS and len(kept) > 1:
+        kept.remove(min((n for n in kept if n != own),
+                        key=lambda n: (len(need_words(clauses[n])), -abs(n - (own or 0)))))
+    return [clauses[n] for n in kept]
+
+
+def need_of_its_clauses(text: str) -> str | None:
+    """Rule "need of its clauses": a bundle request the model read no need in takes the
+    clauses that say what it is for (`need_clauses`), without money, dates, head counts
+    and chat: "bbq this weekend, two families, about ten people. plates, cups" is "bbq,
+    plates, cups"; "15£ budget. birthday for girl of 8 years" is "birthday for girl of 8
+    years". None when no clause says a need ("£20, quick please")."""
+    clauses = [c.strip(" .!?;:") for c in CLAUSE_BREAK.split(text) if c and c.strip(" .!?;:")]
+    return need_from_text(", ".join(_within_length(clauses))) or None
+
+
+def without_mentions(text: str, mentions: tuple[str, ...]) -> str:
+    """The text without the item mentions the parse took from it (what is left says the need)."""
+    for mention in sorted(mentions, key=len, reverse=True):
+        if len(mention) > 2:
+            text = re.sub(re.escape(mention), " ", text, flags=re.I)
+    return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,6 +308,20 @@ def spending_in(request: Request, text: str) -> Spending:
     ranged = budget_range_in(without_item_cap(text))
     budget_min = ranged[0] if ranged is not None and budget == ranged[1] else None
     return Spending(budget, budget_min, item_cap, wants_cheapest(text))
+
+
+_POSITION_WORD = re.compile(r"(?:#|no\.?\s*|number\s+)?(?:\d{1,2}|last|middle|first|second|third|fourth|fifth|sixth)",
+                            re.I)
+
+
+def unsaid_position(target: str | None, text: str) -> bool:
+    """Rule "a position must be said": the model's target is a bare position ("4", "last")
+    that the message never says ("that vase isn't my style" read as "4"): the words of the
+    message name the item instead (`assistant.compose.targets.title_said_in`)."""
+    if not target or not _POSITION_WORD.fullmatch(target.strip()):
+        return False
+    bare = re.sub(r"\D", "", target) or target.strip()
+    return not positions_in(text) and not re.search(rf"(?<![\w£$€.]){re.escape(bare)}(?![\w.]\d)", text, re.I)
 
 
 def edit_target(request: Request, text: str) -> str | None:

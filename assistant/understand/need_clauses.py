@@ -1,0 +1,115 @@
+"""Rule "need clauses": which clauses of a shopper's message say what the bundle is for.
+
+A chatty message mixes the need with money talk ("we're skint", "money no object"), dates
+("next month", "on saturday"), head counts ("30ish people"), exclusions ("she's not a fan of
+glitter") and chat ("um hi, so, i'm not very good at this"). The composer matches the need's
+text against the needs book and the items by meaning, so every such clause pulls the match
+away from the occasion. Each clause is kept when a word is left once the words of those kinds
+are taken out.
+
+    match (kept):    "pressie for my dad", "he potters in the greenhouse all day",
+                     "my girlfriend's moving into her first place"
+    no match (left): "not too expensive", "money no object", "rock bottom prices pls",
+                     "we're skint", "next month", "30ish people", "um hi", "can u do something quick thx"
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.understand.amounts import PARTY
+from assistant.understand.exclusions import strip_exclusions
+from assistant.understand.words import FILLER, NUMBER_WORDS, PLEASANTRIES, tokens
+
+__all__ = ["CLAUSE_BREAK", "NOT_NEED_WORDS", "need_clauses", "need_words", "says_a_need"]
+
+# Where a clause ends: a sentence's end, a comma, a dash between words, "but".
+# "and" starts a clause when a new subject follows it ("... £10 and all i know is he drinks coffee").
+CLAUSE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[-–—]+\s+|\s*[,(){}]\s*|\s+but\s+|\s*\.{2,}\s*"
+                          r"|\s+and\s+(?=(?:i|i'm|i'd|i've|we|we're|she|she's|he|he's|they|they're|it|it's|all|"
+                          r"my|our)\b)", re.IGNORECASE)
+
+# Money talk without an amount: what the shopper can spend, never what the bundle is for.
+MONEY_TALK = frozenset({
+    "cheap", "cheaper", "cheapest", "cheaply", "expensive", "dear", "pricey", "price", "prices", "priced", "cost",
+    "costs", "budget", "budgets", "skint", "broke", "afford", "money", "spend", "spending", "spent", "quid",
+    "pound", "pounds", "tenner", "fiver", "score", "bucks", "dollars", "euros", "limit", "max", "maximum",
+    "tops", "total", "totally", "object", "wallet", "purse", "rock", "bottom", "plenty", "ish", "pence",
+    "costing", "bargain", "bargains", "value", "worth", "left", "got", "chipped", "fund", "pot",
+    "gbp", "usd", "eur", "each", "apiece", "per", "under", "below", "over", "less", "more", "than", "most",
+})
+# When: a date or a deadline says nothing about what to buy.
+TIME_TALK = frozenset({
+    "today", "tonight", "tomorrow", "morra", "weekend", "week", "weeks", "month", "months", "year", "years",
+    "day", "days", "hour", "hours", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "mon", "tue", "tues", "wed", "weds", "thu", "thur", "thurs", "fri", "sat", "sun", "next", "last", "soon",
+    "asap", "quick", "quickly", "urgent", "urgently", "time", "now", "later", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "morning", "evening", "afternoon",
+    "on", "by", "until", "till", "before", "after", "coming", "arriving", "this", "the",
+})
+# Chat around a request: greetings, feelings about asking, the ask itself.
+CHAT_TALK = PLEASANTRIES | frozenset({
+    "um", "umm", "erm", "er", "uh", "so", "help", "oof", "lol", "haha", "tbh", "omg", "ooh", "ah", "honestly",
+    "literally", "really", "very", "not", "good", "at", "this", "i", "i'm", "im", "i've", "ive", "i'd", "id",
+    "you", "u", "can", "could", "would", "will", "do", "does", "did", "something", "anything", "stuff", "any",
+    "ideas", "idea", "suggestions", "suggest", "find", "show", "give", "get", "me", "us", "we", "we're",
+    "please", "pls", "plz", "thx", "ta", "quick", "bundle", "sort", "out", "put", "together", "redo", "it",
+    "that", "is", "are", "was", "be", "been", "have", "has", "had", "just", "want", "wanted", "need",
+    "needed", "like", "great", "appreciate", "appreciated", "thanks", "thank", "lot", "much",
+    "excited", "sooo", "soooo", "sooooo", "there", "here", "what", "whatever", "else", "if", "possible",
+    "pretty", "keep", "hoping", "hope", "to", "as", "x", "xx", "xxx", "ok", "okay", "too",
+    "mad", "stupidly", "totally", "forgot", "forgto", "either", "way", "anyway", "though", "she", "she's", "he",
+    "he's", "they", "they're", "it's", "there's", "theres", "her", "him", "them", "know", "all", "maybe",
+    "she'll", "he'll", "they'll", "we'll", "i'll", "we've", "you've", "finally", "ideally", "etc",
+    # pointing at a named item: "love the ..., want to build round it, something to match"
+    "love", "obsessed", "build", "round", "around", "match", "matching", "go", "goes", "going", "sit", "sits", "nicely", "fill", "plus", "with", "wot", "ace", "alongside", "thinking", "also", "well",
+    "which", "how", "many", "bit", "quite", "rather", "fairly", "question", "silly", "daft", "sorry", "thankyou",
+    "soo", "loads", "hiya", "helo", "himself", "herself", "themselves",
+})
+# Head counts: "30ish people", "about ten people", "two families".
+PARTY_TALK = frozenset({"people", "ppl", "persons", "guests", "families", "family", "of", "us", "them", "about",
+                        "around", "roughly", "approx", "approximately", "ish", "pair", "both", "lot"})
+NOT_NEED_WORDS = FILLER | MONEY_TALK | TIME_TALK | CHAT_TALK | PARTY_TALK
+_NUMBERISH = re.compile(r"\d|^(?:(?:" + "|".join(w for w in NUMBER_WORDS if " " not in w)
+                        + r"|dozen|couple|few)(?:-|$))+")
+
+
+_COURTESIES = tuple(w for w in PLEASANTRIES if " " not in w and len(w) >= 4)
+
+
+def _one_slip(word: str, known: str) -> bool:
+    """One typing slip apart: a letter missed, added, changed or two swapped ("thnaks", "plese")."""
+    if abs(len(word) - len(known)) > 1 or word == known:
+        return word == known
+    if len(word) == len(known):
+        diff = [i for i, (a, b) in enumerate(zip(word, known, strict=True)) if a != b]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and word[diff[0]] == known[diff[1]] and word[diff[1]] == known[diff[0]])
+    short, long_ = sorted((word, known), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _chat(word: str) -> bool:
+    """A word of chat, or a courtesy with one slip ("thnaks", "plese", "helo")."""
+    return word in NOT_NEED_WORDS or (len(word) >= 4 and any(_one_slip(word, c) for c in _COURTESIES))
+
+
+def need_words(clause: str) -> list[str]:
+    """The words of this clause that are not money talk, a date, a head count or chat."""
+    bare = strip_exclusions(PARTY.sub(" ", clause))
+    return [word for word in tokens(bare) if not _chat(word) and not _NUMBERISH.search(word) and len(word) > 1]
+
+
+def says_a_need(clause: str) -> bool:
+    """Does this clause hold a word that is not money talk, a date, a head count or chat?"""
+    return bool(need_words(clause))
+
+
+def need_clauses(text: str) -> list[str]:
+    """The clauses of `text` that say what the bundle is for, in order."""
+    clauses = (_LEADING_JOIN.sub("", c.strip(" .!?;:")) for c in CLAUSE_BREAK.split(text) if c and c.strip())
+    return [c for c in clauses if c and says_a_need(c)]
+
+
+_LEADING_JOIN = re.compile(r"^(?:(?:but|and|so|or|plus)\s+)+", re.IGNORECASE)
