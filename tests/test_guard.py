@@ -243,6 +243,11 @@ PII = [
     ("Hauptstraße 5, Berlin", "Hauptstraße 5", "[address]"),
     ("12 rue de la Paix, Paris", "rue de la", "[address]"),
     ("PO Box 4412", "4412", "[address]"),
+    ("my name is Tomasz Nowak, a teapot for my mum please", "Nowak", "[name]"),
+    ("name: aisha khan. candles under £10", "aisha", "[name]"),
+    ("I'm Lorna, need bunting for saturday", "Lorna", "[name]"),
+    ("DOB 04/11/1987, want a birthday bundle", "1987", "[dob]"),
+    ("born 3.7.1962 and I like gardening", "1962", "[dob]"),
 ]
 
 
@@ -260,6 +265,9 @@ def test_pii_is_redacted(text: str, secret: str, placeholder: str) -> None:
     "order 536365 from 2011-10-01",
     "a set of 12 Square Planters",
     "2 x St George Set of 10 Party Lights",
+    "I'm looking for a teapot, I'm English so it has to be good",
+    "this is for my Nan's birthday on 12/12/2026",
+    "I am after the Regency Teacup",
 ])
 def test_ordinary_numbers_and_titles_are_kept(text: str) -> None:
     assert redact(text) == text

@@ -57,8 +57,9 @@ _NOT_ITEM_WORDS = frozenset({
     "where", "when", "which", "is", "are", "was", "were", "be", "do", "does", "did", "can", "could",
     "would", "will", "should",
 })
-_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|address)\]")
-_PII_INTRO = re.compile(r"\b(?:e-?mail|mail|number|phone|mobile|address|card|live|lives|call|text|contact|reach)\b",
+_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|address|name|dob)\]")
+_PII_INTRO = re.compile(r"\b(?:e-?mail|mail|number|phone|mobile|address|card|live|lives|call|text|contact|reach|"
+                        r"name|dob|born|i'm|i am|this is)\b",
                         re.I)
 
 

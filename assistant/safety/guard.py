@@ -125,8 +125,24 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# A name the shopper gives about themselves: after "my name is" / "name:" any one or two
+# words; after "I'm" / "this is" / "call me" only capitalised words that end the phrase
+# ("I'm Gemma, ...", not "I'm looking for ...").
+_NAME_SAID = re.compile(r"\b(?i:my\s+name(?:'s|’s|\s+is)|name\s*[:=])\s+(?P<name>[\w'’-]+(?:\s+[A-Z][\w'’-]+)?)")
+_NAME_INTRO = re.compile(r"\b(?:[Ii]'m|[Ii]’m|[Ii]\s+am|[Tt]his\s+is|[Cc]all\s+me|[Ii]t's|[Ii]t’s)\s+"  # not Title Case ("I Am So Poorly")
+                         r"(?!(?:English|Scottish|Welsh|Irish|British|American|Vegan|Vegetarian|Sorry|Back|Here|Done|"
+                         r"Ready|Fine|Good|Great|Okay|Ok|Sure|New|Lost|Stuck|Broke|Skint)\b)"
+                         r"(?P<name>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)?)(?=\s*(?:[,.;:!?)\n–—]|\s-\s|$))")
+# A date of birth: after its cue, or any full date in the last century.
+_BIRTH_DATE = re.compile(r"\b(?i:dob|d\.o\.b\.?|date\s+of\s+birth|born(?:\s+on)?)\s*[:=]?\s*"
+                         r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]19\d{2}\b")
+
+
 def redact(text: str) -> str:
-    """Replace PII with typed placeholders: [email], [card], [phone], [address]."""
+    """Replace PII with typed placeholders: [email], [card], [phone], [address], [name], [dob]."""
+    text = _BIRTH_DATE.sub("[dob]", text)
+    text = _NAME_SAID.sub(lambda m: m.group(0)[:m.start("name") - m.start()] + "[name]", text)
+    text = _NAME_INTRO.sub(lambda m: m.group(0)[:m.start("name") - m.start()] + "[name]", text)
     text = _EMAIL.sub("[email]", text)
     text = _EMAIL_SPELLED.sub("[email]", text)
 
@@ -143,7 +159,7 @@ def redact(text: str) -> str:
     return _PHONE.sub("[phone]", text)
 
 
-_PLACEHOLDER = re.compile(r"\s*\[(?:email|card|phone|address)\]")
+_PLACEHOLDER = re.compile(r"\s*\[(?:email|card|phone|address|name|dob)\]")
 
 
 def without_pii(text: str) -> str:

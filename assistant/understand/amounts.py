@@ -186,6 +186,19 @@ def without_item_cap(text: str) -> str:
     return ITEM_CAP.sub(" ", spelt_money_as_digits(text))
 
 
+def without_money(text: str) -> str:
+    """The text without what it says about money: the per-item cap, a range with money
+    around it ("£15-25"), and each amount and its budget words ("under £30", "a fiver",
+    "thirty-five quid"); what is left says what the money is for."""
+    text = without_item_cap(text)
+    for match in reversed(list(_RANGE.finditer(text))):
+        if match.group("m1") or match.group("m2") or match.group("a2") or match.group("a1"):
+            text = text[:match.start()] + " " + text[match.end():]
+    for pattern in BUDGET_PATTERNS:
+        text = pattern.sub(" ", text)
+    return re.sub(r"[ \t]+", " ", text)
+
+
 def wants_cheapest(text: str) -> bool:
     return CHEAPEST.search(text) is not None
 

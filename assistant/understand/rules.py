@@ -36,7 +36,7 @@ from assistant.understand.shopper_cues import (
     positions_in,
     whole_bundle_mention,
 )
-from assistant.understand.slots import unsaid_position
+from assistant.understand.slots import as_written, unsaid_position
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +126,10 @@ RULES: tuple[Rule, ...] = (
         ("that teapot is too fussy for her", True), ("the lanterns aren't right", True), ("could I get £4 off?", True),
     ), ("swap 4", "the 4th one is fine", "number four can go", "no.4 please", "4 please", "the last one"),
         nothing=False),
+    Rule("mentions as written", lambda text: as_written("land lunch bag", text).lower(), (
+        ("which holds more, the owl bag or the woodland lunch bag?", "woodland lunch bag"),
+        ("add a woodland lunch bag", "woodland lunch bag"), ("the Woodland Lunch Bag please", "woodland lunch bag"),
+    ), ("a lunch bag", "something for the garden", "the land lunch bag please"), nothing="land lunch bag"),
     Rule("the lot is no item", lambda text: whole_bundle_mention("set", text), (
         ("put this whole set in the basket", True), ("I'll have the entire set", True),
         ("all of the set in my trolley please", True),

@@ -22,7 +22,6 @@ from typing import Any
 from assistant.records import EDIT_INTENTS, MAX_MENTION_CHARS, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import (
-    BUDGET_PATTERNS,
     COUNT_PHRASE,
     PARTY,
     budget_in,
@@ -34,6 +33,7 @@ from assistant.understand.amounts import (
     party_size_in,
     wants_cheapest,
     without_item_cap,
+    without_money,
 )
 from assistant.understand.exclusions import (
     excluded_by,
@@ -44,7 +44,7 @@ from assistant.understand.exclusions import (
     merge_exclusions,
     strip_exclusions,
 )
-from assistant.understand.need_clauses import CLAUSE_BREAK, need_words, says_a_need
+from assistant.understand.need_clauses import CLAUSE_BREAK, need_clauses, need_words, says_a_need
 from assistant.understand.person_and_interests import names_only_a_person
 from assistant.understand.shopper_cues import (
     asks_about_cart,
@@ -68,6 +68,7 @@ __all__ = [
     "comparison_splits",
     "complete_slots",
     "count_in",
+    "as_written",
     "edit_target",
     "exclusion_only",
     "exclusions_in",
@@ -84,6 +85,15 @@ __all__ = [
     "wants_products",
     "whole_bundle_mention",
 ]
+
+
+def as_written(mention: str, text: str) -> str:
+    """Rule "mentions as written": a mention the model cut inside a word ("land lunch bag" of
+    "the woodland lunch bag") is the shopper's whole words; any other mention is as it is."""
+    if len(mention) < 3 or re.search(rf"(?<!\w){re.escape(mention)}(?!\w)", text, re.I):
+        return mention
+    found = re.search(rf"\w*{re.escape(mention)}\w*", text, re.I)
+    return found.group(0) if found else mention
 
 
 _LIST_PARTS = re.compile(r"\s*(?:,|&|\+|/|\bor\b|\band\b|\bnor\b)\s*", re.I)
@@ -142,7 +152,8 @@ def complete_slots(request: Request, text: str) -> Request:
     # word the shopper ruled out ("no candles") is not an item to build around either.
     # Nor is a mention of only money, a date, a head count or chat ("a fiver", "12 ppl",
     # "with the last thing"), nor one of only a person ("ma auntie": the need says who).
-    kept = tuple(m for m in request.items if not is_money_phrase(m) and need_words(m) and not names_only_a_person(m)
+    kept = tuple(as_written(m, text) for m in request.items
+                 if not is_money_phrase(m) and need_words(m) and not names_only_a_person(m)
                  and not any(excluded_by(m, term) for term in exclude))
     if kept != request.items:
         changes["items"] = kept
@@ -150,6 +161,8 @@ def complete_slots(request: Request, text: str) -> Request:
         need = re.sub(r"\s*(?:,\s*)?(?:under|below|max(?:imum)?|up to|budget(?: of)?)?\s*(?:£|gbp\s?)\s?\d[\d.,]*"
                       r"(?:\s*(?:pounds?|quid))?", "", request.need, flags=re.I).strip(" ,.")
         need = strip_exclusions(need)
+        own_clauses = need_clauses(need)  # a need copied with its money talk or chat keeps what says a need
+        need = ", ".join(own_clauses) if len(own_clauses) > 1 or (own_clauses and not says_a_need(need)) else need
         if request.intent == "bundle":
             need = need_in_its_sentence(need, without_mentions(text, changes.get("items", request.items)))
         if need != request.need:
@@ -216,9 +229,7 @@ _SCAFFOLD = re.compile(
 def need_from_text(text: str) -> str:
     """The shopper's words without request scaffolding ("I need", "do you have"), budget,
     count, party-size and exclusion phrases (what to match against items)."""
-    need = strip_exclusions(COUNT_PHRASE.sub("", PARTY.sub("", text)))
-    for pattern in BUDGET_PATTERNS:
-        need = pattern.sub("", need)
+    need = strip_exclusions(COUNT_PHRASE.sub("", PARTY.sub("", without_money(text))))
     need = re.sub(r"\bplease\b|\s+(?=[,.!?])", "", need, flags=re.I)
     need = re.sub(r"(?:[,;]\s*)+(?=[,;]|$)|\s+", " ", need).strip(" ,.!?")
     previous = None
@@ -255,7 +266,9 @@ def need_in_its_sentence(need: str, text: str) -> str:
         return need
     widened = need_from_text(", ".join(_within_length(clauses, own)))
     adds_words = set(content_stems(widened)) - set(content_stems(need))
-    return widened if folded in widened.casefold() and adds_words else need
+    # the need's own words stay ("a family of five" and "for 10 girls" are head counts, not needs)
+    kept = set(need_words(need)) <= set(need_words(widened))
+    return widened if kept and adds_words and need_words(widened) else need
 
 
 def _within_length(clauses: list[str], own: int | None = None) -> list[str]:
