@@ -48,6 +48,8 @@ OFF_TOPIC_MORE = (
     "where is my parcel from another shop", "how do I cancel my phone contract", "what's the bus to town",
     "who won bake off", "what day is it", "how many days till christmas", "what's the time in new york",
     "write me a birthday poem", "tell me a bedtime story", "translate this to spanish: thank you",
+    "recommend a film for tonight", "what's the capital of australia", "how long should I steep green tea",
+    "can you help with my maths homework", "what should I cook for dinner tonight", "what's my star sign",
 )
 ADD_INDIRECT = (
     "could you throw in {other} as well", "chuck {other} in too", "stick {other} in with that",
@@ -63,6 +65,9 @@ ADD_INDIRECT = (
     "go on then, {other} too", "it could do with {other} alongside", "include {other} while you're at it", "throw in a treat for {who}",
     "a bit extra for {who} please", "don't leave out {who}, add something for them",
     "{who} are coming as well so add something for them", "what about something extra for {who}",
+    "can you also pop in something for {who}", "{who} will be there too, a little something for them please",
+    "need a bit extra for {who}", "we also need {other}", "{other} too please, can't do without it",
+    "and {other} as well", "is there room for {other}?", "could you add something small for {who}",
 )
 LOCK_INDIRECT = (
     "{item} is perfect, don't change it", "whatever you do keep {item}", "{item} is staying",
@@ -76,6 +81,9 @@ LOCK_INDIRECT = (
     "don't lose {item} whatever happens", "{pos} is the one, keep it",
     "{item} is the star, build around it", "{pos} stays no matter what", "I'm attached to {item} now, keep it",
     "hold on to {pos} for me", "{item} stays in, definitely",
+    "{item} is ideal, keep it whatever you change", "{pos} is exactly right, please don't replace it",
+    "must keep {item}", "{item} stays in the bundle for sure", "pin {pos} so it doesn't change",
+    "{pos} is a definite, keep it", "keep {item} as it is", "{item} is spot on, hang on to it",
 )
 SWAP_INDIRECT = (
     "not sure about {pos}, got an alternative?",
@@ -91,6 +99,13 @@ SWAP_INDIRECT = (
     "{item} isn't their style, what else you got for that slot?", "different {pos} please",
     "{pos} feels off, pick another", "got an alternative to {item}?", "trade {item} for something else",
     "can you find a stand-in for {pos}", "try another option where {item} is",
+    "{item} doesn't really work for me, can you find a replacement?",
+    "not convinced by {item}, what else could go there?", "{pos} isn't quite right, got anything else for that slot?",
+    "{item} feels a bit dull, could you pick something livelier?", "{who} won't like {item}, try something else",
+    "I prefer {other} to {item}, can you switch them?", "instead of {item} could there be {other}?",
+    "put {other} where {item} is", "{item} is not her taste, find another", "can you show me an alternative for {pos}",
+    "{item} would get broken in a week, something sturdier?", "{pos} looks a bit cheap, is there a better one?",
+    "give me a different option for {pos}", "{item} has to go but I want something in that spot",
 )
 REMOVE_INDIRECT = (
     "{item} can go",
@@ -101,6 +116,10 @@ REMOVE_INDIRECT = (
     "{pos} isn't needed now", "leave {item} off", "nix {item}", "forget {pos}, we don't need it",
     "{item} we can skip", "we won't be needing {pos}", "{item} isn't necessary", "we're fine without {pos}",
     "pull {item} out", "strike {pos} off",
+    "she already owns {item}, so drop it", "{pos} is surplus to requirements", "no point including {item}",
+    "{item} isn't wanted", "remove {item} from the list please", "can {pos} come off?", "I'll pass on {item}",
+    "count {item} out", "{item}, don't bother with that one", "take away {pos}, the rest is grand",
+    "we're covered for {item}, take it off", "don't include {pos}",
 )
 CHEAPER_INDIRECT = (
     "that's a bit steep", "bit out of my price range", "can it cost less?", "anything more affordable?",
@@ -110,6 +129,10 @@ CHEAPER_INDIRECT = (
     "money's tight, can it be less", "a cheaper version please", "do it on the cheap",
     "more bargain-y stuff please", "could the total be lower", "that's a lot, tone it down?",
     "my budget won't stretch that far", "less spendy please", "can you find thriftier bits",
+    "the total is a bit much, can you bring it down?", "that adds up to more than I'd like",
+    "ouch, that's too much for me", "whoa that's dear, can you do it for less", "any chance of lower priced things?",
+    "it's over what I wanted to pay, trim it please", "cheaper alternatives across the board please",
+    "could every item be {money} or less?", "a less pricey version please", "that's a lot of money for what it is",
 )
 SET_BUDGET_INDIRECT = (
     "I've only got {money} left", "we've pooled {money} between us", "make it {money} tops",
@@ -118,6 +141,8 @@ SET_BUDGET_INDIRECT = (
     "keep the whole thing to {money}", "{money} all in", "total of {money} please",
     "my limit's {money}", "I'd rather spend around {money}", "can you redo it for {money}",
     "{money} is what I've got", "we've got {money} to play with", "actually I can go to {money}",
+    "I've got {money} to spend in total now", "can you redo it within {money}", "my budget is {money} now",
+    "only {money} left in the kitty", "let's say {money} overall", "change the budget to {money}",
 )
 CART_INDIRECT = (
     "I'll take the lot", "I'll have all of it", "sold! put it all through", "ring it all up",
@@ -126,6 +151,8 @@ CART_INDIRECT = (
     "I'll have {pos}, just that one", "just {item} for me please, into the basket",
     "can you add {pos} to my order",
     "I want to buy {item}", "I'll take {item}", "order {pos} for me", "that's the one, {item} in my cart",
+    "I'll have just {item}, put it through", "only {pos} for now, add it to my order", "buy {pos} for me",
+    "go ahead and order everything", "proceed to checkout with all of it", "perfect, all of it to the checkout",
 )
 QUESTION_INDIRECT = (
     "what's already in my trolley?", "show me my cart",
@@ -134,6 +161,9 @@ QUESTION_INDIRECT = (
     "is {pos} suitable for kids?", "how many are in a pack of {item}?", "is {item} real leather?",
     "what colour is {pos} exactly?", "would {item} fit in a small kitchen?", "can {item} go outside?",
     "is {pos} good quality?", "does {item} need batteries?", "are the {item} sold as a set?",
+    "how much is {item}?", "what's {pos} made of?", "how many come with {item}?",
+    "is {item} big enough for a family?", "what's the total in my cart so far", "which items are in my basket right now?",
+    "how heavy is {pos}?", "{item} - does it come in other colours?", "is {pos} in stock?", "how tall is {item}?",
 )
 MORE_LIKE_INDIRECT = (
     "anything else in the style of {item}?",
@@ -142,6 +172,8 @@ MORE_LIKE_INDIRECT = (
     "{pos} is lovely, any others along those lines?",
     "what else goes with the look of {item}?", "similar ones to {pos}?", "more of the {item} kind of thing",
     "{item} is exactly my style, more of that please", "find me things that match {pos}",
+    "{item} is gorgeous, more in that style please", "more along the lines of {pos}",
+    "I really like {item}, got similar?", "{pos} is lovely, anything matching it?",
 )
 COMPARE_INDIRECT = (
     "{item} or {other}, which would you pick?", "which is better, {item} or {other}?",
@@ -149,4 +181,6 @@ COMPARE_INDIRECT = (
     "{item} or {other} for a small flat?",
     "help me choose between {item} and {other}", "what's the difference between {item} and {other}?",
     "between {item} and {other} which is nicer", "{item} or {other}? can't decide",
+    "{item} or {other} - which is nicer?", "can't choose between {item} and {other}",
+    "which would you go for, {item} or {other}", "{item} versus {other} for a gift?",
 )

@@ -3,7 +3,8 @@
 every `cartsmith finetune`.
 
 A multinomial logistic regression over the sentence embedding of each message (the shop
-index's embedder, all-MiniLM-L6-v2 by default) and whether a bundle is on screen; the
+index's embedder, all-MiniLM-L6-v2 by default), its hashed words and word pairs, and
+whether a bundle is on screen; the
 strength of its regularisation and the count of the reader's own examples are the
 [intent_reader] section of the config. Accuracy on the held-out rows (the held-out invoices'
 examples) is written into the manifest.
@@ -71,7 +72,7 @@ def fit_intent_reader(data_config: DataConfig, config: IntentReaderConfig,
 
     def matrix(rows: list[IntentRow]) -> np.ndarray:
         vectors = np.asarray(embedder.encode([reader_text(r.message) for r in rows]), dtype=np.float32)
-        return features(vectors, [r.has_bundle for r in rows])
+        return features(vectors, [r.has_bundle for r in rows], [r.message for r in rows])
 
     x_train, x_held = matrix(train), matrix(held)
     model = LogisticRegression(C=config.regularisation_c, max_iter=3000)
@@ -81,8 +82,8 @@ def fit_intent_reader(data_config: DataConfig, config: IntentReaderConfig,
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / (WEIGHTS_FILE + ".tmp.npz")
-    np.savez(tmp, classes=np.asarray(model.classes_, dtype=str), coef=model.coef_.astype(np.float32),
-             intercept=model.intercept_.astype(np.float32))
+    np.savez_compressed(tmp, classes=np.asarray(model.classes_, dtype=str), coef=model.coef_.astype(np.float16),
+                        intercept=model.intercept_.astype(np.float32))
     tmp.replace(out / WEIGHTS_FILE)
     manifest: dict[str, Any] = {
         "kind": "cartsmith-intent-reader",

@@ -4,6 +4,7 @@ parser, the guide and the remote schema narrowed to it, its data, and its errors
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,11 @@ from assistant.understand.intent_reader import (
     MANIFEST_FILE,
     SHIPPED_INTENT_READER,
     WEIGHTS_FILE,
+    WORD_BITS,
     IntentReader,
     features,
     reader_text,
+    word_features,
 )
 from assistant.understand.parser import RequestParser, request_json_schema
 from assistant.understand.request_guide import RequestJsonGuide
@@ -53,7 +56,7 @@ def test_the_shipped_reader_describes_itself(reader: IntentReader, shop_index) -
     assert set(manifest["classes"]) == set(INTENTS)
     assert manifest["heldout_accuracy"] >= 0.9
     assert manifest["n_train"] >= 15_000 and len(manifest["data_hash"]) == 16
-    assert (SHIPPED_INTENT_READER / WEIGHTS_FILE).stat().st_size < 200_000
+    assert (SHIPPED_INTENT_READER / WEIGHTS_FILE).stat().st_size < 1_000_000  # hashed words, float16: 0.65 MB
 
 
 def test_these_test_messages_are_not_training_rows() -> None:
@@ -71,7 +74,7 @@ def test_the_reader_shortlists_what_the_shopper_asks_for(reader: IntentReader, s
 
 def _toy_reader(tmp_path: Path, **manifest_changes: object) -> Path:
     """A three-intent reader over a 2-number embedding: one weight per class."""
-    coef = np.zeros((3, 5), dtype=np.float32)
+    coef = np.zeros((3, 5 + (2 << WORD_BITS)), dtype=np.float32)
     coef[0, 0], coef[1, 1], coef[2, 4] = 4.0, 4.0, 4.5  # smalltalk <- x0, off_topic <- x1, swap <- bundle
     np.savez(tmp_path / WEIGHTS_FILE, classes=np.asarray(["smalltalk", "off_topic", "swap"]), coef=coef,
              intercept=np.zeros(3, dtype=np.float32))
@@ -92,7 +95,17 @@ def test_the_shortlist_holds_the_mass_with_the_fewest_intents(tmp_path: Path) ->
     # the bundle on screen is a feature of its own, and its interaction with the words
     assert reader.shortlist("hi", True, mass=0.9) == ("swap", "smalltalk")
     assert reader.shortlist("hi", True) == ("swap",)  # the majority decides by default
-    assert features(np.ones((1, 2)), [True]).tolist() == [[1, 1, 1, 1, 1]]
+    assert features(np.ones((1, 2)), [True], [""])[0, :5].tolist() == [1, 1, 1, 1, 1]
+
+
+def test_the_words_are_hashed_the_same_in_every_process_and_split_by_the_bundle_on_screen() -> None:
+    words = word_features(["Swap the mug instead", "swap the MUG instead"], [False, True])
+    size = 1 << WORD_BITS
+    assert np.flatnonzero(words[0]).tolist() == np.flatnonzero(words[1][:size]).tolist()  # casing is read away
+    assert words[0, size:].sum() == 0 and words[1, size:].sum() > 0
+    assert abs(float(np.linalg.norm(words[0])) - 1) < 1e-6
+    # crc32 is fixed: a bucket never depends on Python's per-process hash seed
+    assert int(np.flatnonzero(word_features(["instead"], [False])[0])[0]) == zlib.crc32(b"instead") & (size - 1)
 
 
 def test_typography_and_capitals_read_the_same() -> None:

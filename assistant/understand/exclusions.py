@@ -43,7 +43,7 @@ _NOT_THINGS = frozenset({
     "questions", "question", "comment", "comments", "thing", "things", "other", "it",
     # idioms and prices: "not feeling it", "money no object", "not a penny more", "nothing that costs over £5"
     "feeling", "loving", "object", "cent", "penny", "pennies", "costs", "costing", "priced", "over", "above",
-    "middle", "number",
+    "middle", "number", "mair",
 })
 _LEAD_SKIP = frozenset({"any", "the", "a", "an", "of", "with", "that", "those", "these", "such",
                         "anything", "something", "items", "products", "stuff", "made", "more"})
@@ -58,6 +58,12 @@ _PHRASE_STOP = frozenset({
     "more", "less",
 })
 _MAX_PHRASE_WORDS = 5  # long enough for a title ("the Jumbo Bag Red Retrospot")
+# Rule "a double negative wants it": "without" / "apart from" after a negation in the same
+# clause keeps the thing ("can't have a picnic without a blanket", "no idea what she likes
+# apart from cats"); "a picnic without plastic" and "anything apart from mugs" rule it out.
+_NOT_RULED_OUT = re.compile(r"^(?:without|other than|apart from|except)\b", re.I)
+_NEGATED_BEFORE = re.compile(r"\b(?:can'?t|cannot|couldn'?t|wouldn'?t|won'?t|isn'?t|never|no (?:clue|idea)|"
+                             r"(?:do not|don'?t|dont) know|not sure)\b[^,.;!?]*$", re.I)
 # Rule "a no after the thing": the negation follows what it rules out.
 #   match: "hearts are a no" -> hearts, "glitter is a no-go" -> glitter, "pink's a no" -> pink
 #   no match: "is it a no?", "the answer is no", "there is no rush", "hearts are a nod to"
@@ -73,6 +79,8 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
         if cue.group("cue").strip().lower() == "not" and not cue.group("lead") \
                 and not re.search(r"(?:^|[,;:.!?])\s*$", text[:cue.start()]):
             continue
+        if _NOT_RULED_OUT.search(cue.group("cue")) and _NEGATED_BEFORE.search(text[:cue.start()]):
+            continue  # "can't have christmas without crackers", "no idea what he likes apart from bbqs"
         phrases: list[str] = []
         words: list[str] = []
         end = cue.end()

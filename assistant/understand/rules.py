@@ -112,7 +112,9 @@ RULES: tuple[Rule, ...] = (
         ("she hates candles", ("candles",)), ("no candles or balloons", ("candles", "balloons")),
         ("zero glitter please", ("glitter",)), ("balloons are a no for her", ("balloons",)),
         ("glitter's a no-go", ("glitter",)), ("nae plastic tat", ("plastic tat",)), ("no pink or blue", ("pink", "blue")),
-    ), ("the answer is no", "is that a no?", "feathers are a nod to the theme","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
+        ("a picnic without plastic", ("plastic",)), ("anything apart from mugs", ("mugs",)),
+    ), ("the answer is no", "is that a no?", "feathers are a nod to the theme",
+        "can't have a picnic without a blanket", "no idea what she likes apart from cats", "nae mair than a tenner","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
         "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
         "all good apart from the middle one", "nothing that costs over £4"), nothing=()),
     Rule("positions", positions_in, (
@@ -159,7 +161,7 @@ RULES: tuple[Rule, ...] = (
         ("anything in my cart yet?", True), ("what's in my basket?", True), ("show my basket", True),
         ("how much is my cart?", True), ("what have we put in the trolley so far", True),
         ("which things did I add to my cart earlier?", True), ("what will my basket come to", True),
-        ("how much does my cart add up to", True),
+        ("how much does my cart add up to", True), ("list what I've put in my basket", True),
     ), ("add it all to my cart", "put the mug in my basket", "a basket for picnics", "did you add it to my basket?",
         "add up the mug and the teapot and put them in my basket"), nothing=False),
     Rule("add to cart", asks_to_add_to_cart, (

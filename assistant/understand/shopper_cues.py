@@ -87,7 +87,8 @@ _CART_QUESTION = re.compile(
 # Rule "what did I add": a question about what is already in the cart, though it says "add".
 #   match: "which bits did i already add to my basket", "what have I put in my trolley so far?"
 #   no match: "add the teapot to my basket", "did you add it to my basket?" (asks about the bot's edit)
-_CART_RECALL = re.compile(r"\b(?:which|what)\b[^.?!]{0,40}?\b(?:did|have|had)\s+(?:i|we)\s+(?:already\s+|just\s+)?"
+_CART_RECALL = re.compile(r"\b(?:which|what|list|show)\b[^.?!]{0,40}?\b(?:(?:did|have|had)\s+(?:i|we)|i've|ive|we've)\s+"
+                          r"(?:already\s+|just\s+)?"
                           rf"(?:add(?:ed)?|put|pop(?:ped)?|got)\b[^.?!]{{0,20}}?\b(?:in|into|to|on)\s+{_CART_NOUN}", re.I)
 # "what does my basket add up to": a total, not an addition.
 _ADDS_UP = re.compile(r"\s+adds?\s+up(?:\s+to)?\b", re.I)

@@ -45,6 +45,7 @@ from assistant.understand.exclusions import (
     strip_exclusions,
 )
 from assistant.understand.need_clauses import CLAUSE_BREAK, need_clauses, need_words, says_a_need
+from assistant.understand.need_text import kind_mention, tidy_need
 from assistant.understand.person_and_interests import names_only_a_person
 from assistant.understand.shopper_cues import (
     asks_about_cart,
@@ -61,6 +62,7 @@ from assistant.understand.words import content_stems
 
 __all__ = [
     "Spending",
+    "as_written",
     "asks_about_cart",
     "asks_to_add_to_cart",
     "budget_in",
@@ -68,7 +70,6 @@ __all__ = [
     "comparison_splits",
     "complete_slots",
     "count_in",
-    "as_written",
     "edit_target",
     "exclusion_only",
     "exclusions_in",
@@ -114,6 +115,9 @@ def complete_slots(request: Request, text: str) -> Request:
         changes["budget"] = None
     if request.intent == "set_budget" and changes.get("budget", request.budget) is None and _CHEAPER.search(text):
         changes["intent"] = "cheaper"  # "make it cheaper": a cheaper bundle, not a budget to ask for
+    if request.intent == "cheaper" and stated is not None and budget_range_in(text) is None \
+            and item_cap_in(text) is None and not request.items and not request.need:
+        changes["intent"] = "set_budget"  # rule "cheaper to an amount": "too dear, £8 max for the lot" sets the budget
     # How many people the bundle serves is read from the words ("for six", "8 of us"); a
     # number the model took for it may be an age, a budget or a date ("my nan's 82").
     guests = party_size_in(text)
@@ -155,6 +159,10 @@ def complete_slots(request: Request, text: str) -> Request:
     kept = tuple(as_written(m, text) for m in request.items
                  if not is_money_phrase(m) and need_words(m) and not names_only_a_person(m)
                  and not any(excluded_by(m, term) for term in exclude))
+    # Rule "kinds are wants": "candles and bath stuff", "something gingham" name kinds of thing
+    # for the need, not items to build around (as the composer reads them).
+    kinds = tuple(m for m in kept if kind_mention(m, text)) if request.intent == "bundle" else ()
+    kept = tuple(m for m in kept if m not in kinds)
     if kept != request.items:
         changes["items"] = kept
     if request.need:
@@ -167,6 +175,9 @@ def complete_slots(request: Request, text: str) -> Request:
             need = need_in_its_sentence(need, without_mentions(text, changes.get("items", request.items)))
         if need != request.need:
             changes["need"] = need or None
+    if kinds:
+        wants = [tidy_need(w) for w in (changes.get("need", request.need), *kinds) if w]
+        changes["need"] = " and ".join(dict.fromkeys(w for w in wants if w)) or None
     return dataclasses.replace(request, **changes) if changes else request
 
 
