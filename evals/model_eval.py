@@ -189,7 +189,7 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
     the bundle on screen, then the product's reconciliation (`evals.parse_set`)."""
     from assistant.safety.guard import check_input, redact
 
-    from .parse_set import score_parse_set, served_reading
+    from .parse_set import score_by_file, score_parse_set, served_reading
 
     readings, seconds = [], []
     for i, case in enumerate(cases, 1):
@@ -200,6 +200,7 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
         if i % 50 == 0:
             echo(f"[eval] {name}: hand-written {i}/{len(cases)} ({sum(seconds):.0f}s)")
     report = score_parse_set(cases, readings, need_judge)
+    report["by_file"] = score_by_file(cases, readings, need_judge)
     report["parse_seconds_median"] = round(sorted(seconds)[len(seconds) // 2], 3) if seconds else None
     echo(f"[eval] {name}: hand-written {json.dumps({k: v for k, v in report.items() if k != 'failures'})}")
     for failure in report["failures"]:

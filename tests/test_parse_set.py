@@ -21,6 +21,7 @@ from evals.parse_set import (
     ParseSetError,
     compare,
     load_parse_set,
+    score_by_file,
     score_parse_set,
     served_reading,
 )
@@ -164,3 +165,11 @@ def test_score_counts_each_slot_where_label_or_reading_sets_it() -> None:
     assert report["intent_accuracy"] == 1.0 and report["exact_match"] == 0.5
     assert report["slot_accuracy"]["budget"] == 0.5 and report["slot_cases"]["budget"] == 2
     assert [f["wrong"] for f in report["failures"]] == [["budget"]]
+
+
+def test_each_file_is_scored_apart_and_every_case_knows_its_file(cases: list[ParseCase]) -> None:
+    assert {c.source for c in cases} >= {"handwritten_requests.yaml", "handwritten_fresh.yaml"}
+    two = [ParseCase("a", "x", {"intent": "bundle"}, (), "one.yaml"), ParseCase("b", "y", {"intent": "cheaper"}, (), "two.yaml")]
+    by_file = score_by_file(two, [{"intent": "bundle"}, {"intent": "bundle"}])
+    assert by_file["one.yaml"]["exact_match"] == 1.0 and by_file["two.yaml"]["intent_accuracy"] == 0.0
+    assert by_file["two.yaml"]["n"] == 1
