@@ -31,7 +31,7 @@ _BANKS: dict[str, tuple[tuple[str, ...], float, bool | None]] = {
     "cheaper": (banks.CHEAPER_INDIRECT, 0.08, True),
     "set_budget": (banks.SET_BUDGET_INDIRECT, 0.08, True),
     "add_to_cart": (banks.CART_INDIRECT, 0.07, True),
-    "question": (banks.QUESTION_INDIRECT, 0.06, True),
+    "question": (banks.QUESTION_INDIRECT, 0.06, None),  # "how much is the X?" opens a chat too
     "more_like": (banks.MORE_LIKE_INDIRECT, 0.05, True),
     "compare": (banks.COMPARE_INDIRECT, 0.04, None),
 }

@@ -73,7 +73,7 @@ LOCK_INDIRECT = (
     "{item} is perfect, don't change it", "whatever you do keep {item}", "{item} is staying",
     "{item} definitely stays in", "I'm keeping {item} no matter what",
     "leave {item} alone", "hands off {item}", "don't swap {item}",
-    "{pos} stays put", "keep {pos} whatever else changes", "{pos} is a yes, change the rest if you like",
+    "{pos} stays put", "{pos} is safe, change the others if needed", "{pos} is a yes, change the rest if you like",
     "love {pos}, don't touch it", "{pos} has to stay",
     "happy with {pos}, the others can change", "{item} can stay, the others I'm not sure about",
     "{item} is non-negotiable", "{item} isn't going anywhere", "keep hold of {item}",
@@ -164,6 +164,8 @@ QUESTION_INDIRECT = (
     "how much is {item}?", "what's {pos} made of?", "how many come with {item}?",
     "is {item} big enough for a family?", "what's the total in my cart so far", "which items are in my basket right now?",
     "how heavy is {pos}?", "{item} - does it come in other colours?", "is {pos} in stock?", "how tall is {item}?",
+    "tell me about {item}", "tell me more about {pos}", "what can you tell me about {item}?",
+    "give me the details of {item}", "info on {item} please",
 )
 MORE_LIKE_INDIRECT = (
     "anything else in the style of {item}?",

@@ -212,6 +212,10 @@ def reconcile_intent(request: Request, text: str, sure_intent: str | None = None
     a sure cart request without them ("I'll grab the third one, just that") stays one, a sure
     question that names the basket ("which bits did I put in my basket?") stays a question.
     """
+    if not re.search(r"[^\W_]", text):  # rule "emoji only is chat": "🎂🎉🎁" is never off-topic
+        return request if request.intent in ("smalltalk", "bundle") else Request(intent="smalltalk")
+    if request.intent == "swap" and not (request.target or request.items) and exclusion_only(text):
+        request = dataclasses.replace(request, intent="remove")  # rule "ruling out is removing": "no candles please"
     says_cart = bool(_CART_WORDS.search(_without_mentions(text, request)))
     if asks_about_cart(text) and sure_intent in (None, "question"):
         return request if request.intent == "question" else Request(intent="question")
