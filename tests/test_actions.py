@@ -149,6 +149,12 @@ def test_a_question_about_a_bundle_position_answers_about_that_item(actions: Act
         assert result.kind == "answer" and item.title in result.text and f"£{item.price:.2f}" in result.text
 
 
+def test_a_question_naming_a_whole_title_answers_about_that_item(actions: Actions) -> None:
+    item = next(it for it in actions.catalog.items if len(it.title.split()) >= 4 and it.price)
+    result = turn(actions, ConversationState("t"), Request(intent="question"), f"tell me about the {item.title}")
+    assert result.kind == "answer" and item.title in result.text and f"£{item.price:.2f}" in result.text
+
+
 # -- 4. cart questions -----------------------------------------------------------------------
 def test_a_cart_question_lists_the_cart_and_changes_nothing(actions: Actions) -> None:
     state, ids = with_bundle(actions)

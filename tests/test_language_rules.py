@@ -84,6 +84,21 @@ def test_the_middle_one_is_the_middle_line() -> None:
     assert resolve_target(bundle(4), "the middle one", lambda *_: None) == 1
 
 
+def test_an_unsaid_position_gives_way_to_the_title_the_words_say() -> None:
+    from assistant.compose.targets import title_said_in
+    from assistant.records import Bundle, BundleItem
+    from assistant.understand.slots import unsaid_position
+    from retrieval.records import Item
+
+    titles = ["Ridged Glass Posy Vase", "Vintage Glass Tea Caddy", "Etched Glass Coaster", "Hanging Glass Tealight"]
+    bundle = Bundle(tuple(BundleItem(Item(f"I{n}", t, 1.0), ()) for n, t in enumerate(titles)))
+    said = "that vase isn't my style at all, different one pls?"
+    assert unsaid_position("4", said) and title_said_in(bundle, said) == 0
+    assert title_said_in(bundle, "the glass one") is None  # a word every title shares names none
+    assert title_said_in(bundle, "not sure about it") is None
+    assert not unsaid_position("4", "swap number 4 for a vase")  # said: the position stands
+
+
 @pytest.mark.parametrize(("text", "says"), [
     ("je cherche un cadeau pour ma mère", "anglais"), ("Ein Geschenkset für Ostern bitte", "Englisch"),
     ("un regalo para una fiesta de té, menos de 20 libras", "inglés"), ("cerco un regalo per mia madre", "inglese"),

@@ -171,6 +171,9 @@ class CartAndAnswers:
         if item is None and mentions:
             found, _ = self.shop.resolve_items(mentions)
             item = self.catalog.get(found[0]) if found else None
+        if item is None:  # a title typed out in full is the item asked about, whatever the parse named
+            titled = self.text_items.titles_in(text)
+            item = self.catalog.get(titled[0]) if titled else None
         if item is None:
             if self.text_items.off_topic(text, bundle):
                 return ActionResult(kind="refusal", text=OFF_TOPIC)
