@@ -348,3 +348,13 @@ def test_a_bundle_need_is_widened_only_when_no_item_is_named() -> None:
     assert named.need == "my son"
     plain = complete_slots(Request("bundle", need="my son"), "a present for my son who loves trains")
     assert plain.need == "a present for my son who loves trains"
+
+
+def test_a_need_joined_from_the_models_parts_stays_within_the_limit() -> None:
+    from assistant.records import MAX_MENTION_CHARS
+
+    kinds = ("candles, tealights and lanterns", "napkins, plates and cups", "bunting & banners", "balloons & streamers")
+    text = "a " + ", ".join(kinds) + " for a very long garden party for my mum's seventieth birthday in the summer"
+    done = complete_slots(Request(intent="bundle", need="a very long garden party for my mum's seventieth birthday",
+                                  items=kinds), text)
+    assert done.need and len(done.need) <= MAX_MENTION_CHARS and not done.items

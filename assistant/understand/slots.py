@@ -178,6 +178,8 @@ def complete_slots(request: Request, text: str) -> Request:
     if kinds:
         wants = [tidy_need(w) for w in (changes.get("need", request.need), *kinds) if w]
         changes["need"] = " and ".join(dict.fromkeys(w for w in wants if w)) or None
+    if changes.get("need") and len(changes["need"]) > MAX_MENTION_CHARS:  # a need joined from parts stays a need
+        changes["need"] = changes["need"][:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–&+")
     return dataclasses.replace(request, **changes) if changes else request
 
 
