@@ -166,8 +166,9 @@ class CartAndAnswers:
                 if pos is not None:
                     item = bundle.items[pos].item
                     break
-        if item is None and bundle is not None and not mentions and title_said_in(bundle, text) is not None:
-            item = bundle.items[title_said_in(bundle, text) or 0].item  # "the doorstop, how heavy is it?"
+        said = title_said_in(bundle, text) if item is None and bundle is not None and not mentions else None
+        if bundle is not None and said is not None:
+            item = bundle.items[said].item  # "the doorstop, how heavy is it?"
         if item is None and mentions:
             found, _ = self.shop.resolve_items(mentions)
             item = self.catalog.get(found[0]) if found else None

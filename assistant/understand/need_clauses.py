@@ -21,7 +21,7 @@ from assistant.understand.amounts import PARTY
 from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.words import FILLER, NUMBER_WORDS, PLEASANTRIES, tokens
 
-__all__ = ["CLAUSE_BREAK", "NOT_NEED_WORDS", "need_clauses", "need_words", "says_a_need"]
+__all__ = ["CLAUSE_BREAK", "NOT_NEED_WORDS", "clauses_of", "need_clauses", "need_words", "says_a_need"]
 
 # Where a clause ends: a sentence's end, a comma, a dash between words, "but".
 # "and" starts a clause when a new subject follows it ("... £10 and all i know is he drinks coffee").
@@ -108,8 +108,13 @@ def says_a_need(clause: str) -> bool:
 
 def need_clauses(text: str) -> list[str]:
     """The clauses of `text` that say what the bundle is for, in order."""
-    clauses = (_LEADING_JOIN.sub("", c.strip(" .!?;:")) for c in CLAUSE_BREAK.split(text) if c and c.strip())
+    clauses = (_LEADING_JOIN.sub("", c) for c in clauses_of(text))
     return [c for c in clauses if c and says_a_need(c)]
+
+
+def clauses_of(text: str) -> list[str]:
+    """Every clause of `text` (`CLAUSE_BREAK`), without its end marks."""
+    return [c.strip(" .!?;:") for c in CLAUSE_BREAK.split(text) if c and c.strip(" .!?;:")]
 
 
 _LEADING_JOIN = re.compile(r"^(?:(?:but|and|so|or|plus)\s+)+", re.IGNORECASE)

@@ -44,7 +44,7 @@ from assistant.understand.exclusions import (
     merge_exclusions,
     strip_exclusions,
 )
-from assistant.understand.need_clauses import CLAUSE_BREAK, need_clauses, need_words, says_a_need
+from assistant.understand.need_clauses import clauses_of, need_clauses, need_words, says_a_need
 from assistant.understand.need_text import kind_mention, tidy_need
 from assistant.understand.person_and_interests import names_only_a_person
 from assistant.understand.shopper_cues import (
@@ -58,7 +58,7 @@ from assistant.understand.shopper_cues import (
     wants_products,
     whole_bundle_mention,
 )
-from assistant.understand.words import content_stems
+from assistant.understand.words import ORDINALS, content_stems
 
 __all__ = [
     "Spending",
@@ -192,14 +192,6 @@ _CART_WORDS = re.compile(r"\b(cart|basket|trolley|checkout|check out|buy (?:just
                          re.I)
 
 
-def _without_mentions(text: str, request: Request) -> str:
-    """The text without the items the request names: a "Picnic Basket" is no cart word."""
-    for mention in (*request.items, request.target or ""):
-        if len(mention) > 3:
-            text = re.sub(re.escape(mention), " it ", text, flags=re.I)
-    return re.sub(r"\s+", " ", text)
-
-
 def reconcile_intent(request: Request, text: str, sure_intent: str | None = None) -> Request:
     """Putting things in the cart changes the shopper's order, so it needs the shopper's words.
 
@@ -218,7 +210,7 @@ def reconcile_intent(request: Request, text: str, sure_intent: str | None = None
         return request if request.intent in ("smalltalk", "bundle") else Request(intent="smalltalk")
     if request.intent == "swap" and not (request.target or request.items) and exclusion_only(text):
         request = dataclasses.replace(request, intent="remove")  # rule "ruling out is removing": "no candles please"
-    says_cart = bool(_CART_WORDS.search(_without_mentions(text, request)))
+    says_cart = bool(_CART_WORDS.search(without_mentions(text, (*request.items, request.target or ""), " it ")))
     if asks_about_cart(text) and sure_intent in (None, "question"):
         return request if request.intent == "question" else Request(intent="question")
     if request.intent == "add_to_cart" and not says_cart and sure_intent != "add_to_cart":
@@ -262,9 +254,6 @@ def need_from_text(text: str) -> str:
     return need
 
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[-–—]\s+")
-
-
 def need_in_its_sentence(need: str, text: str) -> str:
     """Rule "need in its sentence": the model's need widened to the clauses of the message
     that say what the bundle is for (`need_clauses`: no money talk, dates, head counts or
@@ -277,7 +266,7 @@ def need_in_its_sentence(need: str, text: str) -> str:
     if not need:
         return need
     folded = need.casefold()
-    clauses = [c.strip(" .!?;:") for c in CLAUSE_BREAK.split(text) if c and c.strip(" .!?;:")]
+    clauses = clauses_of(text)
     own = next((n for n, c in enumerate(clauses) if folded in c.casefold()), None)
     if own is None:
         return need
@@ -304,16 +293,16 @@ def need_of_its_clauses(text: str) -> str | None:
     and chat: "bbq this weekend, two families, about ten people. plates, cups" is "bbq,
     plates, cups"; "15£ budget. birthday for girl of 8 years" is "birthday for girl of 8
     years". None when no clause says a need ("£20, quick please")."""
-    clauses = [c.strip(" .!?;:") for c in CLAUSE_BREAK.split(text) if c and c.strip(" .!?;:")]
-    return need_from_text(", ".join(_within_length(clauses))) or None
+    return need_from_text(", ".join(_within_length(clauses_of(text)))) or None
 
 
-def without_mentions(text: str, mentions: tuple[str, ...]) -> str:
-    """The text without the item mentions the parse took from it (what is left says the need)."""
+def without_mentions(text: str, mentions: tuple[str, ...], stand_in: str = " ") -> str:
+    """The text without the item mentions the parse took from it: what is left says the
+    need, and a "Picnic Basket" is no cart word (`stand_in` " it " keeps the sentence)."""
     for mention in sorted(mentions, key=len, reverse=True):
-        if len(mention) > 2:
-            text = re.sub(re.escape(mention), " ", text, flags=re.I)
-    return text
+        if len(mention) > 3:
+            text = re.sub(re.escape(mention), stand_in, text, flags=re.I)
+    return re.sub(r"\s+", " ", text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -340,8 +329,7 @@ def spending_in(request: Request, text: str) -> Spending:
     return Spending(budget, budget_min, item_cap, wants_cheapest(text))
 
 
-_POSITION_WORD = re.compile(r"(?:#|no\.?\s*|number\s+)?(?:\d{1,2}|last|middle|first|second|third|fourth|fifth|sixth)",
-                            re.I)
+_POSITION_WORD = re.compile(rf"(?:#|no\.?\s*|number\s+)?(?:\d{{1,2}}|middle|{'|'.join(ORDINALS)})", re.I)
 
 
 def unsaid_position(target: str | None, text: str) -> bool:
