@@ -358,3 +358,10 @@ def test_a_need_joined_from_the_models_parts_stays_within_the_limit() -> None:
     done = complete_slots(Request(intent="bundle", need="a very long garden party for my mum's seventieth birthday",
                                   items=kinds), text)
     assert done.need and len(done.need) <= MAX_MENTION_CHARS and not done.items
+
+
+def test_a_party_size_leaves_the_need_whole_before_money_is_read() -> None:
+    from assistant.understand.slots import need_from_text
+
+    assert need_from_text("garden party for 8 people, about £40") == "garden party"
+    assert need_from_text("a bbq for 10, under £30 please") == "a bbq"

@@ -238,7 +238,8 @@ _SCAFFOLD = re.compile(
 def need_from_text(text: str) -> str:
     """The shopper's words without request scaffolding ("I need", "do you have"), budget,
     count, party-size and exclusion phrases (what to match against items)."""
-    need = strip_exclusions(COUNT_PHRASE.sub("", PARTY.sub("", without_money(text))))
+    # head counts first: "for 8 people" is no budget of 8 (and would leave "people")
+    need = strip_exclusions(without_money(COUNT_PHRASE.sub("", PARTY.sub("", text))))
     need = re.sub(r"\bplease\b|\s+(?=[,.!?])", "", need, flags=re.I)
     need = re.sub(r"(?:[,;]\s*)+(?=[,;]|$)|\s+", " ", need).strip(" ,.!?")
     previous = None
