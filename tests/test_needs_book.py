@@ -302,7 +302,9 @@ def test_a_weaker_match_holding_a_stronger_one_stays_when_it_says_more() -> None
 @pytest.mark.parametrize(("text", "spelt"), [
     ("off to uni", "off to university"), ("XMAS table", "christmas table"), ("her bday", "her birthday"),
     ("pressies for the kids", "presents for the kids"),
-    ("a unicorn mug", "a unicorn mug"), ("union jack bunting", "union jack bunting"), ("universal", "universal"),
+    ("xmas decs for the office", "christmas decorations for the office"), ("my BF", "my boyfriend"),
+    ("the wee ones", "the little ones"), ("our postie", "our postman"),
+    ("a unicorn mug", "a unicorn mug"), ("decsription", "decsription"), ("bfg", "bfg"), ("weekend", "weekend"), ("union jack bunting", "union jack bunting"), ("universal", "universal"),
 ])
 def test_short_forms_are_spelt_out(text: str, spelt: str) -> None:
     from assistant.understand.need_text import spelt_out
@@ -352,6 +354,10 @@ def test_gist_and_parts_read_the_request() -> None:
     assert without_interests("My sister who loves candles, budget £20") == "my sister, budget £20"
     assert without_interests("the kids love dinosaurs") == "the kids"
     assert request_parts("£20") == []
+    # a sentence's end, a dash and an emoji end a piece as a comma does
+    pieces = [p.text for p in request_parts("miss hughes was amazing all year 🥹 want to say thanks. £5 is plenty")]
+    assert "want to say thanks" in pieces and "miss hughes was amazing all year" in pieces
+    assert "bunting" in [p.text for p in request_parts("garden do – bunting")]
     from assistant.compose.request_parts import NOT_PEOPLE
 
     assert set(GROUPS) - {"person"} == NOT_PEOPLE
@@ -424,6 +430,17 @@ def test_needs_are_embedded_once_per_book(tmp_path: Path) -> None:
     ("I bake a lot, treat me", None, ()),
     ("she runs a cafe", None, ()),
     ("they cook for us every sunday", None, ()),
+    # rule "someone as the subject"
+    ("grandad is 90 on saturday, tea party at his care home", "grandad", ()),
+    ("the nursery teacher is leaving and the kids chipped in", "nursery teacher", ()),
+    ("a colleague is going on maternity leave, £30", "colleague", ()),
+    ("New neighbours moved in next door, want to drop round a welcome basket", "neighbours", ()),
+    ("amazing year in reception 🥹 the teacher's been a star", "teacher", ()),
+    ("teachers’ presents before the summer hols", "teachers", ()),
+    ("lookin for a wee something for ma auntie", "auntie", ()),
+    ("the kids cutlery set is lovely", None, ()),
+    ("is the mum bag in stock", None, ()),
+    ("balloons are going up", None, ()),
 ])
 def test_recipient(text: str, person: str | None, interests: tuple[str, ...]) -> None:
     assert recipient_in(text) == Recipient(person, interests)
@@ -447,6 +464,11 @@ PARAPHRASES = [
     ("kitting out my son's student room", {"going to university"}),
     ("decorations for a spooky party", {"halloween"}),
     ("something cosy for a cold winter", {"winter warmth"}),
+    # a chatty story: the person is the subject of one sentence, the occasion said in another
+    ("grandma is 80 on friday! small family do at hers", {"nan or grandma", "birthday present"}),
+    ("the lady next door has been feeding our cat all summer 🙏 want to say thank you", {"thank you present"}),
+    ("xmas decs for the staff room", {"christmas tree decorating"}),
+    ("my bf is turning 30 next week, he reads constantly", {"partner", "reader"}),
 ]
 UNRELATED = ["a laptop under £500", "4 winter tyres for my car", "I want a PlayStation 5", "hello",
              "write me a poem about the sea", "make it cheaper", "a kilo of potatoes", "a gift",

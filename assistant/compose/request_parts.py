@@ -73,7 +73,10 @@ def gist(text: str) -> str:
 # every group of needs but a person (needs_match.GROUPS; a test keeps the two in step)
 NOT_PEOPLE = frozenset({"occasion", "life_event", "season", "interest", "theme"})
 _LIKED = frozenset({"interest", "theme"})
-_PIECE_SPLIT = re.compile(r"\s*(?:[,;]|\bfor\b)\s*", re.IGNORECASE)
+# Pieces end at commas, "for", a sentence's end, a dash between words, "but" and emoji
+# ("... all year in reception 🥹 want to say thanks": the thanks is a piece of its own).
+_PIECE_SPLIT = re.compile(r"\s*(?:[,;]|\bfor\b|\bbut\b|[.!?]+(?=\s|$)|\s[-–—]+\s|"
+                          r"[\u2600-\u27bf\U0001f300-\U0001faff]+)\s*", re.IGNORECASE)
 # A piece made only of these says nothing on its own ("decorations" for the tree came out
 # 0.76 to "autumn decorations"; "ten" guests 0.54 to "ten years together").
 _VAGUE = frozenset(content_stems(
@@ -106,6 +109,6 @@ def request_parts(text: str) -> list[RequestPart]:
         if piece and piece != whole and _telling(piece, recipient.person):
             parts.append(RequestPart(piece, NOT_PEOPLE))
     if recipient.person:
-        parts.append(RequestPart(recipient.person, frozenset({"person"})))
+        parts.append(RequestPart(spelt_out(recipient.person), frozenset({"person"})))
     parts.extend(RequestPart(interest, _LIKED) for interest in recipient.interests)
     return list(dict.fromkeys(parts))

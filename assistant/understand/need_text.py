@@ -57,12 +57,16 @@ NOT_A_THING_HEADS = GENERIC_HEADS | frozenset({
 # Rule "short forms": shopper shorthand spelt out before a request is matched by meaning
 # (the sentence model places "off to university" near its need, "off to uni" nowhere).
 #   match: "off to uni" -> "off to university", "xmas table" -> "christmas table",
-#          "her bday" -> "her birthday", "pressies for the kids" -> "presents for the kids"
-#   no match: "unicorn", "union jack", "universal"
+#          "her bday" -> "her birthday", "pressies for the kids" -> "presents for the kids",
+#          "xmas decs" -> "christmas decorations", "my bf" -> "my boyfriend",
+#          "the wee ones" -> "the little ones"
+#   no match: "unicorn", "union jack", "universal", "decsription", "bfg"
 SHORT_FORMS = {
     "uni": "university", "xmas": "christmas", "bday": "birthday", "b'day": "birthday", "pressie": "present",
     "pressies": "presents", "hols": "holidays", "hubby": "husband", "bestie": "best friend",
     "bff": "best friend", "grandkids": "grandchildren", "prezzie": "present", "prezzies": "presents",
+    "decs": "decorations", "deccies": "decorations", "bf": "boyfriend", "gf": "girlfriend", "wee": "little",
+    "postie": "postman", "coworker": "colleague", "co-worker": "colleague", "workmate": "colleague",
 }
 _SHORT_FORM = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, SHORT_FORMS)) + r")(?![\w'])", re.IGNORECASE)
 

@@ -61,12 +61,12 @@ _RELATIONS = [
     "new parents", "mum-to-be", "mom-to-be", "mother-to-be", "bride", "groom", "bride-to-be",
     "couple", "happy couple", "newlyweds", "baby", "newborn", "toddler", "little one",
     "little ones", "teenager", "teen", "student", "girl", "boy", "little girl", "little boy",
-    "lady", "man", "gent", "gentleman", "woman",
+    "lady", "man", "gent", "gentleman", "woman", "hubby", "wifey", "bf", "gf", "postie", "postman",
 ]
 _RELATION = rf"(?:{_alternation(_RELATIONS)})"
-_DETERMINER = r"(?:my|our|a|an|the|his|her|their|your)"
+_DETERMINER = r"(?:my|ma|our|a|an|the|his|her|their|your)"
 # Words that may stand between a determiner and the relation ("my lovely old nan").
-_QUALIFIER = (r"(?:little|big|older|younger|elder|eldest|oldest|youngest|baby|lovely|dear|old|"
+_QUALIFIER = (r"(?:new|little|big|older|younger|elder|eldest|oldest|youngest|baby|lovely|dear|old|"
               r"favourite|favorite|wonderful|amazing|special|elderly|darling|teenage|grown[\s-]up|"
               r"\d{1,3}[\s-]?(?:year|yr)s?[\s-]?old)")
 # A relation followed by one of these is part of a product's name ("baby gift set").
@@ -136,7 +136,7 @@ def _someones_occasion(said: str) -> str | None:
     return match.group("rel") if match else None
 
 
-_GIFT_FOR_KIND = re.compile(rf"\b(?P<rel>{_RELATION})\s+(?:gifts?|presents?|pressies?|thank[\s-]?yous?)\b"
+_GIFT_FOR_KIND = re.compile(rf"\b(?P<rel>{_RELATION})'?\s+(?:gifts?|presents?|pressies?|thank[\s-]?yous?)\b"
                             r"(?!\s+(?:set|box|bag|wrap|tag|card)s?\b)")
 
 
@@ -196,8 +196,27 @@ def _someone_who_likes(said: str) -> str | None:
     return match.group("rel") if match else None
 
 
+# A clause's subject: the message's start, or after a sentence's end, a comma or an emoji.
+_CLAUSE_START = r"(?:^|[.!?;:,]\s*|[\u2600-\u27bf\U0001f300-\U0001faff]\s*|\b(?:and|but|so)\s+)"
+_SUBJECT = re.compile(
+    rf"{_CLAUSE_START}(?:(?:the|a|an|our|his|her|their)\s+)?(?:{_QUALIFIER}\s+)*?(?P<rel>{_RELATION})\b{_PRODUCT_AFTER}"
+    r"(?=\s+(?:is|are|was|were|has|have|had|will|just|always|never|recently|turns|turned|moved|moving|reads|"
+    r"knits|bakes|cooks|loves|likes|collects|starts|started|retires|retiring|leaves|leaving|goes|going|"
+    r"gets|getting|deserves)\b|'s\s+(?:been|got|just|turning|going|leaving|moving|retiring|starting)\b|'re\s)")
+
+
+def _someone_as_subject(said: str) -> str | None:
+    """Rule "someone as the subject": a relation a clause is about, with no "for" or "my".
+    "grandad is 90 on saturday" -> grandad; "the nursery teacher is leaving" -> nursery
+    teacher; "a colleague is going on maternity leave" -> colleague; "new neighbours moved
+    in" -> neighbours; "bf reads loads" -> bf. Not "the kids cutlery is lovely" (a product)
+    nor "is the mum bag in stock" (no clause starts at the relation)."""
+    match = _SUBJECT.search(said)
+    return match.group("rel") if match else None
+
+
 _PERSON_RULES = (_for_someone, _someones_occasion, _someone_gift, _someone_of_age, _my_someone,
-                 _someone_who_likes, _myself)
+                 _someone_who_likes, _someone_as_subject, _myself)
 
 
 # --- interests ---------------------------------------------------------------------------
