@@ -135,7 +135,8 @@ _PARTY_WORDS = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
 _GUEST_NOUN = (r"(?:people|ppl|persons|guests|friends|kids|children|adults|girls|boys|ladies|lads|"
                r"of us|of them|mates|family members|grown-?ups|little ones|round the table|"
                r"around the table|at the table|coming|tables|place settings|colleagues|teachers|"
-               r"classmates|pupils|neighbours|cousins|grandchildren|grandkids)")
+               r"classmates|pupils|neighbours|cousins|grandchildren|grandkids|trick[\s-]or[\s-]treaters|treaters|"
+               r"residents|members|players|teammates|students|volunteers|visitors|attendees)")
 # Rule "per-item cap": a price limit on each item, not on the whole bundle.
 #   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item",
 #   "each thing £2 or under", "£4 or less per thing", "no single item over £10",

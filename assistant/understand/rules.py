@@ -94,7 +94,8 @@ RULES: tuple[Rule, ...] = (
         ("a bbq for 10", 10), ("party of 4", 4),
         ("half a dozen of us", 6), ("for 8, actually make that 10", 10), ("about 15 ppl", 15),
         ("me and two friends", 3), ("a family of four", 4), ("25ish guests", 25),
-        ("twins' party with 9 kids", 9),
+        ("twins' party with 9 kids", 9), ("treat bags for about 20 trick or treaters", 20),
+        ("a tea party at the care home for 15 residents", 15), ("prizes for 11 players", 11),
     ), ("my nan's 80th", "a 7th birthday", "£20 for 3 things", "a budget for 20", "3 tier cake stand")),
     Rule("tables", tables_in, (
         ("tealights for 10 tables", 10), ("ten tables at the reception", 10), ("we'll have 8 round tables", 8),
