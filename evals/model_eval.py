@@ -184,9 +184,11 @@ def score_write(replies: Sequence[Any]) -> dict[str, Any]:
 
 
 def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Echo,
-                         need_judge: Any = None) -> dict[str, Any]:
+                         need_judge: Any = None, shop: Any = None) -> dict[str, Any]:
     """The hand-written set as served: the guard's typography, the redacted text parsed with
-    the bundle on screen, then the product's reconciliation (`evals.parse_set`)."""
+    the bundle on screen, then the product's reconciliation and, with the default `shop`,
+    the compose action's reading of items and need and the editor's positions
+    (`evals.parse_set`)."""
     from assistant.safety.guard import check_input, redact
 
     from .parse_set import score_by_file, score_parse_set, served_reading
@@ -196,7 +198,7 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
         started = time.perf_counter()
         parsed = parser.parse(redact(check_input(case.say)), case.summary)
         seconds.append(time.perf_counter() - started)
-        readings.append(served_reading(case, parsed.request, parsed.sure_intent))
+        readings.append(served_reading(case, parsed.request, parsed.sure_intent, shop))
         if i % 50 == 0:
             echo(f"[eval] {name}: hand-written {i}/{len(cases)} ({sum(seconds):.0f}s)")
     report = score_parse_set(cases, readings, need_judge)
@@ -210,7 +212,7 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
 
 def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo,
                      examples_out: list[dict[str, Any]] | None = None, handwritten: Sequence[Any] = (),
-                     need_judge: Any = None, intent_reader: Any = None) -> dict[str, Any]:
+                     need_judge: Any = None, intent_reader: Any = None, shop: Any = None) -> dict[str, Any]:
     from assistant.llm.generation import LLMConfig, load_model
     from assistant.understand.parser import RequestParser
     from assistant.write.writer import BundleWriter
@@ -227,7 +229,7 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
             echo(f"[eval] {name}: parsed {i}/{len(data.parse_cases)} ({time.perf_counter() - started:.0f}s)")
     parse_s = time.perf_counter() - started
     if handwritten:
-        metrics_hw = evaluate_handwritten(name, parser, handwritten, echo, need_judge)
+        metrics_hw = evaluate_handwritten(name, parser, handwritten, echo, need_judge, shop)
     writer = BundleWriter(loaded, other_titles=data.titles, check_while_decoding=False)
     started = time.perf_counter()
     replies = []
@@ -353,12 +355,13 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
         if manifest.get("data_hash") != data.data_hash:
             echo(f"[eval] warning: adapter data hash {manifest.get('data_hash')} != rebuilt {data.data_hash}")
     handwritten: list[Any] = []
-    need_judge = None
+    need_judge = shop = None
     if with_handwritten:
-        from .parse_set import load_parse_set, needs_book_judge
+        from .parse_set import ServingShop, load_parse_set, needs_book_judge
 
         handwritten = load_parse_set()
         need_judge = needs_book_judge()
+        shop = ServingShop()
         echo(f"[eval] hand-written parse set: {len(handwritten)} messages (evals/parse/)")
     reader = None
     if intent_reader is not None and "tuned" in variants:
@@ -370,7 +373,7 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
         echo(f"[eval] tuned: intent reader {intent_reader} (held-out accuracy {reader.manifest.get('heldout_accuracy')})")
     for name in variants:
         report[name] = evaluate_variant(name, adapter if name.startswith("tuned") else None, data, echo, examples,
-                                        handwritten, need_judge, reader if name == "tuned" else None)
+                                        handwritten, need_judge, reader if name == "tuned" else None, shop)
     if "handwritten" in report.get("tuned", {}):
         report["handwritten"] = {k: v for k, v in report["tuned"]["handwritten"].items() if k != "failures"}
     if speed:

@@ -7,7 +7,11 @@ the redacted text, then the code that reconciles it with the shopper's words
 (`served_request`, with the intent reader's intent when it is sure), the money slots
 (`spending_in`) and the one item the action points at (`_served_target`: an edit's target,
 a cart request's item; none for intents whose action takes none), resolved to a bundle
-position by `resolve_target` without the embedding fallback. The
+position as the editor resolves it. With the default shop (`ServingShop`, as `cartsmith eval
+model` runs it) a bundle request's items and need are read as the compose action reads them
+(`read_bundle_wants`: a mention that names no catalog item joins the need) and a target by
+the editor's words-then-embedding match; without a shop, mentions are taken as parsed and
+targets by `resolve_target` without the embedding fallback. The
 comparison is the eval's own: numbers equal, mentions by their content words, the need by the
 needs book's match (the composer's), so a paraphrase of the same need counts as right.
 """
@@ -129,7 +133,49 @@ def load_parse_set(folder: str | Path = PARSE_DIR) -> list[ParseCase]:
 # --------------------------------------------------------------------------- served reading
 
 
-def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None) -> dict[str, Any]:
+class ServingShop:
+    """The default shop as the compose action and the editor see it: its catalog items for a
+    case's bundle titles, the action's reading of a bundle request, the editor's positions."""
+
+    def __init__(self, index: Any = None) -> None:
+        from assistant.compose.composer import BundleComposer
+        from assistant.compose.config import ComposerConfig
+        from assistant.compose.editor import BundleEditor
+        from assistant.dialogue.assistant_config import AssistantConfig
+        from assistant.dialogue.shop_reader import ShopReader
+        from retrieval.shop_index import ShopIndex
+
+        config = AssistantConfig()  # the defaults `cartsmith chat` serves with
+        index = index or ShopIndex.load(config.index_path())
+        self.composer = BundleComposer(index, ComposerConfig(size=config.bundle_size,
+                                                             vector_search=config.vector_search),
+                                       needs=config.needs_book())
+        self.reader = ShopReader(index, self.composer)
+        self.editor = BundleEditor(self.composer)
+        self._by_title = {item.title.casefold(): item for item in index.catalog.items}
+
+    def bundle(self, titles: Sequence[str]) -> Any:
+        """The bundle of the catalog's items with these titles; None when one is not sold here."""
+        from assistant.records import Bundle, BundleItem
+
+        items = [self._by_title.get(title.casefold()) for title in titles]
+        if not items or any(item is None for item in items):
+            return None
+        return Bundle(tuple(BundleItem(item) for item in items if item is not None))
+
+    def bundle_slots(self, request: Request, text: str) -> dict[str, Any]:
+        """A bundle request's need and items as the compose action serves them."""
+        from assistant.dialogue.bundle_wants import read_bundle_wants
+
+        wants = read_bundle_wants(request, text, self.reader, self.composer)
+        need = wants.need
+        if need is None and not wants.anchors and not wants.taste:
+            need = self.reader.text_items.need_in(text)  # the action's words-as-need fallback
+        return {"need": need, "items": wants.item_mentions()}
+
+
+def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None,
+                   shop: ServingShop | None = None) -> dict[str, Any]:
     """The slots the assistant acts on for this message (see the module doc)."""
     from assistant.compose.errors import TargetNotFoundError
     from assistant.compose.targets import resolve_target, title_said_in
@@ -149,13 +195,20 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
                            "item_cap": spending.item_cap, "sort": "cheapest" if spending.cheapest else None,
                            "size": request.size, "party_size": request.party_size, "need": request.need,
                            "items": list(request.items), "exclude": list(request.exclude)}
+    if shop is not None and request.intent == "bundle":
+        out.update(shop.bundle_slots(request, text))
     target = _served_target(request, text)
     if target and case.bundle:
-        bundle = Bundle(tuple(BundleItem(Item(f"case-item-{n}", title)) for n, title in enumerate(case.bundle, 1)))
+        shop_bundle = shop.bundle(case.bundle) if shop is not None else None
+        bundle = shop_bundle or Bundle(tuple(BundleItem(Item(f"case-item-{n}", title))
+                                             for n, title in enumerate(case.bundle, 1)))
         said = title_said_in(bundle, text) if unsaid_position(target, text) else None
         target = str(said + 1) if said is not None else target  # as the edits and answers read it
         try:
-            out["target"] = resolve_target(bundle, target, lambda _text, _positions: None) + 1
+            if shop is not None and shop_bundle is not None:
+                out["target"] = shop.editor.position(bundle, target) + 1
+            else:
+                out["target"] = resolve_target(bundle, target, lambda _text, _positions: None) + 1
         except (TargetNotFoundError, RequestError):
             out["target"] = target
     else:

@@ -339,6 +339,37 @@ def test_kind_mentions_and_tidy_needs() -> None:
     assert tidy_need("tea and cake") == "tea and cake"
 
 
+def test_the_one_named_with_the_is_chosen() -> None:
+    from assistant.understand.need_text import chosen_mention
+
+    assert chosen_mention("dairy maid teapot", "love the dairy maid teapot!! something to match, maybe cups & a cosy")
+    assert chosen_mention("the strawberry teapot", "my gran has the strawberry teapot, wants more strawberry stuff")
+    assert chosen_mention("union jack doorstop", "obsessed with that Union Jack doorstop")
+    assert not chosen_mention("teapot", "a teapot, pretty cups and a cake stand for an afternoon tea")
+    assert not chosen_mention("a dog", "got any hot water bottles? one with a dog on")
+    assert not chosen_mention("", "the")
+
+
+def test_a_product_named_with_the_beside_listed_kinds_is_the_anchor(actions: Actions) -> None:
+    state = ConversationState(session_id="named-anchor")
+    text = "I love the dairy maid teapot, can you build round it? maybe cups and a cosy to match"
+    result = turn(actions, state, Request(intent="bundle", items=("dairy maid teapot",)), text)
+    assert result.bundle is not None
+    assert "Dairy Maid Traditional Teapot" in [bi.item.title for bi in result.bundle.items]
+
+
+def test_something_vague_never_drops_the_models_need(actions: Actions) -> None:
+    from assistant.dialogue.bundle_wants import read_bundle_wants
+
+    text = "my nephew's christening is on sunday, something keepsake-ish, about £25"
+    parsed = Request(intent="bundle", need="my nephew's christening is on sunday, keepsake-ish", budget=25)
+    wants = read_bundle_wants(parsed, text, actions.shop, actions.composer)
+    assert wants.need == parsed.need  # was None: the vague want "keepsake-ish" replaced it
+    other = read_bundle_wants(Request(intent="bundle", need="a tea party"), "a tea party, something for the garden",
+                              actions.shop, actions.composer)
+    assert other.need == "a tea party, for the garden"  # both said, both served
+
+
 def test_a_new_want_brings_fresh_items_and_exclusions_stay(actions: Actions) -> None:
     state, first = with_bundle(actions)
     actions.note_cart_add(state, [first[0]])

@@ -19,6 +19,7 @@ from assistant.records import Request
 from evals.parse_set import (
     ParseCase,
     ParseSetError,
+    ServingShop,
     compare,
     load_parse_set,
     score_by_file,
@@ -148,6 +149,32 @@ def test_served_reading_gives_a_target_only_where_the_action_takes_one() -> None
     asked = served_reading(_case("how tall is the cakestand?", {"intent": "question"}, bundle),
                            Request(intent="question", target="cakestand"))
     assert asked["target"] == 1
+
+
+@pytest.fixture(scope="module")
+def serving_shop(shop_index) -> ServingShop:
+    return ServingShop(shop_index)
+
+
+def test_with_the_shop_a_bundle_requests_mentions_are_read_as_the_compose_action_reads_them(serving_shop) -> None:
+    said = "so excited, new puppy coming home on friday!! a few bits for him, £20"
+    nothing_sold = served_reading(_case(said, {"intent": "bundle"}),
+                                  Request(intent="bundle", items=("new puppy coming home on friday",), budget=20),
+                                  shop=serving_shop)
+    assert "items" not in nothing_sold and "new puppy" in nothing_sold["need"]  # no such item: it is the want
+    assert served_reading(_case(said, {"intent": "bundle"}), Request(intent="bundle", items=("new puppy coming home",)))[
+        "items"] == ["new puppy coming home"]  # without the shop: the parse as it came
+    chosen = served_reading(_case("i love the dairy maid teapot, build round it pls", {"intent": "bundle"}),
+                            Request(intent="bundle", items=("dairy maid teapot",)), shop=serving_shop)
+    assert chosen["items"] == ["dairy maid teapot"] and "need" not in chosen
+
+
+def test_with_the_shop_a_target_is_found_as_the_editor_finds_it(serving_shop) -> None:
+    bundle = ("Scottie Dog Hot Water Bottle", "Box of 9 Pebble Candles", "Vintage Notebook Paris Days")
+    case = _case("bin the wax lights pls", {"intent": "remove"}, bundle)
+    paraphrased = Request(intent="remove", target="the wax lights")
+    assert served_reading(case, paraphrased, shop=serving_shop)["target"] == 2  # the editor's embedding match
+    assert served_reading(case, paraphrased)["target"] == "the wax lights"  # words alone find nothing
 
 
 def test_compare_reads_mentions_by_their_words_and_needs_by_the_judge() -> None:

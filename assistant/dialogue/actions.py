@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from assistant.compose.editor import BundleEditor
 from assistant.compose.errors import BundleError
 from assistant.compose.profiles import Profile
 from assistant.compose.targets import title_said_in
+from assistant.dialogue.bundle_wants import read_bundle_wants
 from assistant.dialogue.cart_and_answers import (
     CLARIFY_NEED,
     GREETING,
@@ -48,16 +48,13 @@ from assistant.safety.guard import redact
 from assistant.understand.amounts import (
     party_size_in,
 )
-from assistant.understand.need_text import kind_mention, taste_only, tidy_need, wanted_things
 from assistant.understand.slots import (
     complete_slots,
     edit_target,
     exclusions_in,
     merge_exclusions,
-    need_from_text,
     positions_in,
     spending_in,
-    strip_exclusions,
     unsaid_position,
     wants_products,
 )
@@ -171,61 +168,26 @@ class Actions:
         return complete_slots(Request(intent="bundle", need=need, exclude=exclusions_in(redact(text))), text)
 
     def compose(self, request: Request, state: ConversationState, text: str = "") -> ActionResult:
-        spelt = wanted_things(strip_exclusions(text))
-        if spelt:  # "something X and something Y" written out: the shopper's own words are the need
-            inside = [m for m in request.items if kind_mention(m, text) or any(
-                m.lower() in w.lower() or w.lower() in m.lower() for w in spelt)]
-            spelt_need = " and ".join(spelt)
-            # wants the shop has nothing for leave no need behind: the picks-based answer follows
-            request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in inside),
-                                          need=spelt_need if self.composer.need_match(spelt_need)[0] else None)
-        kinds = [m for m in request.items if kind_mention(m, text)]
-        if kinds or (request.need and request.need != tidy_need(request.need)):
-            # "something lace and something stool": wants, not two chosen items
-            wants = [tidy_need(w) for w in [*([request.need] if request.need else []), *kinds]]
-            request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in kinds),
-                                          need=" and ".join(dict.fromkeys(w for w in wants if w)) or None)
-        anchors, missing = self.shop.resolve_items(request.items)
-        if not anchors:  # a title typed out in full is an item, whatever slot the parser put it in
-            anchors = self.text_items.titles_in(text)
-        elif self._listed_for_a_need(request, text):
-            anchors, missing = [], []  # "teapot, pretty cups, a cake stand" for an afternoon tea: kinds to fill
-            request = dataclasses.replace(request, need=request.need or need_from_text(text))
-        codes = self.text_items.ids_in(text)
-        if codes:  # stock codes typed by the shopper are anchors, and no longer "missing"
-            anchors = list(dict.fromkeys([*anchors, *codes]))
-            missing = [m for m in missing if not self.text_items.ids_in(m)]
-        need = request.need
-        if need and not re.search(r"[^\W\d_]{3,}", need):
-            need = None  # "2", "#1": a position the model put in the wrong slot, not a need
-        if need and not anchors and taste_only(need):  # "surprise me with things I'd like"
+        wants = read_bundle_wants(request, text, self.shop, self.composer)
+        request, anchors, missing = wants.request, list(wants.anchors), list(wants.missing)
+        if wants.taste:
             return self._more_for_picks(request, state, text, intro=TASTE_INTRO)
-        if need and missing and not anchors:  # "a girl" + "unicorns": a mention that names no item is a want too
-            need = " and ".join(dict.fromkeys([need, *missing]))
-        if need and not anchors and not self.composer.need_match(need)[0]:
-            # the parser's need phrase may have lost the words that matter ("a girl" from "a
-            # birthday gift set for a girl who likes unicorns"): the shopper's own words next
-            need = self.text_items.need_in(text) or need
-        if need and anchors and self.text_items.titles_in(need) == anchors[:1]:
-            need = None  # the "need" was the item's own title
+        need = wants.need
         if not anchors and not need:
-            if missing:
-                need = " ".join(missing)
-            else:
-                # The parse named nothing. Before there is a bundle, the shopper's words are
-                # the need when the shop clearly has things for them (as for an off-topic
-                # parse); a question the shop has nothing for is answered as off-topic.
-                if state.bundle and positions_in(text) and self.text_items.is_question(text):
-                    return self.answers.question(request, state, text)  # "how much is the first one?"
-                need = self.text_items.need_in(text)
-                if need is None:
-                    if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
-                        return ActionResult(kind="refusal", text=OFF_TOPIC)
-                    if (state.cart or state.bundle) and wants_products(text):
-                        return self._more_for_picks(request, state, text)
-                    return ActionResult(kind="clarify", text=CLARIFY_NEED)
-        served = dataclasses.replace(request, items=tuple(anchors), need=need) \
-            if (codes or need != request.need) else None
+            # The parse named nothing. Before there is a bundle, the shopper's words are
+            # the need when the shop clearly has things for them (as for an off-topic
+            # parse); a question the shop has nothing for is answered as off-topic.
+            if state.bundle and positions_in(text) and self.text_items.is_question(text):
+                return self.answers.question(request, state, text)  # "how much is the first one?"
+            need = self.text_items.need_in(text)
+            if need is None:
+                if not state.bundle and self.text_items.off_topic(text, None, questions_only=True):
+                    return ActionResult(kind="refusal", text=OFF_TOPIC)
+                if (state.cart or state.bundle) and wants_products(text):
+                    return self._more_for_picks(request, state, text)
+                return ActionResult(kind="clarify", text=CLARIFY_NEED)
+            wants = dataclasses.replace(wants, need=need)
+        served = wants.served()
         profile = self.shop.profile(state)
         for anchor in anchors:  # an item the shopper names is one they like: it seeds later bundles
             profile.observe("liked", anchor)
@@ -260,13 +222,6 @@ class Actions:
             notes.append(f"This shop has no {' or '.join(composition.lacking)}, so the bundle goes without.")
         result = self._bundle_result(bundle, need or self._need_from(bundle), " ".join(notes))
         return dataclasses.replace(result, request=served)
-
-    def _listed_for_a_need(self, request: Request, text: str) -> bool:
-        """Are the model's item mentions things listed for a need the needs book knows
-        (an occasion, a person, a theme), rather than catalog items the shopper chose? A
-        title typed out in full or a stock code is a choice."""
-        return bool(text) and not self.text_items.titles_in(text) and not self.text_items.ids_in(text) and len(
-            self.composer.kinds_for(text, request.need or need_from_text(text)).kinds) >= 2
 
     def _more_for_picks(self, request: Request, state: ConversationState, text: str,
                         intro: str = PICKS_INTRO) -> ActionResult:

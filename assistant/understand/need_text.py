@@ -18,6 +18,7 @@ __all__ = [
     "NOT_A_THING_HEADS",
     "PREPOSITIONS",
     "TASTE_WORDS",
+    "chosen_mention",
     "containers_named",
     "kind_mention",
     "need_core",
@@ -139,6 +140,23 @@ def kind_mention(mention: str, text: str) -> bool:
     quoted = re.escape(" ".join(words.split()))
     return bool(re.search(rf"\b(?:something|some|anything|more)\s+(?:from\s+(?:your|the)\s+)?{quoted}\b", said)
                 or re.search(rf"\b(?:your|the)\s+{quoted}\s+(?:range|section|collection|department)\b", said))
+
+
+def chosen_mention(mention: str, text: str) -> bool:
+    """Rule "the one named is chosen": an item mention the shopper says with "the", "that",
+    "this" or "your" points at one product to build around, even beside a list of kinds.
+        chosen:     "love the dairy maid teapot!! something to match, maybe cups & a cosy",
+                    "my gran has the strawberry teapot and wants more strawberry stuff",
+                    "obsessed with that union jack doorstop"
+        not chosen: "a teapot, pretty cups and a cake stand for an afternoon tea",
+                    "got any hot water bottles? one with a dog on", "teapots for the table"
+    """
+    words = " ".join(mention.lower().split())
+    words = re.sub(r"^(?:the|that|this|your|a|an|some)\s+", "", words)
+    if not words:
+        return False
+    said = " ".join(text.lower().replace("’", "'").split())
+    return bool(re.search(rf"\b(?:the|that|this|your)\s+{re.escape(words)}\b", said))
 
 
 _LOOSE_ENDS = re.compile(r"^(?:\s*(?:and|or|&|,|\+)\s+)+|(?:\s+(?:and|or|&|,|\+))+\s*$|^[\s,&+]+|[\s,&+]+$",
