@@ -163,13 +163,15 @@ class ServingShop:
             return None
         return Bundle(tuple(BundleItem(item) for item in items if item is not None))
 
-    def bundle_slots(self, request: Request, text: str) -> dict[str, Any]:
-        """A bundle request's need and items as the compose action serves them."""
+    def bundle_slots(self, request: Request, text: str, on_screen: bool = False) -> dict[str, Any]:
+        """A bundle request's need and items as the compose action serves them (`on_screen`:
+        a bundle is shown, so "redo it" keeps its need: no need of this message's own)."""
         from assistant.dialogue.bundle_wants import read_bundle_wants
+        from assistant.understand.shopper_cues import asks_to_redo
 
         wants = read_bundle_wants(request, text, self.reader, self.composer)
         need = wants.need
-        if need is None and not wants.anchors and not wants.taste:
+        if need is None and not wants.anchors and not wants.taste and not (on_screen and asks_to_redo(text)):
             need = self.reader.text_items.need_in(text)  # the action's words-as-need fallback
         return {"need": need, "items": wants.item_mentions()}
 
@@ -196,7 +198,7 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
                            "size": request.size, "party_size": request.party_size, "need": request.need,
                            "items": list(request.items), "exclude": list(request.exclude)}
     if shop is not None and request.intent == "bundle":
-        out.update(shop.bundle_slots(request, text))
+        out.update(shop.bundle_slots(request, text, on_screen=bool(case.bundle)))
     target = _served_target(request, text)
     if target and case.bundle:
         shop_bundle = shop.bundle(case.bundle) if shop is not None else None

@@ -370,6 +370,16 @@ def test_something_vague_never_drops_the_models_need(actions: Actions) -> None:
     assert other.need == "a tea party, for the garden"  # both said, both served
 
 
+def test_redo_it_keeps_the_bundles_need_and_rules_out_what_she_has_plenty_of(actions: Actions) -> None:
+    state = ConversationState(session_id="redo")
+    first = turn(actions, state, Request(intent="bundle", need="a tea party for my mum"), "a tea party for my mum")
+    assert first.bundle is not None
+    again = turn(actions, state, Request(intent="bundle"), "she's got a cupboard full of mugs already, could you redo it?")
+    assert again.kind == "bundle" and again.bundle is not None
+    assert again.bundle.need == "a tea party for my mum"  # not "she's got a cupboard full of ..."
+    assert not any("mug" in bi.item.title.lower() for bi in again.bundle.items)
+
+
 def test_a_new_want_brings_fresh_items_and_exclusions_stay(actions: Actions) -> None:
     state, first = with_bundle(actions)
     actions.note_cart_add(state, [first[0]])

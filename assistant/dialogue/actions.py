@@ -48,6 +48,7 @@ from assistant.safety.guard import redact
 from assistant.understand.amounts import (
     party_size_in,
 )
+from assistant.understand.shopper_cues import asks_to_redo
 from assistant.understand.slots import (
     complete_slots,
     edit_target,
@@ -173,6 +174,10 @@ class Actions:
         if wants.taste:
             return self._more_for_picks(request, state, text, intro=TASTE_INTRO)
         need = wants.need
+        if not anchors and not need and state.bundle and asks_to_redo(text):
+            # "could you redo it with none in?": the bundle's own need, with this turn's exclusions
+            need = state.constraints.get("need")
+            wants = dataclasses.replace(wants, need=need)
         if not anchors and not need:
             # The parse named nothing. Before there is a bundle, the shopper's words are
             # the need when the shop clearly has things for them (as for an off-topic

@@ -70,6 +70,39 @@ _NEGATED_BEFORE = re.compile(r"\b(?:can'?t|cannot|couldn'?t|wouldn'?t|won'?t|isn
 _NO_AFTER = re.compile(r"\b(?P<thing>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)(?:\s+(?:are|is)|'s)\s+(?:a\s+)?"
                        r"(?:no[\s-]go|no[\s-]no|nope|no)\b(?![\s-]+(?!(?:for|from|with|please|pls|thanks?|x+)\b)\w)", re.I)
 
+# Rule "already has plenty": what the recipient has more than enough of is ruled out.
+#   match: "she's got a drawer full of candles already" -> candles, "he has more mugs than he
+#          knows what to do with" -> mugs, "they've got loads of bunting" -> bunting,
+#          "she already has about 100 mugs" -> mugs
+#   no match: "she has a cat", "we've got loads of time", "he's got lots of friends coming",
+#             "she has loads of energy", "she has 2 dogs", "we have 10 tables"
+_PLENTY = re.compile(
+    r"\b(?:she|he|they|we|i|you|mum|dad|nan|gran)(?:'s|'ve|\s+has|\s+have|\s+owns|\s+own)?\s+(?:already\s+)?"
+    r"(?:got\s+|has\s+|have\s+|owns\s+)?(?:already\s+)?"
+    r"(?:a\s+(?:drawer|cupboard|shelf|house|box|room|kitchen)\s+full\s+of|loads\s+of|plenty\s+of|lots\s+of|"
+    r"tons\s+of|so\s+many|too\s+many|enough|more|(?P<count>(?:about\s+)?\d+)|hundreds\s+of|millions\s+of|a\s+million)\s+"
+    r"(?P<thing>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)", re.I)
+_PLENTY_NOT_THINGS = frozenset({
+    "time", "energy", "space", "room", "money", "friends", "people", "guests", "kids", "family", "fun", "love",
+    "work", "ideas", "stuff", "things", "bits", "experience", "patience", "years", "days", "weeks", "months",
+    "than", "of", "to", "on", "going", "coming", "left", "spare", "already", "pounds", "quid",
+})
+
+
+def _plenty_spans(text: str) -> list[tuple[int, int, list[str]]]:
+    out: list[tuple[int, int, list[str]]] = []
+    for match in _PLENTY.finditer(text):
+        if match.group("count") and "already" not in match.group(0).lower():
+            continue  # "she has 2 dogs" is no dog to rule out; "she already has 100 mugs" is
+        words = []
+        for word in match.group("thing").lower().split():
+            if word in _PHRASE_STOP | _LEAD_SKIP | _PLENTY_NOT_THINGS | {"already", "and", "or"}:
+                break
+            words.append(word)
+        if words and words[0] not in _NOT_THINGS:
+            out.append((match.start("thing"), match.start("thing") + len(" ".join(words)), [" ".join(words)]))
+    return out
+
 
 def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
     """(start, end, phrases) of each negation in the text: "no candles or balloons" ->
@@ -112,6 +145,7 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
         words = [w for w in after.group("thing").lower().split() if w not in _PHRASE_STOP | _LEAD_SKIP | {"so", "and"}]
         if words and words[0] not in _NOT_THINGS | {"answer", "reply", "there", "that", "this", "which", "what"}:
             out.append((after.start(), after.end(), [" ".join(words)]))
+    out.extend(span for span in _plenty_spans(text) if not any(a <= span[0] < b for a, b, _ in out))
     return sorted(out)
 
 

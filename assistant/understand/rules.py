@@ -32,6 +32,7 @@ from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import (
     asks_about_cart,
     asks_to_add_to_cart,
+    asks_to_redo,
     asks_to_swap,
     positions_in,
     whole_bundle_mention,
@@ -114,7 +115,10 @@ RULES: tuple[Rule, ...] = (
         ("zero glitter please", ("glitter",)), ("balloons are a no for her", ("balloons",)),
         ("glitter's a no-go", ("glitter",)), ("nae plastic tat", ("plastic tat",)), ("no pink or blue", ("pink", "blue")),
         ("a picnic without plastic", ("plastic",)), ("anything apart from mugs", ("mugs",)),
-    ), ("the answer is no", "is that a no?", "feathers are a nod to the theme",
+        ("she's got a drawer full of candles already", ("candles",)), ("they've got loads of bunting", ("bunting",)),
+        ("he has more mugs than he knows what to do with", ("mugs",)), ("she already has about 100 mugs", ("mugs",)),
+    ), ("she has a cat", "we've got loads of time", "he's got lots of friends coming", "she has 2 dogs",
+        "we have 10 tables", "the answer is no", "is that a no?", "feathers are a nod to the theme",
         "can't have a picnic without a blanket", "no idea what she likes apart from cats", "nae mair than a tenner","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
         "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
         "all good apart from the middle one", "nothing that costs over £4"), nothing=()),
@@ -181,6 +185,12 @@ RULES: tuple[Rule, ...] = (
         ("can I have a different teapot?", True), ("change the middle one", True),
     ), ("what about something jumbo and something cube?", "i also need some napkins", "a tea party for six",
         "could you also find something from your gift wrap range"), nothing=False),
+    Rule("redo it", asks_to_redo, (
+        ("could you redo it with none in?", True), ("same idea but no glass", True),
+        ("have another go without pink", True), ("can you rework the bundle for a boy", True),
+        ("a version with no candles please", True),
+    ), ("a tea party for six", "swap the mug", "can you do a bundle for my mum", "another candle please",
+        "try the red one"), nothing=False),
     Rule("spelt wants", words_to_look_for, (
         ("i also need something gingham and something star", True), ("something tea and something swallow", True),
         ("could you also find something from your gift wrap range", True), ("any ideas for something bicycle?", True),

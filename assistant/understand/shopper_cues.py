@@ -165,6 +165,19 @@ def asks_to_swap(text: str) -> bool:
     return bool(_SWAP_WORDS.search(text))
 
 
+# Rule "redo it": the shopper asks for the bundle on screen again, changed only by what the
+# same message rules out; the need stays the bundle's own.
+_REDO = re.compile(r"\b(?:re-?do|re-?work|re-?make|re-?jig)\s+(?:it|that|this|the\s+(?:lot|bundle|whole\s+thing))\b"
+                   r"|\b(?:do|try)\s+(?:it|that|this)\s+again\b|\b(?:have\s+)?another\s+go\b|\bstart\s+(?:it\s+)?again\b"
+                   r"|\b(?:a|another|new)\s+version\b|\bsame\s+(?:again|idea|thing|bundle)\s+but\b", re.IGNORECASE)
+
+
+def asks_to_redo(text: str) -> bool:
+    """Does the message ask for the bundle on screen again ("could you redo it with none
+    in?", "same idea but no glass", "have another go without pink")?"""
+    return bool(_REDO.search(text))
+
+
 def wants_products(text: str) -> bool:
     """The shopper asks for (more) things: "i also need something gingham", "what about
     something for the garden?", "could you find some candles": a bundle request, whatever
