@@ -179,8 +179,7 @@ class ServingShop:
 def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None,
                    shop: ServingShop | None = None) -> dict[str, Any]:
     """The slots the assistant acts on for this message (see the module doc)."""
-    from assistant.compose.errors import TargetNotFoundError
-    from assistant.compose.targets import resolve_target, title_said_in
+    from assistant.compose.targets import title_said_in
     from assistant.dialogue.chain import guarded_reply, served_request
     from assistant.records import Bundle, BundleItem
     from assistant.safety.guard import check_input
@@ -200,22 +199,32 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
     if shop is not None and request.intent == "bundle":
         out.update(shop.bundle_slots(request, text, on_screen=bool(case.bundle)))
     target = _served_target(request, text)
-    if target and case.bundle:
+    # an edit with no target parsed reads the title words the message says ("the owl one")
+    untargeted_edit = target is None and request.intent in ("swap", "remove", "lock", "more_like")
+    if (target or untargeted_edit) and case.bundle:
         shop_bundle = shop.bundle(case.bundle) if shop is not None else None
         bundle = shop_bundle or Bundle(tuple(BundleItem(Item(f"case-item-{n}", title))
                                              for n, title in enumerate(case.bundle, 1)))
-        said = title_said_in(bundle, text) if unsaid_position(target, text) else None
+        said = title_said_in(bundle, text) if target is None or unsaid_position(target, text) else None
         target = str(said + 1) if said is not None else target  # as the edits and answers read it
-        try:
-            if shop is not None and shop_bundle is not None:
-                out["target"] = shop.editor.position(bundle, target) + 1
-            else:
-                out["target"] = resolve_target(bundle, target, lambda _text, _positions: None) + 1
-        except (TargetNotFoundError, RequestError):
-            out["target"] = target
+        out["target"] = None if target is None else _position(bundle, target, shop if shop_bundle else None)
     else:
         out["target"] = target
     return {k: v for k, v in out.items() if v not in (None, [], "")}
+
+
+def _position(bundle: Any, target: str, shop: ServingShop | None) -> int | str:
+    """The 1-based position `target` names, found as the editor finds it (with the shop: title
+    words, then the embedding; else title words only); the target as read when none."""
+    from assistant.compose.errors import TargetNotFoundError
+    from assistant.compose.targets import resolve_target
+
+    try:
+        if shop is not None:
+            return int(shop.editor.position(bundle, target)) + 1
+        return resolve_target(bundle, target, lambda _text, _positions: None) + 1
+    except (TargetNotFoundError, RequestError):
+        return target
 
 
 def _served_target(request: Request, text: str) -> str | None:

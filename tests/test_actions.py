@@ -380,6 +380,18 @@ def test_redo_it_keeps_the_bundles_need_and_rules_out_what_she_has_plenty_of(act
     assert not any("mug" in bi.item.title.lower() for bi in again.bundle.items)
 
 
+def test_an_edit_with_no_target_parsed_takes_the_item_whose_title_words_are_said(actions: Actions) -> None:
+    from assistant.understand.words import content_stems
+
+    state, ids = with_bundle(actions, "s-said")
+    titles = [actions.catalog.get(i).title for i in ids]
+    others = {w for t in titles[:1] + titles[2:] for w in content_stems(t)}
+    word = next(w for w in content_stems(titles[1]) if w not in others and len(w) > 3)
+    result = turn(actions, state, Request(intent="remove"), f"the {word} one... can that go?")
+    assert result.kind == "bundle" and result.bundle is not None
+    assert ids[1] not in [bi.item.item_id for bi in result.bundle.items]
+
+
 def test_a_new_want_brings_fresh_items_and_exclusions_stay(actions: Actions) -> None:
     state, first = with_bundle(actions)
     actions.note_cart_add(state, [first[0]])

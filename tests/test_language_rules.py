@@ -151,3 +151,19 @@ def test_no_reply_to_another_language_names_a_price() -> None:
 ])
 def test_cart_wording_is_the_shoppers_not_a_title_word(text: str, parsed: Request, served: str) -> None:
     assert reconcile_intent(parsed, text).intent == served
+
+
+def test_a_misspelt_title_word_still_names_its_item() -> None:
+    from assistant.compose.errors import TargetNotFoundError
+    from assistant.compose.targets import resolve_target
+    from assistant.records import Bundle, BundleItem
+    from retrieval.records import Item
+
+    titles = ["Scottie Dog Hot Water Bottle", "Box of 9 Pebble Candles", "Vintage Notebook Paris Days",
+              "Lantern Cream Gazebo"]
+    bundle = Bundle(tuple(BundleItem(Item(f"I{n}", t, 1.0), ()) for n, t in enumerate(titles)))
+    for typed, position in [("candels", 1), ("teh candels", 1), ("notebok", 2), ("lanturn", 3), ("bottel", 0)]:
+        assert resolve_target(bundle, typed, lambda *_: None) == position, typed
+    for typed in ("lantrun", "the dgo", "the red thing"):  # two slips, a short word, no title's word
+        with pytest.raises(TargetNotFoundError):
+            resolve_target(bundle, typed, lambda *_: None)

@@ -146,6 +146,9 @@ def test_served_reading_gives_a_target_only_where_the_action_takes_one() -> None
     one = served_reading(_case("cart: just number 3", {"intent": "add_to_cart"}, bundle),
                          Request(intent="add_to_cart"))
     assert one["target"] == 3
+    untargeted = served_reading(_case("the tins... not for me, something else there?", {"intent": "swap"}, bundle),
+                                Request(intent="swap"))
+    assert untargeted["target"] == 3  # the edit reads the title words said
     asked = served_reading(_case("how tall is the cakestand?", {"intent": "question"}, bundle),
                            Request(intent="question", target="cakestand"))
     assert asked["target"] == 1

@@ -57,10 +57,33 @@ def resolve_target(bundle: Bundle, target: str,
         pool = full or [p for p, k in enumerate(overlap) if k and k == max(overlap)]
         if len(pool) == 1 and (full or 2 * overlap[pool[0]] >= len(wanted)):
             return pool[0]
+        if not pool:  # no word spelt as in a title: the one title most of them are a slip from
+            near = [sum(_near_any(w, s) for w in wanted) for s in title_stems]
+            best = max(near)
+            if best and near.count(best) == 1 and 2 * best >= len(wanted):
+                return near.index(best)
         hit = similar(text, pool or list(range(n)))
         if hit is not None:
             return hit[0]
     raise TargetNotFoundError(text or "(nothing)", bundle)
+
+
+def _near_any(word: str, stems: frozenset[str] | set[str]) -> bool:
+    """Rule "a typo still names it": a word of five letters or more one slip (a letter
+    dropped, added, changed or two swapped) from a title word ("candels" -> candles,
+    "lanturn" -> lantern; "lantrun" is two slips and is not); shorter words must be spelt."""
+    return word in stems or (len(word) >= 5 and any(_one_slip(word, s) for s in stems if abs(len(s) - len(word)) <= 1))
+
+
+def _one_slip(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 def title_said_in(bundle: Bundle, text: str) -> int | None:

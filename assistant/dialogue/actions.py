@@ -283,7 +283,8 @@ class Actions:
             context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
                                                                                   request.exclude))
         target = edit_target(request, text)
-        if unsaid_position(target, text):  # the model guessed a number: the words name the item
+        if target is None or unsaid_position(target, text):
+            # the model guessed a number or gave none: the words may name the item ("the owl one")
             said = title_said_in(bundle, text)
             target = str(said + 1) if said is not None else target
         intent = request.intent

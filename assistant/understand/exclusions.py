@@ -118,8 +118,10 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
         words: list[str] = []
         end = cue.end()
         for tok in _WORD_OR_MARK.finditer(text, cue.end()):
-            word = tok.group().lower().replace("’", "'")
-            if not (word[0].isalnum() or word[0] == "_"):
+            word = tok.group().lower().replace("’", "'").strip("'")  # 'live laugh love' in quotes
+            if not word or not (word[0].isalnum() or word[0] == "_"):
+                if tok.group() in ("'", '"', "‘", "“", "”") and not words:
+                    continue  # an opening quote: the quoted words are the phrase
                 break  # punctuation ends the clause
             if word in ("and", "or", "nor"):
                 if not words:
@@ -139,6 +141,7 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
                 break
         if words:
             phrases.append(" ".join(words))
+            end += 1 if text[end:end + 1] in ("'", '"', "’", "”") else 0  # the closing quote goes with it
         if phrases:
             out.append((cue.start(), end, phrases))
     for after in _NO_AFTER.finditer(text):

@@ -117,8 +117,9 @@ RULES: tuple[Rule, ...] = (
         ("a picnic without plastic", ("plastic",)), ("anything apart from mugs", ("mugs",)),
         ("she's got a drawer full of candles already", ("candles",)), ("they've got loads of bunting", ("bunting",)),
         ("he has more mugs than he knows what to do with", ("mugs",)), ("she already has about 100 mugs", ("mugs",)),
+        ("she hates anything with 'live laugh love' on it", ("live laugh love",)), ('no "cute" stuff', ("cute",)),
     ), ("she has a cat", "we've got loads of time", "he's got lots of friends coming", "she has 2 dogs",
-        "we have 10 tables", "the answer is no", "is that a no?", "feathers are a nod to the theme",
+        "we have 10 tables", "not too expensive please", "nothing too fancy", "the answer is no", "is that a no?", "feathers are a nod to the theme",
         "can't have a picnic without a blanket", "no idea what she likes apart from cats", "nae mair than a tenner","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
         "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
         "all good apart from the middle one", "nothing that costs over £4"), nothing=()),
@@ -141,6 +142,9 @@ RULES: tuple[Rule, ...] = (
         ("put this whole set in the basket", True), ("I'll have the entire set", True),
         ("all of the set in my trolley please", True),
     ), ("add the tea set to my cart", "the set of bowls please", "the cake set is perfect"), nothing=False),
+    Rule("a count is no position", lambda text: whole_bundle_mention("3", text), (
+        ("i'll order all 3 now", True), ("the 3 of them into my basket", True), ("all 3 please, she'll love them", True),
+    ), ("number 3 in my cart", "the 3rd one please", "just #3", "the 3 one into the basket"), nothing=False),
     Rule("need clauses", lambda text: tuple(need_clauses(text)), (
         ("pressie for my dad, not too expensive, he loves fishing", ("pressie for my dad", "he loves fishing")),
         ("hiya, so, sorry if this is a silly question, but my neighbour just had twins",

@@ -69,7 +69,11 @@ def whole_bundle_mention(mention: str, text: str) -> bool:
     bundle, not one item: "the lot", "me trolley", "set" in "put this whole set through"."""
     said = mention.strip(" .,!?").lower()
     return bool(_CART_OR_ALL.fullmatch(said)) or bool(
-        re.search(rf"\b(?:whole|entire|all (?:of )?the|the full)\s+{re.escape(said)}\b", text, re.I))
+        re.search(rf"\b(?:whole|entire|all (?:of )?the|the full)\s+{re.escape(said)}\b", text, re.I)) or bool(
+        # "i'll order all 3 now", "the three of them": a count of the bundle's items, no position
+        re.fullmatch(r"\d{1,2}|" + "|".join(_POSITION_NUMBERS), said)
+        and re.search(rf"\b(?:all|the)\s+{re.escape(said)}\b(?!\s*(?:st|nd|rd|th)\b)(?:\s+of\s+(?:them|those|these))?", text, re.I)
+        and not re.search(rf"\b(?:the|number|no\.?|item|#)\s*{re.escape(said)}\s*(?:one|item|thing)\b", text, re.I))
 
 
 def names_whole_bundle(text: str) -> bool:
