@@ -183,7 +183,11 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
     from assistant.dialogue.chain import guarded_reply, served_request
     from assistant.records import Bundle, BundleItem
     from assistant.safety.guard import check_input
-    from assistant.understand.slots import spending_in, unsaid_position
+    from assistant.understand.slots import (
+        money_for_the_bundle_on_screen,
+        spending_in,
+        unsaid_position,
+    )
     from retrieval.records import Item
 
     text = check_input(case.say)
@@ -191,6 +195,9 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
         return {"intent": "off_topic"}
     # an unparsed turn is served from the words alone (the chain's fallback)
     request = served_request(parsed if parsed is not None else Request(intent="off_topic"), text, sure_intent)
+    # the router's "money for the bundle on screen": an amount alone edits the bundle shown
+    money_edit = money_for_the_bundle_on_screen(request, text, bool(case.bundle))
+    request = dataclasses.replace(request, intent=money_edit) if money_edit else request
     spending = spending_in(request, text)
     out: dict[str, Any] = {"intent": request.intent, "budget": spending.budget, "budget_min": spending.budget_min,
                            "item_cap": spending.item_cap, "sort": "cheapest" if spending.cheapest else None,

@@ -451,3 +451,33 @@ def test_a_possession_is_no_want_of_one_word(actions: Actions) -> None:
     result = turn(actions, ConversationState("s-car"), Request(intent="bundle", need="my car"),
                   "4 winter tyres for my car")
     assert result.kind == "no_match" and result.bundle is None
+
+
+@pytest.mark.parametrize("text", ["could I have a teapot in place of the second one?",
+                                  "swap number 2 for a teapot please"])
+def test_a_swap_that_names_what_goes_in_puts_that_in_its_place(actions: Actions, text: str) -> None:
+    """"gloves rather than the trowel": the thing named goes where the old one was (it was
+    replaced by whatever ranked next), as an anchor the shopper asked for."""
+    state, before = with_bundle(actions, "s-swap-wanted")
+    result = turn(actions, state, Request(intent="swap", target="2", items=("teapot",)), text)
+    assert result.kind == "bundle" and result.bundle is not None
+    second = result.bundle.items[1]
+    assert "teapot" in stem_set(second.item.title) and second.role == "anchor"
+    assert [bi.item.item_id for n, bi in enumerate(result.bundle.items) if n != 1] == \
+        [item_id for n, item_id in enumerate(before) if n != 1]
+    # a mention of the item going out is no new thing: the usual swap
+    old_title = result.bundle.items[0].item.title
+    again = turn(actions, state, Request(intent="swap", target="1", items=(old_title.split()[0],)), "swap the first one")
+    assert again.bundle is not None and again.bundle.items[0].item.title != old_title
+
+
+def test_an_add_in_the_place_of_an_item_is_a_swap(actions: Actions) -> None:
+    """Rule "in its place": "a teapot rather than the <third item>" parsed as an add puts the
+    teapot where the third item was; the bundle does not grow."""
+    state, before = with_bundle(actions, "s-in-place")
+    third = state.bundle["items"][2]["title"]
+    text = f"could we have a teapot rather than the {third.lower()}?"
+    result = turn(actions, state, Request(intent="add", items=("teapot",)), text)
+    assert result.bundle is not None and len(result.bundle.items) == len(before)
+    assert "teapot" in stem_set(result.bundle.items[2].item.title)
+    assert before[2] not in result.bundle.item_ids

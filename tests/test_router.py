@@ -24,7 +24,7 @@ def test_the_shoppers_words_come_before_the_parsed_intent() -> None:
     assert [r.name for r in ROUTES] == [
         "cart question", "exclusion only", "things wanted whatever the parse", "price tiers", "a tier taken",
         "comparison", "typed stock code",
-        "chat or off-topic", "the cheapest of something new", "new bundle", "edit", "cart", "question"]
+        "chat or off-topic", "the cheapest of something new", "money for the bundle on screen", "new bundle", "edit", "cart", "question"]
     assert ROUTES[-1].when(None, Request(intent="question"), None, "")  # type: ignore[arg-type]
 
 
@@ -39,6 +39,7 @@ PARSES = {
     "typed stock code": (Request(intent="smalltalk"), False),
     "chat or off-topic": (Request(intent="smalltalk"), False),
     "the cheapest of something new": (Request(intent="cheaper"), False),
+    "money for the bundle on screen": (Request(intent="bundle", need="a tenner", budget=10), True),
     "new bundle": (Request(intent="bundle", need="tea party", budget=40, party_size=6), False),
     "edit": (Request(intent="swap", target="middle"), True),
     "cart": (Request(intent="add_to_cart"), True),
@@ -70,3 +71,27 @@ def test_the_cheapest_bundle_is_sorted_by_price(actions: Actions) -> None:
     assert name == "the cheapest of something new" and result.kind == "bundle" and result.bundle is not None
     plain = actions.run(Request(intent="bundle", need="birthday"), ConversationState("router-plain"), "a birthday bundle")
     assert plain.bundle is not None and result.bundle.total <= plain.bundle.total
+
+
+def test_money_alone_edits_the_bundle_on_screen(actions: Actions) -> None:
+    """With a bundle shown, an amount and nothing else changes that bundle: a cap on each
+    item re-picks what costs more (and later picks keep to it), a total sets the budget; with
+    nothing on screen the same words are a new request."""
+    state = ConversationState("router-money")
+    actions.run(Request(intent="bundle", need="afternoon tea"), state, "an afternoon tea bundle")
+    prices = [entry["price"] for entry in state.bundle["items"]]
+    cap = sorted(prices)[len(prices) // 2]
+    assert max(prices) > cap
+    text = f"nothing that costs above {cap:.2f} pounds a piece, ideally"
+    served = reconcile_intent(complete_slots(Request(intent="bundle"), text), text)
+    name, result = route(actions, served, state, text)
+    assert name == "money for the bundle on screen" and result.bundle is not None
+    assert all(bi.item.price <= cap + 1e-9 for bi in result.bundle.items)
+    assert state.bundle_context["item_cap"] == cap
+    text = "ah, all i've got left is a tenner"
+    served = reconcile_intent(complete_slots(Request(intent="bundle", need="a tenner", budget=10), text), text)
+    assert served.need is None
+    name, result = route(actions, served, state, text)
+    assert name == "money for the bundle on screen" and result.bundle is not None and result.bundle.total <= 10
+    name, _ = route(actions, served, ConversationState("router-money-new"), text)
+    assert name == "new bundle"

@@ -30,7 +30,7 @@ from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scores
 from assistant.compose.targets import resolve_target
 from assistant.records import MAX_BUNDLE_SIZE, Bundle, BundleItem
-from assistant.understand.words import content_stems
+from assistant.understand.words import content_stems, mentions_all, stem_set
 from retrieval.content import seed_evidence
 from retrieval.records import Item
 
@@ -103,10 +103,11 @@ class BundleEditor:
                               f"{price_text(target)}")
         return self._finish(bundle, items, ctx, budget=target)
 
-    def swap(self, bundle: Bundle, target: str, *, context: BundleContext | None = None,
+    def swap(self, bundle: Bundle, target: str, *, wanted: Sequence[str] = (), context: BundleContext | None = None,
              profile: Profile | None = None) -> Bundle:
-        """Replace one item by the best candidate not shown before that is no substitute of
-        what stays (nor of the item swapped out). Swapping an anchor offers a variant of it
+        """Replace one item: by the thing the shopper `wanted` in its place ("gloves rather
+        than the trowel"), else by the best candidate not shown before that is no substitute
+        of what stays (nor of the item swapped out). Swapping an anchor offers a variant of it
         (another colour or design); a locked item cannot be swapped."""
         ctx = self._context(bundle, context)
         pos = self.position(bundle, target)
@@ -114,7 +115,11 @@ class BundleEditor:
         if old.locked:
             raise BundleError(f"{old.item.title} is locked; remove it instead, or swap another item")
         keep = [bi for p, bi in enumerate(bundle.items) if p != pos]
-        if old.role == "anchor":
+        # "swap the mug for a different mug": a mention of the item going out is no new thing
+        wanted = [m for m in wanted if not mentions_all(stem_set(old.item.title), content_stems(m))]
+        if wanted:
+            new: BundleItem | None = self._wanted_instead(bundle, old, wanted)
+        elif old.role == "anchor":
             new = self._variant_of(bundle, old, ctx, profile)
         elif ctx.plan_text is not None and old.reasons[:1] and old.reasons[0].kind == "role":
             new = self._same_kind(bundle, old, ctx, profile)  # another teapot, not "a close match"
@@ -361,6 +366,15 @@ class BundleEditor:
             return BundleItem(item, (seed_evidence(anchor.item.title, sim), ANCHOR_EVIDENCE),
                               role="anchor")
         return None
+
+    def _wanted_instead(self, bundle: Bundle, old: BundleItem, wanted: Sequence[str]) -> BundleItem:
+        """The item the shopper named to go in `old`'s place (an anchor: they asked for it)."""
+        found, missing = self._resolve_items(list(wanted)[:1])
+        if missing:
+            raise NoMatchError(f"I couldn't find {missing[0]!r} in the shop")
+        if found[0].item_id in bundle.item_ids:
+            raise BundleError(f"{found[0].title} is already in the bundle")
+        return BundleItem(found[0], (ANCHOR_EVIDENCE,), role="anchor")
 
     def _resolve_items(self, mentions: Sequence[str]) -> tuple[list[Item], list[str]]:
         found, missing = [], []

@@ -23,7 +23,8 @@ from assistant.compose.request_parts import RequestPart, gist, request_parts
 from assistant.understand.words import content_stems, stem_set
 from retrieval.errors import ConfigError
 
-__all__ = ["CROSS_MARGIN", "GROUPS", "GROUP_MARGIN", "MATCH_THRESHOLD", "PERSON_THRESHOLD", "Embed", "Kind", "Need", "NeedMatch",
+__all__ = ["CROSS_MARGIN", "GROUPS", "GROUP_MARGIN", "MATCH_THRESHOLD", "PERSON_THRESHOLD", "PERSON_UNNAMED_BAR", "Embed",
+           "Kind", "Need", "NeedMatch",
            "NeedMatcher", "RequestPart", "gist", "request_parts", "title_words"]
 
 GROUPS = ("occasion", "life_event", "season", "person", "interest", "theme")
@@ -53,6 +54,13 @@ CROSS_MARGIN = 0.15
 # brother, "couple" 0.62 to partner, "kids" 0.55 to young child before the book named
 # them); relations the book has score 0.73 and up. Better no person than the wrong one.
 PERSON_THRESHOLD = 0.65
+# A relation the book has no need of its own for lands 0.65-0.74 from a wrong one ("nephew"
+# 0.68 to aunt or uncle, "niece" 0.69 to sister, "grandson" 0.74 to grandad); the book's own
+# relations share a word with the need's name, phrasings or marks ("nursery teacher", "best
+# mate", "my mother", "hubby" spelt out as husband), and a part that names no relation
+# ("my grandson" 0.80 to dad) stays below 0.85. A person part that does neither names nobody
+# the book knows: better no person than the wrong one.
+PERSON_UNNAMED_BAR = 0.85
 # A chatty request reads far from every need's phrasing as a whole ("we're putting the tree
 # up on Sunday and ours looks a bit bare – baubles, £35" is 0.48 from christmas tree
 # decorating), while its words still say which need it is: the need's name, two kinds it
@@ -88,6 +96,7 @@ class NeedMatcher:
                                 for _ in need.phrases], dtype=np.int64)
         self._lock = threading.Lock()
         self._embedded: tuple[Embed, np.ndarray] | None = None
+        self._said = [frozenset(content_stems(" ".join((need.name, *need.phrases, *need.marks)))) for need in self.needs]
 
     def phrase_vectors(self, embed: Embed) -> np.ndarray:
         """Vectors of every need's phrases (rows in need order), embedded once per `embed`."""
@@ -156,9 +165,12 @@ class NeedMatcher:
         for index in allowed:
             group = self.needs[index].group
             group_best[group] = max(group_best.get(group, -1.0), need_best[index])
+        part_stems = frozenset(content_stems(part.text))
         return [(index, float(need_best[index]), int(need_phrase[index])) for index in allowed
                 if need_best[index] >= max(_bar(self.needs[index].group, threshold), part_best - CROSS_MARGIN,
-                                           group_best[self.needs[index].group] - GROUP_MARGIN)]
+                                           group_best[self.needs[index].group] - GROUP_MARGIN)
+                and (self.needs[index].group != "person" or need_best[index] >= PERSON_UNNAMED_BAR
+                     or bool(part_stems & self._said[index]))]
 
 
 def _bar(group: str, threshold: float) -> float:

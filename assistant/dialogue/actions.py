@@ -45,9 +45,7 @@ from assistant.dialogue.shop_reader import ShopReader
 from assistant.dialogue.tiers import bundle_tiers, tiers_text
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
-from assistant.understand.amounts import (
-    party_size_in,
-)
+from assistant.understand.amounts import item_cap_in, party_size_in
 from assistant.understand.shopper_cues import asks_to_redo
 from assistant.understand.slots import (
     complete_slots,
@@ -288,6 +286,9 @@ class Actions:
             said = title_said_in(bundle, text)
             target = str(said + 1) if said is not None else target
         intent = request.intent
+        cap = item_cap_in(text) if intent in ("cheaper", "set_budget") else None
+        if cap is not None:  # "nothing above a fiver a piece": later picks keep to it too
+            context = dataclasses.replace(context, item_cap=cap)
         if intent == "cheaper":
             new = self.editor.cheaper(bundle, request.budget, context=context, profile=profile)
         elif intent == "set_budget":
@@ -302,7 +303,9 @@ class Actions:
                 return ActionResult(kind="clarify", text="Which item do you mean? Say its number, e.g. 'swap 2'.")
             op = {"swap": self.editor.swap, "remove": self.editor.remove,
                   "more_like": self.editor.more_like}.get(intent)
-            if op is not None:
+            if intent == "swap" and request.items:  # "gloves rather than the trowel": gloves go in its place
+                new = self.editor.swap(bundle, target, wanted=request.items, context=context, profile=profile)
+            elif op is not None:
                 new = op(bundle, target, context=context, profile=profile)
             else:
                 new = self.editor.lock(bundle, target, context=context)

@@ -22,6 +22,7 @@ from assistant.understand.slots import (
     comparison_cue,
     exclusion_only,
     exclusions_in,
+    money_for_the_bundle_on_screen,
     wants_products,
 )
 
@@ -135,6 +136,15 @@ def _serve_cheapest(a: Actions, r: Request, s: ConversationState, t: str) -> Act
     return _compose_words(a, need, s, t)
 
 
+def _money_edit(a: Actions, r: Request, s: ConversationState, t: str) -> bool:
+    return money_for_the_bundle_on_screen(r, t, bool(s.bundle)) is not None
+
+
+def _serve_money_edit(a: Actions, r: Request, s: ConversationState, t: str) -> ActionResult | None:
+    intent = money_for_the_bundle_on_screen(r, t, bool(s.bundle))
+    return a.edit(dataclasses.replace(r, intent=intent), s, t) if intent else None
+
+
 def _tier_taken(a: Actions, r: Request, s: ConversationState, t: str) -> bool:
     return bool(s.constraints.get("tiers")) and tier_named(t) is not None and not comparison_cue(t)
 
@@ -165,6 +175,7 @@ ROUTES: tuple[Route, ...] = (
     Route("chat or off-topic", _intent("smalltalk", "off_topic"), _chat_or_refusal, "thanks so much!"),
     Route("the cheapest of something new", _cheapest_new, _serve_cheapest,
           "give me the cheapest possible birthday bundle"),
+    Route("money for the bundle on screen", _money_edit, _serve_money_edit, "all I've got left is a tenner"),
     Route("new bundle", _intent("bundle"), lambda a, r, s, t: a.compose(r, s, t), "a tea party for six, £40"),
     Route("edit", _intent(*EDIT_INTENTS), lambda a, r, s, t: a.edit(r, s, t), "swap the middle one"),
     Route("cart", _intent("add_to_cart"), lambda a, r, s, t: a.answers.add_to_cart(r, s, t), "pop it all in my basket"),

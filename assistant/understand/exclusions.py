@@ -20,7 +20,7 @@ _NEGATION = re.compile(
     r"(?P<lead>(?:[,;]\s*)?\b(?:but|and|or|just|please|actually|definitely|certainly)\s+)?"
     r"(?P<cue>\b(?:i'?d|i would|we'?d|we would)\s+rather\s+(?:not\s+have|not\s+get|not|avoid)\s+"
     r"|\bnot\s+(?:a\s+(?:big\s+|huge\s+|massive\s+)?fan\s+of|(?:too\s+|that\s+|very\s+)?keen\s+on|into)\s+"
-    r"|\b(?:skip|ditch)\s+"
+    r"|\b(?:skip|ditch)\s+|\bno\s+need\s+for\s+"
     r"|\b(?:hates?|hated|detests?|can'?t stand|cannot stand|(?:is |am |are )?allergic to|anything but)\s+"
     r"|\bnot\s+|\b(?:no|nae|zero|without|nothing|avoid|excluding|except|minus)\s+"
     r"|\b(?:other than|apart from|none of|leave out|keep out)\s+"
@@ -65,10 +65,12 @@ _NOT_RULED_OUT = re.compile(r"^(?:without|other than|apart from|except)\b", re.I
 _NEGATED_BEFORE = re.compile(r"\b(?:can'?t|cannot|couldn'?t|wouldn'?t|won'?t|isn'?t|never|no (?:clue|idea)|"
                              r"(?:do not|don'?t|dont) know|not sure)\b[^,.;!?]*$", re.I)
 # Rule "a no after the thing": the negation follows what it rules out.
-#   match: "hearts are a no" -> hearts, "glitter is a no-go" -> glitter, "pink's a no" -> pink
+#   match: "hearts are a no" -> hearts, "glitter is a no-go" -> glitter, "pink's a no" -> pink,
+#          "the ribbon's not needed" -> ribbon
 #   no match: "is it a no?", "the answer is no", "there is no rush", "hearts are a nod to"
 _NO_AFTER = re.compile(r"\b(?P<thing>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)(?:\s+(?:are|is)|'s)\s+(?:a\s+)?"
-                       r"(?:no[\s-]go|no[\s-]no|nope|no)\b(?![\s-]+(?!(?:for|from|with|please|pls|thanks?|x+)\b)\w)", re.I)
+                       r"(?:(?:no[\s-]go|no[\s-]no|nope|no)\b(?![\s-]+(?!(?:for|from|with|please|pls|thanks?|x+)\b)\w)"
+                       r"|not\s+(?:needed|wanted|necessary)\b)", re.I)
 
 # Rule "already has plenty": what the recipient has more than enough of is ruled out.
 #   match: "she's got a drawer full of candles already" -> candles, "he has more mugs than he

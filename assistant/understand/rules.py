@@ -31,13 +31,15 @@ from assistant.understand.need_text import containers_named, taste_only, words_t
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import (
     asks_about_cart,
+    asks_in_place,
     asks_to_add_to_cart,
     asks_to_redo,
     asks_to_swap,
+    going_out,
     positions_in,
     whole_bundle_mention,
 )
-from assistant.understand.slots import as_written, unsaid_position
+from assistant.understand.slots import as_written, money_only, unsaid_position
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +120,9 @@ RULES: tuple[Rule, ...] = (
         ("she's got a drawer full of candles already", ("candles",)), ("they've got loads of bunting", ("bunting",)),
         ("he has more mugs than he knows what to do with", ("mugs",)), ("she already has about 100 mugs", ("mugs",)),
         ("she hates anything with 'live laugh love' on it", ("live laugh love",)), ('no "cute" stuff', ("cute",)),
-    ), ("she has a cat", "we've got loads of time", "he's got lots of friends coming", "she has 2 dogs",
+        ("no need for the candles, she makes her own", ("candles",)),
+        ("the ribbon's not needed", ("ribbon",)), ("balloons are not wanted, she's scared of them", ("balloons",)),
+    ), ("she has a cat", "no need to rush", "it's not needed till friday", "we've got loads of time", "he's got lots of friends coming", "she has 2 dogs",
         "we have 10 tables", "not too expensive please", "nothing too fancy", "the answer is no", "is that a no?", "feathers are a nod to the theme",
         "can't have a picnic without a blanket", "no idea what she likes apart from cats", "nae mair than a tenner","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
         "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
@@ -189,6 +193,20 @@ RULES: tuple[Rule, ...] = (
         ("can I have a different teapot?", True), ("change the middle one", True),
     ), ("what about something jumbo and something cube?", "i also need some napkins", "a tea party for six",
         "could you also find something from your gift wrap range"), nothing=False),
+    Rule("money is no need", money_only, (
+        ("a tenner", True), ("£20 max", True), ("twenty quid each", True), ("under a fiver", True),
+    ), ("a tenner's worth of stocking fillers", "tea party for six", "a dozen roses", "my mum", "£20 of bath stuff",
+        "a bundle of things I'd like"), nothing=False),
+    Rule("in its place", asks_in_place, (
+        ("a scarf rather than the hat?", True), ("could i get a jug in place of the vase", True),
+        ("pop a tin in that spot instead", True), ("napkins instead of the plates", True),
+        ("something sturdier in its place", True),
+    ), ("add a scarf", "i'd rather not have candles", "can i have a mug instead?", "a place setting for six",
+        "in the same colour please"), nothing=False),
+    Rule("what goes out", going_out, (
+        ("a scarf rather than the hat?", "hat"), ("could i get a jug in place of the vase", "vase"),
+        ("napkins instead of those paper plates please", "paper plates"),
+    ), ("something sturdier in its place", "add a scarf", "can i have a mug instead?")),
     Rule("redo it", asks_to_redo, (
         ("could you redo it with none in?", True), ("same idea but no glass", True),
         ("have another go without pink", True), ("can you rework the bundle for a boy", True),

@@ -169,6 +169,27 @@ def asks_to_swap(text: str) -> bool:
     return bool(_SWAP_WORDS.search(text))
 
 
+# Rule "in its place": the words put one thing where another is; an add of it is a swap.
+_IN_PLACE = re.compile(r"\b(?:rather than|instead of|in place of|in (?:its|their|that one's) place|"
+                       r"in (?:that|its|the same) (?:spot|slot))\b", re.IGNORECASE)
+
+
+def asks_in_place(text: str) -> bool:
+    """"a scarf rather than the hat", "a jug in place of the vase", "a tin in that spot"."""
+    return bool(_IN_PLACE.search(text))
+
+
+_GOING_OUT = re.compile(r"\b(?:rather than|instead of|in place of)\s+(?:the\s+|that\s+|those\s+|this\s+)?"
+                        r"(?P<thing>[^,.;!?]+?)\s*(?:[,.;!?]|\b(?:please|pls|tbh|to be honest|if)\b|$)", re.IGNORECASE)
+
+
+def going_out(text: str) -> str | None:
+    """The thing a rule "in its place" message takes out: "a scarf rather than the hat" ->
+    "hat"; None when it names none ("something sturdier in its place")."""
+    found = _GOING_OUT.search(text)
+    return found.group("thing").strip().lower() if found else None
+
+
 # Rule "redo it": the shopper asks for the bundle on screen again, changed only by what the
 # same message rules out; the need stays the bundle's own.
 _REDO = re.compile(r"\b(?:re-?do|re-?work|re-?make|re-?jig)\s+(?:it|that|this|the\s+(?:lot|bundle|whole\s+thing))\b"

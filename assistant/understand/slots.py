@@ -49,9 +49,11 @@ from assistant.understand.need_text import kind_mention, tidy_need
 from assistant.understand.person_and_interests import names_only_a_person
 from assistant.understand.shopper_cues import (
     asks_about_cart,
+    asks_in_place,
     asks_to_add_to_cart,
     comparison_cue,
     comparison_splits,
+    going_out,
     mentions_in_text,
     names_whole_bundle,
     positions_in,
@@ -75,6 +77,8 @@ __all__ = [
     "exclusions_in",
     "mentions_in_text",
     "merge_exclusions",
+    "money_for_the_bundle_on_screen",
+    "money_only",
     "names_whole_bundle",
     "need_from_text",
     "need_of_its_clauses",
@@ -165,7 +169,9 @@ def complete_slots(request: Request, text: str) -> Request:
     kept = tuple(m for m in kept if m not in kinds)
     if kept != request.items:
         changes["items"] = kept
-    if request.need:
+    if request.need and money_only(request.need):
+        changes["need"] = None  # rule "money is no need": "all i've got left is a tenner" asks for no tenner
+    elif request.need:
         need = re.sub(r"\s*(?:,\s*)?(?:under|below|max(?:imum)?|up to|budget(?: of)?)?\s*(?:£|gbp\s?)\s?\d[\d.,]*"
                       r"(?:\s*(?:pounds?|quid))?", "", request.need, flags=re.I).strip(" ,.")
         need = strip_exclusions(need)
@@ -180,7 +186,32 @@ def complete_slots(request: Request, text: str) -> Request:
         changes["need"] = " and ".join(dict.fromkeys(w for w in wants if w)) or None
     if changes.get("need") and len(changes["need"]) > MAX_MENTION_CHARS:  # a need joined from parts stays a need
         changes["need"] = changes["need"][:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–&+")
+    if money_only(changes.get("need", request.need) or ""):
+        changes["need"] = None
     return dataclasses.replace(request, **changes) if changes else request
+
+
+def money_only(need: str) -> bool:
+    """Rule "money is no need": a need that is only an amount ("a tenner", "£20 max") says
+    nothing of what the bundle is for (a need of only chat, "things I'd like", is another rule's)."""
+    return not need_words(need) and (budget_in(need) is not None or item_cap_in(need) is not None)
+
+
+_ADDING = re.compile(r"\b(?:add|adding|also|another|extra|more|too|as well)\b", re.IGNORECASE)
+
+
+def money_for_the_bundle_on_screen(request: Request, text: str, on_screen: bool) -> str | None:
+    """Rule "money alone edits the bundle on screen": with a bundle shown, a turn that names
+    no need and no product, only an amount, changes that bundle instead of asking what a new
+    one is for. "cheaper" for a cap on each item ("nothing above a fiver a piece"),
+    "set_budget" for a total ("all i've got left is a tenner"); None otherwise."""
+    if not on_screen or request.intent not in ("bundle", "add") or request.items or request.need \
+            or wants_products(text) or (request.intent == "add" and _ADDING.search(text)):
+        return None  # "add a couple more bits under £2 each" adds
+    if item_cap_in(text) is not None:
+        return "cheaper"
+    # "could you add something under a fiver?" adds one thing: only a bundle request sets the total
+    return "set_budget" if request.budget is not None and request.intent == "bundle" else None
 
 
 _CHEAPER = re.compile(r"\b(?:cheap\w*|less|lower|reduce|cut (?:the )?(?:price|cost)|too (?:much|expensive|pricey|dear))\b",
@@ -219,6 +250,9 @@ def reconcile_intent(request: Request, text: str, sure_intent: str | None = None
         return dataclasses.replace(request, intent="add_to_cart", items=(), need=None)
     if request.intent != "add_to_cart" and asks_to_add_to_cart(text) and sure_intent in (None, "add_to_cart"):
         return Request(intent="add_to_cart", items=request.items, target=request.target)
+    if request.intent == "add" and request.items and asks_in_place(text) and (request.target or going_out(text)):
+        # rule "in its place": "a scarf rather than the hat" swaps the hat for a scarf
+        return dataclasses.replace(request, intent="swap", target=request.target or going_out(text))
     return request
 
 
