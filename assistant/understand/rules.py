@@ -195,6 +195,7 @@ RULES: tuple[Rule, ...] = (
         "could you also find something from your gift wrap range"), nothing=False),
     Rule("money is no need", money_only, (
         ("a tenner", True), ("£20 max", True), ("twenty quid each", True), ("under a fiver", True),
+        ("five pound a piece", True),
     ), ("a tenner's worth of stocking fillers", "tea party for six", "a dozen roses", "my mum", "£20 of bath stuff",
         "a bundle of things I'd like"), nothing=False),
     Rule("in its place", asks_in_place, (

@@ -194,7 +194,7 @@ def complete_slots(request: Request, text: str) -> Request:
 def money_only(need: str) -> bool:
     """Rule "money is no need": a need that is only an amount ("a tenner", "£20 max") says
     nothing of what the bundle is for (a need of only chat, "things I'd like", is another rule's)."""
-    return not need_words(need) and (budget_in(need) is not None or item_cap_in(need) is not None)
+    return not need_words(without_item_cap(need)) and (budget_in(need) is not None or item_cap_in(need) is not None)
 
 
 _ADDING = re.compile(r"\b(?:add|adding|also|another|extra|more|too|as well)\b", re.IGNORECASE)
