@@ -11,7 +11,7 @@ from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_match import Kind, Need, NeedMatch, telling_words
 from assistant.understand.words import content_stems, stem_set
 
-__all__ = ["merge_kinds", "style_words_of"]
+__all__ = ["interest_kind", "merge_kinds", "style_words_of"]
 
 # What a bundle is for leads its kinds; who it is for comes last (see merge_kinds).
 _LEAD = {"occasion": 0, "life_event": 0, "season": 0, "theme": 0, "interest": 1, "person": 2}
@@ -83,7 +83,7 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
                 take(kind)
     for interest in interests:
         if not _interest_covered(interest, matches):
-            take(_interest_kind(interest))
+            take(interest_kind(interest))
     for rank in sorted({lead(need) for need in needs}):
         lists = [[kind for kind in need.kinds if not kind.filler]
                  for need in needs if lead(need) == rank]
@@ -123,7 +123,7 @@ def _interest_covered(interest: str, matches: Sequence[NeedMatch]) -> bool:
     return False
 
 
-def _interest_kind(interest: str) -> Kind:
+def interest_kind(interest: str) -> Kind:
     name = " ".join(interest.split())
     return Kind(name=name, synonyms=(name,), role=f"for their love of {name}", need=name)
 

@@ -41,7 +41,7 @@ from assistant.compose.needs_match import Kind, title_words
 from assistant.compose.scoring import normalised
 from assistant.compose.selection import best_subset
 from assistant.records import BundleItem
-from assistant.understand.words import stem_set
+from assistant.understand.words import stem, stem_set
 from retrieval.blend import BlendSource
 from retrieval.catalog import Catalog
 from retrieval.records import Query
@@ -118,6 +118,11 @@ class _Candidate:
     value: float
 
 
+# Title words that say no product: "Ceramic Strawberry Design Mug" is a mug
+_NOT_A_HEAD = frozenset({"design", "set", "pack", "large", "small", "mini", "medium", "big", "colour", "assorted",
+                         "vintage", "and", "with", "in", "of", "the", "a"})
+
+
 class KindPlanner:
     """Fills the kinds of a need from one catalog (see the module's docstring)."""
 
@@ -152,6 +157,20 @@ class KindPlanner:
                     if kind.fits_title_words(words, stems)]
             self._rows_of_kind[kind] = rows  # a plain dict write: safe to race, same value
         return rows
+
+    def motif_kinds(self, kind: Kind, most: int = 2) -> list[Kind]:
+        """The kinds of product that carry a motif kind's word ("owls": an owl bag, an owl
+        cushion), one per product its titles name beside it (the title's last other word),
+        the best-selling first, `most` of them; [kind] when the titles name none."""
+        motif = stem_set(kind.name)
+        heads: dict[str, float] = {}
+        for row in self.kind_rows(kind):
+            words = [w for w in self._title_words[row] if w.isalpha() and stem(w) not in motif and w not in _NOT_A_HEAD]
+            if words:
+                heads[words[-1]] = max(heads.get(words[-1], 0.0), float(self._popularity[row]))
+        best = sorted(heads, key=lambda head: -heads[head])[:most]
+        return [dataclasses.replace(kind, name=f"{kind.name} {head}", synonyms=(f"{kind.name} {head}",))
+                for head in best] or [kind]
 
     def fillable(self, kinds: Sequence[Kind]) -> list[Kind]:
         """The kinds this catalog has at least one item of."""

@@ -20,11 +20,12 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 
+from assistant.compose.kind_merge import interest_kind
 from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_book import NeedsBook
-from assistant.compose.needs_match import Embed, Kind, NeedMatch, distinct_matches, names_said
+from assistant.compose.needs_match import Embed, Kind, Need, NeedMatch, distinct_matches, names_said
 from assistant.understand.amounts import tables_in
 from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
@@ -77,6 +78,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
               and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(want)]
     asked = [want for want in listed if _reads_like_a_product(want, matcher)]
     matches = _not_a_fan_of_a_list(matches, asked, recipient_in(text).interests)
+    matches = _a_loved_motif_is_itself(matches, recipient_in(text).interests, planner)
     if (listed and not asked and all(_unsold(want, matcher) for want in listed)
             and not _names_kinds(listed, matches) and not _named_outright(matches)
             and not any(stem_set(want) & said_by_needs for want in listed)):
@@ -95,7 +97,7 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     wanted = _per_guest_as_elsewhere(_nearest_sold(_not_the_container(
         _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), text),
         planner, book), book)
-    kinds = planner.fillable(wanted)
+    kinds = _a_loved_motif_leads(planner.fillable(wanted), planner, matches)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
     marks = _marks_of_other_needs(book, matches, text)
     if for_a_grown_up(text):  # "my nan who loves gardening": gardening gloves, not children's ones
@@ -153,6 +155,52 @@ def _not_a_fan_of_a_list(matches: list[NeedMatch], asked: list[str], interests: 
         return matches
     things = {stem_set(want) for want in asked} - {stem_set(interest) for interest in interests}
     return [m for m in matches if not (m.need.group in {"interest", "theme"} and stem_set(m.part) in things)]
+
+
+def _a_loved_motif_is_itself(matches: list[NeedMatch], interests: tuple[str, ...],
+                             planner: KindPlanner) -> list[NeedMatch]:
+    """Rule "a loved motif is itself": a thing the person loves that this shop sells by name
+    ("obsessed with owls": Owl Doorstop, Jumbo Bag Owls) is no interest or theme the book
+    reads near it but never says (a bird lover's feeders and bird houses; "loves
+    strawberries" is no jam maker): the match goes and the motif is filled as its own kind.
+    A need that says the motif or another word of the part stays: "into her garden" is a
+    gardener's, "pretty things for the kitchen" a kitchen's."""
+    motifs = [set(content_stems(i)) for i in interests
+              if content_stems(i) and not set(content_stems(i)) & TASTE_WORDS and planner.fillable([interest_kind(i)])]
+    kept = []
+    for m in matches:
+        part = set(content_stems(m.part))
+        said = _said_by(m.need)
+        read_from_a_motif = m.need.group in {"interest", "theme"} and any(
+            motif <= part and not _says(said, motif) for motif in motifs)
+        if not read_from_a_motif or _says_any(said, part - {s for motif in motifs for s in motif}):
+            kept.append(m)
+    return kept
+
+
+def _said_by(need: Need) -> frozenset[str]:
+    # not its style words: an owl is a bird lover's look, not what a bird lover is
+    return frozenset(content_stems(" ".join((need.name, *need.phrases, *need.marks))))
+
+
+def _says(said: frozenset[str], stems: set[str]) -> bool:
+    """Does the need say every one of `stems` ("garden" in "gardening" too)?"""
+    return all(any(word.startswith(stem_) for word in said) for stem_ in stems)
+
+
+def _says_any(said: frozenset[str], stems: set[str]) -> bool:
+    return any(_says(said, {stem_}) for stem_ in stems)
+
+
+def _a_loved_motif_leads(kinds: list[Kind], planner: KindPlanner, matches: list[NeedMatch]) -> list[Kind]:
+    """A present for someone who loves a motif the book has no need for leads with it, two
+    things when the shop has them ("my sister loves strawberries": a strawberry bag and a
+    strawberry mug, then her necklace), as a loved need leads a person's present."""
+    if not any(m.need.group == "person" for m in matches):
+        return kinds
+    motifs = [k for k in kinds if k.need == k.name and k.role == interest_kind(k.name).role]
+    lead = [each for kind in motifs for each in planner.motif_kinds(kind)]
+    return lead + [k for k in kinds if k not in motifs]
 
 
 def _counted_for_guests(matches: list[NeedMatch], need: str, guests: int | None, book: NeedsBook) -> list[NeedMatch]:
