@@ -88,6 +88,14 @@ def test_money_alone_edits_the_bundle_on_screen(actions: Actions) -> None:
     assert name == "money for the bundle on screen" and result.bundle is not None
     assert all(bi.item.price <= cap + 1e-9 for bi in result.bundle.items)
     assert state.bundle_context["item_cap"] == cap
+    # the parse may call it a budget with no amount: a cap on each item is still a cheaper bundle
+    lower = sorted(prices)[0] + 0.5
+    text = f"only things under {lower:.2f} pounds each please"
+    served = reconcile_intent(complete_slots(Request(intent="set_budget"), text), text)
+    assert served.intent == "cheaper"
+    name, result = route(actions, served, state, text)
+    assert name == "edit" and result.bundle is not None
+    assert all(bi.item.price <= lower + 1e-9 for bi in result.bundle.items)
     text = "ah, all i've got left is a tenner"
     served = reconcile_intent(complete_slots(Request(intent="bundle", need="a tenner", budget=10), text), text)
     assert served.need is None

@@ -77,15 +77,15 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"[\d\[\]]", want)
               and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(want)]
     asked = [want for want in listed if _reads_like_a_product(want, matcher)]
-    matches = _not_a_fan_of_a_list(matches, asked, recipient_in(text).interests)
-    matches = _a_loved_motif_is_itself(matches, recipient_in(text).interests, planner)
+    loved = recipient_in(text).interests
+    matches = _a_loved_motif_is_itself(_not_a_fan_of_a_list(matches, asked, loved), loved, planner)
     if (listed and not asked and all(_unsold(want, matcher) for want in listed)
             and not _names_kinds(listed, matches) and not _named_outright(matches)
             and not any(stem_set(want) & said_by_needs for want in listed)):
         return KindPlan()  # the shopper listed things this shop does not sell: say so, no stand-ins
     if not matches and len(asked) < 2:
         return KindPlan()
-    interests = list(recipient_in(text).interests)
+    interests = list(loved)
     head = need_head(need) if need else None
     styled = stem_set(" ".join(word for m in matches for word in m.need.style_words))
     if (head and head not in GENERIC_HEADS | _CONTAINERS and head not in said_by_needs and len(asked) < 2
@@ -198,7 +198,7 @@ def _a_loved_motif_leads(kinds: list[Kind], planner: KindPlanner, matches: list[
     strawberry mug, then her necklace), as a loved need leads a person's present."""
     if not any(m.need.group == "person" for m in matches):
         return kinds
-    motifs = [k for k in kinds if k.need == k.name and k.role == interest_kind(k.name).role]
+    motifs = [k for k in kinds if k == interest_kind(k.name)]
     lead = [each for kind in motifs for each in planner.motif_kinds(kind)]
     return lead + [k for k in kinds if k not in motifs]
 

@@ -170,7 +170,8 @@ def asks_to_swap(text: str) -> bool:
 
 
 # Rule "in its place": the words put one thing where another is; an add of it is a swap.
-_IN_PLACE = re.compile(r"\b(?:rather than|instead of|in place of|in (?:its|their|that one's) place|"
+_IN_PLACE_OF = r"rather than|instead of|in place of"
+_IN_PLACE = re.compile(rf"\b(?:{_IN_PLACE_OF}|in (?:its|their|that one's) place|"
                        r"in (?:that|its|the same) (?:spot|slot))\b", re.IGNORECASE)
 
 
@@ -179,7 +180,7 @@ def asks_in_place(text: str) -> bool:
     return bool(_IN_PLACE.search(text))
 
 
-_GOING_OUT = re.compile(r"\b(?:rather than|instead of|in place of)\s+(?:the\s+|that\s+|those\s+|this\s+)?"
+_GOING_OUT = re.compile(rf"\b(?:{_IN_PLACE_OF})\s+(?:the\s+|that\s+|those\s+|this\s+)?"
                         r"(?P<thing>[^,.;!?]+?)\s*(?:[,.;!?]|\b(?:please|pls|tbh|to be honest|if)\b|$)", re.IGNORECASE)
 
 

@@ -117,8 +117,10 @@ def complete_slots(request: Request, text: str) -> Request:
             or request.budget in (counted, party_size_in(text), item_cap_in(text))):
         # an amount the shopper never wrote (or a count: "party bags for 10 kids") is the model's invention
         changes["budget"] = None
-    if request.intent == "set_budget" and changes.get("budget", request.budget) is None and _CHEAPER.search(text):
-        changes["intent"] = "cheaper"  # "make it cheaper": a cheaper bundle, not a budget to ask for
+    if request.intent == "set_budget" and changes.get("budget", request.budget) is None and (
+            _CHEAPER.search(text) or item_cap_in(text) is not None):
+        # "make it cheaper", "nothing above a fiver a piece": a cheaper bundle, not a budget to ask for
+        changes["intent"] = "cheaper"
     if request.intent == "cheaper" and stated is not None and budget_range_in(text) is None \
             and item_cap_in(text) is None and not request.items and not request.need:
         changes["intent"] = "set_budget"  # rule "cheaper to an amount": "too dear, £8 max for the lot" sets the budget
@@ -186,8 +188,6 @@ def complete_slots(request: Request, text: str) -> Request:
         changes["need"] = " and ".join(dict.fromkeys(w for w in wants if w)) or None
     if changes.get("need") and len(changes["need"]) > MAX_MENTION_CHARS:  # a need joined from parts stays a need
         changes["need"] = changes["need"][:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–&+")
-    if money_only(changes.get("need", request.need) or ""):
-        changes["need"] = None
     return dataclasses.replace(request, **changes) if changes else request
 
 
