@@ -166,6 +166,7 @@ class ServingShop:
     def bundle_slots(self, request: Request, text: str, on_screen: bool = False) -> dict[str, Any]:
         """A bundle request's need and items as the compose action serves them (`on_screen`:
         a bundle is shown, so "redo it" keeps its need: no need of this message's own)."""
+        from assistant.compose.need_kinds import only_the_things, things_asked_for
         from assistant.dialogue.bundle_wants import read_bundle_wants
         from assistant.understand.shopper_cues import asks_to_redo
 
@@ -173,7 +174,17 @@ class ServingShop:
         need = wants.need
         if need is None and not wants.anchors and not wants.taste and not (on_screen and asks_to_redo(text)):
             need = self.reader.text_items.need_in(text)  # the action's words-as-need fallback
-        return {"need": need, "items": wants.item_mentions()}
+        items = wants.item_mentions()
+        if not items and need:
+            # the things the bundle is planned to hold by name ("bowls and a toy" for a puppy)
+            # a request that is only things ("mug teapot cake stand under 30") names the
+            # products the bundle is built from; things listed for an occasion or a person
+            # are kinds of it (LABELS.md: items are particular products named)
+            plan = self.composer.kinds_for(text, need, request.party_size)
+            things = list(things_asked_for(plan))
+            if only_the_things(need, things):
+                items, need = things, None
+        return {"need": need, "items": items}
 
 
 def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from assistant.compose.need_records import SETTING_GROUPS
+from assistant.compose.need_records import SETTING_GROUPS, holds_phrase, title_words
 from assistant.compose.needs_match import Kind, Need, NeedMatch, telling_words
 from assistant.understand.words import content_stems, stem_set
 
@@ -75,7 +75,8 @@ def merge_kinds(matches: Sequence[NeedMatch], interests: Iterable[str] = (), *,
     for need in needs:  # kinds the shopper named outright lead ("party bags for 10 kids")
         for kind in need.kinds:
             if not kind.filler and kind.fits_stems(asked):
-                take(dataclasses.replace(kind.said_by(asked_for, only_said=False), asked=True))
+                take(dataclasses.replace(kind.said_by(asked_for, only_said=False), asked=True,
+                                         said_as=_synonym_said(kind, asked_for)))
     leading = [need for need in needs if lead(need) == lead(needs[0])] if needs else []
     for need in leading:
         for kind in need.kinds:
@@ -128,3 +129,9 @@ def interest_kind(interest: str) -> Kind:
     return Kind(name=name, synonyms=(name,), role=f"for their love of {name}", need=name)
 
 
+def _synonym_said(kind: Kind, asked_for: str) -> str:
+    """The longest of the kind's synonyms the shopper said, its words together and in order
+    ("lunch bags": lunch bag; "lunch bags for school" says no school bag)."""
+    said = title_words(asked_for)
+    held = [synonym for synonym in kind.synonyms if (words := title_words(synonym)) and holds_phrase(said, words)]
+    return max(held, key=lambda synonym: len(title_words(synonym)), default="")

@@ -29,6 +29,7 @@ from retrieval.vector_store import ChromaIndex
 _ARTICLES = ("the", "a", "an", "my", "that", "this")
 
 
+_HEAD_TITLES = 3  # titles a word must end to name a kind of thing
 _WANT_LEADS = frozenset({"something", "anything", "some", "any", "more", "a", "an", "the"})
 
 
@@ -57,6 +58,14 @@ class CatalogMatcher:
         for i, it in enumerate(items):
             self._by_title[" ".join(tokens(it.title))].append(i)
         self._id_lower = {it.item_id.lower(): i for i, it in enumerate(items)}
+        # what titles are things of: the last word of a title names what it is ("Cake Stand",
+        # "Teapot"), a word that ends only one title or two is no kind of thing here
+        ends: dict[str, int] = defaultdict(int)
+        for it in items:
+            words = tokens(it.title)
+            if words:
+                ends[stem(words[-1])] += 1
+        self._title_heads = frozenset(word for word, count in ends.items() if count >= _HEAD_TITLES)
 
     # -- mentions -> items ----------------------------------------------------------------
     def resolve(self, mentions: Sequence[str]) -> list[Match]:
@@ -128,6 +137,18 @@ class CatalogMatcher:
     def items_with_word(self, word: str) -> list[int]:
         """Rows whose titles have this word (stemmed: "candles" finds "Candle")."""
         return self._vocab_titles(stem(word.lower()))
+
+    def items_with_words(self, words: Sequence[str]) -> list[int]:
+        """Rows whose titles have every one of these words (stemmed)."""
+        stems = [stem(word.lower()) for word in words]
+        if not stems:
+            return []
+        return [i for i in self._vocab_titles(stems[0]) if all(s in self._title_stems[i] for s in stems[1:])]
+
+    def names_a_kind(self, word: str) -> bool:
+        """Does this word end several titles, so that it names a kind of thing the shop sells
+        ("mug", "stand", "napkins"), not a look or a design ("red", "owl")?"""
+        return stem(word.lower()) in self._title_heads
 
     def items_titled(self, title: str) -> list[int]:
         """Rows of the items with exactly this title (case and punctuation aside)."""

@@ -26,7 +26,7 @@ from assistant.compose.matching import CatalogMatcher
 from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_book import NeedsBook
 from assistant.compose.needs_match import Embed, Kind, Need, NeedMatch, distinct_matches, names_said
-from assistant.understand.amounts import tables_in
+from assistant.understand.amounts import tables_in, without_money
 from assistant.understand.audience import CHILDRENS_TITLE_WORDS, for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import strip_exclusions
@@ -37,6 +37,7 @@ from assistant.understand.need_text import (
     containers_named,
     listed_wants,
     need_head,
+    without_liking,
     words_to_look_for,
 )
 from assistant.understand.person_and_interests import recipient_in
@@ -62,6 +63,11 @@ class KindPlan:
     colours: tuple[str, ...] = ()
     tables: int | None = None  # the tables the shopper counted ("10 tables"): per-table kinds dress them
 
+    @property
+    def asked_for(self) -> tuple[str, ...]:
+        """The things the shopper listed that lead the plan, in their words ("bowls", "a toy")."""
+        return tuple(dict.fromkeys(kind.said_as for kind in self.kinds if kind.said_as))
+
 
 def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMatcher, embed: Embed,
                       text: str, need: str | None, size: int = 4, guests: int | None = None) -> KindPlan:
@@ -74,9 +80,10 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
     # (a redacted "[phone]" or "[email]" is no thing to buy)
-    listed = [want for want in listed_wants(strip_exclusions(text)) if not re.search(r"[\d\[\]]", want)
-              and not set(content_stems(want)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(want)]
-    asked = [want for want in listed if _reads_like_a_product(want, matcher)]
+    listed = [thing for want in listed_wants(without_money(strip_exclusions(text)), longest=_LONGEST_RUN)
+              if not re.search(r"[\d\[\]]", want) for thing in _things_in_a_run(want, matcher)
+              if not set(content_stems(thing)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(thing)]
+    asked = [want for want in listed if _reads_like_a_product(want, matcher) and _ends_in_a_kind(want, matcher)]
     loved = recipient_in(text).interests
     matches = _a_loved_motif_is_itself(_not_a_fan_of_a_list(matches, asked, loved), loved, planner)
     if (listed and not asked and all(_unsold(want, matcher) for want in listed)
@@ -94,8 +101,10 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
         if not matches:
             return KindPlan()
         interests.insert(0, head)
+    # what the shopper names outright, less what they rule out or say someone loves
+    named = without_liking(strip_exclusions(text))
     wanted = _per_guest_as_elsewhere(_nearest_sold(_not_the_container(
-        _asked_first(book.kinds_for(matches, interests, asked_for=text) if matches else [], asked), text),
+        _asked_first(book.kinds_for(matches, interests, asked_for=named) if matches else [], asked), text),
         planner, book), book)
     kinds = _a_loved_motif_leads(planner.fillable(wanted), planner, matches)
     lacking = tuple(kind.name for kind in wanted[:size] if kind not in kinds and not kind.filler)
@@ -103,6 +112,19 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     if for_a_grown_up(text):  # "my nan who loves gardening": gardening gloves, not children's ones
         marks = (*marks, *CHILDRENS_TITLE_WORDS)
     return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks, colours_in(text), tables_in(text))
+
+
+def things_asked_for(plan: KindPlan) -> tuple[str, ...]:
+    """What the shopper asked to have in the bundle by name, in their words: the things they
+    listed ("bowls and a toy" for a new puppy) and the kinds they named outright that lead
+    the plan."""
+    return plan.asked_for
+
+
+def only_the_things(need: str, things: Sequence[str]) -> bool:
+    """Does the need say nothing beyond the things listed ("mug teapot cake stand")?"""
+    said = set(content_stems(" ".join(things))) | _GENERIC_WORDS
+    return bool(things) and set(content_stems(need)) <= said
 
 
 def _not_the_container(kinds: list[Kind], text: str) -> list[Kind]:
@@ -215,6 +237,42 @@ def _counted_for_guests(matches: list[NeedMatch], need: str, guests: int | None,
             and any(kind.per_guest and kind.fits_stems(wanted) for kind in m.need.kinds)]
 
 
+# Rule "a run of things": things said one after another without commas are each wanted,
+# when no title has all the words and every part is a thing the shop sells by that name:
+#   "mug teapot cake stand" -> mug | teapot | cake stand
+#   "paper plates napkins" -> paper plates | napkins
+# One thing with a look stays one want: "red spotty kitchen", "big owl bag".
+_LONGEST_RUN = 5
+_LONGEST_PART = 3
+
+
+def _things_in_a_run(want: str, matcher: CatalogMatcher) -> list[str]:
+    """The things `want` names: itself, or its parts when it is a run of things (the rule
+    above); a phrase of more than three words that is no run names nothing here."""
+    words = want.split()
+    whole = [want] if len(words) <= _LONGEST_PART else []
+    if len(words) < 2 or matcher.items_with_words(content_stems(want)):
+        return whole
+    # fewest parts first: a part of two or three words is one thing ("cake stand")
+    best: list[list[str] | None] = [[]] + [None] * len(words)
+    for end in range(1, len(words) + 1):
+        for start in range(max(0, end - _LONGEST_PART), end):
+            before = best[start]
+            part = " ".join(words[start:end])
+            if before is not None and _a_sold_thing(part, matcher) and (
+                    best[end] is None or len(before) + 1 < len(best[end] or [])):
+                best[end] = [*before, part]
+    run = best[-1]
+    return run if run is not None and len(run) > 1 else whole
+
+
+def _a_sold_thing(part: str, matcher: CatalogMatcher) -> bool:
+    stems = content_stems(part)
+    last = stems[-1] if stems else ""
+    return (bool(stems) and last not in TASTE_WORDS and not colours_in(last) and last not in _CONTAINERS
+            and matcher.names_a_kind(last) and bool(matcher.items_with_words(stems)))
+
+
 def _names_a_thing(want: str) -> bool:
     """Does the listed phrase end in a thing ("a hot water bottle", "pins") rather than in a
     word that leaves the thing open ("cosy stuff", "a tea and cake person", "the works")?"""
@@ -231,6 +289,14 @@ def _reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:
     return 0 < len(words) <= 3 and all(matcher.items_with_word(word) for word in words)
 
 
+def _ends_in_a_kind(want: str, matcher: CatalogMatcher) -> bool:
+    """Does the listed phrase end in a word the shop's titles end in, a kind of thing it
+    sells ("bunting", "paper plates")? "hold on", "from the office" or an email's "com"
+    are words of titles somewhere, but no thing anyone lists."""
+    words = [word for word in content_stems(want) if word not in TASTE_WORDS and word not in _CONTAINERS]
+    return bool(words) and matcher.names_a_kind(words[-1])
+
+
 def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
     """The things the shopper listed ("bunting, lanterns and paper plates") lead, in the
     order said: a listed thing a need's kind covers takes that kind (its role, its
@@ -241,17 +307,17 @@ def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
         words = stem_set(want) - TASTE_WORDS
         kind = next((k for k in kinds if all(k.name != done.name for done in lead) and k.fits_stems(words)), None)
         if kind is not None:
-            kind = dataclasses.replace(kind.said_by(want), asked=True)  # a dog bowl, not a collar
+            kind = dataclasses.replace(kind.said_by(want), asked=True, said_as=want)  # a dog bowl, not a collar
         else:
             # "a bowl" for a new kitten: the need's kind with a fuller phrase for it ("cat bowl")
             fuller = [(k, tuple(synonym for synonym in k.synonyms if words and words < stem_set(synonym)))
                       for k in kinds if all(k.name != done.name for done in lead)]
             fuller = [(k, held) for k, held in fuller if held]
             if fuller:
-                kind = dataclasses.replace(fuller[0][0], synonyms=fuller[0][1], asked=True)
+                kind = dataclasses.replace(fuller[0][0], synonyms=fuller[0][1], asked=True, said_as=want)
             else:
                 kind = Kind(name=want, synonyms=(want,), role=f"the {want} you asked for", need=ASKED_NEED,
-                            asked=True)
+                            asked=True, said_as=want)
         if all(kind.name != k.name for k in lead):
             lead.append(kind)
     return lead + [k for k in kinds if all(k.name != done.name for done in lead)]

@@ -43,6 +43,7 @@ class Kind:
     filler: bool = False
     avoid: tuple[str, ...] = ()
     asked: bool = False  # the shopper named it ("party bags for 10 kids"): not from the file
+    said_as: str = ""  # the shopper's words for it when they listed it ("bowls" for a pet bowl)
     # the synonyms `per_guest` holds for when only some do (a glass each, one jug): () = all
     per_guest_only: tuple[str, ...] = ()
     # pieces the bundle takes whatever the party (a pair of glasses for a couple): None = one
@@ -86,7 +87,7 @@ class Kind:
         "cups, plates and napkins" keep the paper plates beside the napkins."""
         said = title_words(text)
         held = [synonym for synonym in self.synonyms
-                if (words := title_words(synonym)) and _holds_phrase(said, words)]
+                if (words := title_words(synonym)) and holds_phrase(said, words)]
         specific = [synonym for synonym in held if not any(stem_set(synonym) < stem_set(other) for other in held)]
         if not held or (not only_said and len(specific) == len(held)):
             return self
@@ -155,8 +156,8 @@ def _names_it(words: tuple[str, ...], stems: frozenset[str], phrase: tuple[str, 
         return False
     if "with" in words and set(words[len(words) - words[::-1].index("with"):]) == set(phrase):
         return False
-    reversed_pair = len(phrase) == 2 and _holds_phrase(words, (phrase[1], "of", phrase[0]))
-    if reversed_pair and not _holds_phrase(words, phrase):
+    reversed_pair = len(phrase) == 2 and holds_phrase(words, (phrase[1], "of", phrase[0]))
+    if reversed_pair and not holds_phrase(words, phrase):
         return False
     return not _holds_it(words, phrase)
 
@@ -176,7 +177,7 @@ def _holds_it(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
                                 and words[i + 1] not in phrase for i in places)
 
 
-def _holds_phrase(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+def holds_phrase(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """Are `phrase`'s words together and in order in `words`?"""
     size = len(phrase)
     return any(words[start:start + size] == phrase for start in range(len(words) - size + 1))

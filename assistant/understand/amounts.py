@@ -196,8 +196,14 @@ def without_money(text: str) -> str:
         if match.group("m1") or match.group("m2") or match.group("a2") or match.group("a1"):
             text = text[:match.start()] + " " + text[match.end():]
     for pattern in BUDGET_PATTERNS:
-        text = pattern.sub(" ", text)
+        text = pattern.sub("\x01", text)
+    # what closes an amount goes with it ("$30 tops", "20 quid max", "a tenner or so")
+    text = _AMOUNT_TAIL.sub(" ", text).replace("\x01", " ")
     return re.sub(r"[ \t]+", " ", text)
+
+
+_AMOUNT_TAIL = re.compile(r"\x01\s*(?:tops|max(?:imum)?|ish|at (?:the )?most|or (?:less|under|so|thereabouts)|all in)\b",
+                          re.I)
 
 
 def wants_cheapest(text: str) -> bool:

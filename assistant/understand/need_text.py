@@ -52,7 +52,9 @@ GENERIC_HEADS = frozenset({
 # "kit her out", "pins, the works", "a little celebration gift").
 NOT_A_THING_HEADS = GENERIC_HEADS | frozenset({
     "stuff", "thing", "bit", "lot", "few", "set", "selection", "collection", "range", "person", "people",
-    "type", "sort", "kind", "one", "out", "up", "work", "everything", "something", "anything"
+    "type", "sort", "kind", "one", "out", "up", "work", "everything", "something", "anything",
+    # a party said as "a do" or "a bash" ("garden do"), and "whatever else"
+    "do", "bash", "else", "whatever",
 })
 
 # Rule "short forms": shopper shorthand spelt out before a request is matched by meaning
@@ -206,14 +208,21 @@ def wanted_things(text: str) -> list[str]:
 # lists nothing:
 #   "thanks! i also need something bicycle and something sewing" -> bicycle | sewing
 #   "cheers, i'd also like something from your gift wrap range" -> gift wrap
-_LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|&|\s[–—-]\s|[.!?:()])\s*", re.IGNORECASE)
+# Chat joins things with "+", "/" and "n" too, and trails off with "that sort of thing":
+#   "bunting + lanterns" -> bunting | lanterns;  "apron + tins + whatever else" -> apron | tins
+#   "plates/cups" -> plates | cups;  "the doorstop n the big owl bag" -> doorstop | big owl bag
+#   "paper plates napkins that sort of thing" -> paper plates napkins (the shop splits the run)
+_LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|\bn\b|&|\+|(?<=[^\W\d_])/(?=[^\W\d_])|\s[–—-]\s|[.!?:()])\s*",
+                         re.IGNORECASE)
 _LIST_LEAD = re.compile(r"^(?:(?:next|now|then|ok|okay|so|right|and)\s+|"
                         r"(?:(?:i|we)(?:'m|'re|'d|\s+am|\s+are|\s+would)?(?:\s+(?:also|really|still|just|now|then))?\s+)?"
                         r"(?:need|want|like|after|looking\s+for)\s+|"
                         r"(?:something|anything)\s+(?:(?:from|in)\s+(?:your|the)\s+)?|some\s+|a\s+|an\s+|the\s+|"
                         r"nice\s+|little\s+|maybe\s+|please\s+|also\s+)+", re.IGNORECASE)
+_PURPOSE_ONLY = re.compile(r"(?:for|to|from|with|at|on|in|into)\b", re.IGNORECASE)
 _LIST_RANGE = re.compile(r"\s+(?:range|section|collection|department)$", re.IGNORECASE)
-_LIST_TAIL = re.compile(r"\s+(?:please|too|as well|etc|and so on)$", re.IGNORECASE)
+_LIST_TAIL = re.compile(r"\s+(?:please|pls|too|as well|etc|and so on|or (?:that|stuff|whatever|something)"
+                        r"|(?:that|this) (?:sort|kind|type) of (?:thing|stuff)|(?:or )?whatever else)$", re.IGNORECASE)
 # only a purpose ("for the presents", "to hang"): "easter lunch for 6" and "a night in for
 # me and my other half" name an occasion and who it is for, no thing
 _LIST_PURPOSE = re.compile(r"\s+(?:for\s+the|to\s+(?!(?:the|a|an|my|our|your|his|her|their|me|us|them)\b)[a-z]{3,})\b.*$",
@@ -257,23 +266,41 @@ def _pleasantry(piece: str) -> bool:
     return False
 
 
-def listed_wants(text: str, limit: int = 6) -> list[str]:
-    """Short phrases (one to three words) the text lists, in the order said, that name a
-    thing rather than only a look; whether each is sold is for the caller to decide."""
+# Rule "liking is no thing": a verb of liking names no thing to buy, the noun does.
+#   "my wife loves all things french" -> "my wife  all things french" (no love hearts asked)
+#   "she'd love a cuppa" -> "she'd  a cuppa";  "love hearts for the table" stays
+_LIKING = re.compile(r"\b(?:loves|loved|loving|adores?|likes)\b|\blove(?=\s+(?:a|an|all|the|her|his|their|my|our|"
+                     r"anything|everything|it|them|to|this|that|these|those|you|u|me|us)\b)", re.IGNORECASE)
+
+
+def without_liking(text: str) -> str:
+    """The text without its verbs of liking (rule "liking is no thing")."""
+    return _LIKING.sub(" ", text)
+
+
+def says_liking(text: str) -> bool:
+    """Does the text say someone likes something, with a verb (rule "liking is no thing")?"""
+    return bool(_LIKING.search(text))
+
+
+def listed_wants(text: str, limit: int = 6, longest: int = 3) -> list[str]:
+    """Short phrases (one to `longest` words) the text lists, in the order said, that name a
+    thing rather than only a look; whether each is sold, or is a run of things said without
+    commas ("mug teapot cake stand"), is for the caller to decide."""
     out: list[str] = []
     # a range's name is one thing however it is punctuated ("from your bag & handbag range")
     text = _RANGE_OF.sub(lambda m: m.group(0).replace(m.group(1), _whole(m.group(1))), text.replace("’", "'"))
     for piece in _LIST_SPLIT.split(text):
         piece = _LIST_TAIL.sub("", _LIST_LEAD.sub("", _unwhole(piece).strip(" -–—"))).strip(" -–—")
         piece = _LIST_RANGE.sub("", piece)
-        if _pleasantry(piece):
-            continue
+        if _pleasantry(piece) or _PURPOSE_ONLY.match(piece):
+            continue  # "thanks!"; "something for the table" says what for, not what
         if len(piece.split()) > 3:
             piece = _LIST_PURPOSE.sub("", piece)
         words = piece.split()
         if words and all(word.lower() in _LOOK_WORDS for word in words):
             continue
-        if 1 <= len(words) <= 3 and re.search(r"[^\W\d_]{3,}", piece):
+        if 1 <= len(words) <= longest and re.search(r"[^\W\d_]{3,}", piece):
             out.append(piece.lower())
     return list(dict.fromkeys(out))[:limit]
 

@@ -27,7 +27,7 @@ from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.need_clauses import need_clauses
-from assistant.understand.need_text import containers_named, taste_only, words_to_look_for
+from assistant.understand.need_text import containers_named, says_liking, taste_only, words_to_look_for
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import (
     asks_about_cart,
@@ -230,4 +230,10 @@ RULES: tuple[Rule, ...] = (
         ("treats to fill the advent calendar", ("advent calendar",)), ("hamper fillers for a foodie", ("hamper",)),
     ), ("a stocking for my son", "a picnic hamper for 2", "party bags for 10 kids", "cushion fillers",
         "things for the garden", "a calendar plus little bits to tuck in it"), nothing=()),
+    Rule("liking is no thing", says_liking, (
+        ("my wife loves all things french", True), ("she'd love a cuppa", True),
+        ("he likes fishing and football", True), ("my nan adores her garden", True),
+    ), (
+        "love hearts for the table", "a lovely present for my mum", "something with love on it",
+    ), nothing=False),
 )
