@@ -205,7 +205,8 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
     if guarded_reply(text) is not None:
         return {"intent": "off_topic"}
     # an unparsed turn is served from the words alone (the chain's fallback)
-    request = served_request(parsed if parsed is not None else Request(intent="off_topic"), text, sure_intent)
+    request = served_request(parsed if parsed is not None else Request(intent="off_topic"), text, sure_intent,
+                             bool(case.bundle))
     # the router's "money for the bundle on screen": an amount alone edits the bundle shown
     money_edit = money_for_the_bundle_on_screen(request, text, bool(case.bundle))
     request = dataclasses.replace(request, intent=money_edit) if money_edit else request

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import pytest
 
 from assistant.compose.composer import BundleComposer
-from assistant.compose.need_kinds import _things_in_a_run, only_the_things, things_asked_for
+from assistant.compose.listed_things import things_in_a_run
+from assistant.compose.need_kinds import only_the_things, things_asked_for
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.understand.amounts import without_money
 from assistant.understand.need_text import listed_wants
@@ -80,7 +81,7 @@ OUTDOOR_TITLES = [
     ("comfy warm outdoor gear", []),              # four words, no run of things: nothing
 ])
 def test_a_run_of_things_is_split_where_the_shop_sells_each_part(said: str, things: list[str]) -> None:
-    assert _things_in_a_run(said, TitleWords(OUTDOOR_TITLES)) == things  # type: ignore[arg-type]
+    assert things_in_a_run(said, TitleWords(OUTDOOR_TITLES)) == things  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

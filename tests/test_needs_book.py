@@ -328,7 +328,8 @@ def test_the_marks_of_other_needs_are_foreign_unless_matched_or_said() -> None:
 
 
 def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:
-    from assistant.compose.need_kinds import _names_a_thing, _not_a_fan_of_a_list
+    from assistant.compose.listed_things import names_a_thing
+    from assistant.compose.need_kinds import _not_a_fan_of_a_list
 
     candles = NeedMatch(Need("candle lover", "interest", ("x",), ()), 0.7, "x", "candles")
     dinner = NeedMatch(Need("christmas dinner", "occasion", ("x",), ()), 0.9, "x", "christmas dinner")
@@ -336,8 +337,8 @@ def test_one_thing_of_a_list_is_not_an_interest_but_a_loved_thing_is() -> None:
     assert [m.need.name for m in _not_a_fan_of_a_list([dinner, candles], listed, ())] == ["christmas dinner"]
     assert len(_not_a_fan_of_a_list([dinner, candles], listed, ("candles",))) == 2  # "who likes candles"
     assert len(_not_a_fan_of_a_list([dinner, candles], ["candles"], ())) == 2  # one thing alone is not a list
-    assert _names_a_thing("a hot water bottle") and _names_a_thing("pins")
-    assert not any(map(_names_a_thing, ["cosy stuff", "a tea and cake person", "kit her out", "the works",
+    assert names_a_thing("a hot water bottle") and names_a_thing("pins")
+    assert not any(map(names_a_thing, ["cosy stuff", "a tea and cake person", "kit her out", "the works",
                                         "a little celebration gift", "garden bits"]))
 
 

@@ -22,6 +22,16 @@ from collections.abc import Iterable, Sequence
 
 from assistant.compose.kind_merge import interest_kind
 from assistant.compose.kind_planner import ASKED_NEED, KindPlanner
+from assistant.compose.listed_things import (
+    CONTAINERS,
+    GENERIC_WORDS,
+    LONGEST_RUN,
+    ends_in_a_kind,
+    names_a_thing,
+    reads_like_a_product,
+    things_in_a_run,
+    unsold,
+)
 from assistant.compose.matching import CatalogMatcher
 from assistant.compose.need_records import SETTING_GROUPS
 from assistant.compose.needs_book import NeedsBook
@@ -32,7 +42,6 @@ from assistant.understand.colours import colours_in
 from assistant.understand.exclusions import strip_exclusions
 from assistant.understand.need_text import (
     GENERIC_HEADS,
-    NOT_A_THING_HEADS,
     TASTE_WORDS,
     containers_named,
     listed_wants,
@@ -42,12 +51,6 @@ from assistant.understand.need_text import (
 )
 from assistant.understand.person_and_interests import recipient_in
 from assistant.understand.words import content_stems, stem, stem_set
-
-# Words that hold a request's things rather than name them ("a set of things for a teacher"):
-# never a product the shopper asked for.
-_CONTAINERS = frozenset({"set", "selection", "collection", "bit", "thing", "stuff", "lot", "range", "few"})
-_GENERIC_WORDS = _CONTAINERS | GENERIC_HEADS | {"something", "anything", "everything", "idea", "gift", "present",
-                                                 "bundle", "themed"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,13 +83,13 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     # things listed in the words, less what was ruled out ("no candles") and less the need's
     # own name ("a garden party bundle"); "fresh salmon" is listed but no word of the shop's
     # (a redacted "[phone]" or "[email]" is no thing to buy)
-    listed = [thing for want in listed_wants(without_money(strip_exclusions(text)), longest=_LONGEST_RUN)
-              if not re.search(r"[\d\[\]]", want) for thing in _things_in_a_run(want, matcher)
-              if not set(content_stems(thing)) <= said_by_needs | _GENERIC_WORDS and _names_a_thing(thing)]
-    asked = [want for want in listed if _reads_like_a_product(want, matcher) and _ends_in_a_kind(want, matcher)]
+    listed = [thing for want in listed_wants(without_money(strip_exclusions(text)), longest=LONGEST_RUN)
+              if not re.search(r"[\d\[\]]", want) for thing in things_in_a_run(want, matcher)
+              if not set(content_stems(thing)) <= said_by_needs | GENERIC_WORDS and names_a_thing(thing)]
+    asked = [want for want in listed if reads_like_a_product(want, matcher) and ends_in_a_kind(want, matcher)]
     loved = recipient_in(text).interests
     matches = _a_loved_motif_is_itself(_not_a_fan_of_a_list(matches, asked, loved), loved, planner)
-    if (listed and not asked and all(_unsold(want, matcher) for want in listed)
+    if (listed and not asked and all(unsold(want, matcher) for want in listed)
             and not _names_kinds(listed, matches) and not _named_outright(matches)
             and not any(stem_set(want) & said_by_needs for want in listed)):
         return KindPlan()  # the shopper listed things this shop does not sell: say so, no stand-ins
@@ -95,8 +98,8 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     interests = list(loved)
     head = need_head(need) if need else None
     styled = stem_set(" ".join(word for m in matches for word in m.need.style_words))
-    if (head and head not in GENERIC_HEADS | _CONTAINERS and head not in said_by_needs and len(asked) < 2
-            and stem(head) not in styled and _reads_like_a_product(need or "", matcher)):
+    if (head and head not in GENERIC_HEADS | CONTAINERS and head not in said_by_needs and len(asked) < 2
+            and stem(head) not in styled and reads_like_a_product(need or "", matcher)):
         matches = names_said(matches, text, book.needs) + _counted_for_guests(matches, need or "", guests, book)
         if not matches:
             return KindPlan()
@@ -123,7 +126,7 @@ def things_asked_for(plan: KindPlan) -> tuple[str, ...]:
 
 def only_the_things(need: str, things: Sequence[str]) -> bool:
     """Does the need say nothing beyond the things listed ("mug teapot cake stand")?"""
-    said = set(content_stems(" ".join(things))) | _GENERIC_WORDS
+    said = set(content_stems(" ".join(things))) | GENERIC_WORDS
     return bool(things) and set(content_stems(need)) <= said
 
 
@@ -237,66 +240,6 @@ def _counted_for_guests(matches: list[NeedMatch], need: str, guests: int | None,
             and any(kind.per_guest and kind.fits_stems(wanted) for kind in m.need.kinds)]
 
 
-# Rule "a run of things": things said one after another without commas are each wanted,
-# when no title has all the words and every part is a thing the shop sells by that name:
-#   "mug teapot cake stand" -> mug | teapot | cake stand
-#   "paper plates napkins" -> paper plates | napkins
-# One thing with a look stays one want: "red spotty kitchen", "big owl bag".
-_LONGEST_RUN = 5
-_LONGEST_PART = 3
-
-
-def _things_in_a_run(want: str, matcher: CatalogMatcher) -> list[str]:
-    """The things `want` names: itself, or its parts when it is a run of things (the rule
-    above); a phrase of more than three words that is no run names nothing here."""
-    words = want.split()
-    whole = [want] if len(words) <= _LONGEST_PART else []
-    if len(words) < 2 or matcher.items_with_words(content_stems(want)):
-        return whole
-    # fewest parts first: a part of two or three words is one thing ("cake stand")
-    best: list[list[str] | None] = [[]] + [None] * len(words)
-    for end in range(1, len(words) + 1):
-        for start in range(max(0, end - _LONGEST_PART), end):
-            before = best[start]
-            part = " ".join(words[start:end])
-            if before is not None and _a_sold_thing(part, matcher) and (
-                    best[end] is None or len(before) + 1 < len(best[end] or [])):
-                best[end] = [*before, part]
-    run = best[-1]
-    return run if run is not None and len(run) > 1 else whole
-
-
-def _a_sold_thing(part: str, matcher: CatalogMatcher) -> bool:
-    stems = content_stems(part)
-    last = stems[-1] if stems else ""
-    return (bool(stems) and last not in TASTE_WORDS and not colours_in(last) and last not in _CONTAINERS
-            and matcher.names_a_kind(last) and bool(matcher.items_with_words(stems)))
-
-
-def _names_a_thing(want: str) -> bool:
-    """Does the listed phrase end in a thing ("a hot water bottle", "pins") rather than in a
-    word that leaves the thing open ("cosy stuff", "a tea and cake person", "the works")?"""
-    words = content_stems(_PLACE_WORDS.sub("", want))
-    return bool(words) and words[-1] not in NOT_A_THING_HEADS
-
-
-def _reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:
-    """A short need whose every word is a word of the shop's titles ("lunch bags", "red
-    candles"), less words of taste ("spooky candles": candles) and of what holds the things
-    ("drawing slate bits": drawing slate); "the tree up on Sunday" or "my 7 year old's
-    bedroom" is not."""
-    words = [word for word in content_stems(need) if word not in TASTE_WORDS and word not in _CONTAINERS]
-    return 0 < len(words) <= 3 and all(matcher.items_with_word(word) for word in words)
-
-
-def _ends_in_a_kind(want: str, matcher: CatalogMatcher) -> bool:
-    """Does the listed phrase end in a word the shop's titles end in, a kind of thing it
-    sells ("bunting", "paper plates")? "hold on", "from the office" or an email's "com"
-    are words of titles somewhere, but no thing anyone lists."""
-    words = [word for word in content_stems(want) if word not in TASTE_WORDS and word not in _CONTAINERS]
-    return bool(words) and matcher.names_a_kind(words[-1])
-
-
 def _asked_first(kinds: list[Kind], asked: list[str]) -> list[Kind]:
     """The things the shopper listed ("bunting, lanterns and paper plates") lead, in the
     order said: a listed thing a need's kind covers takes that kind (its role, its
@@ -395,19 +338,6 @@ def _head(phrase: str) -> str | None:
 def _names_kinds(listed: list[str], matches: list[NeedMatch]) -> bool:
     """Does some listed phrase name a kind of a matched need ("table linen" for a dinner)?"""
     return any(kind.fits_stems(stem_set(want)) for want in listed for m in matches for kind in m.need.kinds)
-
-
-_PLACE_WORDS = re.compile(r"\s+(?:for|with|to|from|in|on|at|by)\s+.*$", re.IGNORECASE)
-
-
-def _unsold(want: str, matcher: CatalogMatcher) -> bool:
-    """A listed thing whose head word no title has ("fresh salmon": salmon); the head is
-    the last telling word before any "for ..." ("a keepsake for later": keepsake), so
-    "cat-themed bits" and "union jack everything" are sold (cat things, union jack things)."""
-    thing = _PLACE_WORDS.sub("", want)
-    words = [part for word in content_stems(thing) if word not in _GENERIC_WORDS
-             for part in word.split("-") if part and part not in _GENERIC_WORDS]
-    return bool(words) and not matcher.items_with_word(words[-1])
 
 
 # A need matched this well was named outright ("a total candle fiend", "my daughter's

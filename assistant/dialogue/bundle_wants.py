@@ -95,9 +95,26 @@ def read_bundle_wants(request: Request, text: str, shop: ShopReader, composer: B
             need = text_items.need_in(text) or need
         if need and anchors and text_items.titles_in(need) == anchors[:1]:
             need = None  # the "need" was the item's own title
+        if anchors and not need:
+            need = _need_beside(text, request.items, composer)
         if not anchors and not need and missing:
             need = " ".join(missing)
     return BundleWants(request, need, tuple(anchors), tuple(missing), tuple(codes), taste)
+
+
+def _need_beside(text: str, mentions: tuple[str, ...], composer: BundleComposer) -> str | None:
+    """Rule "a need beside a product": the shopper's words less the products they chose, when
+    the needs book knows them as an occasion, a person or a theme ("that woodland lunch bag
+    for my son + some things that go with it for school": the bundle is for school, around
+    the bag). "the red spotty lunch bag please" says nothing beside it."""
+    rest = text
+    for mention in sorted(mentions, key=len, reverse=True):
+        rest = re.sub(rf"(?:\b(?:the|that|this|those|these|a|an|my)\s+)?\b{re.escape(mention)}\b", " ", rest,
+                      flags=re.IGNORECASE)
+    rest = tidy_need(need_from_text(re.sub(r"\s*\+\s*", ", ", rest)))
+    if not rest or not need_words(rest) or not composer.kinds_for(rest, rest).kinds:
+        return None
+    return rest
 
 
 def _with_spelt_wants(need: str | None, spelt: list[str], composer: BundleComposer) -> str | None:

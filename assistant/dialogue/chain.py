@@ -34,6 +34,7 @@ from assistant.safety.guard import (
     redact,
     without_pii,
 )
+from assistant.understand.edit_cues import edit_on_screen
 from assistant.understand.languages import other_language_reply
 from assistant.understand.parser import ParseResult
 from assistant.understand.slots import complete_slots, reconcile_intent
@@ -87,12 +88,14 @@ def guarded_reply(text: str) -> ActionResult | None:
     return None
 
 
-def served_request(parsed: Request, text: str, sure_intent: str | None = None) -> Request:
+def served_request(parsed: Request, text: str, sure_intent: str | None = None, on_screen: bool = False) -> Request:
     """The parse as the actions receive it: budgets, counts, exclusions and cart intent
-    reconciled in code with the shopper's words (read without their PII); `sure_intent`:
+    reconciled in code with the shopper's words (read without their PII), and what the words
+    say about the bundle on screen (`on_screen`: one is shown; `edit_cues`); `sure_intent`:
     the intent reader's when it is sure (the cart rules defer to it)."""
     words = without_pii(text)
-    return reconcile_intent(complete_slots(parsed, words), words, sure_intent)
+    request = reconcile_intent(complete_slots(parsed, words), words, sure_intent)
+    return edit_on_screen(request, words, on_screen)
 
 
 def _timed(name: str, step: Callable[[TurnContext], TurnContext]) -> Runnable:
@@ -164,7 +167,7 @@ class DialogueChain:
             try:
                 with self.act_lock:
                     fallback = self.actions.run(served_request(Request(intent="off_topic"), ctx.text,
-                                                               parsed.sure_intent), ctx.state,
+                                                               parsed.sure_intent, bool(ctx.state.bundle)), ctx.state,
                                                 without_pii(ctx.text))
             except CartsmithError:
                 fallback = None
@@ -174,7 +177,7 @@ class DialogueChain:
                 ctx.result = fallback
                 ctx.request = fallback.request or Request(intent="bundle")
         else:
-            ctx.request = served_request(parsed.request, ctx.text, parsed.sure_intent)
+            ctx.request = served_request(parsed.request, ctx.text, parsed.sure_intent, bool(ctx.state.bundle))
         return ctx
 
     def _act(self, ctx: TurnContext) -> TurnContext:

@@ -25,9 +25,15 @@ from assistant.understand.amounts import (
 )
 from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
+from assistant.understand.edit_cues import asks_if_sold, keeps, price_stings, rather_have, wants_out
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.need_clauses import need_clauses
-from assistant.understand.need_text import containers_named, says_liking, taste_only, words_to_look_for
+from assistant.understand.need_text import (
+    containers_named,
+    says_liking,
+    taste_only,
+    words_to_look_for,
+)
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
 from assistant.understand.shopper_cues import (
     asks_about_cart,
@@ -236,4 +242,40 @@ RULES: tuple[Rule, ...] = (
     ), (
         "love hearts for the table", "a lovely present for my mum", "something with love on it",
     ), nothing=False),
+    Rule("rather have this than that", rather_have, (
+        ("I'd rather have a teapot than that mug to be honest", ("teapot", "mug")),
+        ("rather have those skull doilies than the napkins tbh", ("skull doilies", "napkins")),
+        ("i'd much rather go for a jug than the vase", ("jug", "vase")),
+    ), (
+        "I'd rather not have candles", "rather than the mug, a jug please", "i'd rather spend less than £20",
+    )),
+    Rule("keep it", keeps, (
+        ("number two is spot on, leave it where it is pls", True), ("bucket is a must. everything else can change", True),
+        ("dont u dare touch that teapot", True), ("the candle stays", True), ("hands off the teapot", True),
+        ("keep the mug in please", True),
+    ), (
+        "keep it under £20", "leave the candles out", "can you keep looking", "don't want number 2 in there at all",
+        "swap the mug but keep it cheap",
+    ), nothing=False),
+    Rule("out it goes", wants_out, (
+        ("don't want number 2 in there at all, rest is fine", True), ("get rid of the candle", True),
+        ("ditch the mug", True), ("take the napkins out", True),
+    ), (
+        "i don't want to spend more than £20", "keep the mug", "the candle stays", "don't want anything else",
+    ), nothing=False),
+    Rule("the price stings", price_stings, (
+        ("yikes, that total made my eyes water", True), ("oof. my wallet's crying, go cheeper??", True),
+        ("2nd and 4th are fine i guess but the total... hmm. can the whole thing come down a bit", True),
+        ("bit too dear for me that", True), ("that's too much for me", True),
+    ), (
+        "too much pink in there", "yikes, that's a lot of pink", "too dear, £8 max for the lot",
+        "my wallet is in my other bag",
+    ), nothing=False),
+    Rule("do you sell it", asks_if_sold, (
+        ("do you sell bunting?", "bunting"), ("do u do cake stands at all?", "cake stands"),
+        ("have you got any lanterns?", "lanterns"), ("do you stock fairy lights", "fairy lights"),
+    ), (
+        "do you deliver to ireland?", "do you do next day delivery?", "do you have the mug in blue?",
+        "do you do refunds?", "have you got a minute?",
+    )),
 )

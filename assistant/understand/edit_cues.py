@@ -1,0 +1,151 @@
+"""What a message says about the bundle on screen, read from the words when a small parser
+misses it: keep this one, this one out, this instead of that, the price stings, and "do you
+sell X?" (which asks to see X, on screen or not).
+
+Each reader is a named rule in `rules.py` with examples both ways. `edit_on_screen` applies
+them to a parse; the chain runs it on every turn (`chain.served_request`), so the eval,
+which reads turns through the same function, scores what the shopper is served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from assistant.records import Request
+from assistant.understand.amounts import budget_in, item_cap_in
+from assistant.understand.shopper_cues import asks_to_swap
+
+__all__ = ["asks_if_sold", "edit_on_screen", "keeps", "price_stings", "rather_have", "wants_out"]
+
+_POINTING = r"(?:the|that|those|this|these|my|number|no\.?)"
+
+# Rule "rather have this than that": a swap of what is on screen for the thing named.
+#   "I'd rather have a teapot than that mug to be honest" -> (teapot, mug)
+#   "rather have those skull doilies than the napkins tbh" -> (skull doilies, napkins)
+# "I'd rather not have candles" rules candles out; "I'd rather spend less than £20" is money.
+_RATHER_HAVE = re.compile(
+    r"\brather\s+(?:have|get|go\s+for|see|take|put\s+in)\s+(?:a|an|some|the|those|these|that|this)?\s*"
+    rf"(?P<wanted>[^,.;!?]+?)\s+than\s+{_POINTING}\s+(?P<going>[^,.;!?]+?)"
+    r"\s*(?:[,.;!?]|\b(?:please|pls|tbh|to\s+be\s+honest|if|in\s+there|one)\b|$)", re.IGNORECASE)
+
+
+def rather_have(text: str) -> tuple[str, str] | None:
+    """(what goes in, what goes out) for "rather have X than the Y", else None."""
+    found = _RATHER_HAVE.search(text)
+    if found is None:
+        return None
+    return found.group("wanted").strip().lower(), found.group("going").strip().lower()
+
+
+# Rule "keep it": the shopper wants an item to stay whatever else changes.
+#   "number two is spot on, leave it where it is pls"; "bucket is a must. everything else
+#   can change"; "dont u dare touch that teapot"; "the candle stays"; "hands off the mug"
+# "keep it under £20" is money; "leave the candles out" takes them out.
+_KEEPS = re.compile(
+    rf"\b(?:leave|keep)\s+(?:it|that|this|them|those|{_POINTING}\s+[\w-]+)\s+"
+    r"(?:where\s+(?:it|they)(?:'s|'re|\s+is|\s+are)|as\s+(?:it|they)(?:'s|'re|\s+is|\s+are)|alone|be"
+    r"|in(?=\s*(?:$|[,.;!?]|there\b|the\s+bundle\b|please\b|pls\b)))"
+    r"|\bis\s+(?:a\s+)?(?:must(?:-have)?|keeper|definite\s+yes|non-negotiable)\b"
+    r"|\b(?:stays(?:\s+put)?|(?:has|have|needs?)\s+to\s+stay|must\s+stay|is\s+staying|can\s+stay|should\s+stay)\b"
+    r"|\b(?:don'?t|do\s+not)\s+(?:you\s+|u\s+|ya\s+)?(?:dare\s+)?(?:touch|change|swap|move|lose|ditch|replace)\s+"
+    rf"(?:it\b|{_POINTING}\s)"
+    r"|\bhands\s+off\b", re.IGNORECASE)
+# "everything else can change", "the rest can go": what the shopper frees, to its clause's end
+_EVERYTHING_ELSE = re.compile(r"\b(?:(?:everything|anything|all)\s+else|the\s+(?:rest|others))\b[^,.;!?]*",
+                              re.IGNORECASE)
+
+
+def keeps(text: str) -> bool:
+    """Does the message ask for an item to stay (rule "keep it")?"""
+    return bool(_KEEPS.search(text))
+
+
+# Rule "out it goes": an item the shopper does not want in the bundle.
+#   "don't want number 2 in there at all, rest is fine"; "get rid of the candle"; "ditch the mug"
+# "I don't want to spend more than £20" is money; "don't want anything else" ends the edit.
+_OUT = re.compile(
+    rf"\b(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|like)\s+{_POINTING}\b"
+    rf"|\bget\s+rid\s+of\b|\b(?:ditch|bin|lose|drop)\s+{_POINTING}\b|\btake\s+(?:it|that|this|{_POINTING}\s+[\w-]+)\s+out\b",
+    re.IGNORECASE)
+
+
+def wants_out(text: str) -> bool:
+    """Does the message ask for an item to go (rule "out it goes")?"""
+    return bool(_OUT.search(text))
+
+
+# Rule "the price stings": the bundle costs more than the shopper wants to spend, with no
+# amount said (an amount sets the budget instead).
+#   "yikes, that total made my eyes water"; "oof. my wallet's crying, go cheeper??";
+#   "can the whole thing come down a bit"; "bit too dear for me that"
+# "too much pink in there" and "yikes, that's a lot of pink" are about looks.
+_STINGS = re.compile(
+    r"\btoo\s+(?:dear|pricey|pricy|expensive|steep|rich\s+for)\b"
+    r"|\btoo\s+much(?=\s*(?:$|[,.!?]|for\s+(?:me|us|my|our)\b|money\b))"
+    r"|\b(?:bring|get)\s+(?:it|that|the\s+(?:total|price|cost|bill))\s+down\b"
+    r"|\b(?:total|price|prices|cost|bill|whole\s+thing|it)\s+(?:\w+\s+){0,2}(?:come|comes|coming|go|goes)\s+down\b"
+    r"|\b(?:total|price|cost|bill)\b[^.?!]{0,30}\b(?:eyes?\s+water|ouch|steep|a\s+bit\s+much|wince)\b"
+    r"|\bwallet(?:'s|\s+is)?\s+(?:crying|weeping|hurting|screaming|can'?t)\b"
+    r"|\b(?:go|make\s+it|something|bit|any(?:thing)?)\s+(?:a\s+(?:bit|lot)\s+)?ch(?:ea|ee|e)pe?r\b", re.IGNORECASE)
+
+
+def price_stings(text: str) -> bool:
+    """Does the message say the bundle costs too much, with no amount (rule "the price stings")?"""
+    return bool(_STINGS.search(text)) and budget_in(text) is None and item_cap_in(text) is None
+
+
+# Rule "do you sell it": asking whether the shop has a thing asks to see it.
+#   "do you sell bunting?" -> bunting; "do u do cake stands at all?" -> cake stands;
+#   "have you got any lanterns?" -> lanterns
+# Services and the items on screen are questions: "do you do next day delivery?",
+# "do you have the mug in blue?".
+_SOLD = re.compile(
+    r"\b(?:do|d'?you)\s+(?:you|u|ya)?\s*(?:sell|stock|do|carry|have)\s+(?:any\s+)?"
+    r"|\b(?:have|got)\s+(?:you|u|ya)\s+(?:got\s+)?(?:any\s+)?", re.IGNORECASE)
+_SOLD_THING = re.compile(r"(?P<thing>[a-z][\w' -]{1,40}?)\s*(?:\bat\s+all\b|\bhere\b|\bin\s+stock\b|\bthen\b)?"
+                         r"\s*(?:[?,.!]|$)", re.IGNORECASE)
+_NOT_A_PRODUCT = re.compile(
+    rf"^(?:{_POINTING}|it|them|one|a\s+(?:minute|moment|sec)|any\s+idea)\b"
+    r"|\b(?:deliver\w*|delivery|shipping|post(?:age)?|refunds?|returns?|exchanges?|discounts?|vouchers?|codes?"
+    r"|collect(?:ion)?|wrapping|gift\s+wrap(?:ping)?\s+service|sizes?|colours?|stock\s+levels?|time|idea|clue)\b",
+    re.IGNORECASE)
+
+
+def asks_if_sold(text: str) -> str | None:
+    """The thing a "do you sell X?" question names (rule "do you sell it"), else None."""
+    for lead in _SOLD.finditer(text):
+        found = _SOLD_THING.match(text, lead.end())
+        if found and not _NOT_A_PRODUCT.search(found.group("thing")):
+            return found.group("thing").strip().lower()
+    return None
+
+
+def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
+    """The parse with the rules above applied: with a bundle on screen, "rather have X than
+    the Y" is a swap of Y for X, "keep it" a lock, "out it goes" a removal where the parser
+    read a lock, "the price stings" a cheaper bundle; on screen or not, "do you sell X?" asks
+    for X (a choice of them) where the parser read a question, chat or off-topic words."""
+    intent = request.intent
+    sold = asks_if_sold(text) if intent in ("question", "smalltalk", "off_topic") else None
+    if sold is not None and not (on_screen and request.target):
+        # the thing is the need: its choice of designs, not one of them and things around it
+        return Request(intent="bundle", need=sold, budget=request.budget)
+    if not on_screen:
+        return request
+    swapped = rather_have(text)
+    if swapped is not None and intent in ("compare", "add", "remove", "swap", "lock", "more_like", "question"):
+        wanted, going = swapped
+        return dataclasses.replace(request, intent="swap", items=(wanted,), target=going, exclude=(), need=None)
+    if keeps(text) and intent in ("swap", "remove", "more_like", "question", "add", "bundle", "cheaper"):
+        # "the candle stays but swap the mug" is the swap; "everything else can change" keeps it
+        rest = _KEEPS.sub(" ", text)
+        if not asks_to_swap(_EVERYTHING_ELSE.sub(" ", rest)) and not wants_out(rest):
+            return dataclasses.replace(request, intent="lock", items=() if request.target else request.items,
+                                       need=None)
+    if intent == "lock" and wants_out(text) and not keeps(text):
+        return dataclasses.replace(request, intent="remove")
+    stung_as_need = intent == "bundle" and price_stings(request.need or "")
+    if price_stings(text) and (intent in ("off_topic", "smalltalk", "question") or stung_as_need):
+        return Request(intent="cheaper")
+    return request
