@@ -31,6 +31,10 @@ from assistant.understand.edit_cues import edit_on_screen
     ("I'm skint, need a birthday present for my mum", Request(intent="bundle", need="birthday present for my mum"),
      True, Request(intent="bundle", need="birthday present for my mum")),
     ("do you sell bunting?", Request(intent="off_topic"), False, Request(intent="bundle", need="bunting")),
+    ("the cat'll sulk if she's left out, summat for her as well?", Request(intent="off_topic"), True,
+     Request(intent="add", need="the cat")),
+    ("kids are coming along too so can u put in a thing or two", Request(intent="add"), True,
+     Request(intent="add", need="kids")),
     ("do you deliver to ireland?", Request(intent="question"), False, Request(intent="question")),
 ])
 def test_a_misread_edit_is_served_as_the_words_say(text: str, parsed: Request, on_screen: bool,
@@ -76,3 +80,14 @@ def test_do_you_sell_it_shows_a_choice_of_them(scripted_assistant: Assistant,
     assert reply.kind == "bundle" and reply.bundle is not None
     titles = [line.item.title.lower() for line in reply.bundle.items]
     assert sum("cake stand" in title for title in titles) >= 2, titles
+
+
+def test_one_for_them_too_adds_a_thing_for_them(scripted_assistant: Assistant,
+                                                scripted_parser: ScriptedParser) -> None:
+    scripted_parser.add({"the kids are coming too, summat for them as well?": '{"intent": "off_topic"}'})
+    session = scripted_assistant.open_session()
+    before = scripted_assistant.turn(session, "a tea party under £20").bundle
+    assert before is not None
+    reply = scripted_assistant.turn(session, "the kids are coming too, summat for them as well?")
+    assert reply.request is not None and reply.request.intent == "add"
+    assert reply.bundle is not None and len(reply.bundle.items) == len(before.items) + 1

@@ -16,7 +16,7 @@ from assistant.records import Request
 from assistant.understand.amounts import budget_in, item_cap_in
 from assistant.understand.shopper_cues import asks_to_swap
 
-__all__ = ["asks_if_sold", "edit_on_screen", "keeps", "price_stings", "rather_have", "wants_out"]
+__all__ = ["asks_if_sold", "edit_on_screen", "keeps", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
 
 _POINTING = r"(?:the|that|those|this|these|my|number|no\.?)"
 
@@ -121,6 +121,42 @@ def asks_if_sold(text: str) -> str | None:
     return None
 
 
+# Rule "one for them too": something more for someone else, beside the bundle on screen.
+#   "can there be sumthing for the big sister too so she doesnt feel left out" -> the big sister
+#   "kids are coming along too so can u put in a thing or two to keep them busy" -> kids
+#   "the cat'll sulk if she's left out, summat for her as well?" -> the cat
+# "a candle for the table too" adds a candle (a thing, not someone).
+_SOMETHING = r"(?:something|summat|sumthing|somethin|anything|a\s+thing\s+or\s+two|a\s+little\s+something|a\s+treat|bits?)"
+_FOR_THEM_TOO = re.compile(
+    rf"\b{_SOMETHING}\s+(?:\w+\s+){{0,2}}?for\s+(?P<who>(?:the|my|our|her|his|their|them|him|her)\b(?:\s+[\w-]+){{0,2}}?)"
+    r"\s+(?:too|as\s+well|aswell|also)\b", re.IGNORECASE)
+_COMING_TOO = re.compile(r"\b(?P<who>(?:the\s+|my\s+|our\s+)?(?:kids|children|little\s+ones|grandkids|dog|cat|baby|"
+                         r"toddler|teens?|in-laws|neighbours?|grandparents))\s+(?:are|is|'re|'s|will\s+be)\s+"
+                         r"(?:coming|joining|there|staying)\b(?:\s+along)?(?:\s+too|\s+as\s+well)?", re.IGNORECASE)
+_SUBJECT = re.compile(r"\b(?P<who>(?:the|my|our)\s+[\w-]+?)(?:'ll|'s|'d|\s)", re.IGNORECASE)
+_PRONOUNS = frozenset({"her", "him", "them", "the", "my", "our", "his", "their"})
+
+
+def one_for_them_too(text: str) -> str | None:
+    """Who a "something for them too" message wants one more thing for (rule "one for them
+    too"), else None; "her" or "them" is the message's subject ("the cat'll sulk...")."""
+    found = _FOR_THEM_TOO.search(text) or _COMING_TOO.search(text)
+    if found is None:
+        return None
+    who = found.group("who").strip().lower()
+    if who in _PRONOUNS:
+        subject = _SUBJECT.search(text, 0, found.start())  # who the message is about
+        if subject is None:
+            return None
+        who = subject.group("who").lower()
+    if _SOMETHING_THING.search(who):
+        return None
+    return who
+
+
+_SOMETHING_THING = re.compile(r"\b(?:table|tree|garden|kitchen|house|party|door|wall|room|car)$", re.IGNORECASE)
+
+
 def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
     """The parse with the rules above applied: with a bundle on screen, "rather have X than
     the Y" is a swap of Y for X, "keep it" a lock, "out it goes" a removal where the parser
@@ -145,6 +181,9 @@ def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
                                        need=None)
     if intent == "lock" and wants_out(text) and not keeps(text):
         return dataclasses.replace(request, intent="remove")
+    for_them = one_for_them_too(text) if intent in ("add", "off_topic", "smalltalk", "question", "bundle") else None
+    if for_them is not None and not request.items:
+        return Request(intent="add", need=for_them, budget=request.budget)
     stung_as_need = intent == "bundle" and price_stings(request.need or "")
     if price_stings(text) and (intent in ("off_topic", "smalltalk", "question") or stung_as_need):
         return Request(intent="cheaper")

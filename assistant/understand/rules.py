@@ -25,7 +25,14 @@ from assistant.understand.amounts import (
 )
 from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
-from assistant.understand.edit_cues import asks_if_sold, keeps, price_stings, rather_have, wants_out
+from assistant.understand.edit_cues import (
+    asks_if_sold,
+    keeps,
+    one_for_them_too,
+    price_stings,
+    rather_have,
+    wants_out,
+)
 from assistant.understand.exclusions import exclusions_in
 from assistant.understand.need_clauses import need_clauses
 from assistant.understand.need_text import (
@@ -277,5 +284,14 @@ RULES: tuple[Rule, ...] = (
     ), (
         "do you deliver to ireland?", "do you do next day delivery?", "do you have the mug in blue?",
         "do you do refunds?", "have you got a minute?",
+    )),
+    Rule("one for them too", one_for_them_too, (
+        ("can there be sumthing for the big sister too so she doesnt feel left out", "the big sister"),
+        ("kids are coming along too so can u put in a thing or two to keep them busy", "kids"),
+        ("the cat'll sulk if she's left out, summat for her as well?", "the cat"),
+        ("something for my dad as well please", "my dad"),
+    ), (
+        "a candle for the table too", "add something for the garden too", "thanks, that is all",
+        "something for my dad",
     )),
 )
