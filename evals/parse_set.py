@@ -190,7 +190,7 @@ class ServingShop:
 def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None,
                    shop: ServingShop | None = None) -> dict[str, Any]:
     """The slots the assistant acts on for this message (see the module doc)."""
-    from assistant.compose.targets import title_said_in
+    from assistant.compose.targets import names_nothing_on_screen, title_said_in
     from assistant.dialogue.chain import guarded_reply, served_request
     from assistant.records import Bundle, BundleItem
     from assistant.safety.guard import check_input
@@ -224,7 +224,8 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
         shop_bundle = shop.bundle(case.bundle) if shop is not None else None
         bundle = shop_bundle or Bundle(tuple(BundleItem(Item(f"case-item-{n}", title))
                                              for n, title in enumerate(case.bundle, 1)))
-        said = title_said_in(bundle, text) if target is None or unsaid_position(target, text) else None
+        said = title_said_in(bundle, text) if (target is None or unsaid_position(target, text)
+                                               or names_nothing_on_screen(bundle, target)) else None
         target = str(said + 1) if said is not None else target  # as the edits and answers read it
         out["target"] = None if target is None else _position(bundle, target, shop if shop_bundle else None)
     else:

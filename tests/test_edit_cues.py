@@ -36,6 +36,12 @@ from assistant.understand.edit_cues import edit_on_screen
     ("kids are coming along too so can u put in a thing or two", Request(intent="add"), True,
      Request(intent="add", need="kids")),
     ("do you deliver to ireland?", Request(intent="question"), False, Request(intent="question")),
+    ("thank u sm for the help earlier!!", Request(intent="off_topic"), False, Request(intent="smalltalk")),
+    ("thanks, now what's the weather in leeds", Request(intent="off_topic"), False, Request(intent="off_topic")),
+    ("the owl thing's cute but 8 quid for a doorstop?? take it out",
+     Request(intent="bundle", need="the owl thing's cute, for a doorstop", budget=8), True, Request(intent="remove")),
+    ("show me more like the playing cards? they're visiting from canada", Request(intent="off_topic"), True,
+     Request(intent="more_like")),
 ])
 def test_a_misread_edit_is_served_as_the_words_say(text: str, parsed: Request, on_screen: bool,
                                                   served: Request) -> None:
@@ -91,3 +97,16 @@ def test_one_for_them_too_adds_a_thing_for_them(scripted_assistant: Assistant,
     reply = scripted_assistant.turn(session, "the kids are coming too, summat for them as well?")
     assert reply.request is not None and reply.request.intent == "add"
     assert reply.bundle is not None and len(reply.bundle.items) == len(before.items) + 1
+
+
+def test_a_mention_that_names_nothing_on_screen_gives_way_to_the_title_words_said() -> None:
+    """Rule "a mention must name something on screen": "mantelpiece" is no item; "mosaic" is."""
+    from assistant.compose.targets import names_nothing_on_screen, title_said_in
+    from assistant.records import Bundle, BundleItem
+    from retrieval.records import Item
+
+    bundle = Bundle(tuple(BundleItem(Item(f"i{n}", title, price=1.0)) for n, title in enumerate(
+        ["Glass Star Frosted T-Light Holder", "Mosaic Candle Holder Blue", "Scented Candle Vanilla"])))
+    text = "definitely keep the mosaic one, it'll look gorgeous on the mantelpiece"
+    assert names_nothing_on_screen(bundle, "mantelpiece") and title_said_in(bundle, text) == 1
+    assert not names_nothing_on_screen(bundle, "the candle") and not names_nothing_on_screen(bundle, "2")

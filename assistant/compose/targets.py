@@ -98,3 +98,13 @@ def title_said_in(bundle: Bundle, text: str) -> int | None:
     counts = [len((title - shared) & said) for title in titles]
     best = max(counts)
     return counts.index(best) if best and counts.count(best) == 1 else None
+
+
+def names_nothing_on_screen(bundle: Bundle, target: str | None) -> bool:
+    """Rule "a mention must name something on screen": the model's target is words no title
+    of the bundle has ("mantelpiece" in "keep the mosaic one, it'll look gorgeous on the
+    mantelpiece"; "pack" for the backpack), so the message's title words decide."""
+    if not target or target.strip().isdigit():
+        return False
+    said = set(content_stems(target))
+    return bool(said) and not any(said & set(content_stems(bi.item.title)) for bi in bundle.items)

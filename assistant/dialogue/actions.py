@@ -23,7 +23,7 @@ from assistant.compose.context import BundleContext, bundle_diff
 from assistant.compose.editor import BundleEditor
 from assistant.compose.errors import BundleError
 from assistant.compose.profiles import Profile
-from assistant.compose.targets import title_said_in
+from assistant.compose.targets import names_nothing_on_screen, title_said_in
 from assistant.dialogue.bundle_wants import read_bundle_wants
 from assistant.dialogue.cart_and_answers import (
     CLARIFY_NEED,
@@ -281,8 +281,9 @@ class Actions:
             context = dataclasses.replace(context, exclude_terms=merge_exclusions(context.exclude_terms,
                                                                                   request.exclude))
         target = edit_target(request, text)
-        if target is None or unsaid_position(target, text):
-            # the model guessed a number or gave none: the words may name the item ("the owl one")
+        if target is None or unsaid_position(target, text) or names_nothing_on_screen(bundle, target):
+            # the model guessed a number, gave none or named nothing shown: the words may name
+            # the item ("the owl one")
             said = title_said_in(bundle, text)
             target = str(said + 1) if said is not None else target
         intent = request.intent

@@ -136,7 +136,9 @@ _GUEST_NOUN = (r"(?:people|ppl|persons|guests|friends|kids|children|adults|girls
                r"of us|of them|mates|family members|grown-?ups|little ones|round the table|"
                r"around the table|at the table|coming|tables|place settings|colleagues|teachers|"
                r"classmates|pupils|neighbours|cousins|grandchildren|grandkids|trick[\s-]or[\s-]treaters|treaters|"
-               r"residents|members|players|teammates|students|volunteers|visitors|attendees)")
+               r"residents|members|players|teammates|students|volunteers|visitors|attendees|"
+               r"nephews|nieces|sons|daughters|brothers|sisters|grandsons|granddaughters|"
+               r"under-?(?:fives|sixes|sevens|eights|nines|tens|twelves)|(?:\w+-)?year-olds|toddlers|teens)")
 # Rule "per-item cap": a price limit on each item, not on the whole bundle.
 #   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item",
 #   "each thing £2 or under", "£4 or less per thing", "no single item over £10",
@@ -153,7 +155,7 @@ ITEM_CAP = re.compile(
     r"(?:or (?:under|less|below)|max(?:imum)?|tops|at most)\b", re.I)
 # Rule "cheapest": the shopper wants the lowest total, not the budget used.
 #   "the cheapest possible birthday bundle", "as cheap as possible", "on a shoestring"
-CHEAPEST = re.compile(r"\b(?:cheapest|as cheap as (?:possible|you can)|lowest (?:price|cost)|the cheaper the better|"
+CHEAPEST = re.compile(r"\b(?:cheapest|(?:as )?cheap as (?:possible|poss|you can|can be)|lowest (?:price|cost)|the cheaper the better|"
                       r"least expensive|on a shoestring|rock[- ]bottom)\b", re.I)
 # Rule "party size": how many the bundle serves.
 #   "for six friends", "for 8 kids", "a tea party for two", "party of 10", "there'll be 12 of us",
@@ -164,8 +166,10 @@ PARTY = re.compile(
     rf"|\b(?:party|family|group|table) of\s+(\d{{1,3}}|{_PARTY_WORDS})\b"
     rf"|\b(\d{{1,3}}|{_PARTY_WORDS})(?:ish)?\s+(?:\w+\s+)?{_GUEST_NOUN}", re.I)
 # Rule "me and my mates": "me and three mates" are four.
-_ME_AND = re.compile(rf"\b(?:me|myself) and (?:my )?(\d{{1,2}}|{_PARTY_WORDS}) (?:\w+ )?(?:mates|friends|pals|others|"
-                     r"colleagues|girls|lads|kids|children)\b", re.I)
+# So are "my daughter + 5 friends" six and "her and 3 mates" four.
+_ME_AND = re.compile(rf"\b(?:me|myself|him|her|them|(?:my|our)\s+[\w-]+)\s*(?:and|\+|&|plus)\s*(?:my |his |her |their )?"
+                     rf"(\d{{1,2}}|{_PARTY_WORDS}) (?:\w+ )?(?:mates|friends|pals|others|"
+                     r"colleagues|girls|lads|kids|children|classmates|cousins)\b", re.I)
 # Rule "correction": "for 6, actually make that 8", "10... no wait, 12 of us": the last number said.
 _CORRECTED_TO = re.compile(rf"\b(?:make (?:that|it)|actually|no wait,?|i mean)\s+(\d{{1,3}}|{_PARTY_WORDS})\b(?!\s*(?:£|pounds?|quid))",
                            re.I)
@@ -214,6 +218,8 @@ def wants_cheapest(text: str) -> bool:
 # "twin boys" serve two.
 _COUPLE = re.compile(r"\b(?:(?:me|myself) and (?:my|the) (?:other half|partner|husband|wife|boyfriend|girlfriend|"
                      r"fiance|fiancee|hubby|missus|wife-to-be|husband-to-be)|the two of us|(?:for )?us two|just us two"
+                     r"|(?:my|our) (?:other half|partner|husband|wife|boyfriend|girlfriend|fiance|fiancee|hubby|missus)"
+                     r" and (?:i|me)\b"
                      r"|the pair of them|both of them|twins|twin (?:boys|girls|sisters|brothers))\b", re.I)
 # Rule "one gift each": more gifts than a bundle holds are gifts for that many people
 #   "twenty little gifts for the staff room", "30 party favours"

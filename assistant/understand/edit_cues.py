@@ -14,9 +14,9 @@ import re
 
 from assistant.records import Request
 from assistant.understand.amounts import budget_in, item_cap_in
-from assistant.understand.shopper_cues import asks_to_swap
+from assistant.understand.shopper_cues import asks_to_swap, shopping_cue
 
-__all__ = ["asks_if_sold", "edit_on_screen", "keeps", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
+__all__ = ["asks_if_sold", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
 
 _POINTING = r"(?:the|that|those|this|these|my|number|no\.?)"
 
@@ -68,6 +68,11 @@ _OUT = re.compile(
     rf"\b(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|like)\s+{_POINTING}\b"
     rf"|\bget\s+rid\s+of\b|\b(?:ditch|bin|lose|drop)\s+{_POINTING}\b|\btake\s+(?:it|that|this|{_POINTING}\s+[\w-]+)\s+out\b",
     re.IGNORECASE)
+
+
+# "take it out", "get rid of that": a pronoun that points at the bundle on screen
+_OUT_OF_SCREEN = re.compile(r"\btake\s+(?:it|that|this|them)\s+out\b|\b(?:get\s+rid\s+of|bin|ditch|lose)\s+"
+                            r"(?:it|that|this|them)\b", re.IGNORECASE)
 
 
 def wants_out(text: str) -> bool:
@@ -157,12 +162,36 @@ def one_for_them_too(text: str) -> str | None:
 _SOMETHING_THING = re.compile(r"\b(?:table|tree|garden|kitchen|house|party|door|wall|room|car)$", re.IGNORECASE)
 
 
+# Rule "more like this": more things like one on screen.
+#   "show me more like the playing cards?"; "more stuff like the backpack pls";
+#   "anything similar to the owl one"
+# "more like £20" is money; "I'd like more candles" adds candles.
+_MORE_LIKE = re.compile(
+    r"\b(?:more|others?|similar|anything|something|things?|stuff)\s+(?:\w+\s+)?(?:like|similar\s+to|in\s+the\s+same\s+"
+    rf"(?:style|vein)\s+as)\s+{_POINTING}\s", re.IGNORECASE)
+
+
+def more_like_this(text: str) -> bool:
+    """Does the message ask for more like an item on screen (rule "more like this")?"""
+    return bool(_MORE_LIKE.search(text + " "))
+
+
+# Rule "thanks is chat": thanks or a greeting with nothing asked is chat, never refused.
+#   "thank u sm for the help earlier!!"; "cheers for that"; "hiya, you ok?"
+_THANKS = re.compile(r"^\W*(?:thanks|thank\s+(?:you|u)|thankyou|thx|ty|cheers|ta|hiya|hello|hi|hey)\b", re.IGNORECASE)
+
+
+_ASKS = re.compile(r"\?|\b(?:what|how|why|when|where|who|which|tell\s+me|write|can\s+you|could\s+you)\b", re.IGNORECASE)
+
+
 def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
     """The parse with the rules above applied: with a bundle on screen, "rather have X than
     the Y" is a swap of Y for X, "keep it" a lock, "out it goes" a removal where the parser
     read a lock, "the price stings" a cheaper bundle; on screen or not, "do you sell X?" asks
     for X (a choice of them) where the parser read a question, chat or off-topic words."""
     intent = request.intent
+    if intent == "off_topic" and _THANKS.search(text) and not shopping_cue(text) and not _ASKS.search(text):
+        return Request(intent="smalltalk")
     sold = asks_if_sold(text) if intent in ("question", "smalltalk", "off_topic") else None
     if sold is not None and not (on_screen and request.target):
         # the thing is the need: its choice of designs, not one of them and things around it
@@ -181,6 +210,11 @@ def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
                                        need=None)
     if intent == "lock" and wants_out(text) and not keeps(text):
         return dataclasses.replace(request, intent="remove")
+    if _OUT_OF_SCREEN.search(text) and intent in ("bundle", "question", "off_topic", "smalltalk") and not keeps(text):
+        # "the owl thing's cute but 8 quid for a doorstop?? take it out": its price is no budget
+        return Request(intent="remove", target=request.target)
+    if more_like_this(text) and intent in ("off_topic", "smalltalk", "question", "bundle", "add"):
+        return Request(intent="more_like", target=request.target)
     for_them = one_for_them_too(text) if intent in ("add", "off_topic", "smalltalk", "question", "bundle") else None
     if for_them is not None and not request.items:
         return Request(intent="add", need=for_them, budget=request.budget)

@@ -173,11 +173,16 @@ def exclusions_in(text: str) -> tuple[str, ...]:
     return merge_exclusions((), found)
 
 
+_ANY_OF = re.compile(r"^(?:anything|something|everything|any|stuff)\s+(?:too\s+|that'?s\s+|that\s+is\s+)?(?=\w)",
+                     re.IGNORECASE)
+
+
 def merge_exclusions(have: tuple[str, ...], new: Any) -> tuple[str, ...]:
     """`have` plus the phrases of `new` that rule out something `have` does not already."""
-    out = list(have)
-    for phrase in new:
-        phrase = phrase.strip()[:MAX_MENTION_CHARS]
+    out: list[str] = []
+    for phrase in (*have, *new):
+        # "anything cutesy" rules out what "cutesy" does: one phrase, the bare one
+        phrase = _ANY_OF.sub("", phrase.strip())[:MAX_MENTION_CHARS]
         stems = content_stems(phrase)
         if stems and not any(excluded_by(phrase, p) for p in out) and len(out) < 8:
             out.append(phrase)

@@ -28,6 +28,7 @@ from assistant.understand.colours import colours_in
 from assistant.understand.edit_cues import (
     asks_if_sold,
     keeps,
+    more_like_this,
     one_for_them_too,
     price_stings,
     rather_have,
@@ -112,7 +113,10 @@ RULES: tuple[Rule, ...] = (
         ("me and two friends", 3), ("a family of four", 4), ("25ish guests", 25),
         ("twins' party with 9 kids", 9), ("treat bags for about 20 trick or treaters", 20),
         ("a tea party at the care home for 15 residents", 15), ("prizes for 11 players", 11),
-    ), ("my nan's 80th", "a 7th birthday", "£20 for 3 things", "a budget for 20", "3 tier cake stand")),
+        ("sleepover for my daughter + 5 friends", 6), ("my husband and I are doing an afternoon tea", 2),
+        ("stocking fillers for my 2 nephews", 2), ("craft afternoon for 6 under-tens", 6),
+    ), ("my nan's 80th", "a 7th birthday", "£20 for 3 things", "a budget for 20", "3 tier cake stand",
+        "a party for 10 year olds", "my son is 9 and mad about space")),
     Rule("tables", tables_in, (
         ("tealights for 10 tables", 10), ("ten tables at the reception", 10), ("we'll have 8 round tables", 8),
         ("the tables for my sister's wedding reception, 12 tables", 12),
@@ -121,7 +125,8 @@ RULES: tuple[Rule, ...] = (
     Rule("size", count_in, (
         ("3 things for a picnic", 3), ("five items please", 5), ("a couple of bits for my mum", 2),
         ("3 little things", 3),
-    ), ("a tea party for 6", "under £30", "my nan's 80th")),
+    ), ("a tea party for 6", "under £30", "my nan's 80th", "they'll have lost the pieces in 5 mins",
+        "my daughter + 5 friends")),
     Rule("exclusions", exclusions_in, (
         ("hen party supplies please, but no pink", ("pink",)), ("I don't want candles", ("candles",)),
         ("skip the candles", ("candles",)), ("I'd rather not have candles", ("candles",)),
@@ -294,4 +299,10 @@ RULES: tuple[Rule, ...] = (
         "a candle for the table too", "add something for the garden too", "thanks, that is all",
         "something for my dad",
     )),
+    Rule("more like this", more_like_this, (
+        ("show me more like the playing cards? they're visiting from canada", True),
+        ("more stuff like the backpack pls, he'd go wild for that", True), ("anything similar to the owl one", True),
+    ), (
+        "more like £20 really", "I'd like more candles", "can you add more things", "just like that",
+    ), nothing=False),
 )

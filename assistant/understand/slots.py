@@ -129,11 +129,13 @@ def complete_slots(request: Request, text: str) -> Request:
     guests = party_size_in(text)
     if request.party_size != guests:
         changes["party_size"] = guests
-    if request.intent == "bundle" and request.size is None:
-        if counted is not None:
-            changes["size"] = counted
-    elif request.size is not None and counted is None and not number_in(request.size, text):
-        changes["size"] = None  # likewise a count
+    # Rule "a size is a count of things": "need 3 things" is 3 whatever the model said, and
+    # a number that counts no things ("lost the pieces in 5 mins", "+ 5 friends", "between
+    # 10 and 20 pounds") is no size.
+    if request.intent == "bundle" and counted is not None and request.size != counted:
+        changes["size"] = counted
+    elif request.size is not None and counted is None:
+        changes["size"] = None
     # The model's exclusions must be things the shopper ruled out in words that are in the
     # message, never a money phrase ("under £35" excludes nothing).
     # A message with no negation at all (in any of the languages below) rules nothing out:
