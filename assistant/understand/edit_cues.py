@@ -14,9 +14,9 @@ import re
 
 from assistant.records import Request
 from assistant.understand.amounts import budget_in, item_cap_in
-from assistant.understand.shopper_cues import asks_to_swap, shopping_cue
+from assistant.understand.shopper_cues import asks_to_redo, asks_to_swap, shopping_cue, wants_products
 
-__all__ = ["asks_if_sold", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
+__all__ = ["asks_for_another", "asks_if_sold", "asks_the_price", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
 
 _POINTING = r"(?:the|that|those|this|these|my|number|no\.?)"
 
@@ -65,7 +65,7 @@ def keeps(text: str) -> bool:
 #   "don't want number 2 in there at all, rest is fine"; "get rid of the candle"; "ditch the mug"
 # "I don't want to spend more than £20" is money; "don't want anything else" ends the edit.
 _OUT = re.compile(
-    rf"\b(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|like)\s+{_POINTING}\b"
+    rf"\b(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|like)\s+{_POINTING}\b|\bno\s+need\s+for\s+{_POINTING}\b"
     rf"|\bget\s+rid\s+of\b|\b(?:ditch|bin|lose|drop)\s+{_POINTING}\b|\btake\s+(?:it|that|this|{_POINTING}\s+[\w-]+)\s+out\b",
     re.IGNORECASE)
 
@@ -184,6 +184,28 @@ _THANKS = re.compile(r"^\W*(?:thanks|thank\s+(?:you|u)|thankyou|thx|ty|cheers|ta
 _ASKS = re.compile(r"\?|\b(?:what|how|why|when|where|who|which|tell\s+me|write|can\s+you|could\s+you)\b", re.IGNORECASE)
 
 
+# Rule "have you another": a different one in place of an item on screen.
+#   "a black tree is a bit goth for my mum, have you another?"; "got any others?"
+_ANOTHER = re.compile(r"\b(?:have|got)\s+(?:you\s+|u\s+)?(?:got\s+)?(?:another|any\s+others?|a\s+different\s+one)\b"
+                      r"|\banother\s+one\s*\?", re.IGNORECASE)
+
+# Rule "what does it cost": a price question about an item on screen.
+#   "wreath, wot does that one cost"; "how much is the teapot"
+_PRICE_QUESTION = re.compile(r"\b(?:what|wot|wat|wht)\s+(?:does|do|did|would)\s+(?:that|it|this|the\s+[\w-]+|those|these)"
+                             r"(?:\s+one)?\s+(?:cost|come\s+to|set\s+me\s+back)\b|\bhow\s+much\s+(?:is|are|does|do|for)\b",
+                             re.IGNORECASE)
+
+
+def asks_for_another(text: str) -> bool:
+    """Rule "have you another"."""
+    return bool(_ANOTHER.search(text))
+
+
+def asks_the_price(text: str) -> bool:
+    """Rule "what does it cost"."""
+    return bool(_PRICE_QUESTION.search(text))
+
+
 def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
     """The parse with the rules above applied: with a bundle on screen, "rather have X than
     the Y" is a swap of Y for X, "keep it" a lock, "out it goes" a removal where the parser
@@ -210,6 +232,15 @@ def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
                                        need=None)
     if intent == "lock" and wants_out(text) and not keeps(text):
         return dataclasses.replace(request, intent="remove")
+    if intent in ("bundle", "add", "off_topic", "smalltalk") and asks_the_price(text):
+        return Request(intent="question", target=request.target or (request.items[0] if request.items else None))
+    if intent == "swap" and not (request.target or request.items) and asks_to_redo(text):
+        # "could we have a version with zero pink in it": the whole bundle again, not one item
+        return dataclasses.replace(request, intent="bundle")
+    if intent == "bundle" and asks_for_another(text) and not request.items:
+        return Request(intent="swap", target=request.target)
+    if intent == "bundle" and wants_out(text) and not keeps(text) and not wants_products(text):
+        return Request(intent="remove", target=request.target)  # "no need for the card, I'll write my own"
     if _OUT_OF_SCREEN.search(text) and intent in ("bundle", "question", "off_topic", "smalltalk") and not keeps(text):
         # "the owl thing's cute but 8 quid for a doorstop?? take it out": its price is no budget
         return Request(intent="remove", target=request.target)

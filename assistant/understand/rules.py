@@ -26,7 +26,9 @@ from assistant.understand.amounts import (
 from assistant.understand.audience import for_a_couple, for_a_grown_up
 from assistant.understand.colours import colours_in
 from assistant.understand.edit_cues import (
+    asks_for_another,
     asks_if_sold,
+    asks_the_price,
     keeps,
     more_like_this,
     one_for_them_too,
@@ -271,7 +273,7 @@ RULES: tuple[Rule, ...] = (
     ), nothing=False),
     Rule("out it goes", wants_out, (
         ("don't want number 2 in there at all, rest is fine", True), ("get rid of the candle", True),
-        ("ditch the mug", True), ("take the napkins out", True),
+        ("ditch the mug", True), ("take the napkins out", True), ("no need for the card, I'll write my own", True),
     ), (
         "i don't want to spend more than £20", "keep the mug", "the candle stays", "don't want anything else",
     ), nothing=False),
@@ -304,5 +306,17 @@ RULES: tuple[Rule, ...] = (
         ("more stuff like the backpack pls, he'd go wild for that", True), ("anything similar to the owl one", True),
     ), (
         "more like £20 really", "I'd like more candles", "can you add more things", "just like that",
+    ), nothing=False),
+    Rule("have you another", asks_for_another, (
+        ("a black tree is a bit goth for my mum, have you another?", True), ("got any others?", True),
+        ("have you got a different one", True), ("another one?", True),
+    ), (
+        "another tea party bundle please", "have you got any lanterns?", "one more thing for my mum",
+    ), nothing=False),
+    Rule("what does it cost", asks_the_price, (
+        ("wreath, wot does that one cost", True), ("how much is the teapot", True),
+        ("what would the lot come to", True), ("what does the mug cost", True),
+    ), (
+        "a teapot and a cake stand under £20", "much love for the bunting", "what do you think of the mug",
     ), nothing=False),
 )

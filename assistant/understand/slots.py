@@ -183,6 +183,8 @@ def complete_slots(request: Request, text: str) -> Request:
         need = ", ".join(own_clauses) if len(own_clauses) > 1 or (own_clauses and not says_a_need(need)) else need
         if request.intent == "bundle":
             need = need_in_its_sentence(need, without_mentions(text, changes.get("items", request.items)))
+        if need and money_only(need):
+            need = ""  # "nothing that costs above five pound a piece" is money once the "nothing" is read
         if need != request.need:
             changes["need"] = need or None
     if kinds:
