@@ -14,7 +14,12 @@ import re
 
 from assistant.records import Request
 from assistant.understand.amounts import budget_in, item_cap_in
-from assistant.understand.shopper_cues import asks_to_redo, asks_to_swap, shopping_cue, wants_products
+from assistant.understand.shopper_cues import (
+    asks_to_redo,
+    asks_to_swap,
+    shopping_cue,
+    wants_products,
+)
 
 __all__ = ["asks_for_another", "asks_if_sold", "asks_the_price", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
 
