@@ -41,6 +41,11 @@ def test_what_closes_an_amount_goes_with_it() -> None:
     assert "max" not in without_money("candles, 20 quid max")
     assert without_money("a tenner or so for mum").strip() == "for mum"
     assert "tops" in without_money("crop tops for the girls")  # no amount before it: a thing
+    # what leads an amount goes too: "budget" was once a listed thing, and a garden party for
+    # 12 came back with nothing ("this shop sells no budget")
+    assert "budget" not in without_money("want the table to look nice, budget around 60 quid")
+    assert without_money("farmhouse style. £60 budget").strip(" .") == "farmhouse style"
+    assert without_money("my budget is £20 for candles").split() == ["for", "candles"]
 
 
 class TitleWords:
@@ -122,6 +127,15 @@ def test_a_party_called_a_do_is_no_thing_to_buy(composer: BundleComposer) -> Non
     titles = _titles(composer, text, "garden do", guests=12, budget=60)
     assert not any("door hanger" in title for title in titles), titles
     assert any("bunting" in title for title in titles) and any("lantern" in title for title in titles), titles
+
+
+def test_a_thing_the_needs_book_names_is_a_thing_whatever_titles_end_in(composer: BundleComposer) -> None:
+    """The catalog says "Cushion Cover": "cushions" is still a thing the shopper listed."""
+    text = "Moving into a little cottage and I want it homely straight away – cushions, a doormat. £75"
+    assert composer.kinds_for(text, "cottage, homely").asked_for[:2] == ("cushions", "doormat")
+    plan = composer.kinds_for("garden party for 12 of us in june - want the table to look nice, budget around 60 quid",
+                              "garden party in june", guests=12)
+    assert plan.kinds, "a garden party is no list of unsold things"
 
 
 def test_a_new_puppys_bowls_and_toy_come_without_cake_tins(composer: BundleComposer) -> None:

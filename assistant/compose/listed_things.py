@@ -73,12 +73,13 @@ def reads_like_a_product(need: str, matcher: CatalogMatcher) -> bool:
     return 0 < len(words) <= 3 and all(matcher.items_with_word(word) for word in words)
 
 
-def ends_in_a_kind(want: str, matcher: CatalogMatcher) -> bool:
-    """Does the listed phrase end in a word the shop's titles end in, a kind of thing it
-    sells ("bunting", "paper plates")? "hold on", "from the office" or an email's "com"
-    are words of titles somewhere, but no thing anyone lists."""
+def ends_in_a_kind(want: str, matcher: CatalogMatcher, thing_words: frozenset[str] = frozenset()) -> bool:
+    """Does the listed phrase end in a kind of thing the shop sells: a word its titles end in
+    ("bunting", "paper plates") or that ends a name the needs book gives a thing ("cushions":
+    titles say "Cushion Cover")? "hold on", "from the office" or an email's "com" are words
+    of titles somewhere, but no thing anyone lists."""
     words = [word for word in content_stems(want) if word not in TASTE_WORDS and word not in CONTAINERS]
-    return bool(words) and matcher.names_a_kind(words[-1])
+    return bool(words) and (matcher.names_a_kind(words[-1]) or words[-1] in thing_words)
 
 
 _PLACE_WORDS = re.compile(r"\s+(?:for|with|to|from|in|on|at|by)\s+.*$", re.IGNORECASE)

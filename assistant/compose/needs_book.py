@@ -32,6 +32,7 @@ from assistant.compose.needs_match import (
     NeedMatch,
     NeedMatcher,
 )
+from assistant.understand.words import content_stems
 from retrieval.datasets import data_dir
 from retrieval.errors import ConfigError
 
@@ -256,6 +257,10 @@ class NeedsBook:
         self.description = description
         self._by_name = {need.name.lower(): need for need in self.needs}
         self._matcher = NeedMatcher(self.needs)
+        # the words that end the book's names for things ("cushion", "doormat", "sign"): a
+        # listed phrase ending in one names a thing, whatever the catalog's titles end in
+        self.thing_words = frozenset(stems[-1] for need in self.needs for kind in need.kinds
+                                     for synonym in kind.synonyms if (stems := content_stems(synonym)))
 
     @classmethod
     def load(cls, path: str | Path) -> NeedsBook:

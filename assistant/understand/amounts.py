@@ -202,12 +202,15 @@ def without_money(text: str) -> str:
     for pattern in BUDGET_PATTERNS:
         text = pattern.sub("\x01", text)
     # what closes an amount goes with it ("$30 tops", "20 quid max", "a tenner or so")
-    text = _AMOUNT_TAIL.sub(" ", text).replace("\x01", " ")
+    text = _AMOUNT_TAIL.sub(" ", _AMOUNT_LEAD.sub("\x01", text)).replace("\x01", " ")
     return re.sub(r"[ \t]+", " ", text)
 
 
-_AMOUNT_TAIL = re.compile(r"\x01\s*(?:tops|max(?:imum)?|ish|at (?:the )?most|or (?:less|under|so|thereabouts)|all in)\b",
-                          re.I)
+_AMOUNT_TAIL = re.compile(r"\x01\s*(?:tops|max(?:imum)?|ish|at (?:the )?most|or (?:less|under|so|thereabouts)|all in"
+                          r"|budget|total|overall|to spend)\b", re.I)
+# and what leads it ("budget around 60 quid", "my budget's about £20", "spend up to £30")
+_AMOUNT_LEAD = re.compile(r"\b(?:(?:a|my|the|our)\s+)?(?:budget|spend)(?:'s|\s+is|\s+of)?\s*(?:around|about|roughly|of|is|"
+                          r"up\s+to|max(?:imum)?)?\s*\x01|\b(?:a|my|the|our)\s+\x01", re.I)
 
 
 def wants_cheapest(text: str) -> bool:
