@@ -21,7 +21,7 @@ from assistant.understand.shopper_cues import (
     wants_products,
 )
 
-__all__ = ["asks_for_another", "asks_if_sold", "asks_the_price", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "price_stings", "rather_have", "wants_out"]
+__all__ = ["asks_for_another", "asks_if_sold", "asks_the_price", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "only_thanks", "price_stings", "rather_have", "wants_out"]
 
 _POINTING = r"(?:the|that|those|this|these|my|number|no\.?)"
 
@@ -182,8 +182,10 @@ def more_like_this(text: str) -> bool:
 
 
 # Rule "thanks is chat": thanks or a greeting with nothing asked is chat, never refused.
-#   "thank u sm for the help earlier!!"; "cheers for that"; "hiya, you ok?"
-_THANKS = re.compile(r"^\W*(?:thanks|thank\s+(?:you|u)|thankyou|thx|ty|cheers|ta|hiya|hello|hi|hey)\b", re.IGNORECASE)
+#   "thank u sm for the help earlier!!"; "cheers for that"; "hiya!"
+# "thanks, now what's the weather in leeds" asks something; "thanks, need a gift too" shops.
+_THANKS = re.compile(r"(?:^|[,.!;:]\s*)\W*(?:thanks|thanx|thnaks|thank\s+(?:you|u)|thankyou|thx|ty|cheers|ta|hiya|hello|helo"
+                     r"|hi|hey)\b", re.IGNORECASE)
 
 
 _ASKS = re.compile(r"\?|\b(?:what|how|why|when|where|who|which|tell\s+me|write|can\s+you|could\s+you)\b", re.IGNORECASE)
@@ -201,6 +203,11 @@ _PRICE_QUESTION = re.compile(r"\b(?:what|wot|wat|wht)\s+(?:does|do|did|would)\s+
                              re.IGNORECASE)
 
 
+def only_thanks(text: str) -> bool:
+    """Rule "thanks is chat": thanks or a greeting, with nothing asked or shopped for."""
+    return bool(_THANKS.search(text)) and not shopping_cue(text) and not _ASKS.search(text)
+
+
 def asks_for_another(text: str) -> bool:
     """Rule "have you another"."""
     return bool(_ANOTHER.search(text))
@@ -212,12 +219,15 @@ def asks_the_price(text: str) -> bool:
 
 
 def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
-    """The parse with the rules above applied: with a bundle on screen, "rather have X than
-    the Y" is a swap of Y for X, "keep it" a lock, "out it goes" a removal where the parser
-    read a lock, "the price stings" a cheaper bundle; on screen or not, "do you sell X?" asks
-    for X (a choice of them) where the parser read a question, chat or off-topic words."""
+    """The parse with the rules above applied. On screen or not: "thanks is chat" where the
+    parser read off-topic words, "do you sell X?" asks for X (a choice of them). With a bundle
+    on screen: "rather have X than the Y" a swap of Y for X, "keep it" a lock, "out it goes"
+    where the parser read a lock, "a version with zero pink" a new bundle, "what does it
+    cost" a question, "have you another" a swap, "no need for the card" or "take it out" a
+    removal, "more like this", "one for them too" an add for them, "the price stings" a
+    cheaper bundle."""
     intent = request.intent
-    if intent == "off_topic" and _THANKS.search(text) and not shopping_cue(text) and not _ASKS.search(text):
+    if intent == "off_topic" and only_thanks(text):
         return Request(intent="smalltalk")
     sold = asks_if_sold(text) if intent in ("question", "smalltalk", "off_topic") else None
     if sold is not None and not (on_screen and request.target):

@@ -32,6 +32,7 @@ from assistant.understand.edit_cues import (
     keeps,
     more_like_this,
     one_for_them_too,
+    only_thanks,
     price_stings,
     rather_have,
     wants_out,
@@ -318,5 +319,10 @@ RULES: tuple[Rule, ...] = (
         ("what would the lot come to", True), ("what does the mug cost", True),
     ), (
         "a teapot and a cake stand under £20", "much love for the bunting", "what do you think of the mug",
+    ), nothing=False),
+    Rule("thanks is chat", only_thanks, (
+        ("thank u sm for the help earlier!!", True), ("cheers for that", True), ("hiya!", True),
+    ), (
+        "thanks, now what's the weather in leeds", "thanks, need a gift for my mum too", "great, £20 then",
     ), nothing=False),
 )
