@@ -158,6 +158,9 @@ def check_remembers(value: Mapping[str, Any], obs: Observation, ctx: CheckContex
 
 def check_changed(value: Mapping[str, Any], obs: Observation, ctx: CheckContext) -> Verdict:
     bundle, before = _need_bundle(obs), ctx.previous_bundle
+    if bundle is None and not value["changed"] and before is not None and obs.reply is not None \
+            and obs.reply.kind in ("smalltalk", "answer"):
+        return True, "no new bundle: the one on screen stays"  # "thanks, that's lovely!" changes nothing
     if bundle is None:
         return False, "no bundle"
     diff = bundle.diff

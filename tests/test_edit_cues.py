@@ -120,3 +120,13 @@ def test_a_mention_that_names_nothing_on_screen_gives_way_to_the_title_words_sai
     text = "definitely keep the mosaic one, it'll look gorgeous on the mantelpiece"
     assert names_nothing_on_screen(bundle, "mantelpiece") and title_said_in(bundle, text) == 1
     assert not names_nothing_on_screen(bundle, "the candle") and not names_nothing_on_screen(bundle, "2")
+
+
+def test_goodbye_gets_a_goodbye_not_the_opening_greeting(scripted_assistant: Assistant,
+                                                         scripted_parser: ScriptedParser) -> None:
+    from assistant.dialogue.cart_and_answers import GOODBYE, GREETING
+
+    scripted_parser.add({"that's all, bye": '{"intent": "smalltalk"}'})
+    reply = scripted_assistant.turn(scripted_assistant.open_session(), "that's all, bye")
+    assert reply.kind == "smalltalk" and reply.text == GOODBYE
+    assert scripted_assistant.turn(scripted_assistant.open_session(), "hello").text == GREETING

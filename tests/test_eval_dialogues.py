@@ -291,6 +291,10 @@ CASES = [
      False),
     ("changed", True, _obs(bundle=BASE), CheckContext(previous_bundle=BASE), False),
     ("changed", False, _obs(bundle=BASE), CheckContext(previous_bundle=BASE), True),
+    # "thanks, that's lovely!" answers in words: the bundle on screen stays, unchanged
+    ("changed", False, _obs("smalltalk", intent="smalltalk"), CheckContext(previous_bundle=BASE), True),
+    ("changed", True, _obs("smalltalk", intent="smalltalk"), CheckContext(previous_bundle=BASE), False),
+    ("changed", False, _obs("refusal", intent="off_topic"), CheckContext(previous_bundle=BASE), False),
     ("reply_contains", ["lunch bag red retrospot", "£1.65"], _obs(bundle=BASE), CTX, True),
     ("reply_contains", "Alarm", _obs(bundle=BASE), CTX, False),
     ("reply_lacks", "jane@example.com", _obs(bundle=BASE), CTX, True),

@@ -24,6 +24,7 @@ from retrieval.records import Item, Query
 GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
             "Tell me an item you like, an occasion, or a budget.")
 THANKS = "You're welcome! Anything else I can put together for you?"
+GOODBYE = "Goodbye, and happy shopping! Your bundle stays here if you come back to it."
 OFF_TOPIC = ("I'm the shop's bundle assistant, so I can't help with that — but I can suggest items "
              "that go together, for an occasion or a budget. What are you shopping for?")
 CLARIFY_NEED = "What is the bundle for? Name an item you like or an occasion, and a budget if you have one."

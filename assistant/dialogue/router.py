@@ -16,7 +16,7 @@ from assistant.records import EDIT_INTENTS, Request
 from assistant.safety.guard import redact
 from assistant.understand.amounts import wants_cheapest
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
-from assistant.understand.shopper_cues import asks_to_swap, shopping_cue
+from assistant.understand.shopper_cues import asks_to_swap, says_goodbye, shopping_cue
 from assistant.understand.slots import (
     asks_about_cart,
     comparison_cue,
@@ -113,12 +113,20 @@ def _chat_or_refusal(a: Actions, r: Request, s: ConversationState, t: str) -> Ac
     # Injection attempts never get here (the guard answers them). A small model sometimes
     # calls a real request off-topic or chit-chat ("my sister's just had a baby girl!! want
     # to send something lovely"): words the shop clearly has things for are the need.
-    from assistant.dialogue.cart_and_answers import GREETING, OFF_TOPIC, THANKS, ActionResult
+    from assistant.dialogue.cart_and_answers import (
+        GOODBYE,
+        GREETING,
+        OFF_TOPIC,
+        THANKS,
+        ActionResult,
+    )
 
     asks = r.intent == "off_topic" or shopping_cue(t)
     need = a.text_items.need_in(t) if asks else None
     if need is None and r.intent == "smalltalk":
-        return ActionResult(kind="smalltalk", text=THANKS if "thank" in t.lower() else GREETING)
+        # "that's all, bye" was answered with the opening greeting
+        text = GOODBYE if says_goodbye(t) else THANKS if "thank" in t.lower() else GREETING
+        return ActionResult(kind="smalltalk", text=text)
     if need is None:
         return ActionResult(kind="refusal", text=OFF_TOPIC)
     return _compose_words(a, need, s, t)

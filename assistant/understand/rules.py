@@ -54,6 +54,7 @@ from assistant.understand.shopper_cues import (
     asks_to_swap,
     going_out,
     positions_in,
+    says_goodbye,
     whole_bundle_mention,
 )
 from assistant.understand.slots import as_written, money_only, unsaid_position
@@ -324,5 +325,10 @@ RULES: tuple[Rule, ...] = (
         ("thank u sm for the help earlier!!", True), ("cheers for that", True), ("hiya!", True),
     ), (
         "thanks, now what's the weather in leeds", "thanks, need a gift for my mum too", "great, £20 then",
+    ), nothing=False),
+    Rule("goodbye", says_goodbye, (
+        ("that's all, bye", True), ("cheers, see ya", True), ("night night!", True), ("goodbye", True),
+    ), (
+        "a bundle for a goodbye party", "see you at the party, need balloons", "thanks, that's lovely",
     ), nothing=False),
 )

@@ -236,3 +236,14 @@ def mentions_in_text(mention: str, text: str) -> bool:
     words = content_stems(mention)
     return bool(words) and set(words) <= stem_set(text)
 
+
+# Rule "goodbye": the shopper is leaving ("that's all, bye", "cheers, see ya", "night!").
+# "a bundle for a goodbye party" and "see you at the party" stay shopping and chat.
+_GOODBYE = re.compile(r"\b(?:bye|goodbye|good\s*night|night\s*night|see\s+(?:you|ya|u)(?!\s+at)|cya|ta-?ra|laters"
+                      r"|that'?s\s+(?:all|it)\s+(?:for\s+now|thanks|thank\s+you|bye|,)|nothing\s+else)\b"
+                      r"(?!\s+(?:party|card|present|gift|do))", re.IGNORECASE)
+
+
+def says_goodbye(text: str) -> bool:
+    """Is the shopper leaving (rule "goodbye")?"""
+    return bool(_GOODBYE.search(text))
