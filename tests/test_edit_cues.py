@@ -130,3 +130,15 @@ def test_goodbye_gets_a_goodbye_not_the_opening_greeting(scripted_assistant: Ass
     reply = scripted_assistant.turn(scripted_assistant.open_session(), "that's all, bye")
     assert reply.kind == "smalltalk" and reply.text == GOODBYE
     assert scripted_assistant.turn(scripted_assistant.open_session(), "hello").text == GREETING
+
+
+def test_ruling_out_alone_is_removing_even_with_a_target_parsed() -> None:
+    """Rule "ruling out is removing": "actually, no candles please" says nothing else, so the
+    parser's swap of "candles" is their removal; "swap the mug, no candles" stays a swap."""
+    from assistant.understand.slots import complete_slots, reconcile_intent
+
+    def served(request: Request, text: str) -> str:
+        return reconcile_intent(complete_slots(request, text), text).intent
+
+    assert served(Request(intent="swap", target="candles", exclude=("candles",)), "actually, no candles please") == "remove"
+    assert served(Request(intent="swap", target="mug", exclude=("candles",)), "swap the mug, no candles") == "swap"

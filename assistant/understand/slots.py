@@ -243,8 +243,10 @@ def reconcile_intent(request: Request, text: str, sure_intent: str | None = None
     """
     if not re.search(r"[^\W_]", text):  # rule "emoji only is chat": "🎂🎉🎁" is never off-topic
         return request if request.intent in ("smalltalk", "bundle") else Request(intent="smalltalk")
-    if request.intent == "swap" and not (request.target or request.items) and exclusion_only(text):
-        request = dataclasses.replace(request, intent="remove")  # rule "ruling out is removing": "no candles please"
+    if request.intent == "swap" and exclusion_only(text):
+        # rule "ruling out is removing": "actually, no candles please" says nothing else, so a
+        # target the parser gave it is the thing ruled out ("swap the mug, no candles" says more)
+        request = dataclasses.replace(request, intent="remove")
     says_cart = bool(_CART_WORDS.search(without_mentions(text, (*request.items, request.target or ""), " it ")))
     if asks_about_cart(text) and sure_intent in (None, "question"):
         return request if request.intent == "question" else Request(intent="question")
