@@ -166,7 +166,7 @@ class ServingShop:
     def bundle_slots(self, request: Request, text: str, on_screen: bool = False) -> dict[str, Any]:
         """A bundle request's need and items as the compose action serves them (`on_screen`:
         a bundle is shown, so "redo it" keeps its need: no need of this message's own)."""
-        from assistant.compose.need_kinds import only_the_things, things_asked_for
+        from assistant.compose.need_kinds import only_the_things
         from assistant.dialogue.bundle_wants import read_bundle_wants
         from assistant.understand.shopper_cues import asks_to_redo
 
@@ -181,7 +181,7 @@ class ServingShop:
             # products the bundle is built from; things listed for an occasion or a person
             # are kinds of it (LABELS.md: items are particular products named)
             plan = self.composer.kinds_for(text, need, request.party_size)
-            things = list(things_asked_for(plan))
+            things = list(plan.asked_for)
             if only_the_things(need, things):
                 items, need = things, None
         return {"need": need, "items": items}

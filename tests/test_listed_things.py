@@ -16,7 +16,7 @@ import pytest
 
 from assistant.compose.composer import BundleComposer
 from assistant.compose.listed_things import things_in_a_run
-from assistant.compose.need_kinds import only_the_things, things_asked_for
+from assistant.compose.need_kinds import only_the_things
 from assistant.compose.needs_book import NeedsBook, shipped_needs_path
 from assistant.understand.amounts import without_money
 from assistant.understand.need_text import listed_wants
@@ -148,12 +148,12 @@ def test_a_new_puppys_bowls_and_toy_come_without_cake_tins(composer: BundleCompo
 
 
 def test_what_the_bundle_holds_by_name(composer: BundleComposer) -> None:
-    """`things_asked_for`: the listed things and the kinds named outright that lead the plan,
+    """`KindPlan.asked_for`: the listed things and the kinds named outright that lead the plan,
     in the shopper's words; an occasion alone names none. A thing ruled out is not asked
     for: "candles, no scented" is no request for scented candles."""
     text = "a tea party for mum, a cake stand and some bunting"
-    assert things_asked_for(composer.kinds_for(text, "tea party for mum")) == ("cake stand", "bunting")
-    assert things_asked_for(composer.kinds_for("a garden party for 12", "garden party", guests=12)) == ()
+    assert composer.kinds_for(text, "tea party for mum").asked_for == ("cake stand", "bunting")
+    assert composer.kinds_for("a garden party for 12", "garden party", guests=12).asked_for == ()
     plan = composer.kinds_for("candles. £10. no scented", "candles")
     assert not any(kind.asked and "scented" in kind.said_as for kind in plan.kinds)
 

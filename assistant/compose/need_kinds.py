@@ -117,13 +117,6 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     return KindPlan(tuple(kinds), book.style_words(matches), lacking, marks, colours_in(text), tables_in(text))
 
 
-def things_asked_for(plan: KindPlan) -> tuple[str, ...]:
-    """What the shopper asked to have in the bundle by name, in their words: the things they
-    listed ("bowls and a toy" for a new puppy) and the kinds they named outright that lead
-    the plan."""
-    return plan.asked_for
-
-
 def only_the_things(need: str, things: Sequence[str]) -> bool:
     """Does the need say nothing beyond the things listed ("mug teapot cake stand")?"""
     said = set(content_stems(" ".join(things))) | GENERIC_WORDS

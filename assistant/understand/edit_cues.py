@@ -14,6 +14,7 @@ import re
 
 from assistant.records import Request
 from assistant.understand.amounts import budget_in, item_cap_in
+from assistant.understand.person_and_interests import names_only_a_person
 from assistant.understand.shopper_cues import (
     asks_to_redo,
     asks_to_swap,
@@ -69,15 +70,14 @@ def keeps(text: str) -> bool:
 # Rule "out it goes": an item the shopper does not want in the bundle.
 #   "don't want number 2 in there at all, rest is fine"; "get rid of the candle"; "ditch the mug"
 # "I don't want to spend more than £20" is money; "don't want anything else" ends the edit.
+_OUT_VERBS = r"get\s+rid\s+of|ditch|bin|lose|drop"
 _OUT = re.compile(
     rf"\b(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|like)\s+{_POINTING}\b|\bno\s+need\s+for\s+{_POINTING}\b"
-    rf"|\bget\s+rid\s+of\b|\b(?:ditch|bin|lose|drop)\s+{_POINTING}\b|\btake\s+(?:it|that|this|{_POINTING}\s+[\w-]+)\s+out\b",
+    rf"|\bget\s+rid\s+of\b|\b(?:{_OUT_VERBS})\s+{_POINTING}\b|\btake\s+(?:it|that|this|{_POINTING}\s+[\w-]+)\s+out\b",
     re.IGNORECASE)
-
-
 # "take it out", "get rid of that": a pronoun that points at the bundle on screen
-_OUT_OF_SCREEN = re.compile(r"\btake\s+(?:it|that|this|them)\s+out\b|\b(?:get\s+rid\s+of|bin|ditch|lose)\s+"
-                            r"(?:it|that|this|them)\b", re.IGNORECASE)
+_OUT_OF_SCREEN = re.compile(rf"\btake\s+(?:it|that|this|them)\s+out\b|\b(?:{_OUT_VERBS})\s+(?:it|that|this|them)\b",
+                            re.IGNORECASE)
 
 
 def wants_out(text: str) -> bool:
@@ -135,16 +135,17 @@ def asks_if_sold(text: str) -> str | None:
 #   "can there be sumthing for the big sister too so she doesnt feel left out" -> the big sister
 #   "kids are coming along too so can u put in a thing or two to keep them busy" -> kids
 #   "the cat'll sulk if she's left out, summat for her as well?" -> the cat
-# "a candle for the table too" adds a candle (a thing, not someone).
+# Someone is a person or a pet: "a candle for the table too" adds a candle, for no one.
 _SOMETHING = r"(?:something|summat|sumthing|somethin|anything|a\s+thing\s+or\s+two|a\s+little\s+something|a\s+treat|bits?)"
 _FOR_THEM_TOO = re.compile(
-    rf"\b{_SOMETHING}\s+(?:\w+\s+){{0,2}}?for\s+(?P<who>(?:the|my|our|her|his|their|them|him|her)\b(?:\s+[\w-]+){{0,2}}?)"
+    rf"\b{_SOMETHING}\s+(?:\w+\s+){{0,2}}?for\s+(?P<who>(?:the|my|our|her|his|their|them|him)\b(?:\s+[\w-]+){{0,2}}?)"
     r"\s+(?:too|as\s+well|aswell|also)\b", re.IGNORECASE)
-_COMING_TOO = re.compile(r"\b(?P<who>(?:the\s+|my\s+|our\s+)?(?:kids|children|little\s+ones|grandkids|dog|cat|baby|"
-                         r"toddler|teens?|in-laws|neighbours?|grandparents))\s+(?:are|is|'re|'s|will\s+be)\s+"
-                         r"(?:coming|joining|there|staying)\b(?:\s+along)?(?:\s+too|\s+as\s+well)?", re.IGNORECASE)
+_COMING_TOO = re.compile(r"\b(?P<who>(?:the\s+|my\s+|our\s+)?[\w-]+)\s+(?:are|is|'re|'s|will\s+be)\s+"
+                         r"(?:coming|joining|there|staying)\b(?:\s+along)?\s+(?:too|as\s+well)\b", re.IGNORECASE)
 _SUBJECT = re.compile(r"\b(?P<who>(?:the|my|our)\s+[\w-]+?)(?:'ll|'s|'d|\s)", re.IGNORECASE)
-_PRONOUNS = frozenset({"her", "him", "them", "the", "my", "our", "his", "their"})
+_PRONOUNS = frozenset({"her", "him", "them"})
+_PET = re.compile(r"\b(?:cat|dog|puppy|pup|kitten|rabbit|bunny|hamster|guinea\s+pig|budgie|parrot|pony|horse|tortoise)s?$",
+                  re.IGNORECASE)
 
 
 def one_for_them_too(text: str) -> str | None:
@@ -159,12 +160,7 @@ def one_for_them_too(text: str) -> str | None:
         if subject is None:
             return None
         who = subject.group("who").lower()
-    if _SOMETHING_THING.search(who):
-        return None
-    return who
-
-
-_SOMETHING_THING = re.compile(r"\b(?:table|tree|garden|kitchen|house|party|door|wall|room|car)$", re.IGNORECASE)
+    return who if names_only_a_person(who) or _PET.search(who) else None
 
 
 # Rule "more like this": more things like one on screen.

@@ -301,7 +301,7 @@ RULES: tuple[Rule, ...] = (
         ("something for my dad as well please", "my dad"),
     ), (
         "a candle for the table too", "add something for the garden too", "thanks, that is all",
-        "something for my dad",
+        "something for my dad", "something for the patio too", "the candles are there too",
     )),
     Rule("more like this", more_like_this, (
         ("show me more like the playing cards? they're visiting from canada", True),
