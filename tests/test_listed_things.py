@@ -171,3 +171,19 @@ def test_what_is_no_thing_is_never_asked_for(composer: BundleComposer) -> None:
         asked = composer.kinds_for(text, need).asked_for
         assert not {"hold on", "com", "for the table", "table", "love"} & set(asked), (text, asked)
     assert listed_wants("plates, cups, something for the table") == ["plates", "cups"]
+
+
+def test_what_someone_loves_is_an_interest_not_a_thing_asked_for(composer: BundleComposer) -> None:
+    """"my nan, she loves baking and her garden" got a "Bunny Decoration Magic Garden" as
+    "a garden you asked for": a loved thing is served by its need's kinds, and no item
+    mention takes it out of the need."""
+    from assistant.records import Request
+    from assistant.understand.slots import complete_slots
+
+    text = "something for my nan, she loves baking and her garden, under 20"
+    plan = composer.kinds_for(text, "for my nan, she loves baking and her garden")
+    assert "garden" not in plan.asked_for and "her garden" not in plan.asked_for
+    titles = _titles(composer, text, "for my nan, she loves baking and her garden", budget=20)
+    assert not any("decoration" in title for title in titles), titles
+    served = complete_slots(Request(intent="bundle", need="my nan", items=("baking", "garden")), text)
+    assert served.items == () and "garden" in (served.need or "")

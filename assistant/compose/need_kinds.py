@@ -86,8 +86,12 @@ def kinds_for_request(book: NeedsBook, planner: KindPlanner, matcher: CatalogMat
     listed = [thing for want in listed_wants(without_money(strip_exclusions(text)), longest=LONGEST_RUN)
               if not re.search(r"[\d\[\]]", want) for thing in things_in_a_run(want, matcher)
               if not set(content_stems(thing)) <= said_by_needs | GENERIC_WORDS and names_a_thing(thing)]
-    asked = [want for want in listed if reads_like_a_product(want, matcher) and ends_in_a_kind(want, matcher, book.thing_words)]
+    # what someone loves is an interest, served by its own kinds, not a thing asked for by name
+    # ("she loves baking and her garden": no "garden" line filled by a garden-named ornament)
     loved = recipient_in(text).interests
+    loved_stems = {frozenset(content_stems(interest)) for interest in loved}
+    asked = [want for want in listed if reads_like_a_product(want, matcher)
+             and ends_in_a_kind(want, matcher, book.thing_words) and frozenset(content_stems(want)) not in loved_stems]
     matches = _a_loved_motif_is_itself(_not_a_fan_of_a_list(matches, asked, loved), loved, planner)
     if (listed and not asked and all(unsold(want, matcher) for want in listed)
             and not _names_kinds(listed, matches) and not _named_outright(matches)

@@ -46,7 +46,7 @@ from assistant.understand.exclusions import (
 )
 from assistant.understand.need_clauses import clauses_of, need_clauses, need_words, says_a_need
 from assistant.understand.need_text import kind_mention, tidy_need
-from assistant.understand.person_and_interests import names_only_a_person
+from assistant.understand.person_and_interests import names_only_a_person, recipient_in
 from assistant.understand.shopper_cues import (
     asks_about_cart,
     asks_in_place,
@@ -168,7 +168,10 @@ def complete_slots(request: Request, text: str) -> Request:
                  if not is_money_phrase(m) and need_words(m) and not names_only_a_person(m)
                  and not any(excluded_by(m, term) for term in exclude))
     # Rule "kinds are wants": "candles and bath stuff", "something gingham" name kinds of thing
-    # for the need, not items to build around (as the composer reads them).
+    # for the need, not items to build around (as the composer reads them); so do the things
+    # someone loves ("my nan, she loves baking and her garden": no "garden" to build around).
+    loved = {interest.casefold() for interest in recipient_in(text).interests} if request.intent == "bundle" else set()
+    kept = tuple(m for m in kept if m.casefold() not in loved)
     kinds = tuple(m for m in kept if kind_mention(m, text)) if request.intent == "bundle" else ()
     kept = tuple(m for m in kept if m not in kinds)
     if kept != request.items:
