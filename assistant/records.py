@@ -236,6 +236,7 @@ class Reply:
     prompt_tokens: int = 0  # fed to the model this turn (parse and write, every attempt)
     tiers: Mapping[str, Bundle] = dataclasses.field(default_factory=dict)  # "budget", "standard", "premium"
     writer: str = "template"  # "model" when the language model's wording passed the guard; "model+template" when the template worded some of its lines
+    read_by: str = "model"  # who read the message: "model" (parsed), "words" (words_first: not decoded), "guard" (answered before reading)
 
     def __post_init__(self) -> None:
         if self.kind not in REPLY_KINDS:
@@ -256,6 +257,7 @@ class Reply:
             "prompt_tokens": self.prompt_tokens,
             "tiers": {name: tier.to_dict() for name, tier in self.tiers.items()},
             "writer": self.writer,
+            "read_by": self.read_by,
         }
 
 

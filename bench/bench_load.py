@@ -11,7 +11,7 @@ messages in order, and only its own items in its cart.
 
     python bench/bench_load.py [--sessions 32] [--turns 20] [--writer model|template] \\
         [--mode both|batched|unbatched] [--curve 1,4,8,16,32] [--curve-turns N] \\
-        [--parse-prompt v1] [--json bench/results/bench_load.json] [--chart docs/images/load_curve.png]
+        [--parse-prompt v1] [--busy-rows N] [--json bench/results/bench_load.json] [--chart docs/images/load_curve.png]
 
 By default two runs side by side, each in a process of its own started by this one:
 unbatched (one turn holds the model at a time, so latencies include the wait for it) and
@@ -76,6 +76,7 @@ class Outcome:
     latencies: list[float] = dataclasses.field(default_factory=list)
     kinds: list[str] = dataclasses.field(default_factory=list)
     writers: list[str] = dataclasses.field(default_factory=list)  # who worded each bundle reply
+    readers: list[str] = dataclasses.field(default_factory=list)  # who read each message (Reply.read_by)
     errors: list[str] = dataclasses.field(default_factory=list)
     leaks: list[str] = dataclasses.field(default_factory=list)
     own_items: set[str] = dataclasses.field(default_factory=set)
@@ -159,9 +160,11 @@ def run_session(base_url: str, outcome: Outcome, plans: list[Plan], start: threa
             outcome.latencies.append(time.perf_counter() - began)
             if response.status_code != 200:
                 outcome.errors.append(f"turn {n}: HTTP {response.status_code} {response.text[:200]}")
+                outcome.readers.append("error")  # one reader per latency
                 continue
             body = response.json()
             outcome.kinds.append(body["kind"])
+            outcome.readers.append(str(body.get("read_by")))
             if body["kind"] == "bundle":
                 outcome.writers.append(str(body.get("writer")))
             outcome.leaks += [f"session {plan.index} turn {n}: {p}" for p in reply_problems(outcome, body, plans)]
@@ -230,6 +233,10 @@ def run_load(assistant: Any, sessions: int, turns: int, timeout_s: float = 900.0
     leaks += [p for o in outcomes if o.session_id for p in stored_problems(assistant, o)]
     kinds = [k for o in outcomes for k in o.kinds]
     writers = [w for o in outcomes for w in o.writers]
+    readers = [r for o in outcomes for r in o.readers]
+    # latency by who read the turn (answered turns only: readers and latencies pair up)
+    by_reader = {r: [s for o in outcomes for s, who in zip(o.latencies, o.readers, strict=True) if who == r]
+                 for r in sorted(set(readers))}
     return {
         "sessions": sessions, "turns_per_session": turns, "turns_sent": sessions * turns,
         "turns_answered": len(latencies), "errors": len(errors), "error_examples": errors[:5],
@@ -240,6 +247,9 @@ def run_load(assistant: Any, sessions: int, turns: int, timeout_s: float = 900.0
                       "mean": round(statistics.fmean(latencies), 3) if latencies else None},
         "kinds": {k: kinds.count(k) for k in sorted(set(kinds))},
         "bundle_writers": {w: writers.count(w) for w in sorted(set(writers))},
+        "read_by": {r: readers.count(r) for r in sorted(set(readers))},
+        "latency_s_by_reader": {r: {"p50": round(percentile(v, 0.5), 3), "p95": round(percentile(v, 0.95), 3)}
+                                for r, v in by_reader.items() if v},
     }
 
 
@@ -253,7 +263,7 @@ def summary(report: dict[str, Any], writer: str, rss_mb: float) -> dict[str, Any
 
 
 def measured_run(llm: Any, folder: str, name: str, batching: bool, writer: str, sessions: int,
-                 turns: int) -> dict[str, Any]:
+                 turns: int, busy_rows: int | None = None) -> dict[str, Any]:
     """One load run on a fresh session store, with or without batched decoding."""
     from assistant.dialogue.service import Assistant, AssistantConfig
     from assistant.llm.batching import disable_batching
@@ -261,12 +271,16 @@ def measured_run(llm: Any, folder: str, name: str, batching: bool, writer: str, 
 
     if not batching:
         disable_batching(llm)  # decode in the server's threads; batched runs share one scheduler
-    assistant = Assistant(AssistantConfig.from_dict({"sessions": str(Path(folder) / f"{name}.sqlite3"),
-                                                     "writer": writer, "batching": batching}), llm=llm)
+    settings: dict[str, Any] = {"sessions": str(Path(folder) / f"{name}.sqlite3"), "writer": writer,
+                                "batching": batching}
+    if busy_rows is not None:
+        settings["busy_rows"] = busy_rows
+    assistant = Assistant(AssistantConfig.from_dict(settings), llm=llm)
     scheduler = assistant.scheduler
     steps_before, rows_before = (scheduler.steps, scheduler.batched_rows) if scheduler is not None else (0, 0)
     report = run_load(assistant, sessions, turns)
     result = summary(report, writer, process_rss() / 2**20)
+    result["busy_rows"] = assistant.config.busy_rows
     if scheduler is not None:
         result["mean_rows_per_step"] = round((scheduler.batched_rows - rows_before)
                                              / max(1, scheduler.steps - steps_before), 2)
@@ -315,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path("bench/results/bench_load.json"))
     parser.add_argument("--chart", type=Path, default=Path("docs/images/load_curve.png"))
     parser.add_argument("--parse-prompt", help="parse prompt version to serve with (default: the current one)")
+    parser.add_argument("--busy-rows", type=int, default=None,
+                        help="the assistant's busy_rows (default: its config's; 0: never busy, every turn decoded)")
     args = parser.parse_args(argv)
     if args.mode == "both":
         return _each_mode_in_its_own_process(args, argv if argv is not None else sys.argv[1:])
@@ -328,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.dialogue.service import AssistantConfig
     from assistant.llm.generation import LLMConfig, load_model
+    from assistant.serve.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # first, as `cartsmith serve` does: before any thread allocates
     config = AssistantConfig()
     loaded_at = time.perf_counter()
     llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,
@@ -337,15 +355,18 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         if args.mode in ("both", "unbatched"):
-            report["unbatched"] = measured_run(llm, folder, "unbatched", False, args.writer, args.sessions, args.turns)
+            report["unbatched"] = measured_run(llm, folder, "unbatched", False, args.writer, args.sessions, args.turns,
+                                              args.busy_rows)
         if args.mode in ("both", "batched"):
-            report["batched"] = measured_run(llm, folder, "batched", True, args.writer, args.sessions, args.turns)
+            report["batched"] = measured_run(llm, folder, "batched", True, args.writer, args.sessions, args.turns,
+                                            args.busy_rows)
             curve = []
             for n in [int(x) for x in args.curve.split(",") if x.strip()]:
                 if n == args.sessions and (args.curve_turns or args.turns) == args.turns:
                     curve.append({k: v for k, v in report["batched"].items() if k != "detail"})
                     continue
-                point = measured_run(llm, folder, f"curve-{n}", True, args.writer, n, args.curve_turns or args.turns)
+                point = measured_run(llm, folder, f"curve-{n}", True, args.writer, n, args.curve_turns or args.turns,
+                                     args.busy_rows)
                 curve.append({k: v for k, v in point.items() if k != "detail"})
             report["curve"] = curve
             if curve:
@@ -375,6 +396,8 @@ def _each_mode_in_its_own_process(args: argparse.Namespace, argv: list[str]) -> 
     common = ["--sessions", str(args.sessions), "--turns", str(args.turns), "--writer", args.writer]
     if args.parse_prompt:
         common += ["--parse-prompt", args.parse_prompt]
+    if args.busy_rows is not None:
+        common += ["--busy-rows", str(args.busy_rows)]
     reports: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for mode in ("unbatched", "batched"):

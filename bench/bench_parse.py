@@ -5,7 +5,12 @@ screen where the case has one) are parsed by the shipped adapter (NF4) with and 
 intent reader, the two interleaved message by message so both see the same machine; each
 round's median per variant, then the median over rounds and the ratio.
 
-    python bench/bench_parse.py [--messages 60] [--rounds 3] [--threads 2] [--json bench/results/bench_parse.json]
+A third variant is the parser as served to one shopper (reader + `words_first`: the
+reader's sure turns of the intents the words read as well are not decoded). `--set
+handwritten` times an even spread of the hand-written messages (evals/parse/) instead.
+
+    python bench/bench_parse.py [--set generated|handwritten] [--messages 60] [--rounds 3] [--threads 2] \
+        [--json bench/results/bench_parse.json]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from retrieval.storage import write_json
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", dest="message_set", choices=("generated", "handwritten"), default="generated")
     parser.add_argument("--messages", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
@@ -34,21 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.llm.generation import LLMConfig, load_model
     from assistant.understand.intent_reader import SHIPPED_INTENT_READER, IntentReader
     from assistant.understand.parser import RequestParser
+    from assistant.understand.words_first import WordsFirstConfig
     from evals.model_eval import ADAPTER_DIR, load_eval_data
     from retrieval.embeddings import Embedder
 
-    cases = load_eval_data(args.messages, 0).parse_cases
+    if args.message_set == "handwritten":
+        from evals.parse_set import load_parse_set
+
+        written = load_parse_set()
+        step = max(1, len(written) // args.messages)
+        cases: list[tuple[str, str]] = [(case.say, case.summary) for case in written[::step][:args.messages]]
+    else:
+        cases = [(message, summary) for message, summary, _ in load_eval_data(args.messages, 0).parse_cases]
     loaded = load_model(LLMConfig(adapter=str(ADAPTER_DIR), threads=args.threads))
     embedder = Embedder()
     reader = IntentReader.load(SHIPPED_INTENT_READER, embedder.encode, embedder.model_id)
-    variants = {"model_only": RequestParser(loaded), "with_reader": RequestParser(loaded, intent_reader=reader)}
+    variants = {"model_only": RequestParser(loaded), "with_reader": RequestParser(loaded, intent_reader=reader),
+                # as served, one shopper alone (never busy): sure turns of the words' intents skip the model
+                "as_served": RequestParser(loaded, intent_reader=reader, words_first=WordsFirstConfig())}
     for parser_ in variants.values():  # warm: first calls compile and fill caches
         parser_.parse(cases[0][0], cases[0][1])
     rounds: dict[str, list[float]] = {name: [] for name in variants}
     tokens: dict[str, list[int]] = {name: [] for name in variants}
     for r in range(args.rounds):
         seconds: dict[str, list[float]] = {name: [] for name in variants}
-        for message, summary, _ in cases:
+        for message, summary in cases:
             for name, parser_ in variants.items():
                 started = time.perf_counter()
                 result = parser_.parse(message, summary)
@@ -59,10 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {r + 1}: " + ", ".join(f"{n} {rounds[n][-1]:.3f}s" for n in variants), file=sys.stderr)
     medians = {name: round(statistics.median(values), 3) for name, values in rounds.items()}
     report = {
-        "messages": len(cases), "rounds": args.rounds, "threads": args.threads,
+        "set": args.message_set, "messages": len(cases), "rounds": args.rounds, "threads": args.threads,
         "median_parse_s": medians, "round_medians_s": rounds,
         "mean_tokens": {n: round(statistics.mean(t), 1) for n, t in tokens.items()},
         "ratio_with_reader_to_model_only": round(medians["with_reader"] / medians["model_only"], 3),
+        "ratio_as_served_to_model_only": round(medians["as_served"] / medians["model_only"], 3),
+        "read_from_words_share": round(sum(t == 0 for t in tokens["as_served"]) / len(tokens["as_served"]), 3),
     }
     print(report)
     if args.json_out:

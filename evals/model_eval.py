@@ -215,12 +215,15 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
                      need_judge: Any = None, intent_reader: Any = None, shop: Any = None) -> dict[str, Any]:
     from assistant.llm.generation import LLMConfig, load_model
     from assistant.understand.parser import RequestParser
+    from assistant.understand.words_first import WordsFirstConfig
     from assistant.write.writer import BundleWriter
 
     config = LLMConfig(adapter=str(adapter) if adapter else None, threads=EVAL_THREADS)
     loaded = load_model(config)
     echo(f"[eval] {name}: {loaded.model_id} ({loaded.quantization}) loaded in {loaded.load_seconds:.1f}s")
-    parser = RequestParser(loaded, intent_reader=intent_reader)
+    # as served: with the reader, its sure turns of the words' intents are read from the words
+    parser = RequestParser(loaded, intent_reader=intent_reader,
+                           words_first=WordsFirstConfig() if intent_reader is not None else None)
     started = time.perf_counter()
     parse_results = []
     for i, (message, summary, _) in enumerate(data.parse_cases, 1):

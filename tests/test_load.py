@@ -88,6 +88,8 @@ def test_concurrent_sessions_over_http_stay_apart(scripted_assistant: Assistant,
     assert report["leaks"] == 0, report["leak_examples"]
     assert report["turns_answered"] == sessions * turns
     assert report["kinds"].get("bundle", 0) >= 4 * sessions and "clarify" not in report["kinds"], report["kinds"]
+    assert sum(report["read_by"].values()) == report["turns_answered"]
+    assert set(report["read_by"]) <= {"model", "words", "guard"}, report["read_by"]
 
 
 @pytest.mark.slow
@@ -97,3 +99,24 @@ def test_concurrent_sessions_with_the_tuned_parser(real_parser_assistant: Assist
     assert report["errors"] == 0, report["error_examples"]
     assert report["leaks"] == 0, report["leak_examples"]
     assert report["turns_answered"] == 16
+
+
+class _AlwaysBusy:
+    def load(self) -> dict[str, int]:
+        return {"decoding": 64, "waiting": 64}
+
+
+@pytest.mark.slow
+def test_a_busy_model_reads_sure_turns_from_the_words_and_keeps_sessions_apart(
+        real_parser_assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load-shedding path end to end (real reader, rules, composer, server): while the
+    model counts as busy, the reader's sure turns of the busy intents skip it."""
+    monkeypatch.setattr(real_parser_assistant, "scheduler", _AlwaysBusy())
+    assert real_parser_assistant.model_busy()
+    report = run_load(real_parser_assistant, sessions=4, turns=4)
+    assert report["errors"] == 0, report["error_examples"]
+    assert report["leaks"] == 0, report["leak_examples"]
+    assert report["turns_answered"] == 16
+    # the openers ("a bundle with ... under £...") and "swap the second one" are read from the words
+    assert report["read_by"].get("words", 0) >= 8, report["read_by"]
+    assert report["kinds"].get("bundle", 0) >= 8, report["kinds"]

@@ -17,6 +17,7 @@ from assistant.llm.loading import default_threads
 from assistant.llm.model_files import ADAPTER_MANIFEST
 from assistant.llm.remote import RemoteModelConfig, check_base_url
 from assistant.understand.intent_reader import SHIPPED_INTENT_READER, SHORTLIST_MASS, IntentReader
+from assistant.understand.words_first import BUSY_WORDS_INTENTS, WORDS_INTENTS, WordsFirstConfig
 from retrieval.config import Config, check
 from retrieval.datasets import REPO_ROOT
 from retrieval.errors import ConfigError
@@ -93,6 +94,13 @@ class AssistantConfig(Config):
     remote_structured_output: Literal["json_schema", "json_object"] = "json_schema"
     intent_reader: str = SHIPPED
     intent_shortlist_mass: float = SHORTLIST_MASS
+    # Turns read from the shopper's words without the model (assistant/understand/words_first.py):
+    # the intent reader's sure turns of these intents always, of the busy ones too while the
+    # model has at least busy_rows generations decoding or waiting (then bundle answers are
+    # worded by the template as well); busy_rows = 0: never busy.
+    words_first_intents: tuple[str, ...] = WORDS_INTENTS
+    busy_words_intents: tuple[str, ...] = BUSY_WORDS_INTENTS
+    busy_rows: int = 4
 
     def validate(self) -> None:
         check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
@@ -105,6 +113,7 @@ class AssistantConfig(Config):
         check(self.threads >= 1, "assistant.threads", "must be at least 1")
         check(self.write_deadline_s > 0, "assistant.write_deadline_s", "must be a positive number of seconds")
         self.batching_config()  # its checks name the range
+        self.words_first_config()
         check(self.vector_search in ("auto", "exact", "chroma"), "assistant.vector_search",
               f"must be 'auto', 'exact' or 'chroma', got {self.vector_search!r}")
         if self.remote_model is not None:
@@ -147,6 +156,15 @@ class AssistantConfig(Config):
             return None
         folder = SHIPPED_INTENT_READER if self.intent_reader == SHIPPED else Path(self.intent_reader)
         return IntentReader.load(folder, embedder.encode, embedder.model_id)
+
+    def words_first_config(self) -> WordsFirstConfig:
+        try:
+            return WordsFirstConfig(intents=tuple(self.words_first_intents),
+                                    busy_intents=tuple(self.busy_words_intents), busy_rows=self.busy_rows)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("words_first.intents", "assistant.words_first_intents")
+                              .replace("words_first.busy_intents", "assistant.busy_words_intents")
+                              .replace("words_first.busy_rows", "assistant.busy_rows")) from None
 
     def batching_config(self) -> BatchingConfig:
         return BatchingConfig(max_batch=self.max_batch, max_queue=self.max_queue)

@@ -61,6 +61,7 @@ class TurnContext:
     result: ActionResult | None = None
     reply_text: str = ""
     writer: str = "template"
+    read_by: str = "model"
     tokens: int = 0
     prompt_tokens: int = 0
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -113,8 +114,12 @@ class DialogueChain:
     """Builds and runs the turn pipeline. `parser` and `writer` are the model's two jobs."""
 
     def __init__(self, actions: Actions, parser: Parser, writer: Writer | None, fallback_writer: Writer,
-                 store: SessionStore, limits: InputLimits | None = None) -> None:
+                 store: SessionStore, limits: InputLimits | None = None,
+                 busy: Callable[[], bool] | None = None) -> None:
         self.actions = actions
+        # while the model is busy with other conversations the template words bundles at
+        # once: a model answer would miss its deadline anyway and slow every other row
+        self.busy = busy
         self.parser = parser
         self.writer = writer
         self.fallback_writer = fallback_writer
@@ -147,6 +152,8 @@ class DialogueChain:
             # the catalog and the model are English: say so in the shopper's language
             ctx.request = Request(intent="smalltalk")
             ctx.result = ActionResult(kind="clarify", text=in_english)
+        if ctx.result is not None:
+            ctx.read_by = "guard"
         return ctx
 
     def _parse(self, ctx: TurnContext) -> TurnContext:
@@ -156,6 +163,7 @@ class DialogueChain:
         with self.act_lock:
             summary = self.actions.bundle_summary(ctx.state)
         parsed = self.parser.parse(ctx.redacted, summary)
+        ctx.read_by = "words" if parsed.by_words else "model"
         ctx.tokens += parsed.tokens
         ctx.prompt_tokens += parsed.prompt_tokens
         if parsed.request is None:
@@ -221,7 +229,7 @@ class DialogueChain:
             released.append(line)
             _tell(ctx, line + "\n")
 
-        if self.writer is not None:
+        if self.writer is not None and not (self.busy is not None and self.busy()):
             try:
                 written = self.writer.write(result.bundle, result.need_text,
                                             on_line=release if ctx.on_text is not None else None)
@@ -255,7 +263,7 @@ class DialogueChain:
         ctx.reply = Reply(text=ctx.reply_text, kind=result.kind, request=ctx.request, bundle=bundle,
                           cart=state.cart_lines(), alternatives=result.alternatives, timings=dict(ctx.timings),
                           tokens_generated=ctx.tokens, prompt_tokens=ctx.prompt_tokens, writer=ctx.writer,
-                          tiers=dict(result.tiers))
+                          tiers=dict(result.tiers), read_by=ctx.read_by)
         return ctx
 
     # -- running ----------------------------------------------------------------------------

@@ -98,7 +98,8 @@ class Assistant:
             from assistant.understand.parser import RequestParser
 
             parser = RequestParser(llm, intent_reader=config.load_intent_reader(self.index.embedder),
-                                   shortlist_mass=config.intent_shortlist_mass)
+                                   shortlist_mass=config.intent_shortlist_mass,
+                                   words_first=config.words_first_config(), busy=self.model_busy)
         if writer is None and config.writer == "model":
             from assistant.write.writer import BundleWriter
 
@@ -106,7 +107,8 @@ class Assistant:
             shop_titles = [item.title for item in self.index.catalog.items]
             writer = BundleWriter(llm, other_titles=shop_titles, deadline_s=config.write_deadline_s)
         self.chain = DialogueChain(self.actions, parser, writer, TemplateWriter(), self.store,
-                                   InputLimits(config.max_input_chars, config.max_turns_per_session))
+                                   InputLimits(config.max_input_chars, config.max_turns_per_session),
+                                   busy=self.model_busy)
         # With batching, turns run side by side: the model's scheduler batches their decoding
         # and the chain runs one action (retrieval, composing, the cart) at a time. Without
         # it, one turn holds the model at a time. Turns of one conversation never overlap.
@@ -159,6 +161,16 @@ class Assistant:
             with self._model_lock:
                 self._sync_orders_if_due()
                 return self.chain.run(state, text, on_bundle=on_bundle, on_text=on_text)
+
+    def model_busy(self) -> bool:
+        """At least `busy_rows` generations decoding or waiting in the batch scheduler: the
+        reader's sure turns are then read from the words and the template words bundles
+        (`words_first`). An unbatched model is never busy: a turn holds it alone."""
+        rows = self.config.busy_rows
+        if self.scheduler is None or rows <= 0:
+            return False
+        load = self.scheduler.load()
+        return load["decoding"] + load["waiting"] >= rows
 
     def _session_lock(self, session_id: str) -> threading.Lock:
         return self._session_locks[zlib.crc32(session_id.encode()) % SESSION_LOCK_STRIPES]

@@ -87,6 +87,8 @@ class MessageOut(BaseModel):
     tokens_generated: int = 0
     prompt_tokens: int = 0
     writer: str = "template"
+    read_by: str = Field("model", description='who read the message: "model" (the language model parsed it), '
+                         '"words" (read from the words alone, without decoding), "guard" (answered before reading)')
     tiers: dict[str, BundleOut] = Field({}, description="the bundle at up to three prices, when asked for: "
                                         "budget, standard (the bundle itself), premium")
 

@@ -326,7 +326,7 @@ async def _stream_turn(assistant: Any, session_id: str, text: str, completion_id
                 data = reply.to_dict()
                 yield chunk({}, finish, session_id=session_id, usage=_usage(reply).model_dump(),
                             cartsmith={k: data[k] for k in ("kind", "total", "cart", "alternatives", "timings",
-                                                            "writer")})
+                                                            "writer", "read_by")})
                 break
             elif kind == "error":
                 error = _stream_error(value)

@@ -26,6 +26,11 @@ grammar plays the guide's part for the JSON's shape), and the finished reply is 
 by the same guide (`remote_guide_error`: every text value copied from the message), so a
 remote request passes exactly the checks a local one does. A server that cannot be
 reached fails the parse (`ParseResult.error` names the URL), as an unusable reply does.
+
+With `words_first` (`words_first.WordsFirstConfig`), a turn whose shortlist is one intent,
+among the intents the words read as well as the model (or, while `busy()`, the ones they
+read well enough), is not decoded at all: the result is the bare intent
+(`ParseResult.by_words`), and the served request's slots all come from the words.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.llm.remote import RemoteChatModel, RemoteModelError
@@ -52,6 +57,7 @@ from assistant.understand.request_guide import (
     WHOLE_KEYS,
     RequestJsonGuide,
 )
+from assistant.understand.words_first import WordsFirstConfig
 from prompts import render
 
 __all__ = ["PREFILL", "ParseResult", "RequestParser", "bundle_summary", "parse_messages",
@@ -72,6 +78,7 @@ class ParseResult:
     seconds: float = 0.0
     prompt_tokens: int = 0  # fed to the model over every attempt
     sure_intent: str | None = None  # the intent reader's, when it is sure (`intent_reader.sure_intent`)
+    by_words: bool = False  # not decoded: the sure intent alone, its slots left to the words
 
 
 def bundle_summary(bundle: Bundle | None) -> str:
@@ -168,8 +175,11 @@ class RequestParser:
 
     def __init__(self, loaded: Any, *, max_new_tokens: int = MAX_NEW_TOKENS,
                  retry_temperature: float = 0.3, guided: bool = True,
-                 intent_reader: IntentReader | None = None, shortlist_mass: float = SHORTLIST_MASS) -> None:
+                 intent_reader: IntentReader | None = None, shortlist_mass: float = SHORTLIST_MASS,
+                 words_first: WordsFirstConfig | None = None, busy: Callable[[], bool] | None = None) -> None:
         self.loaded = loaded
+        self.words_first = words_first
+        self.busy = busy
         self.max_new_tokens = max_new_tokens
         self.retry_temperature = retry_temperature
         self.guided = guided
@@ -205,6 +215,11 @@ class RequestParser:
         started = time.perf_counter()
         messages = parse_messages(message, bundle_summary)
         intents, sure = self.intents_for(message, bundle_summary)
+        only = intents[0] if len(intents) == 1 else None  # the model could name no other
+        if self.words_first is not None and self.words_first.reads_from_words(only, self.busy):
+            assert only is not None
+            return ParseResult(Request(intent=only), "", True, None, 0, 0, time.perf_counter() - started, 0, sure,
+                               by_words=True)
         tokens = prompt_tokens = 0
         raw, valid, error = "", False, None
         replies: list[str] = []
