@@ -411,3 +411,21 @@ def test_the_basket_transformer_stops_on_its_held_out_baskets(board: BasketData)
     assert evidence and evidence[0].text.startswith("shoppers whose baskets held A item 1, A item 4")
     with pytest.raises(ConfigError, match=r"transformer\.mask_share"):
         make_source("transformer", {"mask_share": 1.0})
+    with pytest.raises(ConfigError, match=r"transformer\.mask_share_max: must be within \[mask_share, 1\)"):
+        make_source("transformer", {"mask_share": 0.3, "mask_share_max": 0.2})
+
+
+def test_the_basket_transformer_hides_a_share_drawn_for_each_basket() -> None:
+    """Between mask_share and mask_share_max of each basket's items are hidden (at least one,
+    never all), so the model learns from carts that hold a little or most of a basket."""
+    from retrieval.cf.basket_transformer import MASK, BasketTransformerConfig, _masked_batch
+
+    baskets = [np.arange(10, dtype=np.int64) + 10 * n for n in range(400)]
+    config = BasketTransformerConfig(mask_share=0.2, mask_share_max=0.6)
+    tokens, targets = _masked_batch(baskets, config, np.random.default_rng(0))
+    hidden = (tokens == MASK).sum(axis=1)
+    assert hidden.min() == 2 and hidden.max() == 6 and len(set(hidden.tolist())) == 5
+    assert ((targets >= 0) == (tokens == MASK)).all()
+    fixed, _ = _masked_batch(baskets, BasketTransformerConfig(mask_share=0.2, mask_share_max=0.2),
+                             np.random.default_rng(0))
+    assert ((fixed == MASK).sum(axis=1) == 2).all()

@@ -33,7 +33,9 @@ PAD, MASK, FIRST_ITEM = 0, 1, 2  # item i is token i + FIRST_ITEM
 class BasketTransformerConfig(Config):
     """dim/layers/heads: the model's size; max_items: a longer basket is sampled down to it
     (a 200-line wholesale order teaches little more than 32 of its lines); mask_share: the
-    share of a basket's items hidden per step (at least one); validation_share: the last
+    share of a basket's items hidden per step (at least one), drawn for each basket between it
+    and mask_share_max (a shopper's cart may hold a fifth of the basket or most of it);
+    validation_share: the last
     baskets in time held out for early stopping; max_epochs, patience, max_train_seconds:
     when training stops; threads: torch threads while training."""
 
@@ -42,6 +44,7 @@ class BasketTransformerConfig(Config):
     heads: int = 2
     max_items: int = 32
     mask_share: float = 0.2
+    mask_share_max: float = 0.6
     dropout: float = 0.1
     batch_size: int = 256
     learning_rate: float = 3e-3
@@ -58,6 +61,8 @@ class BasketTransformerConfig(Config):
         check(self.layers >= 1, "transformer.layers", "must be at least 1")
         check(self.max_items >= 2, "transformer.max_items", "must be at least 2")
         check(0 < self.mask_share < 1, "transformer.mask_share", "must be within (0, 1)")
+        check(self.mask_share <= self.mask_share_max < 1, "transformer.mask_share_max",
+              f"must be within [mask_share, 1), got {self.mask_share_max}")
         check(0 <= self.dropout < 1, "transformer.dropout", "must be within [0, 1)")
         check(self.batch_size >= 1, "transformer.batch_size", "must be at least 1")
         check(self.max_epochs >= 1, "transformer.max_epochs", "must be at least 1")
@@ -85,9 +90,12 @@ def _build_model(n_items: int, config: BasketTransformerConfig) -> Any:
             nn.init.normal_(self.items.weight, std=config.dim**-0.5)
 
         def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            hidden = self.encoder(self.items(tokens), src_key_padding_mask=tokens == PAD)
-            hidden = self.norm(hidden)
-            return hidden @ self.items.weight[FIRST_ITEM:].T + self.bias  # logits over real items
+            """The hidden state of every position."""
+            return self.norm(self.encoder(self.items(tokens), src_key_padding_mask=tokens == PAD))
+
+        def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+            """Scores over the real items for hidden states (output weights tied to the inputs)."""
+            return hidden @ self.items.weight[FIRST_ITEM:].T + self.bias
 
     return BasketTransformer()
 
@@ -160,9 +168,11 @@ class BasketTransformerSource(TorchModelSource):
         import torch
         from torch.nn import functional
 
-        logits = self.model(torch.from_numpy(tokens))
-        return functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                        torch.from_numpy(targets).reshape(-1), ignore_index=-1)
+        # scores only where an item is hidden: a fifth of the positions, not all of them
+        hidden = self.model(torch.from_numpy(tokens))
+        wanted = torch.from_numpy(targets)
+        masked = wanted >= 0
+        return functional.cross_entropy(self.model.logits(hidden[masked]), wanted[masked])
 
     def score(self, query: Query) -> np.ndarray:
         import torch
@@ -173,7 +183,7 @@ class BasketTransformerSource(TorchModelSource):
             return np.zeros(data.n_items)
         tokens = torch.tensor([[*(i + FIRST_ITEM for i in seeds), MASK]], dtype=torch.long)
         with torch.inference_mode():
-            probs = torch.softmax(self.model(tokens)[0, -1], dim=-1).double().numpy()
+            probs = torch.softmax(self.model.logits(self.model(tokens)[0, -1]), dim=-1).double().numpy()
         probs[seeds] = 0.0
         return without_tail(probs, data.n_items)
 
@@ -213,7 +223,9 @@ def _masked_batch(baskets: list[np.ndarray], config: BasketTransformerConfig,
     targets = np.full((len(baskets), width), -1, dtype=np.int64)
     for row, basket in enumerate(baskets):
         items = rng.permutation(basket)[:width]
-        n_masked = min(len(items) - 1, max(1, round(len(items) * config.mask_share)))
+        share = rng.uniform(config.mask_share, config.mask_share_max) if config.mask_share_max > config.mask_share \
+            else config.mask_share
+        n_masked = min(len(items) - 1, max(1, round(len(items) * share)))
         tokens[row, :len(items)] = items + FIRST_ITEM
         tokens[row, :n_masked] = MASK
         targets[row, :n_masked] = items[:n_masked]
