@@ -694,3 +694,15 @@ def test_no_shipped_napkin_kind_sells_napkin_rings_as_napkins() -> None:
     for kind in napkin_kinds:
         assert not kind.fits_title("Folkart Heart Napkin Rings"), (kind.need, kind.name)
         assert not kind.fits_title("Set of 4 Diamond Napkin Rings"), (kind.need, kind.name)
+
+
+def test_cake_cases_are_never_the_party_cups() -> None:
+    """"Ivory Paper Cup Cake Cases" holds the words "paper cup": every shipped kind of cups
+    avoids cake cases, so a party's cups are never baking cases (read in a bundle for
+    "a birthday party for my 8 year old, about 10 kids")."""
+    book = NeedsBook.load(shipped_needs_path())
+    cup_kinds = [kind for need in book.needs for kind in need.kinds if "paper cup" in kind.synonyms]
+    assert len(cup_kinds) >= 6
+    for kind in cup_kinds:
+        assert kind.fits_title("Paper Cups Red Retrospot") or kind.fits_title("Set/6 Red Spotty Paper Cups"), kind.name
+        assert not kind.fits_title("Ivory Paper Cup Cake Cases"), kind.name
