@@ -221,7 +221,7 @@ def evaluate_variant(name: str, adapter: Path | None, data: EvalData, echo: Echo
     config = LLMConfig(adapter=str(adapter) if adapter else None, threads=EVAL_THREADS)
     loaded = load_model(config)
     echo(f"[eval] {name}: {loaded.model_id} ({loaded.quantization}) loaded in {loaded.load_seconds:.1f}s")
-    # as served: with the reader, its sure turns of the words' intents are read from the words
+    # as served: with the reader, turns whose one shortlisted intent the words read are not decoded
     parser = RequestParser(loaded, intent_reader=intent_reader,
                            words_first=WordsFirstConfig() if intent_reader is not None else None)
     started = time.perf_counter()

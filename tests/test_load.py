@@ -110,7 +110,7 @@ class _AlwaysBusy:
 def test_a_busy_model_reads_sure_turns_from_the_words_and_keeps_sessions_apart(
         real_parser_assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """The load-shedding path end to end (real reader, rules, composer, server): while the
-    model counts as busy, the reader's sure turns of the busy intents skip it."""
+    model counts as busy, turns whose one shortlisted intent is a busy one skip it."""
     monkeypatch.setattr(real_parser_assistant, "scheduler", _AlwaysBusy())
     assert real_parser_assistant.model_busy()
     report = run_load(real_parser_assistant, sessions=4, turns=4)

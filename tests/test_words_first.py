@@ -1,4 +1,4 @@
-"""Turns read from the words without the model (`understand/words_first.py`): which sure
+"""Turns read from the words without the model (`understand/words_first.py`): which
 turns skip decoding, always or while the model is busy; the template words bundles while
 it is busy; the hand-written messages of the always-intents are read right from the words
 alone; the config names a wrong field."""

@@ -95,9 +95,9 @@ class AssistantConfig(Config):
     intent_reader: str = SHIPPED
     intent_shortlist_mass: float = SHORTLIST_MASS
     # Turns read from the shopper's words without the model (assistant/understand/words_first.py):
-    # the intent reader's sure turns of these intents always, of the busy ones too while the
-    # model has at least busy_rows generations decoding or waiting (then bundle answers are
-    # worded by the template as well); busy_rows = 0: never busy.
+    # turns whose intent shortlist is one of these intents always, one of the busy ones too
+    # while the model has at least busy_rows generations decoding or waiting (then bundle
+    # answers are worded by the template as well); busy_rows = 0: never busy.
     words_first_intents: tuple[str, ...] = WORDS_INTENTS
     busy_words_intents: tuple[str, ...] = BUSY_WORDS_INTENTS
     busy_rows: int = 4

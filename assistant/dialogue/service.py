@@ -163,8 +163,8 @@ class Assistant:
                 return self.chain.run(state, text, on_bundle=on_bundle, on_text=on_text)
 
     def model_busy(self) -> bool:
-        """At least `busy_rows` generations decoding or waiting in the batch scheduler: the
-        reader's sure turns are then read from the words and the template words bundles
+        """At least `busy_rows` generations decoding or waiting in the batch scheduler: turns
+        of the busy intents are then read from the words and the template words bundles
         (`words_first`). An unbatched model is never busy: a turn holds it alone."""
         rows = self.config.busy_rows
         if self.scheduler is None or rows <= 0:

@@ -78,7 +78,7 @@ class ParseResult:
     seconds: float = 0.0
     prompt_tokens: int = 0  # fed to the model over every attempt
     sure_intent: str | None = None  # the intent reader's, when it is sure (`intent_reader.sure_intent`)
-    by_words: bool = False  # not decoded: the sure intent alone, its slots left to the words
+    by_words: bool = False  # not decoded: the shortlist's one intent, its slots left to the words
 
 
 def bundle_summary(bundle: Bundle | None) -> str:
@@ -213,13 +213,13 @@ class RequestParser:
 
     def parse(self, message: str, bundle_summary: str = "(none)") -> ParseResult:
         started = time.perf_counter()
-        messages = parse_messages(message, bundle_summary)
         intents, sure = self.intents_for(message, bundle_summary)
         only = intents[0] if len(intents) == 1 else None  # the model could name no other
         if self.words_first is not None and self.words_first.reads_from_words(only, self.busy):
             assert only is not None
             return ParseResult(Request(intent=only), "", True, None, 0, 0, time.perf_counter() - started, 0, sure,
                                by_words=True)
+        messages = parse_messages(message, bundle_summary)
         tokens = prompt_tokens = 0
         raw, valid, error = "", False, None
         replies: list[str] = []

@@ -14,7 +14,7 @@ worse served than one answered in 3 s from the words, so while the model is busy
 at least `busy_rows` generations decoding or waiting in the batch scheduler) the turns whose
 one intent is bundle, swap, remove or more_like are read from the words too (of those 280
 hand-written turns the words read 198 whole, the model 222). Turns that need the model's
-copy of the shopper's phrases (add, compare, question, add_to_cart: the words alone read 45
+copy of the shopper's phrases (add, compare, question, add_to_cart: the words alone read 25
 of their 73, the model 62) and turns with more than one intent on the shortlist always go
 to the model.
 """
