@@ -279,15 +279,29 @@ def measured_run(llm: Any, folder: str, name: str, batching: bool, writer: str, 
     assistant = Assistant(AssistantConfig.from_dict(settings), llm=llm)
     scheduler = assistant.scheduler
     steps_before, rows_before = (scheduler.steps, scheduler.batched_rows) if scheduler is not None else (0, 0)
-    report = run_load(assistant, sessions, turns)
+    peak = [process_rss()]
+    done = threading.Event()
+
+    def sample_rss() -> None:  # the peak under load, besides the RSS after it
+        while not done.wait(0.25):
+            peak[0] = max(peak[0], process_rss())
+
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    sampler.start()
+    try:
+        report = run_load(assistant, sessions, turns)
+    finally:
+        done.set()
+        sampler.join()
     result = summary(report, writer, process_rss() / 2**20)
+    result["rss_peak_mb"] = round(max(peak[0], process_rss()) / 2**20, 1)
     result["busy_rows"] = assistant.config.busy_rows
     if scheduler is not None:
         result["mean_rows_per_step"] = round((scheduler.batched_rows - rows_before)
                                              / max(1, scheduler.steps - steps_before), 2)
     print(f"{name}: {sessions} sessions x {turns} turns: {result['throughput_turns_per_s']} turns/s, "
           f"p50 {result['latency_s']['p50']} s, p95 {result['latency_s']['p95']} s, errors {result['errors']}, "
-          f"leaks {result['leaks']}, RSS {result['rss_mb']} MB", file=sys.stderr)
+          f"leaks {result['leaks']}, RSS {result['rss_mb']} MB (peak {result['rss_peak_mb']} MB)", file=sys.stderr)
     return result
 
 

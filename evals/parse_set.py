@@ -186,6 +186,34 @@ class ServingShop:
                 items, need = things, None
         return {"need": need, "items": items}
 
+    def answered(self, request: Request, text: str, titles: Sequence[str]) -> dict[str, Any] | None:
+        """What the cart and answer actions take from this message on the bundle `titles`:
+        the one item a question or a cart request picks (`target`, its 1-based position; none
+        for a cart question, or a cart request of the whole bundle), the two items a
+        comparison sets side by side (`items`, their titles). None: not one of those intents,
+        or a bundle not sold here."""
+        from assistant.dialogue.cart_and_answers import CartAndAnswers
+        from assistant.dialogue.session import ConversationState, bundle_to_state
+        from assistant.understand.shopper_cues import asks_about_cart
+
+        bundle = self.bundle(titles)
+        if bundle is None or request.intent not in ("question", "add_to_cart", "compare"):
+            return None
+        answers = CartAndAnswers(self.reader)
+        ids = [bi.item.item_id for bi in bundle.items]
+        if request.intent == "compare":
+            state = ConversationState("eval", bundle=bundle_to_state(bundle))
+            result = answers.compare(request, state, text)
+            pair = result.request.items if result is not None and result.request is not None else ()
+            return {"items": [self.reader.catalog.get(i).title for i in pair]}
+        if request.intent == "question":
+            item = None if asks_about_cart(text) else answers.asked_item(request, bundle, text)
+            picked = [item] if item is not None else []
+        else:
+            picked = self.reader.text_items.cart_picks(text, request, bundle)[0]
+        one = picked[0].item_id if len(picked) == 1 else None
+        return {"target": ids.index(one) + 1 if one in ids else None}
+
 
 def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | None = None,
                    shop: ServingShop | None = None) -> dict[str, Any]:
@@ -217,6 +245,10 @@ def served_reading(case: ParseCase, parsed: Request | None, sure_intent: str | N
                            "items": list(request.items), "exclude": list(request.exclude)}
     if shop is not None and request.intent == "bundle":
         out.update(shop.bundle_slots(request, text, on_screen=bool(case.bundle)))
+    answered = shop.answered(request, text, case.bundle) if shop is not None and case.bundle else None
+    if answered is not None:  # a question, a cart request or a comparison, as its action reads it
+        out.update(answered)
+        return {k: v for k, v in out.items() if v not in (None, [], "")}
     target = _served_target(request, text)
     # an edit with no target parsed reads the title words the message says ("the owl one")
     untargeted_edit = target is None and request.intent in ("swap", "remove", "lock", "more_like")

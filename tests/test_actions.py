@@ -68,6 +68,46 @@ def test_a_cart_request_naming_title_words_adds_that_item(actions: Actions) -> N
     assert result.kind == "cart" and cart_ids(state) == [ids[2]]
 
 
+def _own_word(actions: Actions, ids: list[str], slot: int) -> str:
+    """A title word of the bundle's item at `slot` that no other title of the bundle has."""
+    others = set().union(*(stem_set(actions.catalog.get(i).title) for n, i in enumerate(ids) if n != slot))
+    return next(w for w in actions.catalog.get(ids[slot]).title.lower().split()
+                if len(w) > 3 and not stem_set(w) & others and not stem_set(w) & stem_set("cart basket trolley"))
+
+
+def test_a_cart_request_saying_one_title_word_adds_only_that_item(actions: Actions) -> None:
+    """Read from the words alone (no parsed target or items), as while the model is busy."""
+    state, ids = with_bundle(actions)
+    word = _own_word(actions, ids, 1)
+    result = turn(actions, state, Request(intent="add_to_cart"), f"that {word}'s gorgeous, put just that in my trolley")
+    assert result.kind == "cart" and cart_ids(state) == [ids[1]]
+    state.cart = []
+    assert turn(actions, state, Request(intent="add_to_cart"), f"love the {word}, add it all to my cart").kind == "cart"
+    assert sorted(cart_ids(state)) == sorted(ids)  # "it all" is still the whole bundle
+
+
+def test_a_question_about_the_middle_one_or_a_title_word_answers_about_that_item(actions: Actions) -> None:
+    from assistant.compose.targets import resolve_target
+
+    state, ids = with_bundle(actions)
+    bundle = actions.shop.bundle(state)
+    assert bundle is not None
+    middle = actions.catalog.get(ids[resolve_target(bundle, "middle", lambda _t, _p: None)])
+    result = turn(actions, state, Request(intent="question"), "how big is the middle one? it has to fit a tiny shelf")
+    assert result.kind == "answer" and result.text.startswith(middle.title)
+    word = _own_word(actions, ids, 2)
+    result = turn(actions, state, Request(intent="question"), f"is the {word} sturdy or a bit flimsy")
+    assert result.kind == "answer" and result.text.startswith(actions.catalog.get(ids[2]).title)
+
+
+def test_a_comparison_whose_sides_run_on_into_the_question(actions: Actions) -> None:
+    state, ids = with_bundle(actions)
+    first, second = _own_word(actions, ids, 0), _own_word(actions, ids, 1)
+    result = turn(actions, state, Request(intent="compare"),
+                  f"the {first} or the {second}, which d'you reckon gets more use")
+    assert result.kind == "answer" and result.request is not None and result.request.items == tuple(ids[:2])
+
+
 def test_the_whole_bundle_goes_in_only_when_nothing_else_is_named(actions: Actions) -> None:
     state, ids = with_bundle(actions)
     made_up = Request(intent="add", items=("tea party card",))  # an invented mention, not in the text

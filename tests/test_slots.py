@@ -176,6 +176,10 @@ def test_comparison_splits() -> None:
     # a title holding a separator: every cut is offered, the caller keeps the one that resolves
     assert ("Jam Making Set with Jars", "Regency Cakestand") in comparison_splits(
         "is the Jam Making Set with Jars cheaper than the Regency Cakestand?")
+    # each side is also cut to its own clause next to the separator
+    assert ("cake tins", "spice tins") in comparison_splits("cake tins or spice tins, which d'you reckon gets more use")
+    assert ("owl bag", "woodland lunch bag") in comparison_splits(
+        "which holds more, the owl bag or the woodland lunch bag?")
     assert comparison_cue("X vs Y") and comparison_cue("which one should I get, A or B")
     assert not comparison_cue("a bundle for a tea party")
 

@@ -53,7 +53,7 @@ def test_the_busy_intents_skip_the_model_only_while_it_is_busy(monkeypatch, inte
     assert busy.parse("swap the second one", "[1] Teapot").request == Request(intent) and decoded == []
 
 
-@pytest.mark.parametrize("sure", [None, "question", "add", "compare", "add_to_cart"])
+@pytest.mark.parametrize("sure", [None, "add"])
 def test_unsure_turns_and_turns_that_need_the_model_always_get_it(monkeypatch, sure: str | None) -> None:
     parser, decoded = _parser(monkeypatch, sure, busy=True)
     result = parser.parse("is the second one dishwasher safe?", "[1] Teapot; [2] Mug")
@@ -62,19 +62,69 @@ def test_unsure_turns_and_turns_that_need_the_model_always_get_it(monkeypatch, s
 
 def test_a_shortlist_of_one_is_enough_and_of_two_is_not(monkeypatch) -> None:
     """The model could name no other intent than a shortlist's only one: the reader need
-    not be sure (0.9) for the words to read it; with two on the list the model chooses."""
+    not be sure (0.9) for the words to read it; with two on the list the model chooses,
+    unless it is busy."""
     one, decoded = _parser(monkeypatch, None, busy=False, shortlist=("cheaper",))
     result = one.parse("make it cheaper", "[1] Teapot")
     assert result.by_words and result.request == Request("cheaper") and result.sure_intent is None and not decoded
-    two, decoded = _parser(monkeypatch, None, busy=True, shortlist=("cheaper", "set_budget"))
+    two, decoded = _parser(monkeypatch, None, busy=False, shortlist=("cheaper", "set_budget"))
     assert not two.parse("make it cheaper", "[1] Teapot").by_words and len(decoded) == 1
+    busy, decoded = _parser(monkeypatch, None, busy=True, shortlist=("cheaper", "set_budget"))
+    result = busy.parse("make it cheaper", "[1] Teapot")  # busy: the likeliest of the two
+    assert result.by_words and result.request == Request("cheaper") and not decoded
+
+
+def test_parses_already_sent_to_the_model_make_it_busy_before_they_join_its_queue(monkeypatch) -> None:
+    """A burst: `busy_rows` parses sent and not answered make the next turn of a busy intent
+    read from the words, though the scheduler (`busy()`) still looks idle."""
+    import threading
+
+    import assistant.llm.generation as llm
+
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def slow_generate(loaded, messages, **kwargs):
+        started.release()
+        release.wait(10)
+        return type("Gen", (), {"text": kwargs["prefill"] + 'swap"', "finish_reason": "stop",
+                                "n_new_tokens": 3, "n_prompt_tokens": 40})()
+
+    monkeypatch.setattr(llm, "generate", slow_generate)
+    parser = RequestParser(object(), words_first=WordsFirstConfig(busy_rows=2), busy=lambda: False)
+    monkeypatch.setattr(parser, "intents_for", lambda message, summary: (("swap",), "swap"))
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(parser.parse("swap the second one", "[1] Mug")))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    assert started.acquire(timeout=10) and started.acquire(timeout=10)  # both are with the model
+    third = parser.parse("swap the second one", "[1] Mug")
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert third.by_words and third.request == Request("swap")
+    assert [r.by_words for r in results] == [False, False]
+    assert not parser.parse("swap the second one", "[1] Mug").by_words  # answered: no longer busy
+
+
+def test_while_busy_a_shortlist_of_several_busy_intents_is_read_with_the_likeliest() -> None:
+    config = WordsFirstConfig()
+    assert config.intent_from_words(("question", "swap"), lambda: True) == "question"
+    assert config.intent_from_words(("question", "swap"), lambda: False) is None
+    # "what is the second one?" (swap or question): a question, not an edit
+    assert config.intent_from_words(("swap", "question"), lambda: True, question_form=True) == "question"
+    assert config.intent_from_words(("swap", "question"), lambda: True) == "swap"
+    assert config.intent_from_words(("bundle", "add"), lambda: True) is None  # add needs the model
+    assert config.intent_from_words(("smalltalk", "off_topic"), lambda: False) is None  # quiet: the model picks
+    assert WordsFirstConfig(busy_shortlists=False).intent_from_words(("question", "swap"), lambda: True) is None
+    assert AssistantConfig(busy_words_shortlists=False).words_first_config().busy_shortlists is False
 
 
 def test_without_the_config_or_with_busy_rows_zero_nothing_changes(monkeypatch) -> None:
     parser, decoded = _parser(monkeypatch, "smalltalk", busy=True)
     parser.words_first = None
     assert not parser.parse("thanks!", "(none)").by_words and len(decoded) == 1
-    assert not WordsFirstConfig().reads_from_words("bundle", None)  # no way to tell busy: never
+    assert WordsFirstConfig().intent_from_words(("bundle",), None) is None  # no way to tell busy: never
 
 
 def test_the_config_names_the_wrong_field() -> None:

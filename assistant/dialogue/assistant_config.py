@@ -101,6 +101,9 @@ class AssistantConfig(Config):
     words_first_intents: tuple[str, ...] = WORDS_INTENTS
     busy_words_intents: tuple[str, ...] = BUSY_WORDS_INTENTS
     busy_rows: int = 4
+    # while busy, a shortlist of several intents, each one the words read while busy, is
+    # read with its most likely intent (False: such a turn always waits for the model)
+    busy_words_shortlists: bool = True
 
     def validate(self) -> None:
         check(1 <= self.bundle_size <= 10, "assistant.bundle_size", "must be between 1 and 10")
@@ -160,7 +163,8 @@ class AssistantConfig(Config):
     def words_first_config(self) -> WordsFirstConfig:
         try:
             return WordsFirstConfig(intents=tuple(self.words_first_intents),
-                                    busy_intents=tuple(self.busy_words_intents), busy_rows=self.busy_rows)
+                                    busy_intents=tuple(self.busy_words_intents), busy_rows=self.busy_rows,
+                                    busy_shortlists=self.busy_words_shortlists)
         except ConfigError as exc:
             raise ConfigError(str(exc).replace("words_first.intents", "assistant.words_first_intents")
                               .replace("words_first.busy_intents", "assistant.busy_words_intents")

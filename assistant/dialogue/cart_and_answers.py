@@ -152,10 +152,10 @@ class CartAndAnswers:
         served = Request(intent="compare", items=(a.item_id, b.item_id))
         return ActionResult(kind="answer", text="\n".join(lines), request=served)
 
-    def question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
-        """Facts about one item: a stock code in the text, a bundle position or mention,
-        else a catalog item the mentions name."""
-        bundle = self.shop.bundle(state)
+    def asked_item(self, request: Request, bundle: Bundle | None, text: str) -> Item | None:
+        """The one item a question is about: a stock code in the text, a bundle position or
+        mention, the bundle item whose title words the message says ("is the garland real
+        wood?"), else a catalog item the mentions name; None when none is named."""
         mentions = [m for m in (*request.items, request.target)
                     if m and self.text_items.names_something(m) and not unsaid_position(m, text)]
         codes = self.text_items.ids_in(text)
@@ -176,6 +176,12 @@ class CartAndAnswers:
         if item is None:  # a title typed out in full is the item asked about, whatever the parse named
             titled = self.text_items.titles_in(text)
             item = self.catalog.get(titled[0]) if titled else None
+        return item
+
+    def question(self, request: Request, state: ConversationState, text: str) -> ActionResult:
+        """Facts about one item (`asked_item`)."""
+        bundle = self.shop.bundle(state)
+        item = self.asked_item(request, bundle, text)
         if item is None:
             if self.text_items.off_topic(text, bundle):
                 return ActionResult(kind="refusal", text=OFF_TOPIC)

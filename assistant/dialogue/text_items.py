@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from assistant.compose.composer import BundleComposer
 from assistant.compose.editor import BundleEditor
 from assistant.compose.errors import BundleError
-from assistant.compose.targets import resolve_target
+from assistant.compose.targets import resolve_target, title_said_in
 from assistant.records import Bundle, Request
 from assistant.safety.guard import redact
+from assistant.understand.shopper_cues import phrased_as_question
 from assistant.understand.slots import (
     comparison_splits,
     mentions_in_text,
+    names_whole_bundle,
     need_of_its_clauses,
     positions_in,
     whole_bundle_mention,
@@ -46,9 +48,7 @@ _CART_SCAFFOLD = frozenset({
     "both", "the", "a", "an", "of", "and", "from", "quickly", "right", "away", "some", "number", "no",
     "nr", "num",
 })
-_POSITION_WORD = re.compile(rf"(?:{'|'.join(ORDINALS)}|\d{{1,2}}(?:st|nd|rd|th)?|number|no|nr|num)")
-_QUESTION_FORM = re.compile(r"(?:what|what's|whats|who|who's|where|when|why|how|which|whose|is|are|was|were|will|"
-                            r"does|did)\b", re.I)
+_POSITION_WORD = re.compile(rf"(?:{'|'.join(ORDINALS)}|middle|\d{{1,2}}(?:st|nd|rd|th)?|number|no|nr|num)")
 _POINTERS = re.compile(r"\b(?:it|this|that|these|those|they|them|one|ones)\b", re.I)
 # Words that point at the conversation, never at a product: a question "about" them is
 # about nothing in the shop ("how old are you?" parsed with target "you").
@@ -204,6 +204,12 @@ class TextItems:
                 picked.append(item)
             else:
                 unresolved.append(mention)
+        if not picked and bundle is not None and not names_whole_bundle(text):
+            # "mug's gorgeous, put just that in my trolley": the one bundle item whose title
+            # words the message says, the cart wording left out ("basket" is a cart here)
+            said = title_said_in(bundle, " ".join(self.cart_mentions(text)))
+            if said is not None:
+                return [bundle.items[said].item], []
         return picked, [] if picked else unresolved
 
     def resolve_exact(self, mentions: Sequence[str]) -> list[Item | None]:
@@ -229,7 +235,7 @@ class TextItems:
     def is_question(text: str) -> bool:
         """Phrased as a question ("what is ...", "how much ...", "is there ..."); "can you ..."
         is a request, not counted."""
-        return bool(_QUESTION_FORM.match(text.strip()))
+        return phrased_as_question(text)
 
     def off_topic(self, text: str, bundle: Bundle | None, *, questions_only: bool = False) -> bool:
         """Words that name no item are off-topic when the shop has nothing for them (the

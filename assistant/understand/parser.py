@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -57,6 +58,7 @@ from assistant.understand.request_guide import (
     WHOLE_KEYS,
     RequestJsonGuide,
 )
+from assistant.understand.shopper_cues import phrased_as_question
 from assistant.understand.words_first import WordsFirstConfig
 from prompts import render
 
@@ -185,6 +187,11 @@ class RequestParser:
         self.guided = guided
         self.intent_reader = intent_reader
         self.shortlist_mass = shortlist_mass
+        # parses sent to the model and not yet answered. A turn counts from the moment it
+        # is sent, before its prompt is fed and it joins the scheduler's queue: 32 shoppers
+        # arriving at once all saw an idle scheduler and all went to the model.
+        self._sent = 0
+        self._sent_lock = threading.Lock()
 
     def intents_for(self, message: str, bundle_summary: str) -> tuple[tuple[str, ...], str | None]:
         """The intents the reply may name (the reader's shortlist, or every intent) and the
@@ -214,11 +221,30 @@ class RequestParser:
     def parse(self, message: str, bundle_summary: str = "(none)") -> ParseResult:
         started = time.perf_counter()
         intents, sure = self.intents_for(message, bundle_summary)
-        only = intents[0] if len(intents) == 1 else None  # the model could name no other
-        if self.words_first is not None and self.words_first.reads_from_words(only, self.busy):
-            assert only is not None
-            return ParseResult(Request(intent=only), "", True, None, 0, 0, time.perf_counter() - started, 0, sure,
+        with self._sent_lock:
+            worded = self.words_first.intent_from_words(intents, self._busy, phrased_as_question(message)) \
+                if self.words_first else None
+            self._sent += worded is None
+        if worded is not None:
+            return ParseResult(Request(intent=worded), "", True, None, 0, 0, time.perf_counter() - started, 0, sure,
                                by_words=True)
+        try:
+            return self._decode(message, bundle_summary, intents, sure, started)
+        finally:
+            with self._sent_lock:
+                self._sent -= 1
+
+    def _busy(self) -> bool:
+        """The model is busy (`busy()`), or as many parses as make it busy were sent to it
+        and are not answered yet. No `busy`: never (an unbatched model serves one turn at a
+        time, and a turn holds it alone)."""
+        if self.busy is None or self.words_first is None:
+            return False
+        rows = self.words_first.busy_rows
+        return (0 < rows <= self._sent) or self.busy()
+
+    def _decode(self, message: str, bundle_summary: str, intents: Sequence[str], sure: str | None,
+                started: float) -> ParseResult:
         messages = parse_messages(message, bundle_summary)
         tokens = prompt_tokens = 0
         raw, valid, error = "", False, None

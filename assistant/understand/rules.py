@@ -53,6 +53,7 @@ from assistant.understand.shopper_cues import (
     asks_to_redo,
     asks_to_swap,
     going_out,
+    phrased_as_question,
     positions_in,
     says_goodbye,
     whole_bundle_mention,
@@ -199,6 +200,11 @@ RULES: tuple[Rule, ...] = (
         ("how much does my cart add up to", True), ("list what I've put in my basket", True),
     ), ("add it all to my cart", "put the mug in my basket", "a basket for picnics", "did you add it to my basket?",
         "add up the mug and the teapot and put them in my basket"), nothing=False),
+    Rule("phrased as a question", phrased_as_question, (
+        ("what is the second one?", True), ("is the mug dishwasher safe", True), ("how much is the teapot", True),
+        ("does the herb kit come with pots", True), ("which one's bigger", True),
+    ), ("can you swap the second one?", "swap the mug, is that ok?", "a gift for my mum, what do you think?",
+        "thanks, that's great"), nothing=False),
     Rule("add to cart", asks_to_add_to_cart, (
         ("add it all to my cart", True), ("put the mug in my basket", True),
         ("add the second one to my cart", True),

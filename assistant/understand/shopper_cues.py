@@ -100,6 +100,18 @@ _CART_CHANGE = re.compile(r"\b(?:add|put|pop|throw|place|stick|remove|delete|tak
 _CART_WORDS_ONLY = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 
 
+# Rule "phrased as a question": the message opens with a question word.
+#   match: "what is the second one?", "is the mug dishwasher safe", "how much is the teapot"
+#   no match: "can you swap the second one?" (a request), "swap the mug, is that ok?"
+_QUESTION_FORM = re.compile(r"\s*(?:what|what's|whats|wot|who|who's|where|when|why|how|which|whose|is|are|was|were|"
+                            r"will|does|did)\b", re.I)
+
+
+def phrased_as_question(text: str) -> bool:
+    """Does the message open with a question word (rule "phrased as a question")?"""
+    return bool(_QUESTION_FORM.match(text))
+
+
 def asks_about_cart(text: str) -> bool:
     """"What's in my cart?", "show my basket", "how much is my cart?": a question about
     the cart, which changes nothing (wording that adds or removes things does not count)."""
@@ -224,11 +236,18 @@ def comparison_splits(text: str) -> list[tuple[str, str]]:
     body = _LEAD_COMPARE.sub("", text, count=1).strip(" ,.?!")
     out: list[tuple[str, str]] = []
     for sep in _COMPARE_SEPARATOR.finditer(body):
-        left, right = (_SIDE_EDGES.sub("", side.strip(" ,.?!")).strip(" ,.?!")
-                       for side in (body[:sep.start()], body[sep.end():]))
-        if left and right and (left, right) not in out:
-            out.append((left, right))
+        whole = (body[:sep.start()], body[sep.end():])
+        # each side also cut to its clause next to the separator: "cake tins or spice tins,
+        # which gets more use" -> ("cake tins", "spice tins")
+        near = (_CLAUSE_BREAK.split(whole[0])[-1], _CLAUSE_BREAK.split(whole[1])[0])
+        for sides in (whole, near):
+            left, right = (_SIDE_EDGES.sub("", side.strip(" ,.?!")).strip(" ,.?!") for side in sides)
+            if left and right and (left, right) not in out:
+                out.append((left, right))
     return out
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:?!]|\.(?:\s|$)|\s-\s|\s(?:which|what|who)\s", re.I)
 
 
 def mentions_in_text(mention: str, text: str) -> bool:
