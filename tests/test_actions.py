@@ -98,6 +98,10 @@ def test_a_question_about_the_middle_one_or_a_title_word_answers_about_that_item
     word = _own_word(actions, ids, 2)
     result = turn(actions, state, Request(intent="question"), f"is the {word} sturdy or a bit flimsy")
     assert result.kind == "answer" and result.text.startswith(actions.catalog.get(ids[2]).title)
+    # the parse's mention is not all one title's words ("cup n saucer"): the bundle's own item
+    result = turn(actions, state, Request(intent="question", target=f"{word} n saucer"),
+                  f"is the {word} n saucer dishwasher-proof or hand wash only?")
+    assert result.kind == "answer" and result.text.startswith(actions.catalog.get(ids[2]).title)
 
 
 def test_a_comparison_whose_sides_run_on_into_the_question(actions: Actions) -> None:

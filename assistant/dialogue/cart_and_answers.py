@@ -167,9 +167,11 @@ class CartAndAnswers:
                 if pos is not None:
                     item = bundle.items[pos].item
                     break
-        said = title_said_in(bundle, text) if item is None and bundle is not None and not mentions else None
+        # "the doorstop, how heavy is it?"; also when the parse's mention is not a bundle
+        # title's words ("cup n saucer"): the bundle's own item before a catalog look-alike
+        said = title_said_in(bundle, text) if item is None and bundle is not None else None
         if bundle is not None and said is not None:
-            item = bundle.items[said].item  # "the doorstop, how heavy is it?"
+            item = bundle.items[said].item
         if item is None and mentions:
             found, _ = self.shop.resolve_items(mentions)
             item = self.catalog.get(found[0]) if found else None
