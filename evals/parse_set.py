@@ -7,7 +7,10 @@ the redacted text, then the code that reconciles it with the shopper's words
 (`served_request`, with the intent reader's intent when it is sure), the money slots
 (`spending_in`) and the one item the action points at (`_served_target`: an edit's target,
 a cart request's item; none for intents whose action takes none), resolved to a bundle
-position as the editor resolves it. With the default shop (`ServingShop`, as `cartsmith eval
+position as the editor resolves it. With the default shop, a question, a cart request or a
+comparison about a bundle on screen is read as its action serves it (`ServingShop.answered`:
+the item answered about, the item put in the cart, the two items set side by side), since
+those actions also find their items in the words themselves. With the default shop (`ServingShop`, as `cartsmith eval
 model` runs it) a bundle request's items and need are read as the compose action reads them
 (`read_bundle_wants`: a mention that names no catalog item joins the need) and a target by
 the editor's words-then-embedding match; without a shop, mentions are taken as parsed and

@@ -100,16 +100,18 @@ _CART_CHANGE = re.compile(r"\b(?:add|put|pop|throw|place|stick|remove|delete|tak
 _CART_WORDS_ONLY = re.compile(r"\b(?:cart|basket|trolley)\b", re.I)
 
 
-# Rule "phrased as a question": the message opens with a question word.
-#   match: "what is the second one?", "is the mug dishwasher safe", "how much is the teapot"
+# Rule "phrased as a question": the message, or a sentence of it, opens with a question word.
+#   match: "what is the second one?", "helo there, is the mug dishwasher safe", "how much is the teapot"
 #   no match: "can you swap the second one?" (a request), "swap the mug, is that ok?"
-_QUESTION_FORM = re.compile(r"\s*(?:what|what's|whats|wot|who|who's|where|when|why|how|which|whose|is|are|was|were|"
+_QUESTION_FORM = re.compile(r"(?:^|[.!?])\s*(?:(?:hi|hiya|hello|helo|hey|heya|ok|okay|right|so|um|erm|oh|ah)"
+                            r"(?:\s+there)?\s*[,!.]?\s*)?(?:what|what's|whats|wot|who|who's|where|when|why|how|which|whose|is|are|was|were|"
                             r"will|does|did)\b", re.I)
 
 
 def phrased_as_question(text: str) -> bool:
-    """Does the message open with a question word (rule "phrased as a question")?"""
-    return bool(_QUESTION_FORM.match(text))
+    """Does the message or one of its sentences open with a question word (rule "phrased as
+    a question")?"""
+    return bool(_QUESTION_FORM.search(text))
 
 
 def asks_about_cart(text: str) -> bool:
