@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from assistant.serve.memory import limit_malloc_arenas
+from assistant.serve.memory import fix_mmap_threshold, limit_malloc_arenas
 
 
 def _in_a_fresh_process(code: str, env: dict[str, str] | None = None) -> str:
@@ -24,6 +24,15 @@ def test_the_arenas_are_capped_unless_the_environment_says_otherwise() -> None:
     env = {"MALLOC_ARENA_MAX": ""}
     assert _in_a_fresh_process(code, env) == "True"
     assert _in_a_fresh_process(code, {"MALLOC_ARENA_MAX": "4"}) == "False"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_mmap_threshold_is_fixed_unless_the_environment_says_otherwise() -> None:
+    code = "from assistant.serve.memory import fix_mmap_threshold; print(fix_mmap_threshold())"
+    assert _in_a_fresh_process(code, {"MALLOC_MMAP_THRESHOLD_": ""}) == "True"
+    assert _in_a_fresh_process(code, {"MALLOC_MMAP_THRESHOLD_": "131072"}) == "False"
+    with pytest.raises(ValueError, match="threshold: must be between 4096 and 33554432 bytes, got 10"):
+        fix_mmap_threshold(10)
 
 
 def test_a_count_below_one_is_refused() -> None:
