@@ -525,3 +525,23 @@ def test_an_add_in_the_place_of_an_item_is_a_swap(actions: Actions) -> None:
     assert result.bundle is not None and len(result.bundle.items) == len(before)
     assert "teapot" in stem_set(result.bundle.items[2].item.title)
     assert before[2] not in result.bundle.item_ids
+
+
+def test_a_comparison_mention_of_a_bundle_item_is_that_item(actions: Actions) -> None:
+    """"the cake stand or the teapot": the cake stand on screen, not a catalog look-alike."""
+    state, ids = with_bundle(actions)
+    word = _own_word(actions, ids, 1)
+    result = turn(actions, state, Request(intent="compare", items=(word, "Regency Cakestand 3 Tier")),
+                  f"the {word} or the Regency Cakestand 3 Tier, which is nicer?")
+    assert result.kind == "answer" and result.request is not None
+    assert result.request.items == (ids[1], CAKESTAND)
+
+
+def test_a_question_whose_mention_runs_on_is_about_the_item_its_head_names(actions: Actions) -> None:
+    """The parse's target "teapot dishwasher" (of "is the teapot dishwasher safe?") names no
+    item; "teapot" does: an answer about a teapot, not the off-topic redirect."""
+    state, ids = with_bundle(actions)
+    assert not any("teapot" in actions.catalog.get(i).title.lower() for i in ids)
+    result = turn(actions, state, Request(intent="question", target="teapot dishwasher"),
+                  "is the teapot dishwasher safe?")
+    assert result.kind == "answer" and "teapot" in result.text.split("\n")[0].lower()

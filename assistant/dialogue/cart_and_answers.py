@@ -124,7 +124,7 @@ class CartAndAnswers:
         """Two items side by side: the parse's mentions, stock codes in the text, else both
         sides of the text cut at "and"/"or"/"vs"/",". When two items are not found: a
         question if a comparison was `required` (the parsed intent), else None."""
-        found, missing = self.shop.resolve_items(request.items)
+        found, missing = self._named_items(request.items, self.shop.bundle(state))
         found = list(dict.fromkeys([*found, *self.text_items.ids_in(text)]))
         if len(found) >= 2:
             a, b = (self.catalog.get(i) for i in found[:2])
@@ -152,6 +152,22 @@ class CartAndAnswers:
         served = Request(intent="compare", items=(a.item_id, b.item_id))
         return ActionResult(kind="answer", text="\n".join(lines), request=served)
 
+    def _named_items(self, mentions: Sequence[str], bundle: Bundle | None) -> tuple[list[str], list[str]]:
+        """(ids the mentions name, mentions that named nothing): a bundle item whose title
+        holds every word of the mention first ("the cake stand" is the one on screen), else
+        the catalog's item."""
+        found: list[str] = []
+        missing: list[str] = []
+        for mention in mentions:
+            pos = self.text_items.in_bundle(bundle, mention) if bundle is not None else None
+            if pos is not None and bundle is not None:
+                found.append(bundle.items[pos].item.item_id)
+                continue
+            ids, lost = self.shop.resolve_items([mention])
+            found += ids
+            missing += lost
+        return found, missing
+
     def asked_item(self, request: Request, bundle: Bundle | None, text: str) -> Item | None:
         """The one item a question is about: a stock code in the text, a bundle position or
         mention, the bundle item whose title words the message says ("is the garland real
@@ -174,6 +190,10 @@ class CartAndAnswers:
             item = bundle.items[said].item
         if item is None and mentions:
             found, _ = self.shop.resolve_items(mentions)
+            # "teapot dishwasher" (of "is the teapot dishwasher safe?") names nothing; its
+            # head, "teapot", does
+            heads = [" ".join(m.split()[:n]) for m in mentions for n in range(len(m.split()) - 1, 0, -1)]
+            found = found or (self.shop.resolve_items(heads)[0] if heads else [])
             item = self.catalog.get(found[0]) if found else None
         if item is None:  # a title typed out in full is the item asked about, whatever the parse named
             titled = self.text_items.titles_in(text)
