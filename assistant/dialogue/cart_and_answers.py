@@ -19,6 +19,7 @@ from assistant.dialogue.session import ConversationState
 from assistant.dialogue.shop_reader import ShopReader
 from assistant.records import Bundle, CartLine, Request
 from assistant.understand.slots import names_whole_bundle, positions_in, unsaid_position
+from assistant.understand.words import stem
 from retrieval.records import Item, Query
 
 GREETING = ("Hello! I put together bundles of things that go well together from this shop. "
@@ -160,7 +161,7 @@ class CartAndAnswers:
         missing: list[str] = []
         for mention in mentions:
             pos = self.text_items.in_bundle(bundle, mention) if bundle is not None else None
-            if pos is not None and bundle is not None:
+            if bundle is not None and pos is not None:
                 found.append(bundle.items[pos].item.item_id)
                 continue
             ids, lost = self.shop.resolve_items([mention])
@@ -191,8 +192,11 @@ class CartAndAnswers:
         if item is None and mentions:
             found, _ = self.shop.resolve_items(mentions)
             # "teapot dishwasher" (of "is the teapot dishwasher safe?") names nothing; its
-            # head, "teapot", does
-            heads = [" ".join(m.split()[:n]) for m in mentions for n in range(len(m.split()) - 1, 0, -1)]
+            # head, "teapot", does. A head must end in a kind of thing this shop's titles end
+            # in: "spotty" of "spotty dishwasher" would name any spotty item
+            kinds = self.shop.composer.substitutes.type_nouns
+            heads = [" ".join(words[:n]) for words in (m.split() for m in mentions)
+                     for n in range(len(words) - 1, 0, -1) if stem(words[n - 1].lower()) in kinds]
             found = found or (self.shop.resolve_items(heads)[0] if heads else [])
             item = self.catalog.get(found[0]) if found else None
         if item is None:  # a title typed out in full is the item asked about, whatever the parse named
