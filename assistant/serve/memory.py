@@ -15,8 +15,9 @@ glibc also raises its mmap threshold each time a large block is freed (up to 32 
 which the blocks of tensors and JSON that a turn allocates and frees come from the heap,
 where freed pages often stay resident. A fixed threshold (`mallopt(M_MMAP_THRESHOLD)`, the
 same as MALLOC_MMAP_THRESHOLD_) keeps blocks of 256 KiB and more in their own mappings,
-given back when freed: on the load bench (32 shoppers x 20 turns) the peak RSS went from
-1,607 to 1,532 MB and the RSS after the run from 1,489 to 1,345 MB (docs/BENCHMARKS.md).
+given back when freed: on the load bench (32 shoppers x 20 turns, one run each) the peak
+RSS went from 1,607 to 1,532 MB and the RSS after the run from 1,489 to 1,345 MB; runs of
+one code vary by about 100 MB at the end (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations

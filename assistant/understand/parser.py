@@ -27,10 +27,12 @@ by the same guide (`remote_guide_error`: every text value copied from the messag
 remote request passes exactly the checks a local one does. A server that cannot be
 reached fails the parse (`ParseResult.error` names the URL), as an unusable reply does.
 
-With `words_first` (`words_first.WordsFirstConfig`), a turn whose shortlist is one intent,
-among the intents the words read as well as the model (or, while `busy()`, the ones they
-read well enough), is not decoded at all: the result is the bare intent
-(`ParseResult.by_words`), and the served request's slots all come from the words.
+With `words_first` (`words_first.WordsFirstConfig.intent_from_words`), a turn whose
+shortlist is one intent the words read as well as the model, or, while the model is busy,
+a shortlist of intents they read well enough, is not decoded at all: the result is the bare
+intent (`ParseResult.by_words`), and the served request's slots all come from the words.
+The model counts as busy from `busy()` (the scheduler's rows) or from the parses already
+sent to it, which count before they join the scheduler's queue.
 """
 
 from __future__ import annotations

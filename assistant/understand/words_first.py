@@ -17,9 +17,13 @@ hand-written turns the words read 198 whole, the model 222), and so are the ques
 comparisons and cart requests about the bundle on screen, whose actions find their items
 in the words themselves (a position, the title words said, the two sides of "the owl bag
 or the lunch bag": of those 51 hand-written turns, as the actions serve them, the words
-read 44 whole, the model 42). Turns that add things by the model's copy of the shopper's
-phrases (add: the words read 4 of 22, the model 18) and turns with more than one intent on
-the shortlist always go to the model.
+read 44 whole, the model 42). While busy, a shortlist of several of those intents is read
+with its likeliest one, or as a question when it is phrased as one ("what is the second
+one?": swap or question); of the 24 hand-written turns with several intents on the
+shortlist the words read 13 whole, the model 19 (`busy_shortlists`). Turns that add things
+by the model's copy of the shopper's phrases (add: the words read 4 of 22, the model 18)
+always go to the model, and so does every turn while the model is not busy, unless its
+shortlist is one of the always-intents.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ BUSY_WORDS_INTENTS: tuple[str, ...] = ("bundle", "swap", "remove", "more_like", 
 
 @dataclasses.dataclass(frozen=True)
 class WordsFirstConfig(Config):
-    """Which turns skip the language model: those whose intent shortlist is one intent.
+    """Which turns skip the language model, by their intent shortlist.
 
     intents: read from the words whenever the shortlist is one of them.
     busy_intents: read from the words too while the model is busy.
