@@ -333,9 +333,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.dialogue.service import AssistantConfig
     from assistant.llm.generation import LLMConfig, load_model
-    from assistant.serve.memory import limit_malloc_arenas
+    from assistant.serve.memory import tune_malloc
 
-    limit_malloc_arenas()  # first, as `cartsmith serve` does: before any thread allocates
+    tune_malloc()  # first, as `cartsmith serve` does: before any thread allocates
     config = AssistantConfig()
     loaded_at = time.perf_counter()
     llm = load_model(LLMConfig(model=config.model, quantization=config.quantization,

@@ -550,7 +550,7 @@ def test_a_question_whose_mention_runs_on_is_about_the_item_its_head_names(actio
 def test_a_question_whose_mention_runs_on_from_a_modifier_is_not_any_item_with_it(actions: Actions) -> None:
     """"spotty dishwasher" names nothing, and "spotty" is no kind of thing: not answered about
     whichever spotty item comes first."""
-    state, ids = with_bundle(actions)
+    state, _ = with_bundle(actions)
     result = turn(actions, state, Request(intent="question", target="spotty dishwasher"),
                   "is the spotty dishwasher safe?")
     assert result.kind != "answer" or "spotty" not in result.text.split("\n")[0].lower()

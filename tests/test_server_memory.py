@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from assistant.serve.memory import fix_mmap_threshold, limit_malloc_arenas
+from assistant.serve.memory import fix_mmap_threshold, tune_malloc
 
 
 def _in_a_fresh_process(code: str, env: dict[str, str] | None = None) -> str:
@@ -20,7 +20,7 @@ def _in_a_fresh_process(code: str, env: dict[str, str] | None = None) -> str:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_the_arenas_are_capped_unless_the_environment_says_otherwise() -> None:
-    code = "from assistant.serve.memory import limit_malloc_arenas; print(limit_malloc_arenas())"
+    code = "from assistant.serve.memory import tune_malloc; print(tune_malloc())"
     env = {"MALLOC_ARENA_MAX": ""}
     assert _in_a_fresh_process(code, env) == "True"
     assert _in_a_fresh_process(code, {"MALLOC_ARENA_MAX": "4"}) == "False"
@@ -37,13 +37,13 @@ def test_the_mmap_threshold_is_fixed_unless_the_environment_says_otherwise() -> 
 
 def test_a_count_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="arenas: must be at least 1, got 0"):
-        limit_malloc_arenas(0)
+        tune_malloc(0)
 
 
 def test_the_api_caps_the_arenas_when_it_is_built(scripted_assistant, monkeypatch) -> None:
     import assistant.serve.api as api
 
     calls: list[int] = []
-    monkeypatch.setattr(api, "limit_malloc_arenas", lambda arenas=2: calls.append(arenas) or True)
+    monkeypatch.setattr(api, "tune_malloc", lambda arenas=2: calls.append(arenas) or True)
     api.create_app(scripted_assistant, load_on_startup=False)
     assert calls == [2]

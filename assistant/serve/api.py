@@ -59,7 +59,7 @@ from assistant.serve.api_models import (
 )
 from assistant.serve.checkout_routes import Webhooks, add_checkout_routes
 from assistant.serve.holder import AssistantHolder
-from assistant.serve.memory import limit_malloc_arenas
+from assistant.serve.memory import tune_malloc
 from assistant.serve.openai_compat import UserSessions, add_openai_routes
 from assistant.serve.shopper_tokens import ShopperTokenError, customer_in
 from assistant.serve.web_access import CORS_HEADERS, CORS_METHODS, WebAccess, is_public
@@ -100,7 +100,7 @@ def create_app(assistant: Any, *, api_keys: Iterable[str] | None = None, rate_li
     pages' access (`web_access`): CORS origins, and public keys for chat and the cart.
     webhook: where checkouts' orders are sent, signed (`webhooks`); None: nowhere.
     """
-    limit_malloc_arenas()  # threads per request must not each keep a malloc arena (memory.py)
+    tune_malloc()  # threads per request must not each keep a malloc arena (memory.py)
     holder = AssistantHolder(assistant)
     keys = tuple(k for k in (api_keys or ()) if k)
     web = web or WebAccess()

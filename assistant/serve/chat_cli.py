@@ -295,10 +295,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.serve.api import create_app
-    from assistant.serve.memory import limit_malloc_arenas
+    from assistant.serve.memory import tune_malloc
     from retrieval.errors import ConfigError
 
-    limit_malloc_arenas()  # before the model's and the server's threads start (memory.py)
+    tune_malloc()  # before the model's and the server's threads start (memory.py)
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
     if args.rate_limit < 0:

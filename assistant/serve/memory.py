@@ -1,4 +1,4 @@
-"""A threaded server's memory: one malloc arena pool, not one per thread.
+"""A threaded server's memory: one malloc arena pool, not one per thread, and freed blocks given back.
 
 glibc gives each thread that allocates its own malloc arena, up to eight per core. A
 server answering 32 shoppers at once runs a thread per request, and every thread that
@@ -29,7 +29,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["DEFAULT_ARENAS", "DEFAULT_MMAP_THRESHOLD", "fix_mmap_threshold", "limit_malloc_arenas"]
+__all__ = ["DEFAULT_ARENAS", "DEFAULT_MMAP_THRESHOLD", "fix_mmap_threshold", "tune_malloc"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def fix_mmap_threshold(threshold: int = DEFAULT_MMAP_THRESHOLD) -> bool:
     return mallopt is not None and mallopt(M_MMAP_THRESHOLD, threshold) == 1
 
 
-def limit_malloc_arenas(arenas: int = DEFAULT_ARENAS) -> bool:
+def tune_malloc(arenas: int = DEFAULT_ARENAS) -> bool:
     """Cap glibc's malloc arenas for threads created from now on, and fix its mmap threshold
     (`fix_mmap_threshold`); False where this is not glibc, or MALLOC_ARENA_MAX is already set
     (the operator's choice wins)."""
