@@ -188,10 +188,11 @@ def evaluate_handwritten(name: str, parser: Any, cases: Sequence[Any], echo: Ech
     """The hand-written set as served: the guard's typography, the redacted text parsed with
     the bundle on screen, then the product's reconciliation and, with the default `shop`,
     the compose action's reading of items and need and the editor's positions
-    (`evals.parse_set`)."""
+    (`evals.parse_set`, read as served by `evals.served_reading`)."""
     from assistant.safety.guard import check_input, redact
 
-    from .parse_set import score_by_file, score_parse_set, served_reading
+    from .parse_set import score_by_file, score_parse_set
+    from .served_reading import served_reading
 
     readings, seconds = [], []
     for i, case in enumerate(cases, 1):
@@ -360,7 +361,8 @@ def run_model_eval(json_out: str | Path | None = None, echo: Echo = print, n_par
     handwritten: list[Any] = []
     need_judge = shop = None
     if with_handwritten:
-        from .parse_set import ServingShop, load_parse_set, needs_book_judge
+        from .parse_set import load_parse_set, needs_book_judge
+        from .served_reading import ServingShop
 
         handwritten = load_parse_set()
         need_judge = needs_book_judge()

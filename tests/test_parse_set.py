@@ -19,13 +19,12 @@ from assistant.records import Request
 from evals.parse_set import (
     ParseCase,
     ParseSetError,
-    ServingShop,
     compare,
     load_parse_set,
     score_by_file,
     score_parse_set,
-    served_reading,
 )
+from evals.served_reading import ServingShop, served_reading
 
 
 @pytest.fixture(scope="module")

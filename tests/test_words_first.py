@@ -11,7 +11,8 @@ from assistant.dialogue.service import Assistant, AssistantConfig
 from assistant.records import INTENTS, Request
 from assistant.understand.parser import RequestParser
 from assistant.understand.words_first import BUSY_WORDS_INTENTS, WORDS_INTENTS, WordsFirstConfig
-from evals.parse_set import load_parse_set, score_parse_set, served_reading
+from evals.parse_set import load_parse_set, score_parse_set
+from evals.served_reading import served_reading
 from retrieval.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ shopper chose (anchors) and the need, from the parse and the shopper's words.
 The model's item mentions are sorted here: a kind listed for a need ("bunting + lanterns"
 for a garden do) is a want, a mention that names a catalog item is an anchor, and one that
 names nothing in this shop ("new puppy arriving sunday") joins the need. The compose action
-acts on the result, and `evals.parse_set` reads the served request through it, so the eval
+acts on the result, and `evals.served_reading` reads the served request through it, so the eval
 scores what the shopper is served, not the raw parse.
 """
 
