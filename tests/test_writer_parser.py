@@ -114,6 +114,17 @@ def test_wrong_item_reason_fails_reason_check():
     assert not check_reasons(anchor_number, facts_of(_bundle()))
 
 
+def test_a_reason_that_says_a_sentence_twice_fails_the_reason_check():
+    """Read in a conversation: "a favourite fit for the party. Under your budget. Round the
+    set off. Round the set off." A small model looping is no reason."""
+    assert check_reasons(GOOD, facts_of(_bundle()))
+    looped = GOOD.replace("[1] your pick, the heart of the bundle.",
+                          "[1] your pick, the heart of the bundle. Round the set off. round the set off!")
+    assert not check_reasons(looped, facts_of(_bundle()))
+    once = GOOD.replace("[1] your pick, the heart of the bundle.", "[1] your pick, the heart of the bundle. Round the set off.")
+    assert check_reasons(once, facts_of(_bundle()))
+
+
 def test_template_writer_is_always_grounded():
     bundle = _bundle()
     for need in ("a picnic", None, "items that go with lunch bag red retrospot"):

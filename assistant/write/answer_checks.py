@@ -72,12 +72,21 @@ def _own(fact: str | frozenset[str]) -> frozenset[str]:
     return fact if isinstance(fact, frozenset) else fact_numbers(fact)
 
 
+def says_a_sentence_twice(reason: str) -> bool:
+    """"Round the set off. Round the set off.": a small model looping, not a reason."""
+    said = [" ".join(re.findall(r"\w+", part.casefold())) for part in re.split(r"[.!?]+", reason)]
+    said = [s for s in said if s]
+    return len(said) != len(set(said))
+
+
 def _reason_ok(reason: str, own: frozenset[str], allowed: frozenset[str] | None,
                words: LineWords | None = None) -> bool:
     """One reason: its numbers are a non-empty subset of its own (none when it has none),
     it makes no claim outside `allowed` (unchecked when None) and, with `words`, it tells
     its own item (`answer_words`)."""
     reason = ANY_SLOT.sub("", reason)
+    if says_a_sentence_twice(reason):
+        return False
     cited = fact_numbers(reason)
     numbers_ok = (bool(cited) and cited <= own) if own else not cited
     if odd_number_sign(reason):
