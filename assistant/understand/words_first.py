@@ -5,25 +5,25 @@ of the reader's shortlist, and for most turns that is one intent: the model then
 the slots. For some intents the words give every slot the model would: "make it cheaper",
 "lock the first one", "set the budget to £20", "thanks!" are read whole by the rules
 (`chain.served_request`: budgets, positions, exclusions, cues). Measured on the 464
-hand-written messages (docs/BENCHMARKS.md, "Turns read from the words"): of the 87 whose
-shortlist was one of smalltalk, off_topic, cheaper, lock or set_budget, the words alone
-read 81 whole, the same 81 the model's parse did, so those turns skip the model.
+hand-written messages (`bench/bench_words_first.py`, bench/results/bench_words_first.json):
+of the 87 whose shortlist was one of smalltalk, off_topic, cheaper, lock or set_budget, the
+words alone read 81 whole, the same 81 the model's parse did, so those turns skip the model.
 
 Under load the trade changes. A shopper waiting 40 s for a slightly better reading is
 worse served than one answered in 3 s from the words, so while the model is busy (`busy`:
 at least `busy_rows` generations decoding or waiting in the batch scheduler) the turns whose
 one intent is bundle, swap, remove or more_like are read from the words too (of those 280
-hand-written turns the words read 198 whole, the model 222), and so are the questions,
+hand-written turns the words read 189 whole, the model 211), and so are the questions,
 comparisons and cart requests about the bundle on screen, whose actions find their items
 in the words themselves (a position, the title words said, the two sides of "the owl bag
-or the lunch bag": of those 51 hand-written turns, as the actions serve them, the words
-read 44 whole, the model 42). While busy, a shortlist of several of those intents is read
-with its likeliest one, or as a question when it is phrased as one ("what is the second
-one?": swap or question); of the 24 hand-written turns with several intents on the
-shortlist the words read 13 whole, the model 19 (`busy_shortlists`). Turns that add things
-by the model's copy of the shopper's phrases (add: the words read 4 of 22, the model 18)
-always go to the model, and so does every turn while the model is not busy, unless its
-shortlist is one of the always-intents.
+or the lunch bag": of those 51, as the actions serve them, the words read 43 whole, the
+model 45). While busy, a shortlist of several of those intents is read with its likeliest
+one, or as a question when it is phrased as one ("what is the second one?": swap or
+question); of the 24 hand-written turns with several intents on the shortlist the words
+read 13 whole, the model 19 (`busy_shortlists`). Turns that add things by the model's copy
+of the shopper's phrases (add: the words read 4 of 22, the model 18) always go to the
+model, and so does every turn while the model is not busy, unless its shortlist is one of
+the always-intents.
 """
 
 from __future__ import annotations
