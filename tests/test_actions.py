@@ -414,6 +414,23 @@ def test_something_vague_never_drops_the_models_need(actions: Actions) -> None:
     assert other.need == "a tea party, for the garden"  # both said, both served
 
 
+def test_a_want_spelt_out_joins_the_occasion_the_words_say_when_the_model_read_no_need(actions: Actions) -> None:
+    from assistant.dialogue.bundle_wants import read_bundle_wants
+
+    text = "my aunt is getting married in june, need a gift, she loves anything vintage"
+    wants = read_bundle_wants(Request(intent="bundle"), text, actions.shop, actions.composer)
+    assert wants.need is not None and "married" in wants.need and "vintage" in wants.need  # was "vintage" alone
+
+
+def test_a_listed_thing_that_holds_the_models_need_is_the_need(actions: Actions) -> None:
+    from assistant.dialogue.bundle_wants import _fullest_need
+
+    parsed = Request(intent="bundle", need="my son's 8th",
+                     items=("camping party for my son's 8th", "torches", "marshmallows"))
+    assert _fullest_need(parsed) == "camping party for my son's 8th"
+    assert _fullest_need(Request(intent="bundle", need="a picnic", items=("plates", "cups"))) == "a picnic"
+
+
 def test_redo_it_keeps_the_bundles_need_and_rules_out_what_she_has_plenty_of(actions: Actions) -> None:
     state = ConversationState(session_id="redo")
     first = turn(actions, state, Request(intent="bundle", need="a tea party for my mum"), "a tea party for my mum")

@@ -299,6 +299,20 @@ def test_a_weaker_match_holding_a_stronger_one_stays_when_it_says_more() -> None
     assert kept == ["mum's birthday", "garden party"]
 
 
+def test_an_interest_said_inside_an_occasions_words_is_its_own_need() -> None:
+    from assistant.compose.needs_match import distinct_matches
+
+    party = NeedMatch(Need("children's birthday party", "occasion", ("x",), (), style_words=("birthday", "party")),
+                      0.79, "x", "my son turns 6, he's mad about pirates, party bits")
+    pirates = NeedMatch(Need("pirate fan", "interest", ("x",), (), style_words=("pirate",)), 0.76, "x",
+                        "he's mad about pirates, party bits")
+    tea = NeedMatch(Need("tea party", "occasion", ("x",), (), style_words=("tea", "cake")), 1.0, "x", "a tea party")
+    tea_lover = NeedMatch(Need("tea lover", "interest", ("x",), (), style_words=("tea",)), 0.8, "x", "a tea party")
+    assert [m.need.name for m in distinct_matches([party, pirates])] == ["children's birthday party", "pirate fan"]
+    # what the occasion's name or style words explain is still its echo
+    assert [m.need.name for m in distinct_matches([tea, tea_lover])] == ["tea party"]
+
+
 @pytest.mark.parametrize(("text", "spelt"), [
     ("off to uni", "off to university"), ("XMAS table", "christmas table"), ("her bday", "her birthday"),
     ("pressies for the kids", "presents for the kids"),

@@ -256,7 +256,20 @@ def _says_more(match: NeedMatch, stronger: NeedMatch, for_someone: bool = False)
     if (own and for_someone and match.need.group == "interest" and stronger.need.group != "interest"
             and not set(content_stems(stronger.need.name)) <= stem_set(stronger.part)):
         return True
+    if match.need.group == "interest" and stronger.need.group in ("occasion", "life_event", "season"):
+        # "my daughter turns 7, she's obsessed with dinosaurs": the party's words hold the
+        # dinosaurs, but only words the occasion's name or style explain are its echo
+        return bool({_word_root(w) for w in own} - {_word_root(w) for w in telling_words(stronger.need)})
     return bool(own - stem_set(stronger.part))
+
+
+def _word_root(word: str) -> str:
+    """A word less its ending, to tell whether a need's word explains another: "baking",
+    "bake" and "baker" share one root."""
+    for ending in ("ing", "ers", "er", "ed", "es", "e"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[:-len(ending)]
+    return word
 
 
 def telling_words(need: Need) -> frozenset[str]:

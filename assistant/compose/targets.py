@@ -13,6 +13,7 @@ from assistant.understand.words import (
     ORDINALS,
     content_stems,
     mentions_all,
+    one_slip_apart,
     stem_set,
     tokens,
 )
@@ -72,18 +73,7 @@ def _near_any(word: str, stems: frozenset[str] | set[str]) -> bool:
     """Rule "a typo still names it": a word of five letters or more one slip (a letter
     dropped, added, changed or two swapped) from a title word ("candels" -> candles,
     "lanturn" -> lantern; "lantrun" is two slips and is not); shorter words must be spelt."""
-    return word in stems or (len(word) >= 5 and any(_one_slip(word, s) for s in stems if abs(len(s) - len(word)) <= 1))
-
-
-def _one_slip(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if len(a) == len(b):
-        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+    return word in stems or (len(word) >= 5 and any(one_slip_apart(word, s) for s in stems))
 
 
 def title_said_in(bundle: Bundle, text: str) -> int | None:

@@ -65,7 +65,7 @@ def read_bundle_wants(request: Request, text: str, shop: ShopReader, composer: B
         inside = [m for m in request.items if kind_mention(m, text) or any(
             m.lower() in w.lower() or w.lower() in m.lower() for w in spelt)]
         request = dataclasses.replace(request, items=tuple(m for m in request.items if m not in inside),
-                                      need=_with_spelt_wants(request.need, spelt, composer))
+                                      need=_with_spelt_wants(request.need or text_items.need_in(text), spelt, composer))
     kinds = [m for m in request.items if kind_mention(m, text)]
     if kinds or (request.need and request.need != tidy_need(request.need)):
         # "something lace and something stool": wants, not two chosen items
@@ -77,7 +77,7 @@ def read_bundle_wants(request: Request, text: str, shop: ShopReader, composer: B
         anchors = text_items.titles_in(text)
     elif _listed_for_a_need(request, text, shop, composer):
         anchors, missing = [], []  # "teapot, pretty cups, a cake stand" for an afternoon tea: kinds to fill
-        request = dataclasses.replace(request, need=request.need or need_from_text(text))
+        request = dataclasses.replace(request, need=_fullest_need(request) or need_from_text(text))
     codes = text_items.ids_in(text)
     if codes:  # stock codes typed by the shopper are anchors, and no longer "missing"
         anchors = list(dict.fromkeys([*anchors, *codes]))
@@ -100,6 +100,17 @@ def read_bundle_wants(request: Request, text: str, shop: ShopReader, composer: B
         if not anchors and not need and missing:
             need = " ".join(missing)
     return BundleWants(request, need, tuple(anchors), tuple(missing), tuple(codes), taste)
+
+
+def _fullest_need(request: Request) -> str | None:
+    """Rule "a mention that holds the need is the need": the parser may cut the need out of
+    one of the things it listed ("sleepover for my daughter's 9th" listed, "my daughter's
+    9th" as the need); the listed words say the whole occasion."""
+    need = request.need
+    if not need:
+        return None
+    holding = [m for m in request.items if need.casefold() in m.casefold() and len(m) > len(need)]
+    return max(holding, key=len) if holding else need
 
 
 def _need_beside(text: str, mentions: tuple[str, ...], composer: BundleComposer) -> str | None:

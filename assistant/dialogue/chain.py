@@ -37,6 +37,7 @@ from assistant.safety.guard import (
 from assistant.understand.edit_cues import edit_on_screen
 from assistant.understand.languages import other_language_reply
 from assistant.understand.parser import ParseResult
+from assistant.understand.reasons_against import with_reason_against
 from assistant.understand.slots import complete_slots, reconcile_intent
 from assistant.write.line_release import merge_released
 from assistant.write.writer import Writer
@@ -96,7 +97,7 @@ def served_request(parsed: Request, text: str, sure_intent: str | None = None, o
     the intent reader's when it is sure (the cart rules defer to it)."""
     words = without_pii(text)
     request = reconcile_intent(complete_slots(parsed, words), words, sure_intent)
-    return edit_on_screen(request, words, on_screen)
+    return with_reason_against(edit_on_screen(request, words, on_screen), words)
 
 
 def _timed(name: str, step: Callable[[TurnContext], TurnContext]) -> Runnable:

@@ -80,6 +80,19 @@ def budget_range_in(text: str) -> tuple[float, float] | None:
     return None
 
 
+# Rule "an age is no budget": "his sister is under 3", "the kids are all under 10", "under 5
+# years", "for the under 5s" say how old, not how much; "under 30" alone is money in a shop.
+_AGE_BEFORE = re.compile(r"\b(?:is|are|'s|aged?|ages|both|all|kids|children|babies|toddlers|the)\s*$", re.I)
+_AGE_AFTER = re.compile(r"\s*(?:years?\b|yrs?\b|yo\b|y/o|months?\b|mths?\b|s\b|-year)", re.I)
+
+
+def _an_age_at(text: str, match: re.Match[str]) -> bool:
+    said = match.group(0)
+    if re.search(r"£|pounds?|quid|gbp", said, re.I):
+        return False
+    return bool(_AGE_BEFORE.search(text[:match.start()]) or _AGE_AFTER.match(text, match.end()))
+
+
 def budget_in(text: str) -> float | None:
     """The whole bundle's budget the words state; a per-item cap ("£2 each") is not one;
     a range's top ("between £10 and £20" is 20)."""
@@ -95,6 +108,8 @@ def budget_in(text: str) -> float | None:
         for match in pattern.finditer(text):
             if pattern is BUDGET_PATTERNS[0] and not _MONEY_WORD.search(match.group(0)):
                 continue  # "for 4" is a party size, not money
+            if pattern is BUDGET_PATTERNS[0] and _an_age_at(text, match):
+                continue
             value = float(match.group(1).replace(",", "."))
             if 0 < value <= MAX_BUDGET:
                 return value
@@ -138,7 +153,8 @@ _GUEST_NOUN = (r"(?:people|ppl|persons|guests|friends|kids|children|adults|girls
                r"classmates|pupils|neighbours|cousins|grandchildren|grandkids|trick[\s-]or[\s-]treaters|treaters|"
                r"residents|members|players|teammates|students|volunteers|visitors|attendees|"
                r"nephews|nieces|sons|daughters|brothers|sisters|grandsons|granddaughters|"
-               r"under-?(?:fives|sixes|sevens|eights|nines|tens|twelves)|(?:\w+-)?year-olds|toddlers|teens)")
+               r"under-?(?:fives|sixes|sevens|eights|nines|tens|twelves)|(?:\w+-)?year-olds|toddlers|teens|teenagers|tweens|"
+               r"babies|women|men|guys|relatives)")
 # Rule "per-item cap": a price limit on each item, not on the whole bundle.
 #   "nothing over £10 each", "£5 each max", "each under £8", "max £3 per item",
 #   "each thing £2 or under", "£4 or less per thing", "no single item over £10",

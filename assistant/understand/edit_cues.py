@@ -251,10 +251,11 @@ def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
     if intent == "bundle" and asks_for_another(text) and not request.items:
         return Request(intent="swap", target=request.target)
     if intent == "bundle" and wants_out(text) and not keeps(text) and not wants_products(text):
-        return Request(intent="remove", target=request.target)  # "no need for the card, I'll write my own"
+        # "no need for the card, I'll write my own"; what the words rule out stays ruled out
+        return Request(intent="remove", target=request.target, exclude=request.exclude)
     if _OUT_OF_SCREEN.search(text) and intent in ("bundle", "question", "off_topic", "smalltalk") and not keeps(text):
         # "the owl thing's cute but 8 quid for a doorstop?? take it out": its price is no budget
-        return Request(intent="remove", target=request.target)
+        return Request(intent="remove", target=request.target, exclude=request.exclude)
     if more_like_this(text) and intent in ("off_topic", "smalltalk", "question", "bundle", "add"):
         return Request(intent="more_like", target=request.target)
     for_them = one_for_them_too(text) if intent in ("add", "off_topic", "smalltalk", "question", "bundle") else None

@@ -17,10 +17,18 @@ from assistant.understand.words import FILLER, ORDINALS, content_stems
 # clause ("..., but not mugs", "not pink"): inside one it is about something else ("I'm not
 # sure", "it's not for me").
 _NEGATION = re.compile(
-    r"(?P<lead>(?:[,;]\s*)?\b(?:but|and|or|just|please|actually|definitely|certainly)\s+)?"
+    r"(?P<lead>(?:[,;]\s*)?\b(?:but|and|or|just|please|actually|definitely|certainly"
+    r"|(?:make|keep)\s+(?:it|them|sure\s+(?:it'?s|they'?re|it\s+is|they\s+are)))\s+)?"
     r"(?P<cue>\b(?:i'?d|i would|we'?d|we would)\s+rather\s+(?:not\s+have|not\s+get|not|avoid)\s+"
-    r"|\bnot\s+(?:a\s+(?:big\s+|huge\s+|massive\s+)?fan\s+of|(?:too\s+|that\s+|very\s+)?keen\s+on|into)\s+"
+    r"|\b(?:isn'?t|aren'?t|wasn'?t|(?:is|are|was)\s+not|not)\s+(?:really\s+)?"
+    r"(?:a\s+(?:big\s+|huge\s+|massive\s+)?fan\s+of|(?:too\s+|that\s+|very\s+)?keen\s+on|into)\s+"
     r"|\b(?:skip|ditch)\s+|\bno\s+need\s+for\s+"
+    r"|\b(?:sick|tired)\s+of\s+(?:getting\s+|receiving\s+|being\s+given\s+)?|\bfed\s+up\s+(?:of|with)\s+"
+    r"|\b(?:gone\s+off|had\s+enough\s+of)\s+"
+    r"|\bnot\s+(?:really\s+|much\s+of\s+)?(?:an?|the)\s+(?!(?:morning|night|people|party|early|outdoors?|details?)\b)"
+    r"(?=[\w-]+(?:\s+[\w-]+)?\s+(?:person|type)\b)"
+    r"|\b(?:doesn'?t|don'?t|won'?t|does\s+not|do\s+not|will\s+not)\s+(?:allow|permit)\s+"
+    r"|\b(?:not|n't)\s+allowed\s+(?:to\s+(?:have|bring|use)\s+)?(?:any\s+)?"
     r"|\b(?:hates?|hated|detests?|can'?t stand|cannot stand|(?:is |am |are )?allergic to|anything but)\s+"
     r"|\bnot\s+|\b(?:no|nae|zero|without|nothing|avoid|excluding|except|minus)\s+"
     r"|\b(?:other than|apart from|none of|leave out|keep out)\s+"
@@ -43,8 +51,11 @@ _NOT_THINGS = frozenset({
     "questions", "question", "comment", "comments", "thing", "things", "other", "it",
     # idioms and prices: "not feeling it", "money no object", "not a penny more", "nothing that costs over £5"
     "feeling", "loving", "object", "cent", "penny", "pennies", "costs", "costing", "priced", "over", "above",
-    "middle", "number", "mair",
+    "middle", "number", "mair", "go",
 })
+# An item's own looks or price: disliking them judges that item, not a kind of thing.
+ITEM_LOOKS = frozenset({"colour", "color", "colours", "colors", "look", "looks", "design", "shape", "size", "price",
+                        "style", "pattern", "print", "smell", "feel", "finish"})
 _LEAD_SKIP = frozenset({"any", "the", "a", "an", "of", "with", "that", "those", "these", "such",
                         "anything", "something", "items", "products", "stuff", "made", "more"})
 _PHRASE_STOP = frozenset({
@@ -55,7 +66,7 @@ _PHRASE_STOP = frozenset({
     "want", "need", "like", "then", "now", "too", "either", "time", "instead", "all", "again",
     "anymore", "bundle", "basket", "cart", "because", "but", "since", "though", "although", "while",
     "if", "unless", "as", "so", "just", "only", "really", "left", "whatsoever", "one", "ones", "else",
-    "more", "less",
+    "more", "less", "person", "type",
 })
 _MAX_PHRASE_WORDS = 5  # long enough for a title ("the Jumbo Bag Red Retrospot")
 # Rule "a double negative wants it": "without" / "apart from" after a negation in the same
@@ -70,7 +81,8 @@ _NEGATED_BEFORE = re.compile(r"\b(?:can'?t|cannot|couldn'?t|wouldn'?t|won'?t|isn
 #   no match: "is it a no?", "the answer is no", "there is no rush", "hearts are a nod to"
 _NO_AFTER = re.compile(r"\b(?P<thing>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)(?:\s+(?:are|is)|'s)\s+(?:a\s+)?"
                        r"(?:(?:no[\s-]go|no[\s-]no|nope|no)\b(?![\s-]+(?!(?:for|from|with|please|pls|thanks?|x+)\b)\w)"
-                       r"|not\s+(?:needed|wanted|necessary)\b)", re.I)
+                       r"|not\s+(?:needed|wanted|necessary|allowed)\b|banned\b)"
+                       r"|\b(?P<thing2>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?:aren'?t|isn'?t)\s+(?:needed|wanted|allowed)\b", re.I)
 
 # Rule "already has plenty": what the recipient has more than enough of is ruled out.
 #   match: "she's got a drawer full of candles already" -> candles, "he has more mugs than he
@@ -106,6 +118,76 @@ def _plenty_spans(text: str) -> list[tuple[int, int, list[str]]]:
     return out
 
 
+# Rule "a style ruled out": "nothing too fancy", "not overly girly", "but not too rude" rule
+# out the style; a degree before a price, a feeling or a size rules nothing out ("not too
+# expensive", "not too sure", "nothing too big a deal").
+_DEGREE = frozenset({"too", "overly", "very", "super"})
+_NOT_A_STYLE = frozenset({
+    "sure", "bad", "worried", "fussed", "bothered", "long", "late", "early", "far", "much", "many", "dear",
+    "costly", "spendy", "pricy", "pricey", "expensive", "cheap", "big", "keen", "happy", "busy", "hard",
+    "difficult", "complicated", "tight", "soon", "old", "young", "fast", "slow", "mad", "crazy", "good", "great",
+})
+# What introduces examples of a ruled-out style: "nothing messy like glitter or paint".
+_EXAMPLES = re.compile(r"\s*(?:,\s*)?(?:like|such\s+as|e\.?g\.?|eg|say)\s+", re.I)
+_BACK_REFERENCES = frozenset({"that", "it", "them", "those", "this", "these"})
+_LEADS_BACK = frozenset({"with", "of", "in", "on", "like", "from"})
+_NOT_EXAMPLES = frozenset({"last", "before", "usual", "normal", "always", "every", "what", "how", "her", "his",
+                           "their", "our", "your", "mine", "hers", "theirs", "she", "he", "they", "we"})
+
+
+def _phrases_after(text: str, start: int, examples: bool = False) -> tuple[list[str], int, int | None]:
+    """The phrases a negation cue (or, with `examples`, a "like" after one) rules out, from
+    `start`: (phrases, where they end, where a "like ..." of examples starts or None). A phrase
+    ends at punctuation, a stop word or `_MAX_PHRASE_WORDS` words."""
+    if examples:
+        lead = _EXAMPLES.match(text, start)
+        if lead is None:
+            return [], start, None
+        start = lead.end()
+    phrases: list[str] = []
+    words: list[str] = []
+    end, degree, examples_at = start, False, None
+    for tok in _WORD_OR_MARK.finditer(text, start):
+        word = tok.group().lower().replace("’", "'").strip("'")  # 'live laugh love' in quotes
+        if not word or not (word[0].isalnum() or word[0] == "_"):
+            if tok.group() in ("'", '"', "‘", "“", "”") and not words:
+                continue  # an opening quote: the quoted words are the phrase
+            if tok.group() == "," and words and not examples and _EXAMPLES.match(text, tok.start()):
+                examples_at = tok.start()  # "nothing loud, like drums"
+            break  # punctuation ends the clause
+        if word in ("and", "or", "nor"):
+            if not words:
+                break
+            phrases.append(" ".join(words))
+            words = []
+            continue
+        if not words and not phrases and word in _DEGREE and not degree and not examples:
+            degree = True  # "nothing too fancy": the style after the degree
+            continue
+        if not words and degree and word in _NOT_A_STYLE:
+            break
+        if not words and word in _LEAD_SKIP:
+            continue
+        if not words and (word in _NOT_THINGS or word[0].isdigit() or word in ORDINALS
+                          or (examples and word in _NOT_EXAMPLES)):
+            break
+        if word in ("like", "such", "eg") and words and not examples:
+            examples_at = tok.start()
+            break
+        if word in _PHRASE_STOP:
+            if word in _BACK_REFERENCES and words and words[-1] in _LEADS_BACK:
+                words = []  # "nothing scented with that": what "that" stands for was said before
+            break
+        words.append(word)
+        end = tok.end()
+        if len(words) == _MAX_PHRASE_WORDS:
+            break
+    if words:
+        phrases.append(" ".join(words))
+        end += 1 if text[end:end + 1] in ("'", '"', "’", "”") else 0  # the closing quote goes with it
+    return phrases, end, examples_at
+
+
 def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
     """(start, end, phrases) of each negation in the text: "no candles or balloons" ->
     ["candles", "balloons"]. A phrase ends at punctuation, a stop word or `_MAX_PHRASE_WORDS` words."""
@@ -116,38 +198,16 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
             continue
         if _NOT_RULED_OUT.search(cue.group("cue")) and _NEGATED_BEFORE.search(text[:cue.start()]):
             continue  # "can't have christmas without crackers", "no idea what he likes apart from bbqs"
-        phrases: list[str] = []
-        words: list[str] = []
-        end = cue.end()
-        for tok in _WORD_OR_MARK.finditer(text, cue.end()):
-            word = tok.group().lower().replace("’", "'").strip("'")  # 'live laugh love' in quotes
-            if not word or not (word[0].isalnum() or word[0] == "_"):
-                if tok.group() in ("'", '"', "‘", "“", "”") and not words:
-                    continue  # an opening quote: the quoted words are the phrase
-                break  # punctuation ends the clause
-            if word in ("and", "or", "nor"):
-                if not words:
-                    break
-                phrases.append(" ".join(words))
-                words = []
-                continue
-            if not words and word in _LEAD_SKIP:
-                continue
-            if not words and (word in _NOT_THINGS or word[0].isdigit() or word in ORDINALS):
-                break
-            if word in _PHRASE_STOP:
-                break
-            words.append(word)
-            end = tok.end()
-            if len(words) == _MAX_PHRASE_WORDS:
-                break
-        if words:
-            phrases.append(" ".join(words))
-            end += 1 if text[end:end + 1] in ("'", '"', "’", "”") else 0  # the closing quote goes with it
+        phrases, end, stop = _phrases_after(text, cue.end())
+        phrases = [p for p in phrases if p not in ITEM_LOOKS]  # "doesn't like the colour": that item's
+        if stop is not None and phrases:  # rule "examples of what is ruled out": "nothing messy like glitter"
+            examples, examples_end, _ = _phrases_after(text, stop, examples=True)
+            phrases, end = (phrases + examples, examples_end) if examples else (phrases, end)
         if phrases:
             out.append((cue.start(), end, phrases))
     for after in _NO_AFTER.finditer(text):
-        words = [w for w in after.group("thing").lower().split() if w not in _PHRASE_STOP | _LEAD_SKIP | {"so", "and"}]
+        thing = after.group("thing") or after.group("thing2")
+        words = [w for w in thing.lower().split() if w not in _PHRASE_STOP | _LEAD_SKIP | {"so", "and"}]
         if words and words[0] not in _NOT_THINGS | {"answer", "reply", "there", "that", "this", "which", "what"}:
             out.append((after.start(), after.end(), [" ".join(words)]))
     out.extend(span for span in _plenty_spans(text) if not any(a <= span[0] < b for a, b, _ in out))
@@ -173,8 +233,8 @@ def exclusions_in(text: str) -> tuple[str, ...]:
     return merge_exclusions((), found)
 
 
-_ANY_OF = re.compile(r"^(?:anything|something|everything|any|stuff)\s+(?:too\s+|that'?s\s+|that\s+is\s+)?(?=\w)",
-                     re.IGNORECASE)
+_ANY_OF = re.compile(r"^(?:(?:anything|something|everything|any|stuff|not|no|nothing|too|overly|that'?s|that\s+is)\s+)+"
+                     r"(?=\w)", re.IGNORECASE)
 
 
 def merge_exclusions(have: tuple[str, ...], new: Any) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ import re
 
 from assistant.understand.amounts import PARTY
 from assistant.understand.exclusions import strip_exclusions
-from assistant.understand.words import FILLER, NUMBER_WORDS, PLEASANTRIES, tokens
+from assistant.understand.words import FILLER, NUMBER_WORDS, PLEASANTRIES, one_slip_apart, tokens
 
 __all__ = ["CLAUSE_BREAK", "NOT_NEED_WORDS", "clauses_of", "need_clauses", "need_words", "says_a_need"]
 
@@ -66,6 +66,9 @@ CHAT_TALK = PLEASANTRIES | frozenset({
     "love", "obsessed", "build", "round", "around", "match", "matching", "go", "goes", "going", "sit", "sits", "nicely", "fill", "plus", "with", "wot", "ace", "alongside", "thinking", "also", "well",
     "which", "how", "many", "bit", "quite", "rather", "fairly", "question", "silly", "daft", "sorry", "thankyou",
     "soo", "loads", "hiya", "helo", "himself", "herself", "themselves",
+    # hedges and reassurance: "no rush at all", "not sure what she likes honestly", "no worries"
+    "rush", "hurry", "pressure", "worries", "worry", "problem", "sure", "unsure", "clue", "likes", "knows",
+    "collected", "collecting", "raised", "whip", "whipround",
 })
 # Head counts: "30ish people", "about ten people", "two families".
 PARTY_TALK = frozenset({"people", "ppl", "persons", "guests", "families", "family", "of", "us", "them", "about",
@@ -78,21 +81,9 @@ _NUMBERISH = re.compile(r"\d|^(?:(?:" + "|".join(w for w in NUMBER_WORDS if " " 
 _COURTESIES = tuple(w for w in PLEASANTRIES if " " not in w and len(w) >= 4)
 
 
-def _one_slip(word: str, known: str) -> bool:
-    """One typing slip apart: a letter missed, added, changed or two swapped ("thnaks", "plese")."""
-    if abs(len(word) - len(known)) > 1 or word == known:
-        return word == known
-    if len(word) == len(known):
-        diff = [i for i, (a, b) in enumerate(zip(word, known, strict=True)) if a != b]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                  and word[diff[0]] == known[diff[1]] and word[diff[1]] == known[diff[0]])
-    short, long_ = sorted((word, known), key=len)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
-
-
 def _chat(word: str) -> bool:
     """A word of chat, or a courtesy with one slip ("thnaks", "plese", "helo")."""
-    return word in NOT_NEED_WORDS or (len(word) >= 4 and any(_one_slip(word, c) for c in _COURTESIES))
+    return word in NOT_NEED_WORDS or (len(word) >= 4 and any(one_slip_apart(word, c) for c in _COURTESIES))
 
 
 def need_words(clause: str) -> list[str]:

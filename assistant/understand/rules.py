@@ -46,6 +46,7 @@ from assistant.understand.need_text import (
     words_to_look_for,
 )
 from assistant.understand.price_tiers import asks_for_tiers, tier_named
+from assistant.understand.reasons_against import excluded_by_reason
 from assistant.understand.shopper_cues import (
     asks_about_cart,
     asks_in_place,
@@ -145,11 +146,25 @@ RULES: tuple[Rule, ...] = (
         ("she hates anything with 'live laugh love' on it", ("live laugh love",)), ('no "cute" stuff', ("cute",)),
         ("no need for the candles, she makes her own", ("candles",)),
         ("the ribbon's not needed", ("ribbon",)), ("balloons are not wanted, she's scared of them", ("balloons",)),
+        ("a picnic for four, nothing too fussy", ("fussy",)), ("a card for my uncle but not overly soppy", ("soppy",)),
+        ("no loud toys like drums or whistles", ("loud toys", "drums", "whistles")),
+        ("pls make it not glass, it's being posted", ("glass",)), ("my brother isn't into sport", ("sport",)),
+        ("they aren't really keen on florals", ("florals",)), ("no candles like last year's", ("candles",)),
     ), ("she has a cat", "no need to rush", "it's not needed till friday", "we've got loads of time", "he's got lots of friends coming", "she has 2 dogs",
-        "we have 10 tables", "not too expensive please", "nothing too fancy", "the answer is no", "is that a no?", "feathers are a nod to the theme",
+        "we have 10 tables", "not too expensive please", "nothing too dear", "not too sure what she likes", "the answer is no", "is that a no?", "feathers are a nod to the theme",
         "can't have a picnic without a blanket", "no idea what she likes apart from cats", "nae mair than a tenner","no problem", "no more than £20", "I'm not sure", "it's not for me", "no rush", "a skipping rope",
         "nothing over £5 each", "not feeling it", "money no object", "not a penny more",
-        "all good apart from the middle one", "nothing that costs over £4"), nothing=()),
+        "all good apart from the middle one", "nothing that costs over £4",
+        "we're not close", "I'm not very good at presents"), nothing=()),
+    Rule("a reason against it", lambda text: excluded_by_reason(text, "the vase"), (
+        ("lose the vase, she's got loads already", ("vase",)), ("vase out pls, they already have one", ("vase",)),
+        ("swap #3, we've got serviettes already", ("serviettes",)), ("ditch the vase, he never uses them", ("vase",)),
+        ("take the vase out, the toddler would smash it", ("vase",)), ("her shelves are full of vases, swap it", ("vases",)),
+        ("nobody in the house drinks coffee so drop number 2", ("coffee",)),
+        ("not keen on the vase, she isn't into ceramics", ("ceramics",)), ("my sister hates vases, swap it", ("vases",)), ("vase can go, she makes her own", ("vase",)),
+    ), ("take out the vase", "swap the vase, too plain", "the vase is a bit dear, drop it",
+        "swap the vase, she doesn't like the colour", "I'm not keen on the vase", "I'd rather have a teapot than the vase",
+        "she's got a garden so swap the vase for a trowel", "we've got people coming so add a vase"), nothing=()),
     Rule("positions", positions_in, (
         ("swap the middle one", ("middle",)), ("replace number two", ("2",)), ("swap the last one", ("last",)),
         ("the second one", ("2",)), ("#3", ("3",)), ("item 4 please", ("4",)), ("the 3rd", ("3",)),
@@ -178,8 +193,10 @@ RULES: tuple[Rule, ...] = (
          ("my neighbour just had twins",)),
         ("we're a bit skint this month, stocking fillers for the kids", ("stocking fillers for the kids",)),
         ("xmas table for 12 people, napkins and crackers. £40 max", ("xmas table for 12 people", "napkins and crackers")),
+        ("no rush at all, but a retirement gift for my boss", ("a retirement gift for my boss",)),
+        ("not sure what he likes tbh, it's for my brother in law", ("it's for my brother in law",)),
     ), ("money no object", "next saturday", "about 20 people", "£30 or so, thanks!", "um hi", "can u do something quick thx",
-        "rock bottom prices please", "no glitter"), nothing=()),
+        "rock bottom prices please", "no glitter", "no worries if not", "we've collected £40"), nothing=()),
     Rule("a couple", for_a_couple, (
         ("Wedding present for a couple who love all things vintage", True), ("something for the happy couple", True),
         ("a gift for the newlyweds", True), ("a little present for the bride and groom", True),

@@ -376,6 +376,10 @@ def spending_in(request: Request, text: str) -> Spending:
 _POSITION_WORD = re.compile(rf"(?:#|no\.?\s*|number\s+)?(?:\d{{1,2}}|middle|{'|'.join(ORDINALS)})", re.I)
 
 
+# "3 bowls", "2 big mugs": a count of things after a number (not "2 pls", "3 is fine").
+_COUNTED = re.compile(r"\s+(?:[a-z]+\s+)?(?!(?:pls|plus|thanks|cheers|is|was|has|yes|as|its|this|has)\b)[a-z]{2,}s\b", re.I)
+
+
 def unsaid_position(target: str | None, text: str) -> bool:
     """Rule "a position must be said": the model's target is a bare position ("4", "last")
     that the message never says ("that vase isn't my style" read as "4"): the words of the
@@ -383,7 +387,12 @@ def unsaid_position(target: str | None, text: str) -> bool:
     if not target or not _POSITION_WORD.fullmatch(target.strip()):
         return False
     bare = re.sub(r"\D", "", target) or target.strip()
-    return not positions_in(text) and not re.search(rf"(?<![\w£$€.]){re.escape(bare)}(?![\w.]\d)", text, re.I)
+    if positions_in(text):
+        return False
+    # a number that counts things ("she already has 3 bowls") says no position
+    said = [m for m in re.finditer(rf"(?<![\w£$€.]){re.escape(bare)}(?![\w.]\d)", text, re.I)
+            if not _COUNTED.match(text, m.end())]
+    return not said
 
 
 def edit_target(request: Request, text: str) -> str | None:

@@ -104,5 +104,18 @@ def content_stems(text: str) -> list[str]:
     return list(dict.fromkeys(stem(t) for t in tokens(text) if t not in FILLER))
 
 
+def one_slip_apart(word: str, known: str) -> bool:
+    """One typing slip apart, or the same: a letter missed, added or changed, or two
+    neighbours swapped ("candels" / "candles", "thnaks" / "thanks")."""
+    if abs(len(word) - len(known)) > 1 or word == known:
+        return word == known
+    if len(word) == len(known):
+        diff = [i for i, (a, b) in enumerate(zip(word, known, strict=True)) if a != b]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and word[diff[0]] == known[diff[1]] and word[diff[1]] == known[diff[0]])
+    short, long_ = sorted((word, known), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def mentions_all(stems: frozenset[str], phrase_stems: Sequence[str]) -> bool:
     return bool(phrase_stems) and all(s in stems for s in phrase_stems)
