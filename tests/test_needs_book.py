@@ -317,7 +317,7 @@ def test_an_interest_said_inside_an_occasions_words_is_its_own_need() -> None:
     ("off to uni", "off to university"), ("XMAS table", "christmas table"), ("her bday", "her birthday"),
     ("pressies for the kids", "presents for the kids"),
     ("xmas decs for the office", "christmas decorations for the office"), ("my BF", "my boyfriend"),
-    ("the wee ones", "the little ones"), ("our postie", "our postman"),
+    ("the wee ones", "the little ones"), ("our postie", "our postman"), ("loves a cuppa", "loves a cup of tea"),
     ("a unicorn mug", "a unicorn mug"), ("decsription", "decsription"), ("bfg", "bfg"), ("weekend", "weekend"), ("union jack bunting", "union jack bunting"), ("universal", "universal"),
 ])
 def test_short_forms_are_spelt_out(text: str, spelt: str) -> None:

@@ -18,6 +18,7 @@ BUDGET_PATTERNS = [
     re.compile(rf"\b{_AMOUNT}\s*(?:overall|in total|total|all in)\b", re.I),
 ]
 _MONEY_WORD = re.compile(r"£|pounds?|quid|gbp|budget|under|below|max", re.I)
+_SPENDING_TALK = re.compile(r"\b(?:budget|spend|spending|afford)\b", re.I)
 _NUMBER_WORDS = {w: n for w, n in NUMBER_WORDS.items() if 2 <= n <= 10 and w not in ("a couple", "half a dozen")}
 # "three things", "2 nice things", "a couple of bits": how many items the shopper wants
 COUNT_PHRASE = re.compile(rf"\b(\d{{1,2}}|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\s+"
@@ -28,6 +29,8 @@ COUNT_PHRASE = re.compile(rf"\b(\d{{1,2}}|{'|'.join(sorted(_NUMBER_WORDS, key=le
 # Rule "bare amount at the end": "..., candles. Around 40" or "anything for her? around 20":
 # an approximate number closing the message is money in a shop (not "about 20 people").
 _CLOSING_AMOUNT = re.compile(rf"\b(?:around|about|roughly|approx(?:imately)?)\s+{_AMOUNT}\s*(?:ish)?\W*$", re.I)
+# ... unless it counts what someone has: "i'd rather not have mugs, he has about 100".
+_OWNED_BEFORE = re.compile(r"\b(?:has|have|had|got|owns?|'s got|'ve got)\s*$", re.I)
 
 
 # Rule "money in words": "twenty quid", "fifteen pounds tops", "a tenner", "a fiver",
@@ -38,7 +41,7 @@ _TENS = TENS
 _SPELT_MONEY = re.compile(
     rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[\s-]+(?:and\s+)?(?P<unit>{'|'.join(_UNITS)}))?"
     rf"|(?P<small>{'|'.join([*_TEENS, *_UNITS])}))\s+(?=(?:pounds?|quid|bucks|dollars|euros?|gbp)\b)", re.I)
-_SLANG_MONEY = {"a tenner": "£10", "a fiver": "£5", "a score": "£20", "a quid": "£1"}
+_SLANG_MONEY = {"a tenner": "£10", "a fiver": "£5", "a score": "£20", "a quid": "£1", "tenner": "£10", "fiver": "£5"}
 
 
 def spelt_money_as_digits(text: str) -> str:
@@ -67,8 +70,18 @@ _RANGE = re.compile(
     rf"(?:-|to|up to|and)\s*(?P<m2>{_MONEY_BEFORE})?\s*{_AMOUNT}\s*(?P<a2>{_MONEY_AFTER})?", re.I)
 
 
+_FLOOR_AND_CEILING = re.compile(
+    rf"\b(?:no less than|not less than|at least|min(?:imum)?(?: of)?)\s*(?:£\s?)?{_AMOUNT}\s*(?:pounds?|quid)?\s*,?\s*"
+    rf"(?:but|and)\s+(?:no more than|not more than|at most|max(?:imum)?(?: of)?|up to|under)\s*(?:£\s?)?{_AMOUNT}", re.I)
+
+
 def budget_range_in(text: str) -> tuple[float, float] | None:
     """(lowest, highest) of a budget range the words state (rule "budget range")."""
+    both = _FLOOR_AND_CEILING.search(spelt_money_as_digits(text))
+    if both:  # "no less than 15 but no more than 20 pounds"
+        low, high = (float(both.group(i).replace(",", ".")) for i in (1, 2))
+        if 0 < low < high <= MAX_BUDGET:
+            return low, high
     for match in _RANGE.finditer(spelt_money_as_digits(text)):
         said_money = match.group("m1") or match.group("m2") or match.group("a2") or match.group("a1")
         uses_and = re.search(r"\band\b", match.group(0), re.I)
@@ -102,18 +115,23 @@ def budget_in(text: str) -> float | None:
         return ranged[1]
     closing = _CLOSING_AMOUNT.search(text)
     if closing and 0 < float(closing.group(1).replace(",", ".")) <= MAX_BUDGET and not re.search(
-            r"\b(?:budget|£|pounds?|quid)", text, re.I):
+            r"\b(?:budget|£|pounds?|quid)", text, re.I) and not _OWNED_BEFORE.search(text[:closing.start()]):
         return float(closing.group(1).replace(",", "."))
+    spent: float | None = None  # rule "spending talk": "can spend up to 60" is money though no £ is said
     for pattern in BUDGET_PATTERNS:
         for match in pattern.finditer(text):
-            if pattern is BUDGET_PATTERNS[0] and not _MONEY_WORD.search(match.group(0)):
-                continue  # "for 4" is a party size, not money
+            value = float(match.group(1).replace(",", "."))
             if pattern is BUDGET_PATTERNS[0] and _an_age_at(text, match):
                 continue
-            value = float(match.group(1).replace(",", "."))
+            if pattern is BUDGET_PATTERNS[0] and not _MONEY_WORD.search(match.group(0)):
+                # "for 4" is a party size, not money; "up to 12 kids" a head count
+                if spent is None and _SPENDING_TALK.search(text) and not match.group(0).lower().startswith("for") \
+                        and not PARTY.match(text, match.start(1)) and 0 < value <= MAX_BUDGET:
+                    spent = value
+                continue
             if 0 < value <= MAX_BUDGET:
                 return value
-    return None
+    return spent
 
 
 def count_in(text: str) -> int | None:
@@ -162,7 +180,7 @@ _GUEST_NOUN = (r"(?:people|ppl|persons|guests|friends|kids|children|adults|girls
 ITEM_CAP = re.compile(
     rf"(?:(?:£\s?|gbp\s?){_AMOUNT}|{_AMOUNT}\s*(?:pounds?|quid))\s*"
     r"(?:max(?:imum)?\s*|or (?:less|under|below)\s*|tops\s*)?(?:each|apiece|a piece|a pop|a thing|an item|per item|"
-    r"per thing|per gift|per present)\b"
+    r"per thing|per gift|per present|a gift|a present|a prize|per prize)\b"
     rf"|\b(?:no|not a|not one)\s+(?:single\s+)?(?:item|thing|gift|present|one)\s+(?:over|above|more than|dearer than)"
     rf"\s*(?:£\s?)?{_AMOUNT}"
     rf"|\b(?:each|every item|per item|any item|each (?:item|thing|one|bit|piece|gift|present))\s+(?:under|below|no more than|"

@@ -70,6 +70,7 @@ SHORT_FORMS = {
     "bff": "best friend", "grandkids": "grandchildren", "prezzie": "present", "prezzies": "presents",
     "decs": "decorations", "deccies": "decorations", "bf": "boyfriend", "gf": "girlfriend", "wee": "little",
     "postie": "postman", "coworker": "colleague", "co-worker": "colleague", "workmate": "colleague",
+    "cuppa": "cup of tea", "cuppas": "cups of tea",
 }
 _SHORT_FORM = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, SHORT_FORMS)) + r")(?![\w'])", re.IGNORECASE)
 

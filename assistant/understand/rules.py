@@ -80,19 +80,22 @@ RULES: tuple[Rule, ...] = (
         ("under a tenner", 10), ("between £10 and £20", 20), ("$30 for a teacher gift", 30),
         ("forty-five quid for my nan", 45), ("budget is 50", 50), ("no more than £15", 15),
         ("£ 20 for a teacher", 20), ("30£ for my sis", 30), ("each under £2 but 30 in total", 30),
+        ("we can spend up to 45 now", 45), ("something for my aunt, tenner max", 10),
+        ("a party for up to 12 kids, budget 40", 40),
     ), (
         "a tea party for 6", "my nan's 80th", "party bags for 10 kids", "a 3 tier cake stand",
-        "nothing over £5 each", "for 4 people", "swap number 2",
+        "nothing over £5 each", "for 4 people", "swap number 2", "his sister is under 3",
+        "no mugs please, she has about 50", "we can spend time with up to 12 kids",
     )),
     Rule("budget range", budget_range_in, (
         ("between £10 and £20", (10, 20)), ("£15-25", (15, 25)), ("from 10 to 20 quid", (10, 20)),
         ("£15 – £25 for my mum", (15, 25)), ("somewhere 20 to 30 pounds", (20, 30)),
-        ("from £5 up to £15", (5, 15)),
+        ("from £5 up to £15", (5, 15)), ("no less than 15 but no more than 25 pounds", (15, 25)),
     ), ("for 6-8 people", "between 10 and 12 guests", "10 to 15 kids", "under £30", "£20 and £5 each")),
     Rule("item cap", item_cap_in, (
         ("nothing over £3 each", 3), ("£4 or less per thing", 4), ("no single item over £10", 10),
         ("nothing over a fiver each", 5), ("each item under £8", 8), ("£2 per item", 2),
-        ("£3 a pop", 3), ("each one under £6", 6), ("£5 max a thing", 5),
+        ("£3 a pop", 3), ("each one under £6", 6), ("£5 max a thing", 5), ("little prizes, max £2 a prize", 2),
     ), ("under £30", "a budget of £20", "£5 for my son", "each of us gets one")),
     Rule("price tiers", asks_for_tiers, (
         ("show me a cheaper and a nicer version", True), ("can I see a budget and a premium option?", True),
