@@ -397,7 +397,7 @@ def test_needs_are_embedded_once_per_book(tmp_path: Path) -> None:
     ("a little something for a new mum", "new mum", ()),
     ("a present for my boss", "boss", ()),
     ("something for a colleague who is leaving", "colleague", ()),
-    ("a thank you for my son's teacher", "teacher", ()),
+    ("a thank you for my son's teacher", "teacher", ()), ("a thank you for my kids teacher", "teacher", ()),
     ("a teacher gift for the end of term", "teacher", ()),
     ("for my mum and dad's anniversary", "mum and dad", ()),
     ("something for mum’s birthday", "mum", ()),

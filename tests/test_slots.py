@@ -369,3 +369,12 @@ def test_a_party_size_leaves_the_need_whole_before_money_is_read() -> None:
 
     assert need_from_text("garden party for 8 people, about £40") == "garden party"
     assert need_from_text("a bbq for 10, under £30 please") == "a bbq"
+
+
+def test_a_ruled_out_phrase_is_cut_with_the_words_that_close_it() -> None:
+    from assistant.understand.slots import exclusions_in, strip_exclusions
+
+    text = "a housewarming gift for my sister, she's not a candle person at all"
+    assert exclusions_in(text) == ("candle",)
+    assert strip_exclusions(text) == "a housewarming gift for my sister, she's"  # no "person at all" left as a need
+    assert strip_exclusions("a tea party, no candles at all") == "a tea party"

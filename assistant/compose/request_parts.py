@@ -83,6 +83,35 @@ _VAGUE = frozenset(content_stems(
     "kitchen garden room bedroom bathroom lounge hall office"))
 
 
+# When, said inside a piece: "in september", "next month", "on saturday".
+_WHEN = re.compile(r"\b(?:in|on|this|next|by|last)\s+(?:january|february|march|april|may|june|july|august|september|"
+                   r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+                   r"week|weekend|month|year|term)\b", re.IGNORECASE)
+_SHORT_SIDE = 4  # words: "off to uni" is said on its own; longer sides stay in their sentence
+
+
+def _pieces(text: str, person: str | None) -> list[str]:
+    """The pieces around "for" and commas; beside each, what it says about the person once
+    its date and the person as its subject are taken out, up to an "and" that starts
+    something else ("my daughter is off to uni in september and wants her room to feel
+    homely" -> "off to uni"): a long sentence's cosine is the average of all it says, and
+    its telling words drown."""
+    out: list[str] = []
+    for piece in _PIECE_SPLIT.split(text):
+        out.append(piece)
+        if not person:
+            continue
+        subject = re.match(rf"\s*(?:my|our|his|her|their)\s+(?:\w+\s+)?{re.escape(person)}(?:'s|\s+is|\s+are|\s+has)\s+",
+                           piece, flags=re.IGNORECASE)
+        if subject is None:  # only a sentence about the person says what they are doing
+            continue
+        bare = _WHEN.sub(" ", piece[subject.end():])
+        said = " ".join(re.split(r"\s+and\s+", bare, maxsplit=1, flags=re.IGNORECASE)[0].split())
+        if 1 <= len(said.split()) <= _SHORT_SIDE:
+            out.append(said)
+    return out
+
+
 def _telling(piece: str, person: str | None) -> bool:
     """Does a piece of the request say something of its own (not just the person again)?"""
     stems = set(content_stems(piece))
@@ -101,7 +130,7 @@ def request_parts(text: str) -> list[RequestPart]:
         return []
     parts = [RequestPart(whole)]
     recipient = recipient_in(text)
-    for piece in _PIECE_SPLIT.split(without_interests(text)):
+    for piece in _pieces(without_interests(text), recipient.person):
         piece = _core(piece)
         if piece and piece != whole and _telling(piece, recipient.person):
             parts.append(RequestPart(piece, NOT_PEOPLE))

@@ -129,6 +129,7 @@ _NOT_A_STYLE = frozenset({
 })
 # What introduces examples of a ruled-out style: "nothing messy like glitter or paint".
 _EXAMPLES = re.compile(r"\s*(?:,\s*)?(?:like|such\s+as|e\.?g\.?|eg|say)\s+", re.I)
+_CLOSES_PHRASE = re.compile(r"(?:\s+(?:person|type|fan))?(?:\s+(?:at\s+all|whatsoever))?\b", re.I)
 _BACK_REFERENCES = frozenset({"that", "it", "them", "those", "this", "these"})
 _LEADS_BACK = frozenset({"with", "of", "in", "on", "like", "from"})
 _NOT_EXAMPLES = frozenset({"last", "before", "usual", "normal", "always", "every", "what", "how", "her", "his",
@@ -204,7 +205,9 @@ def _exclusion_spans(text: str) -> list[tuple[int, int, list[str]]]:
             examples, examples_end, _ = _phrases_after(text, stop, examples=True)
             phrases, end = (phrases + examples, examples_end) if examples else (phrases, end)
         if phrases:
-            out.append((cue.start(), end, phrases))
+            # "not a candle person at all": the span takes the words that close the phrase
+            closing = _CLOSES_PHRASE.match(text, end)
+            out.append((cue.start(), closing.end() if closing else end, phrases))
     for after in _NO_AFTER.finditer(text):
         thing = after.group("thing") or after.group("thing2")
         words = [w for w in thing.lower().split() if w not in _PHRASE_STOP | _LEAD_SKIP | {"so", "and"}]

@@ -75,7 +75,8 @@ _PRODUCT_AFTER = (r"(?!'?s?\s+(?:gift\s+set|gift\s+box|bibs?|bunting|mugs?|cups?
                   r"lunch|kitchen|cutlery|egg)\b)")
 _PERSON = (rf"(?:{_DETERMINER}\s+)?(?:{_QUALIFIER}\s+)*?(?P<rel>{_RELATION})\b{_PRODUCT_AFTER}"
            rf"(?:\s*(?:and|&)\s+(?:{_DETERMINER}\s+)?(?P<rel2>{_RELATION})\b{_PRODUCT_AFTER})?")
-_CHAIN = re.compile(rf"'s?\s+(?:{_QUALIFIER}\s+)*(?P<rel>{_RELATION})\b{_PRODUCT_AFTER}")
+# "my son's teacher", "my kids' teacher", and typed without the apostrophe "my kids teacher"
+_CHAIN = re.compile(rf"(?:'s?)?\s+(?:{_QUALIFIER}\s+)*(?P<rel>{_RELATION})\b{_PRODUCT_AFTER}")
 
 
 _ONLY_A_PERSON = re.compile(rf"(?:(?:{_DETERMINER}|ma|me|wor)\s+)?(?:{_QUALIFIER}\s+)*{_RELATION}(?:'s?)?")
