@@ -374,6 +374,14 @@ def test_gist_and_parts_read_the_request() -> None:
     assert set(GROUPS) - {"person"} == NOT_PEOPLE
 
 
+def test_a_sentence_about_the_person_is_also_read_without_its_date_and_subject() -> None:
+    texts = [p.text for p in request_parts("my son is off to uni in october and wants his room to feel cosy")]
+    assert "off to university" in texts  # the long sentence's cosine drowned its telling words
+    assert "retiring" in [p.text for p in request_parts("my mum is retiring in june and loves gardening")]
+    # a pair of people is no sentence about one of them
+    assert "mum" not in [p.text for p in request_parts("mum and dad's ruby anniversary is in june")]
+
+
 def test_needs_are_embedded_once_per_book(tmp_path: Path) -> None:
     calls: list[int] = []
 

@@ -56,7 +56,8 @@ _WONT_USE = re.compile(
 # A dislike stated about the person.
 #   match: "she isn't into the floral ones", "he hates anything cutesy", "not her thing", "she can't
 #          stand glitter", "they don't like scented stuff"
-#   no match: "not into that colour" is a dislike too; "I'm not sure" is not
+#   no match (as a reason against the kind): "she's not into that colour" (one item's looks),
+#             "I'm not keen on the vase" (the shopper's own judgement), "I'm not sure"
 _DISLIKES = re.compile(
     r"\b(?:isn'?t|aren'?t|wasn'?t|is\s+not|are\s+not|not)\s+(?:really\s+|very\s+|that\s+|too\s+|much\s+)?"
     r"(?:into|keen\s+on|a\s+(?:big\s+|huge\s+)?fan\s+of)\s+(?P<disliked>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)?"
