@@ -12,6 +12,7 @@ import dataclasses
 import re
 
 from assistant.understand.exclusions import strip_exclusions
+from assistant.understand.need_clauses import TIME_TALK
 from assistant.understand.need_text import spelt_out
 from assistant.understand.person_and_interests import recipient_in, without_interests
 from assistant.understand.words import content_stems
@@ -83,10 +84,13 @@ _VAGUE = frozenset(content_stems(
     "kitchen garden room bedroom bathroom lounge hall office"))
 
 
-# When, said inside a piece: "in september", "next month", "on saturday".
-_WHEN = re.compile(r"\b(?:in|on|this|next|by|last)\s+(?:january|february|march|april|may|june|july|august|september|"
-                   r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-                   r"week|weekend|month|year|term)\b", re.IGNORECASE)
+_NOT_A_DATE = frozenset({"the", "this", "on", "by", "before", "after", "until", "till", "coming", "arriving", "now",
+                         "time", "quick", "quickly", "urgent", "urgently", "asap", "soon", "later"})
+# When, said inside a piece: "in september", "next month", "on saturday" (the date words of
+# `need_clauses.TIME_TALK`, one lexicon).
+_WHEN = re.compile(r"\b(?:in|on|this|next|by|last)\s+(?:"
+                   + "|".join(sorted(TIME_TALK - _NOT_A_DATE, key=len, reverse=True))
+                   + r")\b", re.IGNORECASE)
 _SHORT_SIDE = 4  # words: "off to uni" is said on its own; longer sides stay in their sentence
 
 

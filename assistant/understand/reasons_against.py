@@ -162,15 +162,24 @@ def _target_words(target: str | None, command: str) -> str | None:
     return None
 
 
+_Reasons = list[tuple[str, bool, "str | None"]]
+
+
+def _reasons(text: str) -> _Reasons:
+    """Each clause with whether it is a reason against a thing and the thing it names."""
+    return [(clause, *_reason_in(clause)) for clause in _CLAUSES.split(text) if clause]
+
+
 def reason_against(text: str) -> bool:
     """The message gives a reason against a kind of thing (see the module doc)."""
-    return any(_reason_in(clause)[0] for clause in _CLAUSES.split(text) if clause)
+    return any(is_reason for _, is_reason, _ in _reasons(text))
 
 
-def excluded_by_reason(text: str, target: str | None) -> tuple[str, ...]:
+def excluded_by_reason(text: str, target: str | None, clauses: _Reasons | None = None) -> tuple[str, ...]:
     """What a removal or swap's reason rules out: the thing the reason names, else the removed
-    item's own words (`target`, when it is not a position); () without a reason."""
-    clauses = [(clause, *_reason_in(clause)) for clause in _CLAUSES.split(text) if clause]
+    item's own words (`target`, when it is not a position); () without a reason. `clauses`:
+    the text's `_reasons`, when already read."""
+    clauses = _reasons(text) if clauses is None else clauses
     command = " , ".join(clause for clause, is_reason, _ in clauses if not is_reason)
     # a reason that names its thing says what the others are about ("we're not allowed real
     # candles (fire regs)": candles, not the tealights' own words)
@@ -199,12 +208,13 @@ def with_reason_against(request: Request, text: str) -> Request:
     needed, I'd prefer a cake stand" swaps the bunting and rules out no bunting later."""
     if request.intent not in ("remove", "swap"):
         return request
-    if request.exclude and not reason_against(text):
+    clauses = _reasons(text)
+    if request.exclude and not any(is_reason for _, is_reason, _ in clauses):
         kept = tuple(e for e in request.exclude if not _said_as_needless(e, text))
         request = dataclasses.replace(request, exclude=kept) if kept != request.exclude else request
     target = request.target
     if not target:  # "no need for the card, I'll write my own": the words name what goes
         said = exclusions_in(text)
         target = said[0] if len(said) == 1 else None
-    ruled_out = merge_exclusions(request.exclude, excluded_by_reason(text, target))
+    ruled_out = merge_exclusions(request.exclude, excluded_by_reason(text, target, clauses))
     return dataclasses.replace(request, exclude=ruled_out) if ruled_out != request.exclude else request
