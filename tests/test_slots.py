@@ -378,3 +378,42 @@ def test_a_ruled_out_phrase_is_cut_with_the_words_that_close_it() -> None:
     assert exclusions_in(text) == ("candle",)
     assert strip_exclusions(text) == "a housewarming gift for my sister, she's"  # no "person at all" left as a need
     assert strip_exclusions("a tea party, no candles at all") == "a tea party"
+
+
+@pytest.mark.parametrize(("model_need", "text", "need"), [
+    # the reason before "so <ruled out>" is left when the rest says the need ...
+    ("Leaving present for Jo in accounts, She doesn't drink so",
+     "Leaving present for Jo in accounts. We've collected £32. She doesn't drink so no wine stuff",
+     "Leaving present for Jo in accounts"),
+    # ... or the turn redoes the bundle on screen
+    ("there's a toddler in the house so", "there's a toddler in the house so nothing made of glass, can you redo it?",
+     None),
+    # a reason that is all there is to go on stays; an occasion before "so" is no reason
+    ("he's 3", "he's 3 so nothing small", "he's 3"),
+    ("my sister's hen do", "it's my sister's hen do so nothing rude", "it's my sister's hen do"),
+])
+def test_rule_a_reason_for_ruling_out_is_no_need(model_need: str, text: str, need: str | None) -> None:
+    done = complete_slots(Request("bundle", need=model_need), check_input(text))
+    assert done.need == need
+
+
+@pytest.mark.parametrize("intent", ["swap", "remove", "lock", "more_like"])
+def test_rule_an_item_edit_has_no_need(intent: str) -> None:
+    from assistant.understand.slots import without_need_of_an_item_edit
+
+    edit = Request(intent, need="a choking risk", target="4")
+    assert without_need_of_an_item_edit(edit).need is None
+    assert without_need_of_an_item_edit(edit).target == "4"
+    add = Request("add", need="bunting")  # an add's need says what to add
+    assert without_need_of_an_item_edit(add) is add
+
+
+def test_money_a_piece_is_no_need() -> None:
+    from assistant.understand.slots import money_only
+
+    assert money_only("five pound a piece")
+
+
+def test_a_need_inside_a_reason_for_ruling_out_is_no_need() -> None:
+    text = check_input("there's a toddler in the house so nothing made of glass, can you redo it?")
+    assert complete_slots(Request("bundle", need="a toddler", exclude=("glass",)), text).need is None

@@ -38,7 +38,11 @@ from assistant.understand.edit_cues import edit_on_screen
 from assistant.understand.languages import other_language_reply
 from assistant.understand.parser import ParseResult
 from assistant.understand.reasons_against import with_reason_against
-from assistant.understand.slots import complete_slots, reconcile_intent
+from assistant.understand.slots import (
+    complete_slots,
+    reconcile_intent,
+    without_need_of_an_item_edit,
+)
 from assistant.write.line_release import merge_released
 from assistant.write.writer import Writer
 from retrieval.errors import CartsmithError
@@ -97,7 +101,7 @@ def served_request(parsed: Request, text: str, sure_intent: str | None = None, o
     the intent reader's when it is sure (the cart rules defer to it)."""
     words = without_pii(text)
     request = reconcile_intent(complete_slots(parsed, words), words, sure_intent)
-    return with_reason_against(edit_on_screen(request, words, on_screen), words)
+    return without_need_of_an_item_edit(with_reason_against(edit_on_screen(request, words, on_screen), words))
 
 
 def _timed(name: str, step: Callable[[TurnContext], TurnContext]) -> Runnable:

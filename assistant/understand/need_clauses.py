@@ -19,9 +19,11 @@ import re
 
 from assistant.understand.amounts import PARTY
 from assistant.understand.exclusions import strip_exclusions
+from assistant.understand.shopper_cues import asks_to_redo
 from assistant.understand.words import FILLER, NUMBER_WORDS, PLEASANTRIES, one_slip_apart, tokens
 
-__all__ = ["CLAUSE_BREAK", "NOT_NEED_WORDS", "clauses_of", "need_clauses", "need_words", "says_a_need"]
+__all__ = ["CLAUSE_BREAK", "NOT_NEED_WORDS", "clauses_of", "need_clauses", "need_words", "reasons_for_ruling_out",
+           "says_a_need", "without_reasons"]
 
 # Where a clause ends: a sentence's end, a comma, a dash between words, "but".
 # "and" starts a clause when a new subject follows it ("... £10 and all i know is he drinks coffee").
@@ -36,7 +38,7 @@ MONEY_TALK = frozenset({
     "pound", "pounds", "tenner", "fiver", "score", "bucks", "dollars", "euros", "limit", "max", "maximum",
     "tops", "total", "totally", "object", "wallet", "purse", "rock", "bottom", "plenty", "ish", "pence",
     "costing", "bargain", "bargains", "value", "worth", "left", "got", "chipped", "fund", "pot",
-    "gbp", "usd", "eur", "each", "apiece", "per", "under", "below", "over", "less", "more", "than", "most",
+    "gbp", "usd", "eur", "each", "apiece", "piece", "per", "under", "below", "over", "less", "more", "than", "most",
 })
 # When: a date or a deadline says nothing about what to buy.
 TIME_TALK = frozenset({
@@ -109,3 +111,29 @@ def clauses_of(text: str) -> list[str]:
 
 
 _LEADING_JOIN = re.compile(r"^(?:(?:but|and|so|or|plus)\s+)+", re.IGNORECASE)
+
+
+# Rule "a reason for ruling out is no need": someone's circumstances said just before "so"
+# and a ruled-out thing say why the thing is out, not what the bundle is for:
+#   reason: "she doesn't drink so no wine stuff", "there's a toddler in the house so nothing made of glass"
+#   kept:   "it's my sister's hen do so nothing rude" (no she/he/they/there: the occasion itself)
+_REASON_FOR_RULING_OUT = re.compile(
+    r"\b(?:she|he|they|there)\b[^,.;:!?]*?\s+so(?=\s+(?:no|nothing|not|nae|none|never|don'?t|avoid|skip|without)\b)",
+    re.IGNORECASE)
+
+
+def reasons_for_ruling_out(text: str) -> list[str]:
+    """The reasons `text` gives for ruling things out, when something else in it says what
+    the bundle is for or it redoes the bundle on screen (else a reason may be all there is
+    to go on: "he's 3 so nothing small" still says who it is for)."""
+    found = [m.group(0) for m in _REASON_FOR_RULING_OUT.finditer(text)]
+    if not found or asks_to_redo(text) or need_clauses(_REASON_FOR_RULING_OUT.sub(" ", text)):
+        return found
+    return []
+
+
+def without_reasons(text: str, reasons: list[str]) -> str:
+    """`text` without `reasons` (`reasons_for_ruling_out`), in any case."""
+    for reason in reasons:
+        text = re.sub(re.escape(reason), " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", re.sub(r"\s+(?=[,.;:!?])", "", text)).strip(" ,.;:")

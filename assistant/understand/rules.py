@@ -38,7 +38,7 @@ from assistant.understand.edit_cues import (
     wants_out,
 )
 from assistant.understand.exclusions import exclusions_in
-from assistant.understand.need_clauses import need_clauses
+from assistant.understand.need_clauses import need_clauses, reasons_for_ruling_out
 from assistant.understand.need_text import (
     containers_named,
     says_liking,
@@ -200,6 +200,13 @@ RULES: tuple[Rule, ...] = (
         ("not sure what he likes tbh, it's for my brother in law", ("it's for my brother in law",)),
     ), ("money no object", "next saturday", "about 20 people", "£30 or so, thanks!", "um hi", "can u do something quick thx",
         "rock bottom prices please", "no glitter", "no worries if not", "we've collected £40"), nothing=()),
+    Rule("a reason for ruling out", lambda text: tuple(reasons_for_ruling_out(text)), (
+        ("leaving present for jo. she doesn't drink so no wine stuff", ("she doesn't drink so",)),
+        ("there's a toddler in the house so nothing made of glass, can you redo it?",
+         ("there's a toddler in the house so",)),
+        ("kids baking afternoon. they're 6 so nothing sharp", ("they're 6 so",)),
+    ), ("it's my sister's hen do so nothing rude", "he's 3 so nothing small", "a gift for my mum, no candles",
+        "she loves baking so much", "so excited, a party for my son"), nothing=()),
     Rule("a couple", for_a_couple, (
         ("Wedding present for a couple who love all things vintage", True), ("something for the happy couple", True),
         ("a gift for the newlyweds", True), ("a little present for the bride and groom", True),

@@ -44,7 +44,14 @@ from assistant.understand.exclusions import (
     merge_exclusions,
     strip_exclusions,
 )
-from assistant.understand.need_clauses import clauses_of, need_clauses, need_words, says_a_need
+from assistant.understand.need_clauses import (
+    clauses_of,
+    need_clauses,
+    need_words,
+    reasons_for_ruling_out,
+    says_a_need,
+    without_reasons,
+)
 from assistant.understand.need_text import kind_mention, tidy_need
 from assistant.understand.person_and_interests import names_only_a_person, recipient_in
 from assistant.understand.shopper_cues import (
@@ -89,6 +96,7 @@ __all__ = [
     "unsaid_position",
     "wants_products",
     "whole_bundle_mention",
+    "without_need_of_an_item_edit",
 ]
 
 
@@ -181,11 +189,15 @@ def complete_slots(request: Request, text: str) -> Request:
     elif request.need:
         need = re.sub(r"\s*(?:,\s*)?(?:under|below|max(?:imum)?|up to|budget(?: of)?)?\s*(?:£|gbp\s?)\s?\d[\d.,]*"
                       r"(?:\s*(?:pounds?|quid))?", "", request.need, flags=re.I).strip(" ,.")
-        need = strip_exclusions(need)
+        reasons = reasons_for_ruling_out(text)  # "she doesn't drink so no wine stuff" says why, not what for
+        need = without_reasons(strip_exclusions(need), reasons)
+        if any(need.casefold() in reason.casefold() for reason in reasons):
+            need = ""  # "a toddler" of "there's a toddler in the house so nothing made of glass"
         own_clauses = need_clauses(need)  # a need copied with its money talk or chat keeps what says a need
         need = ", ".join(own_clauses) if len(own_clauses) > 1 or (own_clauses and not says_a_need(need)) else need
         if request.intent == "bundle":
-            need = need_in_its_sentence(need, without_mentions(text, changes.get("items", request.items)))
+            need = need_in_its_sentence(need, without_reasons(without_mentions(text, changes.get("items", request.items)),
+                                                              reasons))
         if need and money_only(need):
             need = ""  # "nothing that costs above five pound a piece" is money once the "nothing" is read
         if need != request.need:
@@ -196,6 +208,19 @@ def complete_slots(request: Request, text: str) -> Request:
     if changes.get("need") and len(changes["need"]) > MAX_MENTION_CHARS:  # a need joined from parts stays a need
         changes["need"] = changes["need"][:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–&+")
     return dataclasses.replace(request, **changes) if changes else request
+
+
+ONE_ITEM_EDITS = ("swap", "remove", "lock", "more_like")
+
+
+def without_need_of_an_item_edit(request: Request) -> Request:
+    """Rule "an item edit has no need": a swap, a removal, a lock or "more like this" acts on
+    one item of the bundle on screen, which keeps its own need; the words around it say why
+    ("swap the balloons, they're a choking risk", "first one's a bit boring for a present")
+    and never start a new occasion (the edit actions read no need)."""
+    if request.intent in ONE_ITEM_EDITS and request.need is not None:
+        return dataclasses.replace(request, need=None)
+    return request
 
 
 def money_only(need: str) -> bool:
@@ -289,7 +314,7 @@ def need_from_text(text: str) -> str:
     while need != previous:  # "hi, could you show me ..." has several layers
         previous = need
         need = _SCAFFOLD.sub("", need, count=1).strip(" ,.!?")
-        need = re.sub(r"\s+(?:for|with|under|of|to|at|around|about|and|but|or)$", "", need, flags=re.I)
+        need = re.sub(r"\s+(?:for|with|under|of|to|at|around|about|and|but|or|so)$", "", need, flags=re.I)
     # Placeholders for a product ("something gingham", "anything with stars") carry no meaning.
     need = re.sub(r"\b(?:something|anything|some)\s+(?=\w)", "", need, flags=re.I)
     need = re.sub(r"\s+", " ", need).strip(" ,.!?-–")
@@ -337,6 +362,7 @@ def need_of_its_clauses(text: str) -> str | None:
     and chat: "bbq this weekend, two families, about ten people. plates, cups" is "bbq,
     plates, cups"; "15£ budget. birthday for girl of 8 years" is "birthday for girl of 8
     years". None when no clause says a need ("£20, quick please")."""
+    text = without_reasons(text, reasons_for_ruling_out(text))
     return need_from_text(", ".join(_within_length(clauses_of(text)))) or None
 
 

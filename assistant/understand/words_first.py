@@ -37,9 +37,9 @@ from retrieval.config import Config, check
 __all__ = ["BUSY_WORDS_INTENTS", "WORDS_INTENTS", "WordsFirstConfig"]
 
 # as right from the words as from the model on every hand-written message of these intents
-WORDS_INTENTS: tuple[str, ...] = ("smalltalk", "off_topic", "cheaper", "lock", "set_budget")
+WORDS_INTENTS: tuple[str, ...] = ("smalltalk", "off_topic", "cheaper", "lock", "set_budget", "question")
 # read from the words only while the model is busy: most right, some slots lost
-BUSY_WORDS_INTENTS: tuple[str, ...] = ("bundle", "swap", "remove", "more_like", "question", "compare", "add_to_cart")
+BUSY_WORDS_INTENTS: tuple[str, ...] = ("bundle", "swap", "remove", "more_like", "compare", "add_to_cart")
 
 
 @dataclasses.dataclass(frozen=True)
