@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = [(case.say, case.summary) for case in written[::step][:args.messages]]
     base_commit = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=REPO, check=True,
                                  capture_output=True, text=True).stdout.strip()
-    head_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
+    head_commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, check=True,
                                  capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="cartsmith-base-") as scratch:
         base_dir = Path(scratch) / "base"

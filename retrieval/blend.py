@@ -4,15 +4,18 @@ Each component's scores are normalised per query (divided by its best score, so 
 source speaks on a 0..1 scale) and summed with weights. The weights are fitted by
 coordinate ascent on NDCG@10 over a validation split carved from the *training* period
 only (the last `validation_days`, or a random share of training baskets), with the
-components fitted on what precedes it; then every component is refitted on the whole
-training period.
+components fitted on what precedes it, each with the settings that scored best there
+(`tuning.tune_sources`); then every component is refitted on the whole training period with
+its chosen settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -23,9 +26,11 @@ from .config import Config, check
 from .evaluate import EvalCase, SplitConfig, split_interactions
 from .records import Evidence, Query
 from .sources import ScoringSource, query_mask
+from .tuning import Settings, TuningConfig, tune_sources
 
 log = logging.getLogger(__name__)
-SourceFactory = Callable[[], ScoringSource]
+# Called with no argument for a source with its defaults, or with a mapping of settings.
+SourceFactory = Callable[..., ScoringSource]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +60,8 @@ class BlendSource(ScoringSource):
         self.components = list(components)
         self.weights = np.asarray(weights if weights is not None else [1.0] * len(components), dtype=np.float64)
         self.validation_ndcg: float | None = None
+        self.tuning: dict[str, dict[str, object]] = {}  # per source: the settings tried and chosen
+        self.fit_seconds: dict[str, float] = {}
         self._cache: dict[Query, list[np.ndarray]] = {}
 
     def clear_cache(self) -> None:
@@ -68,7 +75,9 @@ class BlendSource(ScoringSource):
 
     def _fit(self, data: BasketData) -> None:
         for component in self.components:
+            began = time.perf_counter()
             component.fit(data)
+            self.fit_seconds[component.name] = time.perf_counter() - began
 
     def component_scores(self, query: Query) -> list[np.ndarray]:
         cached = self._cache.get(query)
@@ -108,6 +117,10 @@ class BlendSource(ScoringSource):
     def describe(self) -> dict[str, float]:
         return {c.name: float(w) for c, w in zip(self.components, self.weights, strict=True)}
 
+    def settings(self) -> dict[str, object]:
+        """Each component's chosen settings ({} : its defaults)."""
+        return {name: report.get("chosen", {}) for name, report in self.tuning.items()}
+
 
 def _normalise(scores: np.ndarray) -> np.ndarray:
     scores = np.where(np.isfinite(scores) & (scores > 0), scores, 0.0)
@@ -123,20 +136,29 @@ def fit_blend(
     *,
     split_kind: str = "time",
     min_items: int = 4,
+    tuning: TuningConfig | None = None,
 ) -> BlendSource:
-    """Learn blend weights on a validation split of `train`, then fit on all of `train`."""
+    """Choose each source's settings and the blend weights on a validation split of `train`,
+    then fit on all of `train`."""
     config = config or BlendConfig()
     names = list(factories)
     val_split = _validation_split(catalog, train, config, split_kind, min_items)
     inner = BasketData.build(catalog, val_split.train)
-    components = [factories[n]().fit(inner) for n in names]
-    weights, ndcg = _search_weights(catalog, components, val_split.cases, config)
+    makers = {n: functools.partial(_made, factories[n]) for n in names}
+    tuned = tune_sources(makers, inner, val_split.cases, tuning)
+    components = [tuned[n].fitted for n in names]
+    weights, ndcg = _search_weights(catalog, [c for c in components if c is not None], val_split.cases, config)
     log.info("blend weights %s (validation NDCG@10 %.4f on %d baskets)",
              dict(zip(names, weights, strict=True)), ndcg, len(val_split.cases))
-    blend = BlendSource([factories[n]() for n in names], weights)
+    blend = BlendSource([_made(factories[n], tuned[n].chosen) for n in names], weights)
     blend.fit(BasketData.build(catalog, train))
     blend.validation_ndcg = ndcg
+    blend.tuning = {n: tuned[n].to_json() for n in names}
     return blend
+
+
+def _made(factory: SourceFactory, settings: Settings | None = None) -> ScoringSource:
+    return factory(settings) if settings else factory()
 
 
 def _validation_split(catalog: Catalog, train: Interactions, config: BlendConfig, split_kind: str,

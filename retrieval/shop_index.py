@@ -29,9 +29,10 @@ from .embeddings import Embedder, EmbeddingConfig
 from .errors import ConfigError, IndexStateError
 from .records import Candidate, Query
 from .storage import atomic_folder, cache_dir, cached_embeddings
+from .tuning import TuningConfig
 from .vector_store import ChromaIndex, VectorStoreConfig
 
-INDEX_FORMAT = 2  # 2: live co-purchase counts and the blend score cache in the pickles
+INDEX_FORMAT = 3  # 2: live co-purchase counts and the blend score cache in the pickles; 3: settings per shop
 Echo = Callable[[str], None]
 
 
@@ -45,8 +46,11 @@ class IndexConfig(Config):
     chroma_server: str | None = None
     collection: str = "items"
     embedding_model: str = EmbeddingConfig().model
+    # time for choosing each source's settings on this shop's validation split (0: defaults)
+    tuning_seconds: float = TuningConfig().budget_seconds
 
     def validate(self) -> None:
+        check(self.tuning_seconds >= 0, "index.tuning_seconds", "must be 0 or more")
         unknown = sorted(set(self.sources) - set(KNOWN_SOURCES))
         check(not unknown, "index.sources", f"unknown {unknown}; known: {', '.join(KNOWN_SOURCES)}")
         check(self.chroma_server is None or self.chroma_server.startswith(("http://", "https://")),
@@ -89,7 +93,12 @@ def build_index(catalog: Catalog, interactions: Interactions, out: Path, config:
         echo(f"fitting candidate sources ({', '.join(config.sources)}) and learning blend weights ...")
         factories = source_factories(catalog, embeddings, None, config.sources)
         split_kind = "time" if interactions.frame["timestamp"].notna().any() else "random"
-        blend = fit_blend(catalog, interactions, factories, BlendConfig(), split_kind=split_kind)
+        blend = fit_blend(catalog, interactions, factories, BlendConfig(), split_kind=split_kind,
+                          tuning=TuningConfig(budget_seconds=config.tuning_seconds))
+        for name, report in blend.tuning.items():
+            if len(report["trials"]) > 1:
+                echo(f"  {name}: settings {report['chosen'] or 'defaults'} "
+                     f"(of {len(report['trials'])} tried on the validation split)")
         blend.save(tmp / "blend.pkl")
         manifest = {
             "format": INDEX_FORMAT,
@@ -105,6 +114,9 @@ def build_index(catalog: Catalog, interactions: Interactions, out: Path, config:
             "sources": list(factories),
             "blend_weights": blend.describe(),
             "blend_validation_ndcg@10": blend.validation_ndcg,
+            "source_settings": blend.settings(),
+            "source_fit_seconds": {name: round(t, 2) for name, t in blend.fit_seconds.items()},
+            "tuning": blend.tuning,
             "chroma": {"server": config.chroma_server, "collection": config.collection},
             "config": config.to_dict(),
             "build_seconds": round(time.perf_counter() - started, 1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -31,7 +33,8 @@ def _shop(seed: int = 0) -> tuple[Catalog, Interactions]:
 def test_blend_fits_weights_on_training_period_and_ranks_groups() -> None:
     catalog, inter = _shop()
     split = split_interactions(catalog, inter, SplitConfig(kind="time", date="2011-01-21", seed=1))
-    factories = {"popularity": lambda: make_source("popularity"), "item_knn": lambda: make_source("item_knn")}
+    factories = {"popularity": functools.partial(make_source, "popularity"),
+                 "item_knn": functools.partial(make_source, "item_knn")}
     blend = fit_blend(catalog, split.train, factories, BlendConfig(validation_days=3))
     assert blend.validation_ndcg is not None and blend.validation_ndcg > 0
     assert blend.weights[1] > 0  # co-purchase structure is what predicts baskets here

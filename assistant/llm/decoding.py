@@ -104,8 +104,8 @@ class _PromptCaches:
                 shared += 1
             if shared > best_len:
                 best, best_len = (ids, past), shared
-        best_len -= best_len % PREFILL_CHUNK
-        if best is None or best_len < max(self.min_shared, PREFILL_CHUNK):
+        best_len = chunk_floor(best_len)
+        if best is None or best_len < max(self.min_shared, FIRST_CHUNK):
             return None, 0
         past = copy.deepcopy(best[1])
         extra = past.get_seq_length() - best_len
@@ -119,7 +119,7 @@ class _PromptCaches:
         if past is None or not hasattr(past, "crop"):
             return
         length = _prefilled(prompt_length)
-        if length < max(self.min_shared, PREFILL_CHUNK):
+        if length < max(self.min_shared, FIRST_CHUNK):
             return
         extra = past.get_seq_length() - length
         if extra < 0:
@@ -133,17 +133,36 @@ class _PromptCaches:
 
 
 _PROMPT_CACHES = _PromptCaches()
-# The prompt is fed in chunks that start at multiples of this position, so the keys and
-# values of a position never depend on how long the prompt is or what was cached before:
-# a reused prefix is bit-for-bit what recomputing it would give, and greedy replies do not
-# change with the conversation's history.
+# The prompt is fed in chunks that start at fixed positions (0, FIRST_CHUNK, then every
+# PREFILL_CHUNK after it), so the keys and values of a position never depend on how long the
+# prompt is or what was cached before: a reused prefix is bit-for-bit what recomputing it
+# would give, and greedy replies do not change with the conversation's history.
+# The first chunk is short: it holds a chat template's system header and the first words of
+# the instructions, which every parse prompt shares (43 tokens with SmolLM2's template, 35
+# with a bundle on screen), so a parse reuses it and feeds the rest of its prompt in one
+# pass (a 4-bit forward pass of several tokens costs ~0.13 s, plus ~2 ms a token, on 2 cores).
+FIRST_CHUNK = 32
 PREFILL_CHUNK = 64
+
+
+def chunk_floor(position: int) -> int:
+    """The last chunk boundary at or before `position`."""
+    if position < FIRST_CHUNK:
+        return 0
+    return FIRST_CHUNK + ((position - FIRST_CHUNK) // PREFILL_CHUNK) * PREFILL_CHUNK
+
+
+def _next_boundary(position: int) -> int:
+    """The first chunk boundary after `position`."""
+    if position < FIRST_CHUNK:
+        return FIRST_CHUNK
+    return chunk_floor(position) + PREFILL_CHUNK
 
 
 def _prefilled(prompt_length: int) -> int:
     """Positions of a prompt fed in whole chunks (the last prompt token is always fed with
     the first decoding step, so the step that picks the first token has one shape)."""
-    return ((prompt_length - 1) // PREFILL_CHUNK) * PREFILL_CHUNK
+    return chunk_floor(prompt_length - 1)
 
 
 def prefill_prompt(model: Any, cache_kwarg: str, sequence: Any, past: Any, fed: int) -> tuple[Any, int]:
@@ -153,7 +172,7 @@ def prefill_prompt(model: Any, cache_kwarg: str, sequence: Any, past: Any, fed: 
     `torch.inference_mode()`."""
     n = int(sequence.shape[1])
     while fed < n - 1:
-        end = min(fed - fed % PREFILL_CHUNK + PREFILL_CHUNK, n - 1)
+        end = min(_next_boundary(fed), n - 1)
         out = model(input_ids=sequence[:, fed:end], use_cache=True, logits_to_keep=1, **{cache_kwarg: past})
         past = getattr(out, cache_kwarg, None)
         fed = end

@@ -18,7 +18,7 @@ for _key, _value in (("HF_HUB_OFFLINE", "1"), ("ANONYMIZED_TELEMETRY", "False"),
                      ("GRADIO_ANALYTICS_ENABLED", "False"), ("TOKENIZERS_PARALLELISM", "false")):
     os.environ.setdefault(_key, _value)
 
-DATASETS = ("online-retail", "instacart")
+DATASETS = ("online-retail", "instacart", "steam-bundles")
 
 
 def _add_data_args(parser: argparse.ArgumentParser, *, dataset_default: str | None) -> None:
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_bask.add_argument("--k", type=int, default=10, help="the cut-off reported first (default 10)")
     p_bask.add_argument("--max-baskets", type=int, help="evaluate on a seeded sample of test baskets")
     p_bask.add_argument("--methods", help="comma-separated subset of sources")
+    p_bask.add_argument("--tuning-seconds", type=float, default=None, metavar="S",
+                        help="time for choosing each source's settings on the training period's validation "
+                             "split (default 60; 0: every source keeps its defaults)")
     p_bask.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="write results JSON")
     p_bask.add_argument("--report", type=Path, metavar="DIR", help="write JSON, markdown and a bar chart")
 
@@ -183,11 +186,14 @@ def _load_shop(args: argparse.Namespace):
         return args.items.stem.split(".")[0], catalog, interactions
     if args.column:
         raise ConfigError("--column applies to --items/--interactions files only")
-    from retrieval.datasets import load_instacart, load_online_retail
+    from retrieval.datasets import load_instacart, load_online_retail, load_steam_bundles
 
     if args.dataset == "instacart":
         catalog, interactions = load_instacart()
         return "instacart", catalog, interactions
+    if args.dataset == "steam-bundles":
+        catalog, interactions = load_steam_bundles()
+        return "steam-bundles", catalog, interactions
     catalog, interactions, _ = load_online_retail()
     return "online-retail", catalog, interactions
 
@@ -257,7 +263,10 @@ def _cmd_eval_baskets(args: argparse.Namespace) -> int:
             raise ConfigError(f"--methods: unknown {', '.join(unknown)}; known: {', '.join(KNOWN_SOURCES)}")
     if args.k != 10:
         raise ConfigError("--k: the benchmark reports @10 and @20; other cut-offs are not supported yet")
-    result = run_basket_benchmark(name, catalog, interactions, split, methods=methods)
+    from retrieval.tuning import TuningConfig
+
+    tuning = TuningConfig() if args.tuning_seconds is None else TuningConfig(budget_seconds=args.tuning_seconds)
+    result = run_basket_benchmark(name, catalog, interactions, split, methods=methods, tuning=tuning)
     write_reports(result, args.json_out, args.report)
     return 0
 

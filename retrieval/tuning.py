@@ -1,0 +1,113 @@
+"""Each candidate source's key settings chosen per shop, on the shop's own validation split.
+
+The defaults of `item_knn` (pairs seen in two baskets or more, shrinkage 5) suit a shop with
+thousands of baskets a day; on a catalog of small, sparse bundles, where most pairs are seen
+once, they drop almost every pair and the source collapses. So before the blend learns its
+weights, every source with settings to choose is fitted on the training period less its
+validation split with each of a few settings from `SETTINGS_TRIED` (its defaults first), and
+scored by NDCG@10 on the validation baskets; the best is kept (a tie keeps the earlier, so
+the defaults stay unless something beats them). Trials go round the sources one setting at
+a time until `budget_seconds` is spent, so one slow source cannot starve the others; a trial
+that would start after the budget is not started, and every source always has its
+defaults measured. The test period is never seen: the split is the blend's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .catalog import BasketData
+from .config import Config, check
+from .evaluate import EvalCase, evaluate_source
+from .sources import ScoringSource
+
+log = logging.getLogger(__name__)
+Settings = Mapping[str, Any]
+SettingsFactory = Callable[[Settings], ScoringSource]
+
+# The settings each source is tried with, its defaults ({}) first: the thresholds and the
+# shrinkage that decide which pairs count, how many neighbours, the factors and the
+# regularisation, the Transformer's size.
+SETTINGS_TRIED: dict[str, tuple[dict[str, Any], ...]] = {
+    "item_knn": ({}, {"min_co_baskets": 1}, {"min_co_baskets": 1, "shrinkage": 0.0},
+                 {"min_co_baskets": 1, "shrinkage": 1.0, "basket_weighting": "none"}, {"shrinkage": 20.0},
+                 {"neighbours": 300}),
+    "rules": ({}, {"min_support": 1}, {"min_support": 2}, {"min_support": 1, "min_lift": 0.0}, {"min_support": 6}),
+    "user_knn": ({}, {"neighbours": 30}, {"neighbours": 300}, {"weighting": "binary"}),
+    "als": ({}, {"factors": 64}, {"factors": 64, "regularization": 0.5}, {"factors": 32}, {"regularization": 0.5},
+            {"iterations": 30}),
+    "bpr": ({}, {"factors": 32}, {"learning_rate": 0.1}, {"iterations": 100}),
+    "transformer": ({}, {"dim": 32}, {"dim": 128}),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningConfig(Config):
+    """budget_seconds: the time all trials together may start within (0: every source keeps
+    its defaults); max_baskets: the validation baskets each trial is scored on."""
+
+    budget_seconds: float = 60.0
+    max_baskets: int = 500
+
+    def validate(self) -> None:
+        check(self.budget_seconds >= 0, "tuning.budget_seconds", "must be 0 or more")
+        check(self.max_baskets >= 10, "tuning.max_baskets", "must be at least 10")
+
+
+@dataclasses.dataclass
+class Trial:
+    settings: dict[str, Any]
+    ndcg: float
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"settings": self.settings, "validation_ndcg@10": round(self.ndcg, 4), "seconds": round(self.seconds, 2)}
+
+
+@dataclasses.dataclass
+class SourceTuning:
+    """What one source was tried with and what it keeps (its best fitted trial included)."""
+
+    trials: list[Trial]
+    best: int = 0
+    fitted: ScoringSource | None = None
+
+    @property
+    def chosen(self) -> dict[str, Any]:
+        return self.trials[self.best].settings
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chosen": self.chosen, "trials": [t.to_json() for t in self.trials]}
+
+
+def tune_sources(makers: Mapping[str, SettingsFactory], data: BasketData, cases: Sequence[EvalCase],
+                 config: TuningConfig | None = None) -> dict[str, SourceTuning]:
+    """Fit every source of `makers` on `data` with its defaults and, within the budget, with
+    its other `SETTINGS_TRIED`; score each on `cases` (NDCG@10). Sources without settings to
+    try (popularity, content) get their defaults only."""
+    config = config or TuningConfig()
+    cases = list(cases)[:config.max_baskets]  # the split's cases are already a seeded sample
+    tried = {name: SETTINGS_TRIED.get(name, ({},)) for name in makers}
+    tuning = {name: SourceTuning([]) for name in makers}
+    start = time.perf_counter()
+    for step in range(max(len(options) for options in tried.values())):
+        for name, make in makers.items():
+            if step >= len(tried[name]) or (step > 0 and time.perf_counter() - start > config.budget_seconds):
+                continue
+            settings = dict(tried[name][step])
+            began = time.perf_counter()
+            source = make(settings).fit(data)
+            ndcg = evaluate_source(source, cases, len(data.catalog)).metrics["ndcg@10"] if cases else 0.0
+            found = tuning[name]
+            found.trials.append(Trial(settings, ndcg, time.perf_counter() - began))
+            if found.fitted is None or ndcg > found.trials[found.best].ndcg + 1e-9:
+                found.best, found.fitted = len(found.trials) - 1, source
+    for name, found in tuning.items():
+        if len(found.trials) > 1:
+            log.info("%s: settings %s (validation NDCG@10 %.4f; defaults %.4f)", name, found.chosen,
+                     found.trials[found.best].ndcg, found.trials[0].ndcg)
+    return tuning
