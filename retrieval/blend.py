@@ -17,6 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,7 @@ class BlendSource(ScoringSource):
         self.components = list(components)
         self.weights = np.asarray(weights if weights is not None else [1.0] * len(components), dtype=np.float64)
         self.validation_ndcg: float | None = None
-        self.tuning: dict[str, dict[str, object]] = {}  # per source: the settings tried and chosen
+        self.tuning: dict[str, dict[str, Any]] = {}  # per source: the settings tried and chosen
         self.fit_seconds: dict[str, float] = {}
         self._cache: dict[Query, list[np.ndarray]] = {}
 
@@ -117,7 +118,7 @@ class BlendSource(ScoringSource):
     def describe(self) -> dict[str, float]:
         return {c.name: float(w) for c, w in zip(self.components, self.weights, strict=True)}
 
-    def settings(self) -> dict[str, object]:
+    def settings(self) -> dict[str, Any]:
         """Each component's chosen settings ({} : its defaults)."""
         return {name: report.get("chosen", {}) for name, report in self.tuning.items()}
 

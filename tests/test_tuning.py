@@ -73,9 +73,9 @@ def test_a_tie_keeps_the_defaults() -> None:
 
 
 def test_tuning_config_is_validated() -> None:
-    with pytest.raises(ConfigError, match="tuning.budget_seconds"):
+    with pytest.raises(ConfigError, match=r"tuning\.budget_seconds"):
         TuningConfig(budget_seconds=-1)
-    with pytest.raises(ConfigError, match="tuning.max_baskets"):
+    with pytest.raises(ConfigError, match=r"tuning\.max_baskets"):
         TuningConfig(max_baskets=1)
 
 
