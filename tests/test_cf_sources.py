@@ -429,3 +429,19 @@ def test_the_basket_transformer_hides_a_share_drawn_for_each_basket() -> None:
     fixed, _ = _masked_batch(baskets, BasketTransformerConfig(mask_share=0.2, mask_share_max=0.2),
                              np.random.default_rng(0))
     assert ((fixed == MASK).sum(axis=1) == 2).all()
+
+
+def test_the_transformer_starts_from_what_is_bought_together() -> None:
+    from retrieval.cf.basket_transformer import BasketTransformerConfig, _build_model, _start_from_cooccurrence
+
+    config = BasketTransformerConfig(dim=8, heads=2)
+    model = _build_model(30, config)
+    rng = np.random.default_rng(0)
+    baskets = [rng.choice(10, 4, replace=False) + 10 * (b % 3) for b in range(200)]  # three groups of ten
+    _start_from_cooccurrence(model, baskets, 30, config.dim)
+    start = model.items.weight[2:].detach().numpy()
+    assert abs(float(start.std()) - config.dim ** -0.5) < 0.05  # the random start's scale
+    same, other = float((start[0] @ start[1:10].T).mean()), float((start[0] @ start[10:20].T).mean())
+    assert same > 0.3 and abs(other) < 0.05
+    with pytest.raises(ConfigError, match=r"transformer\.init"):
+        BasketTransformerConfig(init="glove")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -54,8 +54,10 @@ class BasketTransformerConfig(Config):
     max_train_seconds: float = 300.0
     seed: int = 0
     threads: int = 2
+    init: Literal["cooccurrence", "random"] = "cooccurrence"
 
     def validate(self) -> None:
+        check(self.init in ("cooccurrence", "random"), "transformer.init", "must be 'cooccurrence' or 'random'")
         check(self.dim >= 8 and self.dim % self.heads == 0, "transformer.dim",
               "must be >= 8 and divisible by heads")
         check(self.layers >= 1, "transformer.layers", "must be at least 1")
@@ -119,6 +121,8 @@ class BasketTransformerSource(TorchModelSource):
             baskets = _basket_lists(data)
             cut = len(baskets) - round(len(baskets) * config.validation_share)
             train, held = baskets[:cut], baskets[cut:]
+            if config.init == "cooccurrence":
+                _start_from_cooccurrence(self.model, train, data.n_items, config.dim)
             self.fit_report = self._train(train, held)
             self.model.eval()
             self._state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -200,6 +204,39 @@ class BasketTransformerSource(TorchModelSource):
 
     def _new_model(self, n_items: int) -> Any:
         return _build_model(n_items, self.config)
+
+
+def _start_from_cooccurrence(model: Any, baskets: list[np.ndarray], n_items: int, dim: int) -> None:
+    """Item embeddings that start where counting leaves off: the top `dim` singular vectors
+    of the items' positive pointwise mutual information over the training baskets, scaled
+    to the random start's size. With output weights tied to them, the first epoch already
+    ranks what is bought together; training then learns what counting cannot (which part of
+    a basket predicts which). Items seen with nothing keep their random start."""
+    import torch
+    from scipy import sparse
+    from scipy.sparse.linalg import svds
+
+    if not baskets or dim >= n_items - 1:
+        return
+    rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(baskets))), shape=(len(baskets), n_items))
+    matrix.data[:] = 1.0
+    co = (matrix.T @ matrix).tocoo()
+    off = co.row != co.col
+    counts = np.asarray(matrix.sum(axis=0)).ravel()
+    total = float(counts.sum())
+    pmi = np.log(co.data[off] * total / (counts[co.row[off]] * counts[co.col[off]]))
+    keep = pmi > 0
+    if keep.sum() < dim:
+        return
+    ppmi = sparse.csr_matrix((pmi[keep], (co.row[off][keep], co.col[off][keep])), shape=(n_items, n_items))
+    vectors, values, _ = svds(ppmi, k=dim, random_state=0)
+    start = vectors * np.sqrt(values)
+    seen = np.abs(start).sum(axis=1) > 0
+    start *= (dim ** -0.5) / max(float(start[seen].std()), 1e-12)
+    with torch.no_grad():
+        weight = model.items.weight
+        weight[FIRST_ITEM:][torch.from_numpy(seen)] = torch.from_numpy(start[seen]).to(weight.dtype)
 
 
 def _basket_lists(data: BasketData) -> list[np.ndarray]:
