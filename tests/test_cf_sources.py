@@ -432,7 +432,11 @@ def test_the_basket_transformer_hides_a_share_drawn_for_each_basket() -> None:
 
 
 def test_the_transformer_starts_from_what_is_bought_together() -> None:
-    from retrieval.cf.basket_transformer import BasketTransformerConfig, _build_model, _start_from_cooccurrence
+    from retrieval.cf.basket_transformer import (
+        BasketTransformerConfig,
+        _build_model,
+        _start_from_cooccurrence,
+    )
 
     config = BasketTransformerConfig(dim=8, heads=2)
     model = _build_model(30, config)
