@@ -399,7 +399,7 @@ def test_rule_a_reason_for_ruling_out_is_no_need(model_need: str, text: str, nee
 
 @pytest.mark.parametrize("intent", ["swap", "remove", "lock", "more_like"])
 def test_rule_an_item_edit_has_no_need(intent: str) -> None:
-    from assistant.understand.slots import without_need_of_an_item_edit
+    from assistant.understand.edit_cues import without_need_of_an_item_edit
 
     edit = Request(intent, need="a choking risk", target="4")
     assert without_need_of_an_item_edit(edit).need is None

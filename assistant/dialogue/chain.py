@@ -34,15 +34,11 @@ from assistant.safety.guard import (
     redact,
     without_pii,
 )
-from assistant.understand.edit_cues import edit_on_screen
+from assistant.understand.edit_cues import edit_on_screen, without_need_of_an_item_edit
 from assistant.understand.languages import other_language_reply
 from assistant.understand.parser import ParseResult
 from assistant.understand.reasons_against import with_reason_against
-from assistant.understand.slots import (
-    complete_slots,
-    reconcile_intent,
-    without_need_of_an_item_edit,
-)
+from assistant.understand.slots import complete_slots, reconcile_intent
 from assistant.write.line_release import merge_released
 from assistant.write.writer import Writer
 from retrieval.errors import CartsmithError

@@ -22,7 +22,7 @@ from assistant.understand.shopper_cues import (
     wants_products,
 )
 
-__all__ = ["asks_for_another", "asks_if_sold", "asks_the_price", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "only_thanks", "price_stings", "rather_have", "wants_out"]
+__all__ = ["asks_for_another", "asks_if_sold", "asks_the_price", "edit_on_screen", "keeps", "more_like_this", "one_for_them_too", "only_thanks", "price_stings", "rather_have", "wants_out", "without_need_of_an_item_edit"]
 
 _POINTING = r"(?:the|that|those|this|these|my|number|no\.?)"
 
@@ -264,4 +264,17 @@ def edit_on_screen(request: Request, text: str, on_screen: bool) -> Request:
     stung_as_need = intent == "bundle" and price_stings(request.need or "")
     if price_stings(text) and (intent in ("off_topic", "smalltalk", "question") or stung_as_need):
         return Request(intent="cheaper")
+    return request
+
+
+ONE_ITEM_EDITS = ("swap", "remove", "lock", "more_like")
+
+
+def without_need_of_an_item_edit(request: Request) -> Request:
+    """Rule "an item edit has no need": a swap, a removal, a lock or "more like this" acts on
+    one item of the bundle on screen, which keeps its own need; the words around it say why
+    ("swap the balloons, they're a choking risk", "first one's a bit boring for a present")
+    and never start a new occasion (the edit actions read no need)."""
+    if request.intent in ONE_ITEM_EDITS and request.need is not None:
+        return dataclasses.replace(request, need=None)
     return request

@@ -96,7 +96,6 @@ __all__ = [
     "unsaid_position",
     "wants_products",
     "whole_bundle_mention",
-    "without_need_of_an_item_edit",
 ]
 
 
@@ -208,19 +207,6 @@ def complete_slots(request: Request, text: str) -> Request:
     if changes.get("need") and len(changes["need"]) > MAX_MENTION_CHARS:  # a need joined from parts stays a need
         changes["need"] = changes["need"][:MAX_MENTION_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:-–&+")
     return dataclasses.replace(request, **changes) if changes else request
-
-
-ONE_ITEM_EDITS = ("swap", "remove", "lock", "more_like")
-
-
-def without_need_of_an_item_edit(request: Request) -> Request:
-    """Rule "an item edit has no need": a swap, a removal, a lock or "more like this" acts on
-    one item of the bundle on screen, which keeps its own need; the words around it say why
-    ("swap the balloons, they're a choking risk", "first one's a bit boring for a present")
-    and never start a new occasion (the edit actions read no need)."""
-    if request.intent in ONE_ITEM_EDITS and request.need is not None:
-        return dataclasses.replace(request, need=None)
-    return request
 
 
 def money_only(need: str) -> bool:
