@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from retrieval.storage import write_json
@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args(argv)
 
+    from parse_rounds import TimedParse, handwritten_spread, interleaved_rounds
+
     from assistant.llm.generation import LLMConfig, load_model
     from assistant.understand.intent_reader import SHIPPED_INTENT_READER, IntentReader
     from assistant.understand.parser import RequestParser
@@ -45,11 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.embeddings import Embedder
 
     if args.message_set == "handwritten":
-        from evals.parse_set import load_parse_set
-
-        written = load_parse_set()
-        step = max(1, len(written) // args.messages)
-        cases: list[tuple[str, str]] = [(case.say, case.summary) for case in written[::step][:args.messages]]
+        cases = handwritten_spread(args.messages)
     else:
         cases = [(message, summary) for message, summary, _ in load_eval_data(args.messages, 0).parse_cases]
     loaded = load_model(LLMConfig(adapter=str(ADAPTER_DIR), threads=args.threads))
@@ -58,29 +56,22 @@ def main(argv: list[str] | None = None) -> int:
     variants = {"model_only": RequestParser(loaded), "with_reader": RequestParser(loaded, intent_reader=reader),
                 # as served, one shopper alone (never busy): sure turns of the words' intents skip the model
                 "as_served": RequestParser(loaded, intent_reader=reader, words_first=WordsFirstConfig())}
-    for parser_ in variants.values():  # warm: first calls compile and fill caches
-        parser_.parse(cases[0][0], cases[0][1])
-    rounds: dict[str, list[float]] = {name: [] for name in variants}
-    tokens: dict[str, list[int]] = {name: [] for name in variants}
-    for r in range(args.rounds):
-        seconds: dict[str, list[float]] = {name: [] for name in variants}
-        for message, summary in cases:
-            for name, parser_ in variants.items():
-                started = time.perf_counter()
-                result = parser_.parse(message, summary)
-                seconds[name].append(time.perf_counter() - started)
-                tokens[name].append(result.tokens)
-        for name in variants:
-            rounds[name].append(statistics.median(seconds[name]))
-        print(f"round {r + 1}: " + ", ".join(f"{n} {rounds[n][-1]:.3f}s" for n in variants), file=sys.stderr)
-    medians = {name: round(statistics.median(values), 3) for name, values in rounds.items()}
+
+    def timed(parser_: RequestParser) -> TimedParse:
+        def parse(message: str, summary: str) -> tuple[float, int]:
+            started = time.perf_counter()
+            result = parser_.parse(message, summary)
+            return time.perf_counter() - started, result.tokens
+        return parse
+
+    timing = interleaved_rounds({name: timed(p) for name, p in variants.items()}, cases, args.rounds)
+    medians = timing["median_parse_s"]
     report = {
         "set": args.message_set, "messages": len(cases), "rounds": args.rounds, "threads": args.threads,
-        "median_parse_s": medians, "round_medians_s": rounds,
-        "mean_tokens": {n: round(statistics.mean(t), 1) for n, t in tokens.items()},
+        "median_parse_s": medians, "round_medians_s": timing["round_medians_s"], "mean_tokens": timing["mean_tokens"],
         "ratio_with_reader_to_model_only": round(medians["with_reader"] / medians["model_only"], 3),
         "ratio_as_served_to_model_only": round(medians["as_served"] / medians["model_only"], 3),
-        "read_from_words_share": round(sum(t == 0 for t in tokens["as_served"]) / len(tokens["as_served"]), 3),
+        "read_from_words_share": timing["read_from_words_share"]["as_served"],
     }
     print(report)
     if args.json_out:

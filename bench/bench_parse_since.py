@@ -17,14 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from retrieval.storage import write_json
@@ -95,11 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args(argv)
 
-    from evals.parse_set import load_parse_set
+    from parse_rounds import handwritten_spread, interleaved_rounds
 
-    written = load_parse_set()
-    step = max(1, len(written) // args.messages)
-    cases = [(case.say, case.summary) for case in written[::step][:args.messages]]
+    cases = handwritten_spread(args.messages)
     base_commit = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=REPO, check=True,
                                  capture_output=True, text=True).stdout.strip()
     head_commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, check=True,
@@ -110,34 +109,25 @@ def main(argv: list[str] | None = None) -> int:
                        check=True, capture_output=True)
         try:
             workers = {"then": _Worker(base_dir, args.threads), "now": _Worker(REPO, args.threads)}
-            for worker in workers.values():  # warm: first calls compile and fill caches
-                worker.parse(*cases[0])
-            rounds: dict[str, list[float]] = {name: [] for name in workers}
-            tokens: dict[str, list[int]] = {name: [] for name in workers}
-            for r in range(args.rounds):
-                seconds: dict[str, list[float]] = {name: [] for name in workers}
-                for message, summary in cases:
-                    for name, worker in workers.items():
-                        answer = worker.parse(message, summary)
-                        seconds[name].append(answer["seconds"])
-                        tokens[name].append(answer["tokens"])
-                for name in workers:
-                    rounds[name].append(statistics.median(seconds[name]))
-                print(f"round {r + 1}: " + ", ".join(f"{n} {rounds[n][-1]:.3f}s" for n in workers),
-                      file=sys.stderr)
+            def timed(worker: _Worker) -> Callable[[str, str], tuple[float, int]]:
+                def parse(message: str, summary: str) -> tuple[float, int]:
+                    answer = worker.parse(message, summary)
+                    return answer["seconds"], answer["tokens"]
+                return parse
+
+            timing = interleaved_rounds({name: timed(w) for name, w in workers.items()}, cases, args.rounds)
             for worker in workers.values():
                 worker.close()
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_dir)], cwd=REPO,
                            capture_output=True)
-    medians = {name: round(statistics.median(values), 3) for name, values in rounds.items()}
+    medians = timing["median_parse_s"]
     report = {
         "set": "handwritten", "messages": len(cases), "rounds": args.rounds, "threads": args.threads,
         "then_commit": base_commit, "now_commit": head_commit, "measured_at": time.strftime("%Y-%m-%d"),
-        "median_parse_s": medians, "round_medians_s": rounds,
-        "mean_tokens": {n: round(statistics.mean(t), 1) for n, t in tokens.items()},
+        "median_parse_s": medians, "round_medians_s": timing["round_medians_s"], "mean_tokens": timing["mean_tokens"],
         "ratio_now_to_then": round(medians["now"] / medians["then"], 3),
-        "now_read_from_words_share": round(sum(t == 0 for t in tokens["now"]) / len(tokens["now"]), 3),
+        "now_read_from_words_share": timing["read_from_words_share"]["now"],
     }
     print(report)
     if args.json_out:
