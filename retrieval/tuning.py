@@ -5,8 +5,11 @@ thousands of baskets a day; on a catalog of small, sparse bundles, where most pa
 once, they drop almost every pair and the source collapses. So before the blend learns its
 weights, every source with settings to choose is fitted on the training period less its
 validation split with each of a few settings from `SETTINGS_TRIED` (its defaults first), and
-scored by NDCG@10 on the validation baskets; the best is kept (a tie keeps the earlier, so
-the defaults stay unless something beats them). Trials go round the sources one setting at
+scored by NDCG@10 on the validation baskets. A setting replaces the defaults only when it
+beats them by more than `min_gain_se` standard errors of the per-basket difference (paired, on
+the same baskets): a few hundred validation baskets move a mean by noise, and a choice made
+on noise does not carry to the test period. Of the settings that clear that bar, the best
+mean is kept. Trials go round the sources one setting at
 a time until `budget_seconds` is spent, so one slow source cannot starve the others; a trial
 that would start after the budget is not started, and every source always has its
 defaults measured. The test period is never seen: the split is the blend's own.
@@ -20,10 +23,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .catalog import BasketData
 from .config import Config, check
-from .evaluate import EvalCase, evaluate_source
-from .sources import ScoringSource
+from .evaluate import EvalCase, ranking_metrics
+from .sources import ScoringSource, query_mask, top_k
 
 log = logging.getLogger(__name__)
 Settings = Mapping[str, Any]
@@ -48,24 +53,34 @@ SETTINGS_TRIED: dict[str, tuple[dict[str, Any], ...]] = {
 @dataclasses.dataclass(frozen=True)
 class TuningConfig(Config):
     """budget_seconds: the time all trials together may start within (0: every source keeps
-    its defaults); max_baskets: the validation baskets each trial is scored on."""
+    its defaults); max_baskets: the validation baskets each trial is scored on;
+    min_gain_se: how many standard errors of the paired per-basket difference a setting must
+    beat the defaults by."""
 
     budget_seconds: float = 60.0
     max_baskets: int = 500
+    min_gain_se: float = 1.0
 
     def validate(self) -> None:
         check(self.budget_seconds >= 0, "tuning.budget_seconds", "must be 0 or more")
         check(self.max_baskets >= 10, "tuning.max_baskets", "must be at least 10")
+        check(self.min_gain_se >= 0, "tuning.min_gain_se", "must be 0 or more")
 
 
 @dataclasses.dataclass
 class Trial:
     settings: dict[str, Any]
-    ndcg: float
+    per_basket: np.ndarray  # NDCG@10 of each validation basket
     seconds: float
+    gain_se: float = 0.0    # its paired gain over the defaults, in standard errors
+
+    @property
+    def ndcg(self) -> float:
+        return float(self.per_basket.mean()) if len(self.per_basket) else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"settings": self.settings, "validation_ndcg@10": round(self.ndcg, 4), "seconds": round(self.seconds, 2)}
+        return {"settings": self.settings, "validation_ndcg@10": round(self.ndcg, 4),
+                "gain_in_standard_errors": round(min(self.gain_se, 999.0), 2), "seconds": round(self.seconds, 2)}
 
 
 @dataclasses.dataclass
@@ -101,13 +116,39 @@ def tune_sources(makers: Mapping[str, SettingsFactory], data: BasketData, cases:
             settings = dict(tried[name][step])
             began = time.perf_counter()
             source = make(settings).fit(data)
-            ndcg = evaluate_source(source, cases, len(data.catalog)).metrics["ndcg@10"] if cases else 0.0
+            trial = Trial(settings, _per_basket_ndcg(source, cases), time.perf_counter() - began)
             found = tuning[name]
-            found.trials.append(Trial(settings, ndcg, time.perf_counter() - began))
-            if found.fitted is None or ndcg > found.trials[found.best].ndcg + 1e-9:
+            if found.trials:
+                trial.gain_se = _gain_in_standard_errors(trial.per_basket, found.trials[0].per_basket)
+            found.trials.append(trial)
+            clears = trial.gain_se > config.min_gain_se
+            if found.fitted is None or (clears and trial.ndcg > found.trials[found.best].ndcg + 1e-9):
                 found.best, found.fitted = len(found.trials) - 1, source
     for name, found in tuning.items():
         if len(found.trials) > 1:
             log.info("%s: settings %s (validation NDCG@10 %.4f; defaults %.4f)", name, found.chosen,
                      found.trials[found.best].ndcg, found.trials[0].ndcg)
     return tuning
+
+
+def _per_basket_ndcg(source: ScoringSource, cases: Sequence[EvalCase]) -> np.ndarray:
+    catalog = source.catalog
+    scores = []
+    for case in cases:
+        chosen = top_k(source.score(case.query), query_mask(catalog, case.query), 10)
+        ranked = [catalog.items[i].item_id for i in chosen]
+        scores.append(ranking_metrics(ranked, case.hidden, (10,))["ndcg@10"])
+    return np.asarray(scores, dtype=np.float64)
+
+
+def _gain_in_standard_errors(trial: np.ndarray, defaults: np.ndarray) -> float:
+    """The mean paired gain over the defaults divided by its standard error (0 when there is
+    no gain or too few baskets; a sure gain with no spread counts as large)."""
+    if len(trial) < 2:
+        return 0.0
+    diff = trial - defaults
+    mean = float(diff.mean())
+    if mean <= 0:
+        return 0.0
+    error = float(diff.std(ddof=1)) / np.sqrt(len(diff))
+    return mean / error if error > 0 else float("inf")
