@@ -571,3 +571,13 @@ def test_a_question_whose_mention_runs_on_from_a_modifier_is_not_any_item_with_i
     result = turn(actions, state, Request(intent="question", target="spotty dishwasher"),
                   "is the spotty dishwasher safe?")
     assert result.kind != "answer" or "spotty" not in result.text.split("\n")[0].lower()
+
+
+def test_adding_what_is_already_in_the_bundle_shows_the_bundle_with_a_word_on_it(actions: Actions) -> None:
+    """"add the <second item> too" when it is there: the same bundle, and the shopper told so."""
+    state, before = with_bundle(actions, "s-already")
+    second = state.bundle["items"][1]["title"]
+    result = turn(actions, state, Request(intent="add", items=(second,)), f"add the {second.lower()} too")
+    assert result.kind == "bundle" and result.bundle is not None
+    assert list(result.bundle.item_ids) == before
+    assert result.text == f"{second} is already in your bundle."

@@ -24,7 +24,7 @@ import numpy as np
 
 from assistant.compose.composer import BundleComposer
 from assistant.compose.context import ANCHOR_EVIDENCE, BundleContext, bundle_diff
-from assistant.compose.errors import BundleError, NoMatchError, price_text
+from assistant.compose.errors import AlreadyInBundle, BundleError, NoMatchError, price_text
 from assistant.compose.kind_planner import role_for_need
 from assistant.compose.profiles import Profile
 from assistant.compose.scoring import Scores
@@ -165,7 +165,7 @@ class BundleEditor:
             unique = {it.item_id: it for it in found}  # Items are unhashable (attributes dict)
             new_items = [it for i, it in unique.items() if i not in present]
             if not new_items:
-                raise BundleError("that is already in the bundle")
+                raise AlreadyInBundle([it.title for it in unique.values()])
             added = [BundleItem(it, (ANCHOR_EVIDENCE,), role="anchor") for it in new_items]
         else:
             assert need is not None

@@ -29,6 +29,16 @@ class TargetNotFoundError(BundleError):
         super().__init__(f"I couldn't find \u201c{target}\u201d in this bundle. It has: {listing}.")
 
 
+class AlreadyInBundle(BundleError):
+    """What the shopper asked to add is in the bundle already (`titles`): the bundle is shown
+    again with a word on it, not refused."""
+
+    def __init__(self, titles: Sequence[str]) -> None:
+        self.titles = tuple(titles)
+        named = " and ".join(self.titles) or "that"
+        super().__init__(f"{named} {'is' if len(self.titles) <= 1 else 'are'} already in your bundle.")
+
+
 class NoMatchError(BundleError):
     """The shop has nothing close to a need or mention; `alternatives` are the nearest items."""
 

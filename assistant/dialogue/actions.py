@@ -21,7 +21,7 @@ from langchain_core.tools import StructuredTool
 from assistant.compose.composer import BundleComposer, Composition
 from assistant.compose.context import BundleContext, bundle_diff
 from assistant.compose.editor import BundleEditor
-from assistant.compose.errors import BundleError
+from assistant.compose.errors import AlreadyInBundle, BundleError
 from assistant.compose.profiles import Profile
 from assistant.compose.targets import names_nothing_on_screen, title_said_in
 from assistant.dialogue.bundle_wants import read_bundle_wants
@@ -298,7 +298,11 @@ class Actions:
             new = self.editor.set_budget(bundle, request.budget, context=context, profile=profile)
             state.constraints["budget"] = request.budget
         elif intent == "add":
-            new = self.editor.add(bundle, list(request.items), request.need, context=context, profile=profile)
+            try:
+                new = self.editor.add(bundle, list(request.items), request.need, context=context, profile=profile)
+            except AlreadyInBundle as already:  # "add the cake cases too" when they are there: show them
+                return self._bundle_result(bundle, state.constraints.get("need") or self._need_from(bundle),
+                                           str(already))
         else:
             if target is None:
                 return ActionResult(kind="clarify", text="Which item do you mean? Say its number, e.g. 'swap 2'.")
