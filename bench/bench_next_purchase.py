@@ -39,9 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.catalog import BasketData, Interactions
     from retrieval.cf import make_source
     from retrieval.datasets import load_online_retail
-    from retrieval.evaluate import ranking_metrics
+    from retrieval.evaluate import ranked_ids, ranking_metrics
     from retrieval.records import Query
-    from retrieval.sources import query_mask, top_k
 
     catalog, interactions, _ = load_online_retail()
     frame = interactions.frame
@@ -66,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         fit_s = time.perf_counter() - started
         sums: dict[str, float] = {}
         for user, hidden in cases:
-            query = Query(user_id=str(user))
-            chosen = top_k(source.score(query), query_mask(catalog, query), 20)
-            ranked = [catalog.items[i].item_id for i in chosen]
+            ranked = ranked_ids(source, Query(user_id=str(user)), 20)
             for key, value in ranking_metrics(ranked, hidden, (10, 20)).items():
                 sums[key] = sums.get(key, 0.0) + value
         row = {"method": name, "ndcg@10": round(sums["ndcg@10"] / len(cases), 4),

@@ -145,6 +145,15 @@ class MethodResult:
     seconds_per_query: float
 
 
+def ranked_ids(source: CandidateSource, query: Query, depth: int) -> list[str]:
+    """The ids `source` ranks first for `query`: for a scoring source, the same ranking as
+    recommend() without building evidence nobody reads here."""
+    if isinstance(source, ScoringSource):
+        chosen = top_k(source.score(query), query_mask(source.catalog, query), depth)
+        return [source.catalog.items[i].item_id for i in chosen]
+    return [c.item_id for c in source.recommend(query, depth)]
+
+
 def evaluate_source(
     source: CandidateSource,
     cases: Sequence[EvalCase],
@@ -157,15 +166,8 @@ def evaluate_source(
     sums: dict[str, float] = {}
     shown: set[str] = set()
     start = time.perf_counter()
-    catalog = source.catalog if isinstance(source, ScoringSource) else None
     for n, case in enumerate(cases, start=1):
-        if catalog is not None:
-            # Same ranking as recommend(), without building evidence nobody reads here.
-            assert isinstance(source, ScoringSource)
-            chosen = top_k(source.score(case.query), query_mask(catalog, case.query), depth)
-            ranked = [catalog.items[i].item_id for i in chosen]
-        else:
-            ranked = [c.item_id for c in source.recommend(case.query, depth)]
+        ranked = ranked_ids(source, case.query, depth)
         shown.update(ranked[: min(ks)])
         for key, value in ranking_metrics(ranked, case.hidden, ks).items():
             sums[key] = sums.get(key, 0.0) + value

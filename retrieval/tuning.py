@@ -27,8 +27,8 @@ import numpy as np
 
 from .catalog import BasketData
 from .config import Config, check
-from .evaluate import EvalCase, ranking_metrics
-from .sources import ScoringSource, query_mask, top_k
+from .evaluate import EvalCase, ranked_ids, ranking_metrics
+from .sources import ScoringSource
 
 log = logging.getLogger(__name__)
 Settings = Mapping[str, Any]
@@ -132,13 +132,8 @@ def tune_sources(makers: Mapping[str, SettingsFactory], data: BasketData, cases:
 
 
 def _per_basket_ndcg(source: ScoringSource, cases: Sequence[EvalCase]) -> np.ndarray:
-    catalog = source.catalog
-    scores = []
-    for case in cases:
-        chosen = top_k(source.score(case.query), query_mask(catalog, case.query), 10)
-        ranked = [catalog.items[i].item_id for i in chosen]
-        scores.append(ranking_metrics(ranked, case.hidden, (10,))["ndcg@10"])
-    return np.asarray(scores, dtype=np.float64)
+    return np.asarray([ranking_metrics(ranked_ids(source, case.query, 10), case.hidden, (10,))["ndcg@10"]
+                       for case in cases], dtype=np.float64)
 
 
 def _gain_in_standard_errors(trial: np.ndarray, defaults: np.ndarray) -> float:
