@@ -30,6 +30,8 @@ from .sources import ScoringSource, query_mask
 from .tuning import Settings, TuningConfig, tune_sources
 
 log = logging.getLogger(__name__)
+# The component that answers a known customer's empty cart (`BlendSource.next_purchase_component`).
+NEXT_PURCHASE_SOURCE = "transformer"
 # Called with no argument for a source with its defaults, or with a mapping of settings.
 SourceFactory = Callable[..., ScoringSource]
 
@@ -80,12 +82,12 @@ class BlendSource(ScoringSource):
             component.fit(data)
             self.fit_seconds[component.name] = time.perf_counter() - began
 
-    def component_scores(self, query: Query) -> list[np.ndarray]:
+    def component_scores(self, query: Query, weights: np.ndarray | None = None) -> list[np.ndarray]:
         cached = self._cache.get(query)
         if cached is not None:
             return cached
         normalised = []
-        for component, weight in zip(self.components, self.weights, strict=True):
+        for component, weight in zip(self.components, self.weights if weights is None else weights, strict=True):
             if weight <= 0:
                 normalised.append(np.zeros(len(self.catalog)))
                 continue
@@ -95,18 +97,38 @@ class BlendSource(ScoringSource):
         self._cache[query] = normalised
         return normalised
 
+    def next_purchase_component(self, query: Query) -> ScoringSource | None:
+        """The component that answers a known customer with an empty cart (no seed items, no
+        words): the sequence model, which reads their earlier baskets in order and what they
+        buy again, where it has anything to say for them. The blend's weights were learnt on
+        carts, not on this question (`bench/bench_next_purchase.py` measures it)."""
+        if query.seed_items or query.text or query.user_id is None:
+            return None
+        for component in self.components:
+            if component.name == NEXT_PURCHASE_SOURCE and component.score(query).any():
+                return component
+        return None
+
+    def _weights_for(self, query: Query) -> np.ndarray:
+        chosen = self.next_purchase_component(query)
+        if chosen is None:
+            return self.weights
+        return np.array([1.0 if c is chosen else 0.0 for c in self.components])
+
     def score(self, query: Query) -> np.ndarray:
-        parts = self.component_scores(query)
+        weights = self._weights_for(query)
+        parts = self.component_scores(query, weights)
         total = np.zeros(len(self.catalog))
-        for part, weight in zip(parts, self.weights, strict=True):
+        for part, weight in zip(parts, weights, strict=True):
             if weight > 0:
                 total += weight * part
         return total
 
     def explain(self, query: Query, item_index: int) -> tuple[Evidence, ...]:
-        parts = self.component_scores(query)
+        weights = self._weights_for(query)
+        parts = self.component_scores(query, weights)
         contributions = sorted(
-            ((w * p[item_index], c) for p, w, c in zip(parts, self.weights, self.components, strict=True)
+            ((w * p[item_index], c) for p, w, c in zip(parts, weights, self.components, strict=True)
              if w > 0 and p[item_index] > 0),
             key=lambda pair: -pair[0],
         )

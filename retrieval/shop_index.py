@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .benchmark import BASELINES, KNOWN_SOURCES, source_factories
+from .benchmark import DEFAULT_SOURCES, KNOWN_SOURCES, source_factories
 from .blend import BlendConfig, BlendSource, fit_blend
 from .catalog import Catalog, Interactions
 from .categories import derive_categories
@@ -32,7 +32,9 @@ from .storage import atomic_folder, cache_dir, cached_embeddings
 from .tuning import TuningConfig
 from .vector_store import ChromaIndex, VectorStoreConfig
 
-INDEX_FORMAT = 3  # 2: live co-purchase counts and the blend score cache in the pickles; 3: settings per shop
+# 2: live co-purchase counts and the blend score cache in the pickles; 3: settings per shop;
+# 4: the Transformer over baskets and purchase histories in the blend
+INDEX_FORMAT = 4
 Echo = Callable[[str], None]
 
 
@@ -42,7 +44,7 @@ def default_index_dir(shop: str) -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class IndexConfig(Config):
-    sources: tuple[str, ...] = BASELINES
+    sources: tuple[str, ...] = DEFAULT_SOURCES
     chroma_server: str | None = None
     collection: str = "items"
     embedding_model: str = EmbeddingConfig().model

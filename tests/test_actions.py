@@ -505,6 +505,27 @@ def test_things_i_would_like_are_a_known_shoppers_taste(actions: Actions) -> Non
     assert turn(actions, ConversationState("s-taste-new"), parsed, text).kind == "clarify"
 
 
+def test_a_known_shoppers_opening_bundle_comes_from_what_they_buy_next(actions: Actions) -> None:
+    """A known customer, nothing named, nothing in the cart: the co-purchase part of the scores
+    asks the sequence model with their id alone (their earlier orders, in order, and what they
+    buy again), not their favourites as seeds; the bundle holds what it ranks high for them.
+    A named item, a need or a stranger keeps the usual question."""
+    from assistant.compose.scoring import opens_from_history
+    from retrieval.records import Query
+
+    blend = actions.composer.index.blend
+    assert opens_from_history(blend, [], None, "12347", None)
+    assert not opens_from_history(blend, [JAM_SET], None, "12347", None)
+    assert not opens_from_history(blend, [], "a tea party", "12347", None)
+    assert not opens_from_history(blend, [], None, "no-such-customer", None)
+    parsed = Request(intent="bundle", need="a bundle of things I'd like")
+    opened = turn(actions, ConversationState("s-opening", user_id="12347"), parsed,
+                  "surprise me with a bundle of things I'd like")
+    assert opened.bundle is not None
+    next_up = {c.item_id for c in blend.recommend(Query(user_id="12347"), k=40)}
+    assert sum(bi.item.item_id in next_up for bi in opened.bundle.items) >= 2, opened.bundle.items
+
+
 def test_a_possession_is_no_want_of_one_word(actions: Actions) -> None:
     """"4 winter tyres for my car": "my car" is whose the tyres are, not a want of the word
     "car" (titles with "Car" are toys and doorstops)."""

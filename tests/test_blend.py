@@ -55,3 +55,31 @@ def test_blend_pickles(tmp_path) -> None:
     again = BlendSource.load(tmp_path / "b.pkl")
     query = Query(seed_items=("i5",))
     assert [c.item_id for c in again.recommend(query, 5)] == [c.item_id for c in blend.recommend(query, 5)]
+
+
+def test_a_known_customer_with_an_empty_cart_is_answered_by_the_sequence_model() -> None:
+    """No seed items and a known customer: the blend's weights were learnt on carts, so the
+    Transformer, which reads the customer's earlier orders, answers alone (its evidence
+    names what they bought before); with a cart, or for a stranger, the weights apply."""
+    catalog, inter = _shop()
+    data = BasketData.build(catalog, inter)
+    transformer = make_source("transformer", {"dim": 16, "max_epochs": 3})
+    blend = BlendSource([make_source("item_knn"), transformer], [1.0, 0.5]).fit(data)
+    known = Query(user_id="u3")
+    assert blend.next_purchase_component(known) is transformer
+    np.testing.assert_allclose(blend.score(known), transformer.score(known) / transformer.score(known).max())
+    cands = blend.recommend(known, k=5)
+    assert cands and all(c.evidence[0].kind == "basket_model" for c in cands)
+    assert any(c.evidence[0].text.startswith("you bought it in") for c in cands)
+    for other in (Query(user_id="u3", seed_items=("i0",)), Query(user_id="stranger"), Query(text="tea")):
+        assert blend.next_purchase_component(other) is None
+    with_cart = Query(user_id="u3", seed_items=("i0",))
+    expected = 1.0 * _top_scaled(blend.components[0].score(with_cart)) + 0.5 * _top_scaled(transformer.score(with_cart))
+    np.testing.assert_allclose(blend.score(with_cart), expected)
+    without = BlendSource([make_source("item_knn")], [1.0]).fit(data)  # no sequence model: the weights
+    assert without.next_purchase_component(known) is None
+
+
+def _top_scaled(scores: np.ndarray) -> np.ndarray:
+    return scores / scores.max()
+

@@ -79,6 +79,14 @@ def test_index_recommend_eval(shop_files: tuple[Path, Path], tmp_path: Path, mon
     assert main(["recommend", "--index", str(out), "--query", "christmas lights", "--method", "chroma"]) == 0
     assert "1." in capsys.readouterr().out
 
+    # a returning customer with no cart: what they buy next, from their earlier orders
+    regular = frame.groupby("customer")["invoice"].nunique().sort_values(kind="stable").index[-1]
+    assert main(["recommend", "--index", str(out), "--user", regular, "--k", "5", "--json"]) == 0
+    nxt = json.loads(capsys.readouterr().out)["candidates"]
+    assert len(nxt) == 5 and all(c["evidence"][0]["kind"] == "basket_model" for c in nxt)
+    assert main(["recommend", "--index", str(out), "--user", "no-such-customer"]) == 0
+    assert "customer 'no-such-customer' has no orders in this shop's history" in capsys.readouterr().out
+
     report = tmp_path / "eval.json"
     stamps = pd.to_datetime(frame["date"]).sort_values()
     split_day = stamps.iloc[int(len(stamps) * 0.75)].strftime("%Y-%m-%d")
@@ -115,6 +123,8 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "no index in" in capsys.readouterr().err
     assert main(["eval", "baskets", "--items", str(tmp_path / "a.csv")]) == 2
     assert "--items and --interactions go together" in capsys.readouterr().err
+    assert main(["recommend", "--index", str(tmp_path / "none")]) == 2
+    assert "recommend needs --items, --query or --user" in capsys.readouterr().err
 
 
 def test_serve_with_a_missing_index_exits_with_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

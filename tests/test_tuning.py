@@ -64,6 +64,25 @@ def test_no_budget_keeps_the_defaults_and_each_source_is_still_measured() -> Non
     assert all(len(t.trials) == 1 and t.chosen == {} and t.fitted is not None for t in tuned.values())
 
 
+def test_a_source_whose_one_fit_outlasts_the_budget_keeps_its_defaults() -> None:
+    """The defaults are measured whatever they cost; another setting is tried only when it
+    would end within the budget, judged by how long the defaults took. A slow source (here
+    rules made to take 1.5 s a fit) keeps its defaults and the fast one is still tuned."""
+    import time
+
+    catalog, inter = _sparse_bundles(3)
+    val = split_interactions(catalog, inter, SplitConfig(kind="random", test_share=0.15, min_items=3, seed=7))
+
+    def slow_rules(settings: dict) -> object:
+        time.sleep(1.5)
+        return make_source("rules", settings)
+
+    makers = {"rules": slow_rules, "item_knn": lambda settings: make_source("item_knn", settings)}
+    tuned = tune_sources(makers, BasketData.build(catalog, val.train), val.cases, TuningConfig(budget_seconds=1.0))
+    assert len(tuned["rules"].trials) == 1 and tuned["rules"].trials[0].seconds >= 1.5
+    assert len(tuned["item_knn"].trials) > 1
+
+
 def test_a_tie_keeps_the_defaults() -> None:
     catalog, inter = _sparse_bundles(2)
     data = BasketData.build(catalog, inter)

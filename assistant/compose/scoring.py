@@ -13,6 +13,7 @@ import numpy as np
 from assistant.compose.blas_threads import one_blas_thread
 from assistant.compose.config import ComposerConfig
 from assistant.compose.profiles import Profile
+from retrieval.blend import BlendSource
 from retrieval.catalog import Catalog
 from retrieval.content import seed_evidence, text_evidence
 from retrieval.records import Evidence, Query
@@ -89,6 +90,10 @@ class Scorer:
             return Scores(total, parts, queries, None, None, (title, sim))
         if (seeds or user_id) and cfg.cf_weight > 0:
             query = Query(seed_items=tuple(seeds), user_id=user_id)
+            if opens_from_history(blend, fixed_ids, need, user_id, profile):
+                # a known customer's empty cart: their earlier orders, read in order by the
+                # sequence model, say what comes next better than their favourites as seeds
+                query = Query(user_id=user_id)
             with one_blas_thread():
                 parts["cf"] = cfg.cf_weight * normalised(blend.score(query), seed_pos)
             queries["cf"] = query
@@ -168,3 +173,12 @@ def _cover_wants(total: np.ndarray, wants: Sequence[np.ndarray], seed_pos: Seque
             continue
         taken.add(first)
         total[first] = top + 1e-3 * (len(wants) - rank)
+
+
+def opens_from_history(blend: BlendSource, fixed_ids: Sequence[str], need: str | None, user_id: str | None,
+                       profile: Profile | None) -> bool:
+    """True for the opening bundle of a known customer: nothing named, no need, nothing in the
+    cart or liked yet, and the blend has a sequence model with something to say for them."""
+    if fixed_ids or need or user_id is None or (profile is not None and (profile.cart or profile.liked)):
+        return False
+    return blend.next_purchase_component(Query(user_id=user_id)) is not None

@@ -47,10 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_rec = sub.add_parser("recommend", help="ranked candidates with scores and evidence")
     p_rec.add_argument("--index", type=Path, help="index folder (default: the default shop's)")
-    group = p_rec.add_mutually_exclusive_group(required=True)
+    group = p_rec.add_mutually_exclusive_group()
     group.add_argument("--items", help="comma-separated anchor item ids")
     group.add_argument("--query", help="a free-text need, e.g. 'gift for a tea lover'")
-    p_rec.add_argument("--user", help="a known user id, to personalise")
+    p_rec.add_argument("--user", help="a known customer id: personalises --items, or alone asks what "
+                                      "this customer buys next (from their earlier orders)")
     p_rec.add_argument("--k", type=int, default=10, help="how many (default 10)")
     p_rec.add_argument("--method", default="blend", help="blend (default) or one source's name")
     p_rec.add_argument("--json", action="store_true", help="print JSON")
@@ -219,6 +220,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
     if args.k < 1 or args.k > 1000:
         raise ConfigError(f"--k must be between 1 and 1000, got {args.k}")
+    if args.items is None and args.query is None and not args.user:
+        raise ConfigError("recommend needs --items, --query or --user (a known customer's id)")
     index = ShopIndex.load(args.index or default_index_dir("online-retail"))
     seeds = tuple(s.strip() for s in (args.items or "").split(",") if s.strip())
     if args.items is not None and not seeds:
@@ -232,7 +235,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
         print(json.dumps({"query": {"items": list(seeds), "text": args.query, "user": args.user},
                           "method": args.method, "candidates": rows}, indent=2))
         return 0
-    if not candidates:
+    if not candidates and args.items is None and args.query is None:
+        print(f"no candidates: customer {args.user!r} has no orders in this shop's history")
+    elif not candidates:
         print("no candidates: nothing in this shop relates to that query")
     for rank, cand in enumerate(candidates, start=1):
         item = index.catalog.get(cand.item_id)
@@ -244,7 +249,12 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval_baskets(args: argparse.Namespace) -> int:
-    from retrieval.benchmark import BASELINES, KNOWN_SOURCES, run_basket_benchmark, write_reports
+    from retrieval.benchmark import (
+        DEFAULT_SOURCES,
+        KNOWN_SOURCES,
+        run_basket_benchmark,
+        write_reports,
+    )
     from retrieval.errors import ConfigError
     from retrieval.evaluate import SplitConfig
 
@@ -255,7 +265,7 @@ def _cmd_eval_baskets(args: argparse.Namespace) -> int:
         spec = "time:2011-10-01" if interactions.frame["timestamp"].notna().any() else "random"
     split = SplitConfig.parse(spec, seed_fraction=args.seed_fraction, seed=args.seed,
                               max_test_baskets=args.max_baskets)
-    methods = BASELINES
+    methods = DEFAULT_SOURCES
     if args.methods:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         unknown = sorted(set(methods) - set(KNOWN_SOURCES))
