@@ -31,7 +31,7 @@ OFF_TOPIC = ("I'm the shop's bundle assistant, so I can't help with that — but
 CLARIFY_NEED = "What is the bundle for? Name an item you like or an occasion, and a budget if you have one."
 NEED_BUNDLE = "There's no bundle yet. What should it be for — an item you like or an occasion?"
 PICKS_INTRO = "I couldn't find that in this shop, so here is more that goes with what you've picked."
-TASTE_INTRO = "Here are things that go with what you've bought and picked before."
+TASTE_INTRO = "Here is what you might want next, from what you've bought and picked before."
 
 
 def money(value: float | None) -> str:
