@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import BasketData, Catalog, Interactions
+from .cf.basket_transformer import BasketTransformerSource
 from .config import Config, check
 from .evaluate import EvalCase, SplitConfig, split_interactions
 from .records import Evidence, Query
@@ -30,8 +31,6 @@ from .sources import ScoringSource, query_mask
 from .tuning import Settings, TuningConfig, tune_sources
 
 log = logging.getLogger(__name__)
-# The component that answers a known customer's empty cart (`BlendSource.next_purchase_component`).
-NEXT_PURCHASE_SOURCE = "transformer"
 # Called with no argument for a source with its defaults, or with a mapping of settings.
 SourceFactory = Callable[..., ScoringSource]
 
@@ -104,10 +103,9 @@ class BlendSource(ScoringSource):
         carts, not on this question (`bench/bench_next_purchase.py` measures it)."""
         if query.seed_items or query.text or query.user_id is None:
             return None
-        for component in self.components:
-            if component.name == NEXT_PURCHASE_SOURCE and component.score(query).any():
-                return component
-        return None
+        # asked on every blend query: the customer's history is looked up, not scored
+        return next((c for c in self.components if isinstance(c, BasketTransformerSource) and c.knows_history(query)),
+                    None)
 
     def _weights_for(self, query: Query) -> np.ndarray:
         chosen = self.next_purchase_component(query)

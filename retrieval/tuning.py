@@ -54,8 +54,8 @@ SETTINGS_TRIED: dict[str, tuple[dict[str, Any], ...]] = {
 @dataclasses.dataclass(frozen=True)
 class TuningConfig(Config):
     """budget_seconds: the time the trials of settings other than the defaults may take, all
-    together, after the defaults are measured (0: every source keeps its defaults); max_baskets: the validation baskets each trial is scored on;
-    min_gain_se: how many standard errors of the paired per-basket difference a setting must
+    together, after the defaults are measured (0: every source keeps its defaults);
+    max_baskets: the validation baskets each trial is scored on; min_gain_se: how many standard errors of the paired per-basket difference a setting must
     beat the defaults by."""
 
     budget_seconds: float = 60.0

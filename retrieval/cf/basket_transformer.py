@@ -293,6 +293,11 @@ class BasketTransformerSource(TorchModelSource):
         picked = log_probs[torch.from_numpy(batch.target_rows), torch.from_numpy(batch.target_items)]
         return -(picked * torch.from_numpy(batch.target_weights)).sum() / batch.tokens.shape[0]
 
+    def knows_history(self, query: Query) -> bool:
+        """Whether the query's customer has earlier orders this model reads (no scoring)."""
+        row = self.user_row(query)
+        return row is not None and row in getattr(self, "customer_histories", {})
+
     def _query_example(self, query: Query) -> tuple[list[int], Example | None]:
         seeds = list(dict.fromkeys(self.seed_indices(query)))[-(self.config.max_items - 1):]
         row = self.user_row(query)
